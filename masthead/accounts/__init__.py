@@ -1,0 +1,2 @@
+"""Readers' and staff accounts: the custom User (email is the login), magic
+links, profile and shipping address."""

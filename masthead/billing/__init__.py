@@ -1,0 +1,2 @@
+"""Plans, prices, subscriptions, payments, refunds and Stripe events.
+`stripe_api` is the only module in Masthead that imports `stripe`."""

@@ -1,0 +1,1 @@
+"""Per-issue digital editions (EPUB and PDF) and their gated downloads."""

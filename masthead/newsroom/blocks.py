@@ -1,0 +1,59 @@
+"""Blocks of an article body, in the order an editor reaches for them."""
+
+from wagtail import blocks
+from wagtail.images.blocks import ImageChooserBlock
+
+RICH_TEXT_FEATURES = ["bold", "italic", "link", "document-link", "ol", "ul", "superscript"]
+
+
+class FigureBlock(blocks.StructBlock):
+    """An in-body image. Caption and credit default to the image's own."""
+
+    image = ImageChooserBlock()
+    caption = blocks.CharBlock(required=False, help_text="Leave blank to use the image's caption.")
+    credit = blocks.CharBlock(required=False, help_text="Leave blank to use the image's credit.")
+
+    class Meta:
+        icon = "image"
+        template = "newsroom/blocks/figure.html"
+
+
+class BlockQuoteBlock(blocks.StructBlock):
+    """A quotation from a source, set off from the text."""
+
+    text = blocks.TextBlock()
+    attribution = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "openquote"
+        template = "newsroom/blocks/block_quote.html"
+
+
+class PullQuoteBlock(blocks.StructBlock):
+    """A line lifted from the article itself and displayed large."""
+
+    text = blocks.TextBlock()
+    attribution = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "pick"
+        template = "newsroom/blocks/pull_quote.html"
+
+
+class TeaserBreakBlock(blocks.StaticBlock):
+    """Marks where the free teaser ends on a subscriber-only article."""
+
+    class Meta:
+        icon = "lock"
+        label = "Teaser break"
+        admin_text = "Readers without access see the body up to here."
+        template = "newsroom/blocks/teaser_break.html"
+
+
+class ArticleBodyBlock(blocks.StreamBlock):
+    paragraph = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, template="newsroom/blocks/paragraph.html")
+    heading = blocks.CharBlock(icon="title", template="newsroom/blocks/heading.html")
+    figure = FigureBlock()
+    block_quote = BlockQuoteBlock()
+    pull_quote = PullQuoteBlock()
+    teaser_break = TeaserBreakBlock()

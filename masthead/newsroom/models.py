@@ -1,0 +1,284 @@
+from django.db import models
+from django.db.models import Count, Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.functional import cached_property
+from django.utils.html import strip_tags
+from django.utils.text import slugify
+from modelcluster.contrib.taggit import ClusterTaggableManager
+from modelcluster.fields import ParentalKey
+from taggit.models import TaggedItemBase
+from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.fields import StreamField
+from wagtail.images.models import AbstractImage, AbstractRendition
+from wagtail.images.models import Image as WagtailImage
+from wagtail.models import Orderable, Page
+from wagtail.search import index
+
+from .blocks import ArticleBodyBlock
+
+
+class CreditedImage(AbstractImage):
+    """A picture with the caption and credit a magazine prints beside it."""
+
+    caption = models.CharField(max_length=500, blank=True)
+    credit = models.CharField(
+        max_length=200, blank=True, help_text='Who to credit, e.g. "AP Images".'
+    )
+
+    admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit")
+
+
+class ImageRendition(AbstractRendition):
+    image = models.ForeignKey(CreditedImage, on_delete=models.CASCADE, related_name="renditions")
+
+    class Meta:
+        unique_together = (("image", "filter_spec", "focal_point_key"),)
+
+
+class AccessLevel(models.TextChoices):
+    """Who may read an article in full. `access.decide` interprets these."""
+
+    PUBLIC = "public", "Everyone"
+    MEMBERS = "members", "Signed-in members"
+    SUBSCRIBERS = "subscribers", "Subscribers"
+
+
+class Author(index.Indexed, models.Model):
+    """A writer, kept once and credited on many articles."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=200, unique=True, blank=True)
+    job_title = models.CharField(max_length=200, blank=True)
+    bio = models.TextField(blank=True)
+    photo = models.ForeignKey(
+        CreditedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    panels = [
+        FieldPanel("name"),
+        FieldPanel("slug"),
+        FieldPanel("job_title"),
+        FieldPanel("bio"),
+        FieldPanel("photo"),
+    ]
+    search_fields = [index.SearchField("name"), index.AutocompleteField("name")]
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = slugify(self.name)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self):
+        return reverse("newsroom:author", args=[self.slug])
+
+    def published_articles(self):
+        return ArticlePage.objects.live().filter(bylines__author=self).order_by(
+            "-date", "-first_published_at"
+        )
+
+
+class HomePage(Page):
+    """The front page: the current issue, the latest per section, subscribe."""
+
+    tagline = models.CharField(max_length=255, blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("tagline")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["newsroom.SectionPage", "issues.IssueIndexPage"]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        sections = []
+        for section in SectionPage.objects.live().child_of(self).specific():
+            articles = list(section.latest_articles()[:4])
+            if articles:
+                sections.append((section, articles))
+        context["section_fronts"] = sections
+        return context
+
+
+class SectionPage(Page):
+    """A section front (politics, finance, ...). Articles live under it."""
+
+    intro = models.TextField(blank=True)
+    default_access_level = models.CharField(
+        max_length=20,
+        choices=AccessLevel.choices,
+        default=AccessLevel.PUBLIC,
+        help_text="Used by articles in this section that do not choose a level.",
+    )
+
+    content_panels = Page.content_panels + [
+        FieldPanel("intro"),
+        FieldPanel("default_access_level"),
+    ]
+    search_fields = Page.search_fields + [index.SearchField("intro")]
+
+    parent_page_types = ["newsroom.HomePage"]
+    subpage_types = ["newsroom.ArticlePage"]
+
+    def latest_articles(self):
+        return (
+            ArticlePage.objects.live()
+            .child_of(self)
+            .select_related("lead_image")
+            .order_by("-date", "-first_published_at")
+        )
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["articles"] = self.latest_articles().prefetch_related("bylines__author")[:30]
+        return context
+
+
+class ArticleTag(TaggedItemBase):
+    content_object = ParentalKey(
+        "newsroom.ArticlePage", on_delete=models.CASCADE, related_name="tagged_items"
+    )
+
+
+class ArticlePage(Page):
+    """One piece of journalism. The page title is its headline."""
+
+    dek = models.TextField(
+        max_length=400, blank=True, help_text="The line under the headline."
+    )
+    date = models.DateTimeField(
+        default=timezone.now, help_text="The publication date readers see."
+    )
+    lead_image = models.ForeignKey(
+        CreditedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    lead_image_caption = models.CharField(
+        max_length=500, blank=True, help_text="Leave blank to use the image's caption."
+    )
+    body = StreamField(ArticleBodyBlock(), blank=True)
+    tags = ClusterTaggableManager(through=ArticleTag, blank=True)
+    access_level = models.CharField(
+        max_length=20,
+        choices=AccessLevel.choices,
+        blank=True,
+        help_text="Leave blank to use the section's default.",
+    )
+    correction = models.TextField(
+        blank=True, help_text="A correction note, shown on the article with its date."
+    )
+    corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    content_panels = Page.content_panels + [
+        FieldPanel("dek"),
+        InlinePanel("bylines", label="Byline", min_num=1),
+        MultiFieldPanel(
+            [FieldPanel("lead_image"), FieldPanel("lead_image_caption")], heading="Lead image"
+        ),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+        FieldPanel("correction"),
+    ]
+    promote_panels = Page.promote_panels + [FieldPanel("date"), FieldPanel("access_level")]
+    search_fields = Page.search_fields + [
+        index.SearchField("dek"),
+        index.SearchField("body"),
+        index.RelatedFields("bylines", [index.RelatedFields("author", [index.SearchField("name")])]),
+        index.FilterField("date"),
+    ]
+
+    parent_page_types = ["newsroom.SectionPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "article"
+
+    def save(self, *args, **kwargs):
+        previous = (
+            ArticlePage.objects.filter(pk=self.pk).values_list("correction", flat=True).first()
+            if self.pk
+            else None
+        )
+        if self.correction and self.correction != (previous or ""):
+            self.corrected_at = timezone.now()
+        elif not self.correction:
+            self.corrected_at = None
+        super().save(*args, **kwargs)
+
+    @cached_property
+    def section(self):
+        return self.get_parent().specific
+
+    @property
+    def effective_access_level(self):
+        return self.access_level or self.section.default_access_level
+
+    @cached_property
+    def authors(self):
+        return [byline.author for byline in self.bylines.select_related("author")]
+
+    @property
+    def caption(self):
+        if self.lead_image_caption:
+            return self.lead_image_caption
+        return self.lead_image.caption if self.lead_image else ""
+
+    @cached_property
+    def issue(self):
+        """The live issue this article appeared in, if any."""
+        entry = (
+            self.issue_entries.filter(issue__live=True)
+            .select_related("issue")
+            .order_by("issue__cover_date")
+            .first()
+        )
+        return entry.issue if entry else None
+
+    def related_articles(self, limit=3):
+        tag_ids = list(self.tags.values_list("id", flat=True))
+        candidates = ArticlePage.objects.live().exclude(pk=self.pk)
+        if tag_ids:
+            candidates = candidates.annotate(
+                shared_tags=Count("tagged_items", filter=Q(tagged_items__tag_id__in=tag_ids))
+            ).order_by("-shared_tags", "-date")
+        else:
+            candidates = candidates.descendant_of(self.get_parent()).order_by("-date")
+        return candidates.select_related("lead_image")[:limit]
+
+    def plain_paragraphs(self):
+        """The body as plain-text paragraphs, in reading order (no captions)."""
+        paragraphs = []
+        for block in self.body:
+            if block.block_type == "paragraph":
+                paragraphs.append(strip_tags(block.value.source).strip())
+            elif block.block_type == "heading":
+                paragraphs.append(block.value)
+            elif block.block_type in ("block_quote", "pull_quote"):
+                paragraphs.append(block.value["text"])
+        return [p for p in paragraphs if p]
+
+    def word_count(self):
+        return sum(len(p.split()) for p in self.plain_paragraphs())
+
+    def get_sitemap_urls(self, request=None):
+        urls = super().get_sitemap_urls(request)
+        for url in urls:
+            url["lastmod"] = self.last_published_at or self.date
+        return urls
+
+
+class ArticleByline(Orderable):
+    """An author credited on an article, in the order the byline reads."""
+
+    article = ParentalKey(ArticlePage, on_delete=models.CASCADE, related_name="bylines")
+    author = models.ForeignKey(Author, on_delete=models.PROTECT, related_name="bylines")
+
+    panels = [FieldPanel("author")]
+
+    def __str__(self):
+        return str(self.author)

@@ -1,0 +1,44 @@
+"""Open Graph and JSON-LD descriptions of an article."""
+
+import json
+
+from django.utils.safestring import mark_safe
+
+
+def image_url(request, image, spec="fill-1200x675"):
+    if not image:
+        return ""
+    return request.build_absolute_uri(image.get_rendition(spec).url)
+
+
+def article_json_ld(request, article, magazine):
+    data = {
+        "@context": "https://schema.org",
+        "@type": "NewsArticle",
+        "headline": article.title,
+        "description": article.dek,
+        "url": article.get_full_url(request),
+        "datePublished": article.date.isoformat(),
+        "dateModified": (article.corrected_at or article.last_published_at or article.date).isoformat(),
+        "author": [
+            {
+                "@type": "Person",
+                "name": author.name,
+                "url": request.build_absolute_uri(author.get_absolute_url()),
+            }
+            for author in article.authors
+        ],
+        "publisher": {"@type": "Organization", "name": magazine.publisher or magazine.name},
+        "articleSection": article.section.title,
+        "mainEntityOfPage": article.get_full_url(request),
+    }
+    if article.lead_image:
+        data["image"] = [image_url(request, article.lead_image)]
+    return data
+
+
+def as_script(data):
+    """JSON for a <script type="application/ld+json">, safe against </script>."""
+    text = json.dumps(data, ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return mark_safe(text)

@@ -1,0 +1,1 @@
+"""Print runs: each issue's mailing list for the printer."""

@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path, re_path
+from django.views.static import serve
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+from masthead.newsroom import views as newsroom_views
+
+urlpatterns = [
+    path("admin/", include(wagtailadmin_urls)),
+    path("django-admin/", admin.site.urls),
+    path("documents/", include(wagtaildocs_urls)),
+    path("robots.txt", newsroom_views.robots_txt, name="robots_txt"),
+    path("sitemap.xml", newsroom_views.sitemap, name="sitemap"),
+    path("news-sitemap.xml", newsroom_views.news_sitemap, name="news_sitemap"),
+    path("account/", include("masthead.accounts.urls")),
+    path("", include("masthead.billing.urls")),
+    path("", include("masthead.access.urls")),
+    path("audio/", include("masthead.audio.urls")),
+    path("editions/", include("masthead.editions.urls")),
+    path("print-runs/", include("masthead.printing.urls")),
+    path("", include("masthead.newsroom.urls")),
+]
+
+if settings.SERVE_MEDIA:
+    # Public uploads (images) in the embedded mode; nginx or S3 serve them at scale.
+    urlpatterns += [
+        re_path(
+            rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",
+            serve,
+            {"document_root": settings.MEDIA_ROOT},
+        )
+    ]
+
+urlpatterns += [path("", include(wagtail_urls))]
