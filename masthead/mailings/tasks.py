@@ -1,0 +1,23 @@
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django_tasks import task
+
+
+@task()
+def send_templated_email(template, to, context):
+    """Render mailings/<template>.txt (and .html when present) and send it.
+
+    `context` must be JSON-serialisable: tasks cross process boundaries.
+    """
+    from django.conf import settings
+    from django.template import TemplateDoesNotExist
+
+    context = {**context, "site_url": settings.SITE_URL}
+    subject = render_to_string(f"mailings/{template}_subject.txt", context).strip()
+    text = render_to_string(f"mailings/{template}.txt", context)
+    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=list(to))
+    try:
+        message.attach_alternative(render_to_string(f"mailings/{template}.html", context), "text/html")
+    except TemplateDoesNotExist:
+        pass
+    message.send()
