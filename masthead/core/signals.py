@@ -1,7 +1,28 @@
+"""Keep cached pages fresh: anything published changes what readers see."""
+
 from django.core.cache import cache
 
 from .context_processors import NAV_CACHE_KEY
+from .pagecache import invalidate_pages
 
 
-def forget_navigation(**kwargs):
+def content_changed(**kwargs):
     cache.delete(NAV_CACHE_KEY)
+    invalidate_pages()
+
+
+# Fields of an image that readers see; Wagtail also saves images to record
+# file sizes and hashes while rendering, which must not flush the cache.
+VISIBLE_IMAGE_FIELDS = {"title", "caption", "credit", "file", "focal_point_x"}
+
+
+def image_changed(update_fields=None, **kwargs):
+    if update_fields is None or VISIBLE_IMAGE_FIELDS & set(update_fields):
+        content_changed()
+
+
+def settings_changed(created=False, **kwargs):
+    # Settings are created with their defaults on the first page view; only
+    # an editor's change alters pages.
+    if not created:
+        content_changed()

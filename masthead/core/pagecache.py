@@ -1,0 +1,130 @@
+"""A shared full-page cache for anonymous readers, in front of Django.
+
+It wraps the WSGI application, so a hit costs no Django request cycle: a
+request without a session cookie for a page that Django marked
+`Cache-Control: public` is answered from memory. Entries live in Django's
+cache (Redis at scale, the file cache embedded) so every process shares them,
+with a small per-process copy in front. Every entry's key carries a
+generation number; publishing anything bumps it (see `invalidate_pages`), so
+no process serves a page from before the publish.
+
+A request that carries a session cookie never reads or fills this cache:
+what a signed-in reader sees is theirs alone.
+"""
+
+import time
+from collections import OrderedDict
+
+from django.conf import settings
+from django.core.cache import cache
+
+GENERATION_KEY = "pagecache:generation"
+# How long a process trusts its copy of the generation number (seconds). A
+# publish reaches every process within this time.
+GENERATION_TTL = 0.5
+LOCAL_ENTRIES = 500
+CACHEABLE_TYPES = ("text/html", "application/xml", "application/rss+xml",
+                   "application/atom+xml", "text/plain", "text/xml")
+BYPASS_PREFIXES = ("/admin/", "/django-admin/", "/account/", "/billing/", "/audio/",
+                   "/editions/", "/print-runs/", "/subscribe/", "/static/", "/media/")
+
+
+def invalidate_pages(**kwargs):
+    """Make every cached page stale, in every process (within GENERATION_TTL)."""
+    try:
+        cache.incr(GENERATION_KEY)
+    except ValueError:
+        cache.set(GENERATION_KEY, int(time.time() * 1000), None)
+
+
+class AnonymousPageCache:
+    def __init__(self, application, ttl=300):
+        self.application = application
+        self.ttl = ttl
+        self.local = OrderedDict()
+        self.generation = None
+        self.generation_read_at = 0.0
+
+    def current_generation(self):
+        now = time.monotonic()
+        if self.generation is None or now - self.generation_read_at > GENERATION_TTL:
+            generation = cache.get(GENERATION_KEY)
+            if generation is None:
+                generation = int(time.time() * 1000)
+                cache.add(GENERATION_KEY, generation, None)
+                generation = cache.get(GENERATION_KEY, generation)
+            self.generation = generation
+            self.generation_read_at = now
+        return self.generation
+
+    def is_candidate(self, environ):
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return False
+        cookie = environ.get("HTTP_COOKIE", "")
+        if settings.SESSION_COOKIE_NAME + "=" in cookie:
+            return False
+        if environ.get("HTTP_AUTHORIZATION"):
+            return False
+        path = environ.get("PATH_INFO", "")
+        return not path.startswith(BYPASS_PREFIXES)
+
+    def key(self, environ):
+        host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
+        query = environ.get("QUERY_STRING", "")
+        scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
+        return f"pagecache:{self.current_generation()}:{scheme}:{host}:{environ.get('PATH_INFO', '')}?{query}"
+
+    def __call__(self, environ, start_response):
+        if not self.is_candidate(environ):
+            return self.application(environ, start_response)
+        key = self.key(environ)
+        entry = self.local.get(key)
+        if entry is None:
+            entry = cache.get(key)
+            if entry is not None:
+                self.remember(key, entry)
+        if entry is not None and entry[3] > time.time():
+            status, headers, body, _expires = entry
+            start_response(status, [*headers, ("X-Page-Cache", "hit")])
+            return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return self.fill(environ, start_response, key)
+
+    def fill(self, environ, start_response, key):
+        captured = {}
+
+        def capture(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, exc_info)
+
+        chunks = []
+        result = self.application(environ, capture)
+        try:
+            for chunk in result:
+                chunks.append(chunk)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        body = b"".join(chunks)
+        if environ["REQUEST_METHOD"] == "GET" and self.cacheable(captured):
+            headers = [(k, v) for k, v in captured["headers"] if k.lower() != "x-page-cache"]
+            entry = (captured["status"], headers, body, time.time() + self.ttl)
+            cache.set(key, entry, self.ttl)
+            self.remember(key, entry)
+        return [body]
+
+    def cacheable(self, captured):
+        if not captured.get("status", "").startswith("200"):
+            return False
+        headers = {k.lower(): v for k, v in captured["headers"]}
+        if "set-cookie" in headers:
+            return False
+        cache_control = headers.get("cache-control", "")
+        if "public" not in cache_control or "private" in cache_control:
+            return False
+        return headers.get("content-type", "").startswith(CACHEABLE_TYPES)
+
+    def remember(self, key, entry):
+        self.local[key] = entry
+        self.local.move_to_end(key)
+        while len(self.local) > LOCAL_ENTRIES:
+            self.local.popitem(last=False)

@@ -1,0 +1,114 @@
+import io
+
+import pytest
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+
+from masthead.core import pagecache
+from masthead.core.pagecache import AnonymousPageCache
+
+pytestmark = pytest.mark.django_db
+
+
+class WSGIClient:
+    """Calls a WSGI application the way a server would."""
+
+    def __init__(self, application):
+        self.application = application
+
+    def get(self, path, cookies=None, method="GET"):
+        path, _, query = path.partition("?")
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": io.StringIO(),
+        }
+        if cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, dict(headers)
+
+        body = b"".join(self.application(environ, start_response))
+        return captured["status"], captured["headers"], body.decode()
+
+
+@pytest.fixture
+def wsgi(monkeypatch):
+    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
+    return WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
+
+
+def test_anonymous_article_is_served_from_cache_the_second_time(wsgi, magazine):
+    url = magazine["free"].url
+    status, headers, first = wsgi.get(url)
+    assert status.startswith("200") and "X-Page-Cache" not in headers
+    assert "public" in headers["Cache-Control"]
+    status, headers, second = wsgi.get(url)
+    assert headers["X-Page-Cache"] == "hit"
+    assert second == first
+
+
+def test_signed_in_reader_never_reads_or_fills_the_cache(wsgi, magazine, client, django_user_model):
+    user = django_user_model.objects.create_user("reader@example.com", "pw-12345-long")
+    client.force_login(user)
+    session = {settings.SESSION_COOKIE_NAME: client.cookies[settings.SESSION_COOKIE_NAME].value}
+    url = magazine["free"].url
+    status, headers, signed_in = wsgi.get(url, cookies=session)
+    assert "private" in headers["Cache-Control"]
+    assert "Cookie" in headers["Vary"]
+    assert 'href="/account/">Account' in signed_in
+    # The anonymous reader who comes next gets the anonymous page, not that one.
+    _, headers, anonymous = wsgi.get(url)
+    assert "X-Page-Cache" not in headers
+    assert 'href="/account/">Account' not in anonymous
+    _, headers, _ = wsgi.get(url, cookies=session)
+    assert "X-Page-Cache" not in headers
+
+
+def test_publishing_refreshes_cached_pages(wsgi, magazine):
+    article = magazine["free"]
+    wsgi.get(article.url)
+    assert wsgi.get(article.url)[1]["X-Page-Cache"] == "hit"
+    article.title = "Border talks resume after a week"
+    article.save_revision().publish()
+    _, headers, body = wsgi.get(article.url)
+    assert "X-Page-Cache" not in headers
+    assert "Border talks resume after a week" in body
+    # The home page, which lists it, was refreshed too.
+    assert "Border talks resume after a week" in wsgi.get("/")[2]
+
+
+def test_unpublishing_removes_the_page_at_once(wsgi, magazine):
+    article = magazine["free"]
+    wsgi.get(article.url)
+    article.unpublish()
+    status, _, _ = wsgi.get(article.url)
+    assert status.startswith("404")
+
+
+def test_admin_and_account_paths_and_posts_bypass_the_cache(wsgi, magazine):
+    for path in ("/admin/login/", "/account/"):
+        wsgi.get(path)
+        assert "X-Page-Cache" not in wsgi.get(path)[1]
+    assert "X-Page-Cache" not in wsgi.get("/", method="POST")[1]
+
+
+def test_404s_are_not_cached(wsgi, magazine):
+    wsgi.get("/no-such-page/")
+    status, headers, _ = wsgi.get("/no-such-page/")
+    assert status.startswith("404") and "X-Page-Cache" not in headers
+
+
+def test_query_strings_are_part_of_the_key(wsgi, magazine):
+    _, _, bond = wsgi.get("/search/?q=bond")
+    _, _, border = wsgi.get("/search/?q=border")
+    assert "The bond market blinks" in bond and "The bond market blinks" not in border
