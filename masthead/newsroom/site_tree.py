@@ -1,6 +1,8 @@
 """The fixed shape of a magazine's page tree: home, sections, archive."""
 
-from wagtail.models import Page, Site
+from django.conf import settings
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Collection, Locale, Page, Site
 
 from .models import AccessLevel, HomePage, SectionPage
 
@@ -23,7 +25,7 @@ def ensure_site_tree(title="Home", hostname="localhost", port=80):
 
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
+        root = Page.get_first_root_node() or _create_root()
         # Wagtail's placeholder welcome page makes way for the magazine.
         placeholders = list(root.get_children())
         sites = list(Site.objects.filter(root_page__in=placeholders))
@@ -56,3 +58,13 @@ def ensure_site_tree(title="Home", hostname="localhost", port=80):
             )
         )
     return home
+
+
+def _create_root():
+    """Wagtail's root node, for a database whose initial rows were flushed."""
+    Locale.objects.get_or_create(
+        language_code=get_supported_content_language_variant(settings.LANGUAGE_CODE)
+    )
+    if not Collection.objects.exists():
+        Collection.add_root(name="Root")
+    return Page.add_root(instance=Page(title="Root", slug="root", live=True))
