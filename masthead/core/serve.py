@@ -33,7 +33,12 @@ def main():
         "--bind", f"{host}:{port}", "--workers", workers, "--threads", "4",
         "--access-logfile", "-", "--log-level", "warning",
     ]
-    processes = [subprocess.Popen(worker_command()), subprocess.Popen(web)]
+    scheduler = [sys.executable, "manage.py", "run_scheduler"]
+    processes = [
+        subprocess.Popen(worker_command()),
+        subprocess.Popen(scheduler),
+        subprocess.Popen(web),
+    ]
     login = settings.VAR_DIR / "admin-login.txt"
     print(f"\nMasthead is running at http://{host}:{port}/")
     print(f"Editors' admin: http://{host}:{port}/admin/")

@@ -1,0 +1,164 @@
+"""Shared pieces of the benchmarks: a throwaway site, servers, wrk.
+
+Everything binds to 127.0.0.1 and every load run is bounded in time.
+"""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bench_env(var_dir, **extra):
+    env = {**os.environ, "MASTHEAD_VAR_DIR": str(var_dir), "DEBUG": "0"}
+    env.pop("MASTHEAD_TESTING", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def manage(env, *args, quiet=True):
+    subprocess.run(
+        [PYTHON, "manage.py", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL if quiet else None,
+    )
+
+
+def prepare_site(env):
+    """Migrate a fresh database and load the demo magazine into it."""
+    manage(env, "migrate", "--noinput")
+    manage(env, "collectstatic", "--noinput")
+    manage(env, "load_demo_magazine", "--if-empty")
+
+
+def wait_for(url, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return response.read()
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer within {timeout}s")
+
+
+class Server:
+    """A process started for a benchmark, stopped on exit."""
+
+    def __init__(self, command, env=None, cwd=ROOT):
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def app_server(env, port, workers=2):
+    """The production server `make run` uses: gunicorn."""
+    return Server(
+        [
+            PYTHON, "-m", "gunicorn", "masthead.wsgi:application",
+            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--log-level", "warning",
+        ],
+        env=env,
+    )
+
+
+def nginx_static(html, port):
+    """nginx from Debian serving one HTML file, as the reference."""
+    folder = Path(tempfile.mkdtemp(prefix="masthead-nginx-"))
+    (folder / "page.html").write_bytes(html)
+    (folder / "nginx.conf").write_text(
+        f"""
+worker_processes auto;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  client_body_temp_path {folder}/tmp;
+  proxy_temp_path {folder}/tmp;
+  fastcgi_temp_path {folder}/tmp;
+  uwsgi_temp_path {folder}/tmp;
+  scgi_temp_path {folder}/tmp;
+  types {{ text/html html; }}
+  server {{
+    listen 127.0.0.1:{port};
+    root {folder};
+    location / {{ try_files /page.html =404; }}
+  }}
+}}
+"""
+    )
+    (folder / "tmp").mkdir()
+    server = Server(["nginx", "-c", str(folder / "nginx.conf"), "-g", "daemon off;"])
+    server.folder = folder
+    return server
+
+
+def cleanup(path):
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def wrk(url, connections=32, seconds=10, threads=2, headers=()):
+    """Run wrk and return requests/s, p50 and p99 latency (ms) and errors."""
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    for header in headers:
+        command += ["-H", header]
+    output = subprocess.run(
+        [*command, url], capture_output=True, text=True, timeout=seconds + 30, check=True
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    p50 = _ms(re.search(r"\s50%\s+([\d.]+\w+)", output).group(1))
+    p99 = _ms(re.search(r"\s99%\s+([\d.]+\w+)", output).group(1))
+    errors = 0
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    if non2xx:
+        errors += int(non2xx.group(1))
+    return {"rps": rps, "p50_ms": p50, "p99_ms": p99, "errors": errors}
+
+
+def _ms(value):
+    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
+
+
+def print_table(rows, reference):
+    print(f"{'what':48} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs nginx':>9}")
+    for name, result in rows:
+        ratio = result["rps"] / reference["rps"] if reference["rps"] else 0
+        print(
+            f"{name:48} {result['rps']:>10.0f} {result['p50_ms']:>8.2f} "
+            f"{result['p99_ms']:>8.2f} {result['errors']:>7} {ratio:>8.1%}"
+        )

@@ -1,0 +1,47 @@
+"""Periodic work for the embedded mode: `make run` starts this beside the
+worker. At scale run exactly one of it (or use cron/systemd timers instead).
+"""
+
+import time
+
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+from django.utils.module_loading import import_string
+
+# (every N seconds, what to run). Task paths are enqueued for the worker;
+# management commands run here and are quick.
+SCHEDULE = [
+    (60, "command:publish_scheduled"),
+    (24 * 3600, "task:masthead.billing.tasks.reconcile_subscriptions_task"),
+]
+
+
+class Command(BaseCommand):
+    help = "Run scheduled publishing and nightly jobs until stopped."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true", help="Run every job once and exit.")
+
+    def handle(self, *args, once=False, **options):
+        last_run = {}
+        while True:
+            now = time.monotonic()
+            for interval, job in SCHEDULE:
+                if once or now - last_run.get(job, -interval) >= interval:
+                    last_run[job] = now
+                    self.run(job)
+            if once:
+                return
+            time.sleep(5)
+
+    def run(self, job):
+        kind, _, target = job.partition(":")
+        try:
+            if kind == "command":
+                call_command(target, verbosity=0)
+            else:
+                import_string(target).enqueue()
+        except ImportError:
+            self.stderr.write(f"Skipping {target}: not available.")
+        except Exception as error:
+            self.stderr.write(f"{job} failed: {error!r}")

@@ -1,0 +1,62 @@
+import os
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+
+
+def run_manage(*args, **env):
+    environment = {k: v for k, v in os.environ.items() if k not in ("MASTHEAD_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    environment.update(env)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_check_deploy_passes_with_production_settings(tmp_path):
+    result = run_manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        HTTPS="1",
+        SECRET_KEY=secrets.token_urlsafe(60),
+        ALLOWED_HOSTS="magazine.example.org",
+        MASTHEAD_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_https_settings(tmp_path):
+    result = run_manage(
+        "check", "--deploy", "--fail-level", "WARNING",
+        DEBUG="0", HTTPS="0", MASTHEAD_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "SECURE_SSL_REDIRECT" in result.stderr
+
+
+def test_embedded_mode_needs_no_configuration(tmp_path):
+    """No environment at all: SQLite and a secret key under the var folder."""
+    result = run_manage(
+        "shell", "-c",
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.TASKS['default']['BACKEND'], "
+        "s.CACHES['default']['BACKEND'], bool(s.SECRET_KEY))",
+        MASTHEAD_VAR_DIR=str(tmp_path),
+        DATABASE_URL="", REDIS_URL="",
+    )
+    assert result.returncode == 0, result.stderr
+    engine, tasks, cache, has_key = result.stdout.strip().splitlines()[-1].split()
+    assert engine == "django.db.backends.sqlite3"
+    assert tasks == "django_tasks_db.DatabaseBackend"
+    assert cache == "django.core.cache.backends.filebased.FileBasedCache"
+    assert has_key == "True"
+    assert (tmp_path / "secret_key").exists()
