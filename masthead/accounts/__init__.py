@@ -1,2 +1,9 @@
 """Readers' and staff accounts: the custom User (email is the login), magic
-links, profile and shipping address."""
+links, the account page, email preferences and the shipping address.
+
+State changes live in `actions` (other apps call `update_shipping_address`);
+address rules in `addresses`; rate limits in `ratelimit`. Accounts depends on
+core and mailings only; billing plugs into the account page through the
+`billing/includes/account_billing.html` template and into account deletion
+through `actions.before_delete_hooks`.
+"""

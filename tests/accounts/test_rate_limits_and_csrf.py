@@ -1,0 +1,171 @@
+import re
+
+import pytest
+from django.test import Client
+from freezegun import freeze_time
+
+from masthead.accounts.models import MagicLink, User
+
+from .conftest import ask_for_link, token_from
+
+pytestmark = pytest.mark.django_db
+
+TOO_MANY = "Too many requests."
+
+
+@pytest.mark.parametrize("email", ["reader@example.com", "stranger@example.com"])
+def test_five_links_per_address_per_15_minutes(client, commit, member, mailoutbox, email):
+    with freeze_time("2026-03-01 12:00:00") as frozen:
+        statuses = [ask_for_link(client, commit, email).status_code for _ in range(6)]
+        assert statuses == [302] * 5 + [429]
+        response = ask_for_link(client, commit, email.upper(), url="/account/sign-up/")
+        assert response.status_code == 429
+        assert TOO_MANY in response.content.decode()
+        assert len(mailoutbox) == 5
+        # Another address from the same place is still served.
+        assert ask_for_link(client, commit, "other@example.com").status_code == 302
+        frozen.move_to("2026-03-01 12:15:00")
+        assert ask_for_link(client, commit, email).status_code == 302
+
+
+def test_the_limited_answer_is_the_same_for_known_and_unknown_addresses(client, commit, member):
+    for email in ("reader@example.com", "stranger@example.com"):
+        for _ in range(5):
+            ask_for_link(client, commit, email)
+    known = ask_for_link(client, commit, "reader@example.com")
+    unknown = ask_for_link(client, commit, "stranger@example.com")
+    assert known.status_code == unknown.status_code == 429
+
+    def main(response):
+        html = response.content.decode()
+        html = html.replace("reader@example.com", "ADDRESS")
+        html = html.replace("stranger@example.com", "ADDRESS")
+        html = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", html)
+        return html[html.index("<main") : html.index("</main>")]
+
+    assert main(known) == main(unknown)
+    assert TOO_MANY in main(known)
+
+
+def test_twenty_requests_per_ip_per_hour(commit, db, mailoutbox):
+    here, elsewhere = Client(REMOTE_ADDR="203.0.113.7"), Client(REMOTE_ADDR="198.51.100.1")
+    with freeze_time("2026-03-01 12:00:00") as frozen:
+        for number in range(20):
+            url = "/account/sign-in/" if number % 2 else "/account/sign-up/"
+            assert ask_for_link(here, commit, f"r{number}@example.com", url=url).status_code == 302
+        response = ask_for_link(here, commit, "r99@example.com")
+        assert response.status_code == 429
+        assert TOO_MANY in response.content.decode()
+        assert (
+            ask_for_link(here, commit, "r98@example.com", url="/account/sign-up/").status_code
+            == 429
+        )
+        assert ask_for_link(elsewhere, commit, "r99@example.com").status_code == 302
+        assert len(mailoutbox) == 21
+        frozen.move_to("2026-03-01 13:00:00")
+        assert ask_for_link(here, commit, "r99@example.com").status_code == 302
+
+
+def test_password_attempts_are_limited(client, db):
+    User.objects.create_user(email="pw@example.com", password="correct horse battery")
+    for _ in range(10):
+        response = client.post(
+            "/account/sign-in/password/", {"email": "pw@example.com", "password": "wrong"}
+        )
+        assert response.status_code == 200
+    response = client.post(
+        "/account/sign-in/password/",
+        {"email": "pw@example.com", "password": "correct horse battery"},
+    )
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+# CSRF -------------------------------------------------------------------------
+
+
+def csrf_token(client, url):
+    client.get(url)
+    return client.cookies["csrftoken"].value
+
+
+def test_sign_in_form_needs_its_csrf_token(commit, member, mailoutbox):
+    client = Client(enforce_csrf_checks=True)
+    assert client.post("/account/sign-in/", {"email": member.email}).status_code == 403
+    assert client.post("/account/sign-up/", {"email": member.email}).status_code == 403
+    assert mailoutbox == []
+    token = csrf_token(client, "/account/sign-in/")
+    response = ask_for_link(client, commit, member.email, csrfmiddlewaretoken=token)
+    assert response.status_code == 302
+
+
+def test_magic_link_post_needs_its_csrf_token(commit, member, mailoutbox):
+    client = Client(enforce_csrf_checks=True)
+    token = csrf_token(client, "/account/sign-in/")
+    ask_for_link(client, commit, member.email, csrfmiddlewaretoken=token)
+    link = f"/account/link/{token_from(mailoutbox[0])}/"
+    assert client.post(link).status_code == 403
+    assert MagicLink.objects.get().used_at is None
+    page_token = csrf_token(client, link)
+    assert client.post(link, {"csrfmiddlewaretoken": page_token}).status_code == 302
+    assert client.session["_auth_user_id"] == str(member.pk)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/account/sign-in/password/",
+        "/account/sign-out/",
+        "/account/profile/",
+        "/account/email/",
+        "/account/address/",
+        "/account/preferences/",
+        "/account/password/",
+        "/account/delete/",
+    ],
+)
+def test_every_account_form_needs_its_csrf_token(member, url):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(member)
+    assert client.post(url, {"email": member.email}).status_code == 403
+    User.objects.get(pk=member.pk)  # still there
+
+
+# Password sign-in ---------------------------------------------------------------
+
+
+def test_password_sign_in(client, db):
+    user = User.objects.create_user(email="pw@example.com", password="correct horse battery")
+    session = client.session
+    session.save()
+    key_before = client.cookies["sessionid"].value
+    response = client.post(
+        "/account/sign-in/password/",
+        {"email": "PW@example.com", "password": "correct horse battery", "next": "/issues/"},
+    )
+    assert response.status_code == 302
+    assert response["Location"] == "/issues/"
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert client.cookies["sessionid"].value != key_before
+
+
+@pytest.mark.parametrize(
+    ("email", "password"),
+    [
+        ("pw@example.com", "wrong password"),
+        ("nobody@example.com", "correct horse battery"),
+        ("linkonly@example.com", ""),
+        ("linkonly@example.com", "anything at all"),
+    ],
+)
+def test_password_sign_in_refusals_look_alike(client, db, email, password):
+    User.objects.create_user(email="pw@example.com", password="correct horse battery")
+    User.objects.create_user(email="linkonly@example.com")
+    response = client.post("/account/sign-in/password/", {"email": email, "password": password})
+    assert response.status_code == 200
+    assert "_auth_user_id" not in client.session
+    html = response.content.decode()
+    if password:
+        assert "The email address or password is not right." in html
+    else:
+        assert 'id="id_password_error"' in html
