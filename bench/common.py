@@ -84,6 +84,7 @@ def app_server(env, port, workers=2):
         [
             PYTHON, "-m", "gunicorn", "masthead.wsgi:application",
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
+            "--threads", "4", "--keep-alive", "30",
             "--log-level", "warning",
         ],
         env=env,
@@ -93,6 +94,7 @@ def app_server(env, port, workers=2):
 def nginx_static(html, port):
     """nginx from Debian serving one HTML file, as the reference."""
     folder = Path(tempfile.mkdtemp(prefix="masthead-nginx-"))
+    folder.chmod(0o755)  # nginx workers run as an unprivileged user
     (folder / "page.html").write_bytes(html)
     (folder / "nginx.conf").write_text(
         f"""

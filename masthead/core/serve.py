@@ -30,7 +30,7 @@ def main():
     workers = os.environ.get("WEB_CONCURRENCY", str(max(2, (os.cpu_count() or 1) + 1)))
     web = [
         sys.executable, "-m", "gunicorn", "masthead.wsgi:application",
-        "--bind", f"{host}:{port}", "--workers", workers, "--threads", "4",
+        "--bind", f"{host}:{port}", "--workers", workers, "--threads", "4", "--keep-alive", "30",
         "--access-logfile", "-", "--log-level", "warning",
     ]
     scheduler = [sys.executable, "manage.py", "run_scheduler"]

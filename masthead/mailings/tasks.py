@@ -1,3 +1,5 @@
+import contextlib
+
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django_tasks import task
@@ -16,8 +18,7 @@ def send_templated_email(template, to, context):
     subject = render_to_string(f"mailings/{template}_subject.txt", context).strip()
     text = render_to_string(f"mailings/{template}.txt", context)
     message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=list(to))
-    try:
-        message.attach_alternative(render_to_string(f"mailings/{template}.html", context), "text/html")
-    except TemplateDoesNotExist:
-        pass
+    with contextlib.suppress(TemplateDoesNotExist):
+        html = render_to_string(f"mailings/{template}.html", context)
+        message.attach_alternative(html, "text/html")
     message.send()

@@ -1,3 +1,6 @@
+import re
+from html import unescape
+
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -255,7 +258,7 @@ class ArticlePage(Page):
         paragraphs = []
         for block in self.body:
             if block.block_type == "paragraph":
-                paragraphs.append(strip_tags(block.value.source).strip())
+                paragraphs.extend(rich_text_paragraphs(block.value.source))
             elif block.block_type == "heading":
                 paragraphs.append(block.value)
             elif block.block_type in ("block_quote", "pull_quote"):
@@ -270,6 +273,13 @@ class ArticlePage(Page):
         for url in urls:
             url["lastmod"] = self.last_published_at or self.date
         return urls
+
+
+def rich_text_paragraphs(html):
+    """Plain text of each paragraph or list item in a rich text fragment."""
+    pieces = re.split(r"</(?:p|li|h[1-6]|blockquote)>", html)
+    texts = (" ".join(unescape(strip_tags(piece)).split()) for piece in pieces)
+    return [text for text in texts if text]
 
 
 class ArticleByline(Orderable):

@@ -7,7 +7,11 @@ from django.conf import settings
 
 
 def run_manage(*args, **env):
-    environment = {k: v for k, v in os.environ.items() if k not in ("MASTHEAD_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")}
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MASTHEAD_TESTING", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    }
     environment.update(env)
     return subprocess.run(
         [sys.executable, "manage.py", *args],
@@ -36,8 +40,13 @@ def test_check_deploy_passes_with_production_settings(tmp_path):
 
 def test_check_deploy_fails_without_https_settings(tmp_path):
     result = run_manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        DEBUG="0", HTTPS="0", MASTHEAD_VAR_DIR=str(tmp_path),
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        DEBUG="0",
+        HTTPS="0",
+        MASTHEAD_VAR_DIR=str(tmp_path),
     )
     assert result.returncode != 0
     assert "SECURE_SSL_REDIRECT" in result.stderr
@@ -46,12 +55,14 @@ def test_check_deploy_fails_without_https_settings(tmp_path):
 def test_embedded_mode_needs_no_configuration(tmp_path):
     """No environment at all: SQLite and a secret key under the var folder."""
     result = run_manage(
-        "shell", "-c",
+        "shell",
+        "-c",
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.TASKS['default']['BACKEND'], "
         "s.CACHES['default']['BACKEND'], bool(s.SECRET_KEY))",
         MASTHEAD_VAR_DIR=str(tmp_path),
-        DATABASE_URL="", REDIS_URL="",
+        DATABASE_URL="",
+        REDIS_URL="",
     )
     assert result.returncode == 0, result.stderr
     engine, tasks, cache, has_key = result.stdout.strip().splitlines()[-1].split()
