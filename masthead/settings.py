@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "masthead.editions",
     "masthead.printing",
     "masthead.mailings",
+    "masthead.ads",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
