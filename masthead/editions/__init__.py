@@ -1,1 +1,6 @@
-"""Per-issue digital editions (EPUB and PDF) and their gated downloads."""
+"""Per-issue digital editions (EPUB and PDF) and their gated downloads.
+
+Depends on issues and newsroom (the content), access (who may download) and
+core (the magazine's name). Nothing depends on editions but issues.actions,
+which builds them when an issue is published.
+"""

@@ -1,5 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "editions"
 
-urlpatterns = []
+urlpatterns = [
+    path("<int:issue_id>/<slug:edition_format>/", views.download, name="download"),
+]

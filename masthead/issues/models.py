@@ -1,13 +1,46 @@
 from itertools import groupby
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.cache import patch_cache_control, patch_vary_headers
 from modelcluster.fields import ParentalKey
 from wagtail.admin.panels import FieldPanel, FieldRowPanel, InlinePanel, MultiFieldPanel
+from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from masthead.newsroom.models import ArticlePage
+
+from .schedule import Schedule, parse_days
+
+
+@register_setting(icon="date")
+class IssueSchedule(BaseGenericSetting):
+    """How often the magazine comes out: 24 issues a year on the 1st and 15th
+    unless the publisher says otherwise."""
+
+    issues_per_year = models.PositiveSmallIntegerField(default=24)
+    publication_days = models.CharField(
+        max_length=50,
+        default="1, 15",
+        help_text="The days of the month an issue comes out, separated by commas.",
+    )
+
+    panels = [FieldPanel("issues_per_year"), FieldPanel("publication_days")]
+
+    class Meta:
+        verbose_name = "issue schedule"
+
+    def __str__(self):
+        return f"{self.issues_per_year} issues a year"
+
+    def clean(self):
+        try:
+            Schedule(self.issues_per_year, parse_days(self.publication_days))
+        except ValueError as error:
+            raise ValidationError({"publication_days": str(error)})
 
 
 class IssueIndexPage(Page):
@@ -87,6 +120,25 @@ class IssuePage(Page):
             sections.setdefault(article.section.pk, (article.section, []))[1].append(article)
         return list(sections.values())
 
+    def serve(self, request, *args, **kwargs):
+        # The page shows edition downloads to those with access: a signed-in
+        # reader's copy is theirs alone.
+        response = super().serve(request, *args, **kwargs)
+        patch_vary_headers(response, ["Cookie"])
+        if request.user.is_authenticated:
+            patch_cache_control(response, private=True)
+        return response
+
+    def draft_contents(self):
+        """The articles of the latest revision's table of contents, in order:
+        what the editor sees, published or not."""
+        draft = self.get_latest_revision_as_object() if self.latest_revision_id else self
+        ids = [
+            entry.article_id for entry in sorted(draft.contents.all(), key=lambda e: e.sort_order)
+        ]
+        by_id = ArticlePage.objects.in_bulk(ids)
+        return [by_id[pk] for pk in ids if pk in by_id]
+
     @classmethod
     def current(cls):
         """The latest live issue whose cover date has come."""
@@ -113,3 +165,96 @@ class IssueArticle(Orderable):
         constraints = [
             models.UniqueConstraint(fields=["issue", "article"], name="unique_issue_article")
         ]
+
+
+class IssuePublication(models.Model):
+    """One "Publish issue" for an issue, with the state of each of its steps.
+
+    `issues.actions.publish_issue` creates it; the steps run in order in the
+    task worker and each is done once: asking again retries only the steps
+    that failed or never ran.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "In progress"
+        DONE = "done", "Published"
+        FAILED = "failed", "Failed"
+
+    issue = models.OneToOneField(IssuePage, on_delete=models.CASCADE, related_name="publication")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "issue publication"
+
+    def __str__(self):
+        return f"Publication of {self.issue}"
+
+    def ordered_steps(self):
+        return sorted(self.steps.all(), key=lambda step: step.position)
+
+    @property
+    def is_finished(self):
+        return self.status != self.Status.RUNNING
+
+
+class IssuePublicationStep(models.Model):
+    """One step of publishing an issue, with its outcome."""
+
+    class Name(models.TextChoices):
+        ARTICLES = "articles", "Publish the ready articles and the issue"
+        EDITIONS = "editions", "Build the EPUB and PDF editions"
+        PRINT_RUN = "print_run", "Close the print run"
+        NOTIFY = "notify", "Email subscribers"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    ORDER = [Name.ARTICLES, Name.EDITIONS, Name.PRINT_RUN, Name.NOTIFY]
+
+    publication = models.ForeignKey(
+        IssuePublication, on_delete=models.CASCADE, related_name="steps"
+    )
+    name = models.CharField(max_length=20, choices=Name.choices)
+    position = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    detail = models.TextField(blank=True, help_text="What the step did.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["publication", "name"], name="unique_publication_step")
+        ]
+
+    def __str__(self):
+        return f"{self.get_name_display()}: {self.get_status_display()}"
+
+
+class IssueAnnouncement(models.Model):
+    """A member was emailed about an issue: at most once per issue."""
+
+    issue = models.ForeignKey(IssuePage, on_delete=models.CASCADE, related_name="announcements")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="issue_announcements"
+    )
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["issue", "member"], name="unique_issue_announcement")
+        ]
+
+    def __str__(self):
+        return f"{self.issue} to {self.member}"

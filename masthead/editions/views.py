@@ -1,0 +1,74 @@
+"""The gated download of an issue's editions."""
+
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import patch_cache_control, patch_vary_headers
+from django.utils.http import urlencode
+from django.views.decorators.http import require_safe
+
+from masthead.access.rules import decide
+from masthead.issues.models import IssuePage
+
+from .actions import edition_storage, record_download, schedule_edition_builds
+from .models import Edition, EditionFormat
+
+
+def _url(name, fallback):
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return fallback
+
+
+def sign_in_url(next_url):
+    return f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
+
+
+def subscribe_url():
+    return _url("billing:subscribe", "/subscribe/")
+
+
+def _private(response):
+    patch_cache_control(response, private=True)
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+@require_safe
+def download(request, issue_id, edition_format):
+    if edition_format not in EditionFormat.values:
+        raise Http404("No such edition format.")
+    issue = get_object_or_404(IssuePage.objects.live(), pk=issue_id)
+    access = decide(request.user, issue)
+    if not access:
+        context = {
+            "issue": issue,
+            "access": access,
+            "sign_in_url": sign_in_url(request.get_full_path()),
+            "subscribe_url": subscribe_url(),
+        }
+        return _private(render(request, "editions/denied.html", context, status=403))
+    edition = (
+        Edition.objects.filter(issue=issue, format=edition_format).exclude(file_name="").first()
+    )
+    handle = None
+    if edition is not None:
+        try:
+            handle = edition_storage().open(edition.file_name, "rb")
+        except FileNotFoundError:
+            handle = None
+    if handle is None:
+        schedule_edition_builds(issue)
+        response = render(request, "editions/preparing.html", {"issue": issue}, status=503)
+        response["Retry-After"] = "60"
+        return _private(response)
+    if request.method == "GET" and request.user.is_authenticated:
+        record_download(request.user, edition)
+    response = FileResponse(
+        handle,
+        as_attachment=True,
+        filename=edition.download_name(),
+        content_type=edition.content_type,
+    )
+    return _private(response)

@@ -1,0 +1,104 @@
+"""The editors' side of issues in the Wagtail admin: what the coming issues
+still need, and "Publish issue" with its progress."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
+from django.views.generic import TemplateView
+from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
+
+from .actions import publish_issue
+from .models import IssueIndexPage, IssuePage, IssuePublication
+from .upcoming import upcoming_issues
+
+
+class UpcomingIssuesView(WagtailAdminTemplateMixin, TemplateView):
+    template_name = "issues/admin/upcoming.html"
+    page_title = "Upcoming issues"
+    header_icon = "date"
+
+    def get_breadcrumbs_items(self):
+        return [*self.breadcrumbs_items, {"url": "", "label": "Upcoming issues"}]
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        rows = upcoming_issues()
+        issue_ids = [row.issue.pk for row in rows if row.issue]
+        publications = IssuePublication.objects.filter(issue_id__in=issue_ids).in_bulk(
+            field_name="issue_id"
+        )
+        from masthead.printing.models import PrintRun
+
+        runs = PrintRun.objects.filter(issue_id__in=issue_ids).in_bulk(field_name="issue_id")
+        for row in rows:
+            if row.issue:
+                row.publication = publications.get(row.issue.pk)
+                row.print_run = runs.get(row.issue.pk)
+        archive = IssueIndexPage.objects.first()
+        context["rows"] = rows
+        context["add_issue_url"] = (
+            reverse("wagtailadmin_pages:add", args=("issues", "issuepage", archive.pk))
+            if archive
+            else ""
+        )
+        return context
+
+
+class PublishIssueView(WagtailAdminTemplateMixin, TemplateView):
+    """GET: the issue's publication and its steps (refreshing while they
+    run). POST: publish, or retry what failed."""
+
+    template_name = "issues/admin/publish.html"
+    header_icon = "upload"
+
+    def setup(self, request, *args, **kwargs):
+        super().setup(request, *args, **kwargs)
+        self.issue = get_object_or_404(IssuePage, pk=kwargs["pk"])
+
+    def dispatch(self, request, *args, **kwargs):
+        if not self.issue.permissions_for_user(request.user).can_publish():
+            raise PermissionDenied
+        return super().dispatch(request, *args, **kwargs)
+
+    def get_page_title(self):
+        return f"Publish issue: {self.issue.title} ({self.issue.label})"
+
+    def get_breadcrumbs_items(self):
+        return [
+            *self.breadcrumbs_items,
+            {"url": reverse("issues_admin:upcoming"), "label": "Upcoming issues"},
+            {"url": "", "label": f"Publish {self.issue.label}"},
+        ]
+
+    def get_context_data(self, **kwargs):
+        from masthead.editions.models import Edition
+        from masthead.printing.models import PrintRun
+
+        from .upcoming import check_issue
+
+        context = super().get_context_data(**kwargs)
+        publication = IssuePublication.objects.filter(issue=self.issue).first()
+        problems, notes = check_issue(self.issue)
+        context.update(
+            {
+                "issue": self.issue,
+                "publication": publication,
+                "steps": publication.ordered_steps() if publication else [],
+                "problems": problems,
+                "notes": notes,
+                "editions": Edition.objects.filter(issue=self.issue).order_by("format"),
+                "print_run": PrintRun.objects.filter(issue=self.issue).first(),
+                "edit_url": reverse("wagtailadmin_pages:edit", args=[self.issue.pk]),
+                "refresh": publication is not None and not publication.is_finished,
+            }
+        )
+        return context
+
+    def post(self, request, *args, **kwargs):
+        publication = publish_issue(self.issue, request.user)
+        if publication.status == IssuePublication.Status.DONE:
+            messages.info(request, "This issue is already published; nothing was repeated.")
+        else:
+            messages.success(request, f"Publishing {self.issue.title}.")
+        return redirect("issues_admin:publish", pk=self.issue.pk)
