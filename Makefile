@@ -10,11 +10,11 @@ PORT ?= 8000
 # Debian packages: the browser for e2e tests, epubcheck, pdftotext, WeasyPrint's
 # libraries, nginx and wrk for the benchmarks.
 APT_PACKAGES := chromium epubcheck poppler-utils nginx wrk libpango-1.0-0 \
-	libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+	libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core espeak-ng
 APT_STAMP := $(VENV)/.apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-8)
 PIP_STAMP := $(VENV)/.pip-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-8)
 
-.PHONY: run test test-only lint setup demo bench clean
+.PHONY: run test test-only lint setup demo bench breaking-news clean
 
 setup: $(APT_STAMP) $(PIP_STAMP)
 
@@ -56,6 +56,11 @@ demo: setup
 
 bench: setup
 	$(BIN)/python bench/run_all.py
+
+# One hot article, readers and subscribers, an editor's correction: embedded,
+# PostgreSQL + Redis (needs both on 127.0.0.1), and behind deploy/'s nginx.
+breaking-news: setup
+	$(BIN)/python bench/breaking_news.py
 
 clean:
 	rm -rf $(VENV) var

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "masthead.printing",
     "masthead.mailings",
     "masthead.ads",
+    "masthead.api",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -158,6 +159,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0 if TESTING else 600
+elif os.environ.get("DB_POOL"):
+    # PostgreSQL: a persistent connection per thread (above) by default, or
+    # with DB_POOL=min:max a psycopg pool per process. The pool opens on first
+    # use, after gunicorn forks; the RQ worker closes it before each fork.
+    _pool_min, _, _pool_max = os.environ["DB_POOL"].partition(":")
+    DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistence
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(_pool_min),
+        "max_size": int(_pool_max or _pool_min),
+        "timeout": int(os.environ.get("DB_POOL_TIMEOUT", "10")),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Cache: Redis when REDIS_URL is set, else a file cache every process shares.
@@ -168,6 +180,8 @@ if REDIS_URL:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "masthead"),
+            # A stalled Redis fails a request in seconds instead of hanging it.
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 2, "SOCKET_TIMEOUT": 2},
         }
     }
 else:
@@ -189,10 +203,28 @@ _TASK_BACKENDS = {
     "rq": "django_tasks_rq.RQBackend",
     "immediate": "django_tasks.backends.immediate.ImmediateBackend",
 }
-TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND]}}
+# Queues besides "default" (TASK_QUEUES=audio,editions), for workers that
+# take only some of the work.
+TASK_QUEUES = ["default", *(q for q in env_list("TASK_QUEUES") if q != "default")]
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TASKS_BACKEND], "QUEUES": TASK_QUEUES}}
 if REDIS_URL or TASKS_BACKEND == "rq":
-    INSTALLED_APPS.append("django_rq")
-    RQ_QUEUES = {"default": {"URL": REDIS_URL or "redis://127.0.0.1:6379/0"}}
+    INSTALLED_APPS += ["django_rq", "django_tasks_rq"]
+    RQ_QUEUES = {
+        name: {
+            "URL": REDIS_URL or "redis://127.0.0.1:6379/0",
+            # Narration and edition builds take minutes; RQ's default is 180 s.
+            "DEFAULT_TIMEOUT": int(os.environ.get("TASK_TIMEOUT", "3600")),
+        }
+        for name in TASK_QUEUES
+    }
+    # `manage.py rqworker default --with-scheduler` then runs django-tasks jobs
+    # with heartbeats that let a dead worker's job be put back in the queue.
+    RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "masthead.core.taskqueue.RQWorker"}
+# A worker reports that it is alive every TASK_WORKER_HEARTBEAT seconds; one
+# not heard of for TASK_WORKER_TIMEOUT seconds is dead, and the task it was
+# running goes back in the queue (see masthead.core.taskqueue).
+TASK_WORKER_HEARTBEAT = int(os.environ.get("TASK_WORKER_HEARTBEAT", "10"))
+TASK_WORKER_TIMEOUT = int(os.environ.get("TASK_WORKER_TIMEOUT", "60"))
 
 AUTH_USER_MODEL = "accounts.User"
 AUTH_PASSWORD_VALIDATORS = [
@@ -238,21 +270,43 @@ STORAGES = {
     },
 }
 if os.environ.get("MEDIA_STORAGE") == "s3":
+    # The usual django-storages settings; credentials come from the standard
+    # AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or the instance's role).
     _s3 = {
         "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "masthead"),
         "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
         "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
-        "querystring_auth": True,
-        "querystring_expire": 300,
+        "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,
+        "signature_version": os.environ.get("AWS_S3_SIGNATURE_VERSION", "s3v4"),
         "file_overwrite": False,
     }
+    # Public uploads (images and their renditions) under media/, readable by
+    # anyone (a bucket policy or a CDN in front: AWS_S3_CUSTOM_DOMAIN), with
+    # plain URLs so cached pages stay valid.
     STORAGES["default"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3, "default_acl": None},
+        "OPTIONS": {
+            **_s3,
+            "location": os.environ.get("AWS_MEDIA_LOCATION", "media"),
+            "querystring_auth": False,
+            "custom_domain": os.environ.get("AWS_S3_CUSTOM_DOMAIN") or None,
+            "default_acl": None,
+        },
     }
+    # Gated files (audio, editions) under private/, or in a bucket of their
+    # own: never public; the access-checking views hand out URLs signed for
+    # five minutes (masthead.core.storage.serve_private_file).
     STORAGES["private"] = {
         "BACKEND": "storages.backends.s3.S3Storage",
-        "OPTIONS": {**_s3, "location": "private"},
+        "OPTIONS": {
+            **_s3,
+            "bucket_name": os.environ.get("AWS_PRIVATE_BUCKET_NAME") or _s3["bucket_name"],
+            "location": os.environ.get("AWS_PRIVATE_LOCATION", "private"),
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "default_acl": None,  # the bucket's policy, not object ACLs, keeps it closed
+            "custom_domain": None,
+        },
     }
 
 SERVE_MEDIA = env_bool("SERVE_MEDIA", os.environ.get("MEDIA_STORAGE") != "s3")

@@ -5,3 +5,48 @@ class AccessConfig(AppConfig):
     name = "masthead.access"
     label = "access"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from django.conf import settings
+        from django.db.models.signals import post_delete, post_save
+
+        from masthead.core.signals import settings_changed
+
+        from .signals import (
+            member_changed,
+            narration_saved,
+            reader_pages_changed,
+            subscription_changed,
+        )
+
+        # What the paywall, the ads or a page's privacy show changes without
+        # a publish: kept pages (the page cache, article variants) go stale.
+        for sender in (
+            "billing.Plan",
+            "billing.Price",
+            "ads.AdSlot",
+            "wagtailcore.PageViewRestriction",
+        ):
+            for signal in (post_save, post_delete):
+                signal.connect(
+                    reader_pages_changed,
+                    sender=sender,
+                    dispatch_uid=f"access_pages_{sender}_{id(signal)}",
+                )
+        # The paywall settings are created with their defaults on first use;
+        # only an editor's change alters pages.
+        post_save.connect(
+            settings_changed, sender="access.PaywallSettings", dispatch_uid="access_paywall"
+        )
+        post_save.connect(narration_saved, sender="audio.Narration", dispatch_uid="access_audio")
+        for signal in (post_save, post_delete):
+            signal.connect(
+                subscription_changed,
+                sender="billing.Subscription",
+                dispatch_uid=f"access_subscription_{id(signal)}",
+            )
+            signal.connect(
+                member_changed,
+                sender=settings.AUTH_USER_MODEL,
+                dispatch_uid=f"access_member_{id(signal)}",
+            )

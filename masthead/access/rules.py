@@ -3,47 +3,273 @@
 `decide(user, content)` answers whether someone gets the full thing: an
 article, its narration, an issue's editions, a feed item. Every surface that
 shows gated content asks it; nothing else decides.
+
+Levels: public, members (any signed-in account), subscribers (any plan) and
+chosen plans. Whether a subscription grants access now (active, trialing,
+cancelled inside the paid period, payment failed within the grace period,
+complimentary, gift) is billing's `current_entitlement`, asked once per
+member per request (see `reader_scope`).
+
+Metered access, when the publisher turns it on: a free member may open a few
+subscriber-only articles per 30 days. Opening one is `open_article`, the only
+function that spends a free read; afterwards `decide` grants that article
+(and its audio) for the rest of the window.
+
+`shows_ads(user)`: ads are for readers without a subscription.
 """
 
+import contextvars
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
 
 from masthead.newsroom.models import AccessLevel, ArticlePage
+
+# The metered window: free reads count for this long.
+METER_WINDOW = timedelta(days=30)
 
 
 @dataclass(frozen=True)
 class Access:
     granted: bool
-    # Why: "public", "member", "subscriber", "staff", "sign-in-required",
-    # "subscription-required".
+    # Why: "public", "member", "subscriber", "metered", "staff", "preview",
+    # "sign-in-required", "subscription-required", "plan-required",
+    # "meter-spent".
     reason: str
 
     def __bool__(self):
         return self.granted
 
 
-def content_level(content):
-    """The access level that applies to a piece of content."""
+@dataclass(frozen=True)
+class Terms:
+    """What a piece of content asks of its reader."""
+
+    level: str
+    # For the per-plan level: the codes of the plans that grant it.
+    plans: frozenset = frozenset()
+    # The article, for the meter.
+    article_id: int | None = None
+
+
+def article_terms(article):
+    level = article.effective_access_level
+    plans = frozenset()
+    if level == AccessLevel.PLANS:
+        plans = frozenset(plan.code for plan in article.required_plans.all())
+        if not plans:
+            # "Chosen plans" with none chosen: any plan.
+            level = AccessLevel.SUBSCRIBERS
+    return Terms(level, plans, article.pk)
+
+
+def content_terms(content):
+    if isinstance(content, Terms):
+        return content
     if isinstance(content, ArticlePage):
-        return content.effective_access_level
+        return article_terms(content)
     article = getattr(content, "article", None)
     if isinstance(article, ArticlePage):
-        return article.effective_access_level
+        return article_terms(article)
     # Issues and their editions belong to subscribers.
-    return AccessLevel.SUBSCRIBERS
+    return Terms(AccessLevel.SUBSCRIBERS)
+
+
+def content_level(content):
+    """The access level that applies to a piece of content."""
+    return content_terms(content).level
+
+
+# One request asks about the same member many times (the article, its audio,
+# the ads); inside a reader scope the answers are kept for the request.
+_scope = contextvars.ContextVar("masthead_access_scope", default=None)
+
+
+@contextmanager
+def reader_scope():
+    """Remember entitlements and meter answers until the block ends.
+
+    The reader middleware opens one per request; outside one, every call
+    asks the database afresh.
+    """
+    token = _scope.set({})
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def _remembered(key, compute):
+    memo = _scope.get()
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
+
+
+def remember(key, value):
+    """Give the reader scope an answer worked out elsewhere (reading.py's
+    kept entitlements)."""
+    memo = _scope.get()
+    if memo is not None:
+        memo[key] = value
+
+
+def _forget(key):
+    memo = _scope.get()
+    if memo is not None:
+        memo.pop(key, None)
+
+
+def is_signed_in(user):
+    return user is not None and user.is_authenticated
+
+
+def entitlement(user):
+    """Billing's answer for this member (one query), or None."""
+    if not is_signed_in(user):
+        return None
+    from masthead.billing import entitlements
+
+    return _remembered(("entitlement", user.pk), lambda: entitlements.current_entitlement(user))
+
+
+def _entitled_to_any(user, plan_codes):
+    """Whether any of the member's subscriptions (not just the best one)
+    grants one of these plans now."""
+    from masthead.billing.entitlements import entitled_q, grace_days
+    from masthead.billing.models import Subscription
+
+    return Subscription.objects.filter(
+        entitled_q(timezone.now(), grace_days()),
+        member_id=user.pk,
+        plan__code__in=plan_codes,
+    ).exists()
 
 
 def decide(user, content):
-    level = content_level(content)
-    if level == AccessLevel.PUBLIC:
+    terms = content_terms(content)
+    if terms.level == AccessLevel.PUBLIC:
         return Access(True, "public")
-    if user is None or not user.is_authenticated:
+    if not is_signed_in(user):
         return Access(False, "sign-in-required")
     if user.is_staff:
         return Access(True, "staff")
-    if level == AccessLevel.MEMBERS:
+    if terms.level == AccessLevel.MEMBERS:
         return Access(True, "member")
-    from masthead.billing.entitlements import current_entitlement
-
-    if current_entitlement(user) is not None:
-        return Access(True, "subscriber")
+    held = entitlement(user)
+    if held is not None:
+        if terms.level != AccessLevel.PLANS or held.plan_code in terms.plans:
+            return Access(True, "subscriber")
+        key = ("plans", user.pk, terms.plans)
+        if _remembered(key, lambda: _entitled_to_any(user, terms.plans)):
+            return Access(True, "subscriber")
+        return Access(False, "plan-required")
+    if terms.level == AccessLevel.PLANS:
+        return Access(False, "plan-required")
+    if terms.article_id is not None and _opened_on_meter(user, terms.article_id):
+        return Access(True, "metered")
     return Access(False, "subscription-required")
+
+
+# Metered access ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A free member's metered reads in the current window."""
+
+    used: int
+    allowance: int
+
+    @property
+    def remaining(self):
+        return max(0, self.allowance - self.used)
+
+
+def meter_settings():
+    """(metered on?, free articles per window): the publisher's settings."""
+    from .models import PaywallSettings
+
+    def load():
+        paywall = PaywallSettings.load()
+        return paywall.metered, paywall.free_articles
+
+    return _remembered(("meter-settings",), load)
+
+
+def _window_start():
+    return timezone.now() - METER_WINDOW
+
+
+def _opened_on_meter(user, article_id):
+    metered, _allowance = meter_settings()
+    if not metered:
+        return False
+    from .models import MeteredRead
+
+    return _remembered(
+        ("opened", user.pk, article_id),
+        lambda: MeteredRead.objects.filter(
+            member_id=user.pk, article_id=article_id, read_at__gte=_window_start()
+        ).exists(),
+    )
+
+
+def meter(user):
+    """The member's Meter, or None when metering is off or does not apply."""
+    metered, allowance = meter_settings()
+    if not metered or not is_signed_in(user) or user.is_staff or entitlement(user) is not None:
+        return None
+    from .models import MeteredRead
+
+    used = _remembered(
+        ("meter", user.pk),
+        lambda: MeteredRead.objects.filter(member_id=user.pk, read_at__gte=_window_start()).count(),
+    )
+    return Meter(used, allowance)
+
+
+def open_article(user, article):
+    """`decide` for a reader opening the article itself (its page, or its
+    body from the API). A free member on the meter spends one free read
+    here, once per article per window."""
+    access = decide(user, article)
+    if access or access.reason != "subscription-required":
+        return access
+    terms = content_terms(article)
+    metered, allowance = meter_settings()
+    if not metered or terms.level != AccessLevel.SUBSCRIBERS or terms.article_id is None:
+        return access
+    from django.contrib.auth import get_user_model
+
+    from .models import MeteredRead
+
+    now = timezone.now()
+    with transaction.atomic():
+        # One member's reads are counted one request at a time.
+        list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk"))
+        used = MeteredRead.objects.filter(
+            member_id=user.pk, read_at__gte=now - METER_WINDOW
+        ).count()
+        if used >= allowance:
+            return Access(False, "meter-spent")
+        MeteredRead.objects.update_or_create(
+            member_id=user.pk, article_id=terms.article_id, defaults={"read_at": now}
+        )
+    _forget(("meter", user.pk))
+    _forget(("opened", user.pk, terms.article_id))
+    return Access(True, "metered")
+
+
+# Ads -----------------------------------------------------------------------------------
+
+
+def shows_ads(user):
+    """Whether this reader sees ads: everyone but subscribers (any state that
+    grants subscriber access, comp and gift included)."""
+    return entitlement(user) is None

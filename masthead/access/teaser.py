@@ -1,7 +1,14 @@
-"""Cutting an article into its free teaser and the gated rest."""
+"""Cutting an article into its free teaser and the gated rest, and rendering
+the two as HTML fragments kept per published revision."""
+
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.utils.safestring import mark_safe
 
 # Without an explicit teaser break, the teaser is this many paragraphs.
 DEFAULT_TEASER_PARAGRAPHS = 2
+FRAGMENT_TTL = 3600
 
 
 def split_body(article):
@@ -21,3 +28,48 @@ def split_body(article):
             if paragraphs_seen == DEFAULT_TEASER_PARAGRAPHS:
                 return blocks[: position + 1], blocks[position + 1 :]
     return blocks, []
+
+
+def render_blocks(blocks):
+    return mark_safe("".join(block.render_as_block() for block in blocks))
+
+
+@dataclass(frozen=True)
+class Fragments:
+    """An article body as HTML: the teaser, and the rest (empty when the
+    teaser is the whole body)."""
+
+    teaser: str
+    gated: str
+
+
+def cut_teaser(article):
+    """The article's Fragments, rendered now."""
+    teaser, gated = split_body(article)
+    return Fragments(render_blocks(teaser), render_blocks(gated))
+
+
+def fragments_key(article):
+    from masthead.core.pagecache import current_generation
+
+    published = article.last_published_at.timestamp() if article.last_published_at else 0
+    # The generation moves on any publish, image or settings change, so
+    # rendition URLs and linked pages in the body stay current.
+    return (
+        f"access:fragments:{current_generation()}:{article.pk}:"
+        f"{article.live_revision_id}:{published}"
+    )
+
+
+def article_fragments(article, preview=False):
+    """The article's Fragments, from the cache when the live revision has
+    been rendered before. A preview is rendered afresh and never kept."""
+    if preview or not article.live or article.pk is None:
+        return cut_teaser(article)
+    key = fragments_key(article)
+    kept = cache.get(key)
+    if kept is not None:
+        return Fragments(mark_safe(kept[0]), mark_safe(kept[1]))
+    fragments = cut_teaser(article)
+    cache.set(key, (str(fragments.teaser), str(fragments.gated)), FRAGMENT_TTL)
+    return fragments

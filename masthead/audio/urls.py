@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "audio"
 
-urlpatterns = []
+urlpatterns = [
+    path("narration/<int:article_id>/full.mp3", views.full_audio, name="full"),
+    path("narration/<int:article_id>/opening.mp3", views.teaser_audio, name="teaser"),
+    path("podcast/", views.podcast_feed, name="podcast_feed"),
+    path("podcast/free.xml", views.public_feed, name="public_feed"),
+    path("podcast/artwork.png", views.artwork, name="artwork"),
+    path("podcast/feed/<str:token>.xml", views.private_feed, name="private_feed"),
+    path("podcast/episode/<str:signed>.mp3", views.enclosure, name="enclosure"),
+    path("podcast/chapters/<str:signed>.json", views.episode_chapters, name="chapters"),
+]

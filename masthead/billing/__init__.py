@@ -1,2 +1,10 @@
-"""Plans, prices, subscriptions, payments, refunds and Stripe events.
-`stripe_api` is the only module in Masthead that imports `stripe`."""
+"""Plans, prices, subscriptions, payments, refunds, gifts and Stripe events.
+
+Dependencies point one way: billing uses accounts (the member, their shipping
+address) and mailings (`send_email`); access and the apps that gate content
+ask billing through `entitlements.current_entitlement` and register for
+`actions.ACCESS_REVOKED_HOOKS`. Billing imports nothing of theirs.
+
+`stripe_api` is the only module in Masthead that imports `stripe`; `testmode`
+answers the same calls without Stripe keys. State changes live in `actions`.
+"""

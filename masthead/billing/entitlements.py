@@ -5,10 +5,21 @@ holds something that grants subscriber access now (active, trialing,
 cancelled inside the paid period, payment failed within the grace period,
 complimentary, gift), and None otherwise (lapsed, refunded, past grace,
 anonymous).
+
+The rule lives in `entitlement_for` (one subscription, in Python) and
+`entitled_q` (the same rule as a query, for print runs); tests hold the two
+to the same answers. `current_entitlement` costs one query: the member's
+candidate subscriptions with their plan, and the grace period as a subquery.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+
+from django.db.models import Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+DEFAULT_GRACE_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -19,6 +30,120 @@ class Entitlement:
     ends_at: datetime | None
 
 
-def current_entitlement(user):
-    # Filled in by the billing work (issue 3); until then nobody subscribes.
+def _statuses():
+    from .models import Subscription
+
+    S = Subscription.Status
+    return S, (S.ACTIVE, S.TRIALING), (S.PAST_DUE, S.UNPAID), (S.COMPLIMENTARY, S.GIFT)
+
+
+def entitlement_for(subscription, now, grace_days):
+    """The Entitlement one subscription gives at `now`, or None."""
+    S, running, failing, granted = _statuses()
+    grace = timedelta(days=grace_days)
+    status = subscription.status
+    plan = subscription.plan
+    end = subscription.current_period_end
+    if status in running:
+        if subscription.cancel_at_period_end:
+            # Cancelled: paid up to the end of the period, not a day more.
+            if end is not None and now >= end:
+                return None
+        elif end is not None and now >= end + grace:
+            # A renewal Stripe never reported: the reconciliation will tell.
+            return None
+        kind = "trial" if status == S.TRIALING else "paid"
+        return Entitlement(kind, plan.code, plan.includes_print, end)
+    if status in failing:
+        failed_at = subscription.payment_failed_at or end
+        if failed_at is None or now >= failed_at + grace:
+            return None
+        return Entitlement("paid", plan.code, plan.includes_print, failed_at + grace)
+    if status in granted:
+        if subscription.ends_at is not None and now >= subscription.ends_at:
+            return None
+        kind = "gift" if status == S.GIFT else "complimentary"
+        return Entitlement(kind, plan.code, plan.includes_print, subscription.ends_at)
     return None
+
+
+def entitled_q(now, grace_days, prefix=""):
+    """`entitlement_for(...) is not None`, as a filter on Subscription (or on a
+    relation to it, with `prefix` such as "subscriptions__")."""
+    S, running, failing, granted = _statuses()
+    grace = timedelta(days=grace_days)
+
+    def q(**lookups):
+        return Q(**{prefix + key: value for key, value in lookups.items()})
+
+    running_q = q(status__in=running) & (
+        (
+            q(cancel_at_period_end=True)
+            & (q(current_period_end__isnull=True) | q(current_period_end__gt=now))
+        )
+        | (
+            q(cancel_at_period_end=False)
+            & (q(current_period_end__isnull=True) | q(current_period_end__gt=now - grace))
+        )
+    )
+    failing_q = q(status__in=failing) & (
+        q(payment_failed_at__gt=now - grace)
+        | (q(payment_failed_at__isnull=True) & q(current_period_end__gt=now - grace))
+    )
+    granted_q = q(status__in=granted) & (q(ends_at__isnull=True) | q(ends_at__gt=now))
+    return running_q | failing_q | granted_q
+
+
+def grace_days():
+    from .models import BillingSettings
+
+    value = BillingSettings.objects.values_list("payment_grace_days", flat=True).first()
+    return DEFAULT_GRACE_DAYS if value is None else value
+
+
+_RANK = {"paid": 3, "trial": 2, "gift": 1, "complimentary": 1}
+
+
+def _best(entitlements):
+    def key(entitlement):
+        ends = entitlement.ends_at.timestamp() if entitlement.ends_at else float("inf")
+        return (entitlement.includes_print, _RANK[entitlement.kind], ends)
+
+    return max(entitlements, key=key) if entitlements else None
+
+
+def current_entitlement(user, now=None):
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    from .models import BillingSettings, Subscription
+
+    S, running, failing, granted = _statuses()
+    now = now or timezone.now()
+    candidates = (
+        Subscription.objects.filter(member_id=user.pk, status__in=(*running, *failing, *granted))
+        .select_related("plan")
+        .annotate(
+            grace_days=Coalesce(
+                Subquery(BillingSettings.objects.values("payment_grace_days")[:1]),
+                Value(DEFAULT_GRACE_DAYS),
+            )
+        )
+    )
+    found = [entitlement_for(sub, now, sub.grace_days) for sub in candidates]
+    return _best([entitlement for entitlement in found if entitlement is not None])
+
+
+def print_entitled_members(now=None):
+    """Members whose entitlement at `now` includes print copies."""
+    from django.contrib.auth import get_user_model
+
+    now = now or timezone.now()
+    return (
+        get_user_model()
+        .objects.filter(
+            entitled_q(now, grace_days(), prefix="subscriptions__"),
+            subscriptions__plan__includes_print=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )

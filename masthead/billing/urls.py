@@ -1,5 +1,22 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "billing"
 
-urlpatterns = []
+urlpatterns = [
+    path("subscribe/", views.subscribe, name="subscribe"),
+    path("subscribe/checkout/<int:price_id>/", views.start_checkout, name="start_checkout"),
+    path("subscribe/success/", views.success, name="success"),
+    path("subscribe/cancelled/", views.checkout_cancel, name="checkout_cancel"),
+    path("billing/webhook/", views.webhook, name="webhook"),
+    path("billing/portal/", views.portal, name="portal"),
+    path("billing/cancel/", views.cancel, name="cancel"),
+    path("billing/resume/", views.resume, name="resume"),
+    path("billing/refund/", views.refund, name="refund"),
+    path("billing/switch/<int:price_id>/", views.switch, name="switch"),
+    path("billing/test-checkout/<str:session>/", views.test_checkout, name="test_checkout"),
+    path("gift/", views.gift, name="gift"),
+    path("gift/thanks/", views.gift_thanks, name="gift_thanks"),
+    path("gift/redeem/<str:token>/", views.gift_redeem, name="gift_redeem"),
+]

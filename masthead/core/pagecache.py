@@ -6,12 +6,14 @@ request without a session cookie for a page that Django marked
 cache (Redis at scale, the file cache embedded) so every process shares them,
 with a small per-process copy in front. Every entry's key carries a
 generation number; publishing anything bumps it (see `invalidate_pages`), so
-no process serves a page from before the publish.
+no process serves a page from before the publish. A page kept here lives for
+the cache's ttl or its own `s-maxage`, whichever is shorter.
 
 A request that carries a session cookie never reads or fills this cache:
 what a signed-in reader sees is theirs alone.
 """
 
+import re
 import time
 from collections import OrderedDict
 
@@ -29,12 +31,45 @@ BYPASS_PREFIXES = ("/admin/", "/django-admin/", "/account/", "/billing/", "/audi
                    "/editions/", "/print-runs/", "/subscribe/", "/static/", "/media/")
 
 
+# This process's copy of the generation number: [number, monotonic time read].
+_generation = [None, 0.0]
+
+
 def invalidate_pages(**kwargs):
-    """Make every cached page stale, in every process (within GENERATION_TTL)."""
+    """Make every cached page stale: in this process at once, in every other
+    within GENERATION_TTL."""
     try:
-        cache.incr(GENERATION_KEY)
+        number = cache.incr(GENERATION_KEY)
     except ValueError:
-        cache.set(GENERATION_KEY, int(time.time() * 1000), None)
+        number = int(time.time() * 1000)
+        cache.set(GENERATION_KEY, number, None)
+    _generation[:] = [number, time.monotonic()]
+
+
+def current_generation():
+    """The generation number, as this process last read it (GENERATION_TTL).
+
+    Other caches of rendered content (access's article variants) key their
+    entries with it too, so one publish refreshes them all.
+    """
+    now = time.monotonic()
+    number, read_at = _generation
+    # Tests clear the cache between tests: they read the number every time.
+    trusted_for = 0 if settings.TESTING else GENERATION_TTL
+    if number is None or now - read_at > trusted_for:
+        number = cache.get(GENERATION_KEY)
+        if number is None:
+            number = int(time.time() * 1000)
+            cache.add(GENERATION_KEY, number, None)
+            number = cache.get(GENERATION_KEY, number)
+        _generation[:] = [number, now]
+    return number
+
+
+def shared_max_age(cache_control):
+    """The s-maxage of a Cache-Control value, in seconds, or None."""
+    match = re.search(r"s-maxage=(\d+)", cache_control)
+    return int(match.group(1)) if match else None
 
 
 class AnonymousPageCache:
@@ -42,20 +77,9 @@ class AnonymousPageCache:
         self.application = application
         self.ttl = ttl
         self.local = OrderedDict()
-        self.generation = None
-        self.generation_read_at = 0.0
 
     def current_generation(self):
-        now = time.monotonic()
-        if self.generation is None or now - self.generation_read_at > GENERATION_TTL:
-            generation = cache.get(GENERATION_KEY)
-            if generation is None:
-                generation = int(time.time() * 1000)
-                cache.add(GENERATION_KEY, generation, None)
-                generation = cache.get(GENERATION_KEY, generation)
-            self.generation = generation
-            self.generation_read_at = now
-        return self.generation
+        return current_generation()
 
     def is_candidate(self, environ):
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
@@ -107,9 +131,17 @@ class AnonymousPageCache:
         body = b"".join(chunks)
         if environ["REQUEST_METHOD"] == "GET" and self.cacheable(captured):
             headers = [(k, v) for k, v in captured["headers"] if k.lower() != "x-page-cache"]
-            entry = (captured["status"], headers, body, time.time() + self.ttl)
-            cache.set(key, entry, self.ttl)
-            self.remember(key, entry)
+            # A page may ask to be kept less long (an ad that ends soon).
+            ttl = self.ttl
+            for name, value in headers:
+                if name.lower() == "cache-control":
+                    asked = shared_max_age(value)
+                    if asked is not None:
+                        ttl = min(ttl, asked)
+            if ttl > 0:
+                entry = (captured["status"], headers, body, time.time() + ttl)
+                cache.set(key, entry, ttl)
+                self.remember(key, entry)
         return [body]
 
     def cacheable(self, captured):

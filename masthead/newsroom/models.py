@@ -1,6 +1,7 @@
 import re
 from html import unescape
 
+from django import forms
 from django.db import models
 from django.db.models import Count, Q
 from django.urls import reverse
@@ -9,7 +10,7 @@ from django.utils.functional import cached_property
 from django.utils.html import strip_tags
 from django.utils.text import slugify
 from modelcluster.contrib.taggit import ClusterTaggableManager
-from modelcluster.fields import ParentalKey
+from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.fields import StreamField
@@ -45,6 +46,11 @@ class AccessLevel(models.TextChoices):
     PUBLIC = "public", "Everyone"
     MEMBERS = "members", "Signed-in members"
     SUBSCRIBERS = "subscribers", "Subscribers"
+    PLANS = "plans", "Subscribers to chosen plans"
+
+
+# A section's default: the per-plan level needs plans, which only an article names.
+SECTION_ACCESS_LEVELS = [choice for choice in AccessLevel.choices if choice[0] != AccessLevel.PLANS]
 
 
 class Author(index.Indexed, models.Model):
@@ -115,7 +121,7 @@ class SectionPage(Page):
     intro = models.TextField(blank=True)
     default_access_level = models.CharField(
         max_length=20,
-        choices=AccessLevel.choices,
+        choices=SECTION_ACCESS_LEVELS,
         default=AccessLevel.PUBLIC,
         help_text="Used by articles in this section that do not choose a level.",
     )
@@ -172,6 +178,15 @@ class ArticlePage(Page):
         blank=True,
         help_text="Leave blank to use the section's default.",
     )
+    required_plans = ParentalManyToManyField(
+        "billing.Plan",
+        blank=True,
+        related_name="restricted_articles",
+        help_text=(
+            'With "Subscribers to chosen plans": the plans whose subscribers may read it. '
+            "None chosen means any plan."
+        ),
+    )
     correction = models.TextField(
         blank=True, help_text="A correction note, shown on the article with its date."
     )
@@ -187,7 +202,20 @@ class ArticlePage(Page):
         FieldPanel("tags"),
         FieldPanel("correction"),
     ]
-    promote_panels = Page.promote_panels + [FieldPanel("date"), FieldPanel("access_level")]
+    promote_panels = Page.promote_panels + [
+        FieldPanel("date"),
+        MultiFieldPanel(
+            [
+                FieldPanel("access_level"),
+                FieldPanel("required_plans", widget=forms.CheckboxSelectMultiple),
+            ],
+            heading="Access",
+            help_text=(
+                "Who may read the whole article. Everyone else sees the teaser: the body up "
+                "to the teaser break, or its first two paragraphs."
+            ),
+        ),
+    ]
     search_fields = Page.search_fields + [
         index.SearchField("dek"),
         index.SearchField("body"),

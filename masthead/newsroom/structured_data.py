@@ -1,4 +1,5 @@
-"""Open Graph and JSON-LD descriptions of an article."""
+"""Open Graph and JSON-LD descriptions of an article: headline, dek, byline,
+dates and image, never the body."""
 
 import json
 
@@ -11,7 +12,15 @@ def image_url(request, image, spec="fill-1200x675"):
     return request.build_absolute_uri(image.get_rendition(spec).url)
 
 
-def article_json_ld(request, article, magazine):
+# The element around the gated part of an article page. A reader with access
+# gets the gated blocks inside it; a reader without gets the paywall box in
+# its place, so the selector always names a real element.
+PAYWALLED_SELECTOR = ".paywalled"
+
+
+def article_json_ld(request, article, magazine, gated=False):
+    """schema.org NewsArticle for an article. Never the body: `gated` marks
+    an article only some readers get in full, as search engines expect."""
     data = {
         "@context": "https://schema.org",
         "@type": "NewsArticle",
@@ -34,6 +43,13 @@ def article_json_ld(request, article, magazine):
     }
     if article.lead_image:
         data["image"] = [image_url(request, article.lead_image)]
+    if gated:
+        data["isAccessibleForFree"] = False
+        data["hasPart"] = {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": PAYWALLED_SELECTOR,
+        }
     return data
 
 

@@ -29,6 +29,9 @@ def author_detail(request, slug):
 
 @require_GET
 def search(request):
+    """Published articles matching the query. A result shows its headline
+    and dek only: a query may match words behind the paywall (the index
+    holds whole bodies, for subscribers' sake), but no result shows them."""
     query = request.GET.get("q", "").strip()[:200]
     results = None
     if query:

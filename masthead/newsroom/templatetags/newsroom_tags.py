@@ -18,12 +18,16 @@ def article_social_meta(context, article):
         "article": article,
         "url": article.get_full_url(request),
         "image": image_url(request, article.lead_image),
+        # The dek (or the editor's search description): never the body.
         "description": article.search_description or article.dek,
     }
 
 
 @register.simple_tag(takes_context=True)
 def article_json_ld(context, article):
+    from masthead.access.reading import reader_for
+
     request = context["request"]
-    data = build_json_ld(request, article, MagazineSettings.for_request(request))
+    gated = reader_for(request, article).gated
+    data = build_json_ld(request, article, MagazineSettings.for_request(request), gated=gated)
     return format_html('<script type="application/ld+json">{}</script>', as_script(data))

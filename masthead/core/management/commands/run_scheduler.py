@@ -1,5 +1,6 @@
-"""Periodic work for the embedded mode: `make run` starts this beside the
-worker. At scale run exactly one of it (or use cron/systemd timers instead).
+"""Periodic work: `make run` starts this beside the worker. At scale run
+exactly one of it (deploy/masthead-scheduler.service), or use cron or systemd
+timers for the same commands instead.
 """
 
 import time
@@ -11,8 +12,9 @@ from django.utils.module_loading import import_string
 # (every N seconds, what to run). Task paths are enqueued for the worker;
 # management commands run here and are quick.
 SCHEDULE = [
+    (30, "command:requeue_stale_tasks"),
     (60, "command:publish_scheduled"),
-    (24 * 3600, "task:masthead.billing.tasks.reconcile_subscriptions_task"),
+    (24 * 3600, "task:masthead.billing.tasks.reconcile_subscriptions"),
 ]
 
 

@@ -1,0 +1,178 @@
+"""The paywalled article page, anonymous and personal, against nginx.
+
+    .venv/bin/python bench/paywall.py [--seconds 10] [--connections 32] [--site DIR]
+
+Builds a throwaway demo magazine, makes a subscriber (a complimentary
+subscription, made with billing's models) and signs them in (a session in the
+session store), starts gunicorn as `make run` does (page cache on), and nginx
+serving the anonymous article page's HTML as a static file. Then, one after
+another, with wrk at the same concurrency:
+
+- nginx, the static file (the reference);
+- a subscriber-only article, anonymous (the teaser, from the page cache);
+- a public article, anonymous (from the page cache);
+- the subscriber-only article for the signed-in subscriber (personal: the
+  session, one entitlement query and the kept variant of the page), with
+  the session cookie passed to wrk.
+
+Targets on the 2-core machine: anonymous at least 10% of nginx's requests
+per second; the subscriber's page at least 1,000 requests per second with
+p99 under 50 ms at 32 connections. The machine's load average is printed
+before and after: other work on the machine skews every figure.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import tempfile
+from pathlib import Path
+
+from common import (
+    PYTHON,
+    ROOT,
+    app_server,
+    bench_env,
+    cleanup,
+    free_port,
+    nginx_static,
+    prepare_site,
+    print_table,
+    wait_for,
+    wrk,
+)
+
+SUBSCRIBER = """
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.test import Client
+from masthead.billing.models import Plan, Subscription
+user, _ = get_user_model().objects.get_or_create(email="bench.subscriber@example.org")
+Subscription.objects.get_or_create(
+    member=user, status=Subscription.Status.COMPLIMENTARY, plan=Plan.objects.order_by("pk").first()
+)
+client = Client()
+client.force_login(user)
+print("SESSION=" + client.cookies[settings.SESSION_COOKIE_NAME].value)
+"""
+
+
+def subscriber_session(env):
+    output = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", SUBSCRIBER],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return re.search(r"SESSION=(\S+)", output).group(1)
+
+
+def article_paths(base_url):
+    """(a subscriber-only article, a public article) linked from the home page."""
+    home = wait_for(base_url + "/").decode()
+    gated = public = None
+    for path in re.findall(r'href="(/[a-z-]+/[a-z0-9-]+/)"', home):
+        if path.startswith(("/issues/", "/authors/", "/feeds/", "/account/")):
+            continue
+        html = wait_for(base_url + path).decode()
+        if "article__header" not in html:
+            continue
+        header = html.split("article__header")[1][:600]
+        if 'class="badge">Subscribers' in header and "data-paywall=" in html:
+            gated = gated or path
+        elif "badge" not in header:
+            public = public or path
+        if gated and public:
+            return gated, public
+    raise RuntimeError("the home page links no subscriber-only and public articles")
+
+
+def fetch(url, cookie=None):
+    import urllib.request
+
+    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return response.read(), dict(response.headers)
+
+
+def load_average():
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=32)
+    # As many workers as `make run` starts (masthead/core/serve.py).
+    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) + 1))
+    parser.add_argument(
+        "--site",
+        type=Path,
+        help="A folder to build the demo site in and keep (reused when it has one), "
+        "so that a second run starts at once.",
+    )
+    args = parser.parse_args()
+
+    var_dir = args.site or Path(tempfile.mkdtemp(prefix="masthead-paywall-bench-"))
+    try:
+        env = bench_env(var_dir, LOG_LEVEL="WARNING")
+        if not (var_dir / "masthead.sqlite3").exists():
+            prepare_site(env)
+        else:
+            cleanup(var_dir / "cache")  # pages kept by an earlier run's code
+        session = subscriber_session(env)
+        cookie = f"sessionid={session}"
+        port, nginx_port = free_port(), free_port()
+        with app_server(env, port, args.workers):
+            base = f"http://127.0.0.1:{port}"
+            gated, public = article_paths(base)
+            teaser_html, _ = fetch(base + gated)
+            full_html, headers = fetch(base + gated, cookie)
+            assert b"data-paywall=" in teaser_html and b"data-paywall=" not in full_html, (
+                "the subscriber did not get the full article"
+            )
+            assert "private" in headers.get("Cache-Control", "")
+            for _ in range(20):  # every worker keeps the page and the route
+                fetch(base + gated, cookie)
+                fetch(base + gated)
+                fetch(base + public)
+            with nginx_static(teaser_html, nginx_port) as nginx:
+                wait_for(f"http://127.0.0.1:{nginx_port}/")
+                run = {"connections": args.connections, "seconds": args.seconds}
+                load_before = load_average()
+                reference = wrk(f"http://127.0.0.1:{nginx_port}/", **run)
+                rows = [
+                    ("nginx, static file", reference),
+                    ("subscriber article, anonymous (page cache)", wrk(base + gated, **run)),
+                    ("public article, anonymous (page cache)", wrk(base + public, **run)),
+                    (
+                        "subscriber article, signed-in subscriber",
+                        wrk(base + gated, headers=[f"Cookie: {cookie}"], **run),
+                    ),
+                ]
+                load_after = load_average()
+                cleanup(nginx.folder)
+        print(
+            f"\nArticles {gated} (subscribers) and {public} (public); {args.connections} "
+            f"connections, {args.seconds}s each, gunicorn with {args.workers} workers, "
+            f"{os.cpu_count()} CPUs"
+        )
+        print(f"Load average before: {load_before}; after: {load_after}\n")
+        print_table(rows, reference)
+        subscriber = rows[-1][1]
+        anonymous = rows[1][1]
+        print(
+            "\nTargets: anonymous >= 10% of nginx: "
+            f"{'met' if anonymous['rps'] >= 0.1 * reference['rps'] else 'NOT met'}; "
+            "subscriber >= 1,000 req/s with p99 < 50 ms: "
+            f"{'met' if subscriber['rps'] >= 1000 and subscriber['p99_ms'] < 50 else 'NOT met'}"
+        )
+    finally:
+        if not args.site:
+            cleanup(var_dir)
+
+
+if __name__ == "__main__":
+    main()

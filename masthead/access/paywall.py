@@ -1,0 +1,73 @@
+"""What the paywall box offers a reader who lacks access: the plans on sale
+with their prices (billing's Plan and Price), and where to sign in, sign up
+or subscribe."""
+
+from dataclasses import dataclass, field
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.http import urlencode
+
+from masthead.newsroom.models import AccessLevel
+
+
+def _url(name, fallback):
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return fallback
+
+
+@dataclass
+class Offer:
+    plan: object
+    prices: list = field(default_factory=list)
+
+
+def offers(plan_codes=()):
+    """Active plans with their active prices, monthly first; only the named
+    plans when an article asks for some."""
+    from masthead.billing.models import Plan
+
+    plans = (
+        Plan.objects.filter(active=True).prefetch_related("prices").order_by("sort_order", "name")
+    )
+    if plan_codes:
+        plans = plans.filter(code__in=plan_codes)
+    found = []
+    for plan in plans:
+        prices = sorted(
+            (price for price in plan.prices.all() if price.active),
+            key=lambda price: (price.interval != "month", price.amount),
+        )
+        if prices:
+            found.append(Offer(plan, prices))
+    return found
+
+
+def paywall_context(reader, next_url):
+    """The paywall's context for a Reader without access to an article."""
+    from .models import PaywallSettings
+
+    settings = PaywallSettings.load()
+    level = reader.terms.level
+    sign_in = f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
+    subscribe = _url("billing:subscribe", "/subscribe/")
+    sign_up_then = lambda target: (  # noqa: E731
+        f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"
+    )
+    members_only = level == AccessLevel.MEMBERS
+    return {
+        "reader": reader,
+        "reason": reader.access.reason,
+        "members_only": members_only,
+        "heading": "Sign in to keep reading" if members_only else settings.heading,
+        "benefits": [] if members_only else settings.benefit_list(),
+        "offers": [] if members_only else offers(sorted(reader.terms.plans)),
+        "signed_in": reader.signed_in,
+        "sign_in_url": sign_in,
+        "sign_up_url": sign_up_then(next_url),
+        # Subscribing needs an account: a reader who is not signed in makes
+        # one (or gets a sign-in link) first, then chooses a plan.
+        "subscribe_url": subscribe if reader.signed_in else sign_up_then(subscribe),
+        "meter": reader.meter,
+    }

@@ -1,0 +1,405 @@
+"""What one reader sees of an article page, and serving it quickly.
+
+A reader's copy of an article page depends on a handful of things: whether
+they get the whole body, and if not why not (the paywall's wording); whether
+they see ads; whether they are signed in; their meter. Together these are the
+page's *variant*: every reader with the same variant gets the same HTML, so
+the page is rendered once per variant and published state, and kept.
+
+Two doors lead to a kept variant:
+
+- `serve_article_page` runs inside Wagtail's serving (the `on_serve_page`
+  hook, after routing and view restrictions). It works out the reader's
+  variant, answers from the kept copy or renders and keeps it, and remembers
+  the route: this host and path serve this article.
+- `serve_known_article` runs in the reader middleware, before URL routing,
+  for requests that carry a session cookie. On a remembered route it needs
+  the session, the member and their entitlement, then answers from the kept
+  copy without routing or rendering. The member's details and entitlement
+  are kept briefly too (a change to either drops them at once, see apps.py),
+  so a reader going from page to page costs no query at all; without them,
+  a user query and billing's one entitlement query. Anything unknown falls
+  through to Django and Wagtail.
+
+Never kept: previews, staff and editors (the Wagtail userbar is theirs),
+pages behind a view restriction, and responses that set cookies or a CSRF
+token. Every key carries the page cache's generation, so publishing,
+unpublishing, moving or editing anything, or a change of plans, prices, ads
+or paywall settings (see apps.py), refreshes every kept page at once.
+"""
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from django.core.cache import cache
+from django.http import HttpResponse
+
+from masthead.core.pagecache import current_generation
+from masthead.newsroom.models import AccessLevel, ArticlePage
+
+from . import rules
+from .teaser import article_fragments
+
+# Seconds a rendered variant is kept (less when an ad on it starts or ends
+# sooner: see `valid_until`).
+VARIANT_TTL = 300
+# Seconds this process trusts its answer to "may this member use the admin?".
+EDITOR_TTL = 60
+# Seconds a member's entitlement is kept for kept pages; a change to any of
+# their subscriptions drops it at once (apps.py), and it is never kept past
+# the moment it ends.
+ENTITLEMENT_TTL = 30
+# Seconds a signed-in member's details are kept for kept pages; any change to
+# the user drops them at once (apps.py).
+MEMBER_TTL = 30
+HIT_HEADER = "X-Article-Cache"
+
+
+class KeptEntries:
+    """Entries in Django's cache (shared by every process) with a small
+    per-process copy in front; each entry carries its expiry."""
+
+    def __init__(self, prefix, local_entries):
+        self.prefix = prefix
+        self.local_entries = local_entries
+        self.local = OrderedDict()
+
+    def get(self, key):
+        entry = self.local.get(key)
+        if entry is None:
+            entry = cache.get(self.prefix + key)
+            if entry is None:
+                return None
+            self._remember(key, entry)
+        value, expires = entry
+        if expires <= time.time():
+            self.local.pop(key, None)
+            return None
+        return value
+
+    def set(self, key, value, ttl):
+        entry = (value, time.time() + ttl)
+        cache.set(self.prefix + key, entry, ttl)
+        self._remember(key, entry)
+
+    def _remember(self, key, entry):
+        # Threads of one process share this; a lost race only costs a miss.
+        try:
+            self.local[key] = entry
+            self.local.move_to_end(key)
+            while len(self.local) > self.local_entries:
+                self.local.popitem(last=False)
+        except KeyError:
+            pass
+
+
+routes = KeptEntries("access:route:", local_entries=5000)
+# Whole pages: this process keeps the most recent few hundred in memory.
+variants = KeptEntries("access:variant:", local_entries=500)
+
+
+@dataclass
+class Reader:
+    """One reader in front of one article."""
+
+    article: ArticlePage | None
+    terms: rules.Terms
+    access: rules.Access
+    signed_in: bool
+    ads: bool
+    meter: rules.Meter | None = None
+    preview: bool = False
+
+    @property
+    def full(self):
+        return self.access.granted
+
+    @property
+    def gated(self):
+        """Whether the article has a part only some readers get."""
+        return self.terms.level != AccessLevel.PUBLIC
+
+    @property
+    def fragments(self):
+        if not hasattr(self, "_fragments"):
+            self._fragments = article_fragments(self.article, preview=self.preview)
+        return self._fragments
+
+    @property
+    def teaser_html(self):
+        return self.fragments.teaser
+
+    @property
+    def gated_html(self):
+        """The rest of the body: only ever for a reader with access."""
+        return self.fragments.gated if self.full else ""
+
+    @property
+    def variant(self):
+        access = "full" if self.full else "teaser"
+        meter = f"{self.meter.used}-{self.meter.allowance}" if self.meter else "-"
+        return (
+            f"{access}:{self.access.reason}:{'ads' if self.ads else 'no-ads'}:"
+            f"{'in' if self.signed_in else 'out'}:{meter}"
+        )
+
+
+def page_terms(article):
+    return rules.article_terms(article)
+
+
+def reader_for(request, article=None, terms=None, user=None):
+    """The Reader for this request and article, worked out once per request.
+
+    Opening the page is what spends a metered read (`rules.open_article`).
+    `user` stands in for `request.user` (serving kept pages has a KeptMember).
+    """
+    terms = terms or page_terms(article)
+    known = request.__dict__.setdefault("_masthead_readers", {})
+    if terms.article_id in known:
+        reader = known[terms.article_id]
+        if reader.article is None and article is not None:
+            reader.article = article
+        return reader
+    if user is None:
+        user = getattr(request, "user", None)
+    preview = bool(getattr(request, "is_preview", False))
+    access = rules.Access(True, "preview") if preview else rules.open_article(user, terms)
+    meter = rules.meter(user) if access.reason in ("metered", "meter-spent") else None
+    reader = Reader(
+        article=article,
+        terms=terms,
+        access=access,
+        signed_in=rules.is_signed_in(user),
+        ads=rules.shows_ads(user),
+        meter=meter,
+        preview=preview,
+    )
+    known[terms.article_id] = reader
+    return reader
+
+
+def valid_until(request, moment):
+    """Note that what this request renders changes at `moment` (a timestamp),
+    e.g. an ad's start or end: kept copies of it must not outlive it."""
+    current = getattr(request, "_masthead_valid_until", None)
+    if moment is not None and (current is None or moment < current):
+        request._masthead_valid_until = moment
+
+
+def seconds_valid(request, ttl):
+    until = getattr(request, "_masthead_valid_until", None)
+    if until is None:
+        return ttl
+    return max(0, min(ttl, int(until - time.time())))
+
+
+# Who gets kept pages -----------------------------------------------------------------
+
+_editors = {}
+
+
+def _can_use_admin(user):
+    if user.is_staff or user.is_superuser:
+        return True
+    from django.contrib.auth.models import Permission
+    from django.db.models import Q
+
+    # Readers hold no permissions at all: one query says so.
+    if not Permission.objects.filter(Q(user=user) | Q(group__user=user)).exists():
+        return False
+    return user.has_perm("wagtailadmin.access_admin")
+
+
+def is_editor(user, fresh=False):
+    """Staff and anyone who may use the Wagtail admin: their pages carry the
+    userbar and are never kept or served from kept copies. The answer for a
+    member is remembered briefly (`fresh` asks again)."""
+    if not rules.is_signed_in(user):
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    if isinstance(user, KeptMember):
+        return user.editor
+    now = time.monotonic()
+    if not fresh:
+        known = _editors.get(user.pk)
+        if known is not None and known[1] > now:
+            return known[0]
+    answer = _can_use_admin(user)
+    _editors[user.pk] = (answer, now + EDITOR_TTL)
+    if len(_editors) > 10_000:
+        _editors.clear()
+    return answer
+
+
+def _host_key(request):
+    key = getattr(request, "_masthead_host_key", None)
+    if key is None:
+        key = f"{current_generation()}:{request.scheme}:{request.get_host()}"
+        request._masthead_host_key = key
+    return key
+
+
+def route_key(request):
+    return f"{_host_key(request)}:{request.path_info}"
+
+
+def variant_key(request, article_id, reader):
+    return f"{_host_key(request)}:{article_id}:{reader.variant}"
+
+
+def _from_kept(body, request):
+    response = HttpResponse(body, content_type="text/html; charset=utf-8")
+    response[HIT_HEADER] = "hit"
+    return response
+
+
+def serve_article_page(serve, page, request, args, kwargs):
+    """Wagtail's serving of an article page, through the kept variants."""
+    if (
+        not isinstance(page, ArticlePage)
+        or request.method != "GET"
+        or args
+        or kwargs
+        or getattr(request, "is_preview", False)
+        or is_editor(getattr(request, "user", None), fresh=True)
+    ):
+        return serve(page, request, args, kwargs)
+    reader = reader_for(request, page)
+    key = variant_key(request, page.pk, reader)
+    body = variants.get(key)
+    if body is not None:
+        return _from_kept(body, request)
+    response = serve(page, request, args, kwargs)
+    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+        response.render()
+    if _may_keep(request, page, response):
+        ttl = seconds_valid(request, VARIANT_TTL)
+        if ttl > 0:
+            variants.set(key, response.content, ttl)
+            routes.set(route_key(request), reader.terms, ttl)
+    return response
+
+
+def _may_keep(request, page, response):
+    return (
+        response.status_code == 200
+        and not response.streaming
+        and not response.cookies
+        and not response.has_header("Cache-Control")
+        and not request.META.get("CSRF_COOKIE_NEEDS_UPDATE")
+        and response.get("Content-Type", "").startswith("text/html")
+        and not page.get_view_restrictions().exists()
+    )
+
+
+@dataclass(frozen=True)
+class KeptMember:
+    """What serving a kept page needs to know of a signed-in member, kept
+    briefly so that a request costs no user query. Enough for the access
+    rules, which ask only `pk`, `is_authenticated` and `is_staff`."""
+
+    pk: int
+    session_hash: str
+    backend: str
+    is_staff: bool
+    is_superuser: bool
+    editor: bool
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+
+
+def _member_key(member_id):
+    return f"access:member:{member_id}"
+
+
+def session_member(request):
+    """The member the request's session signs in: a KeptMember when the kept
+    copy matches the session (its user id, backend and auth hash), else
+    Django's own `request.user` (which checks everything, and is kept for the
+    next request). A change to the user drops the copy (apps.py)."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.utils.crypto import constant_time_compare
+
+    session = request.session
+    member_id = session.get(SESSION_KEY)
+    if member_id is None:
+        return request.user
+    kept = cache.get(_member_key(member_id))
+    session_hash = session.get(HASH_SESSION_KEY) or ""
+    if (
+        kept is not None
+        and session_hash
+        and kept.backend == session.get(BACKEND_SESSION_KEY)
+        and constant_time_compare(session_hash, kept.session_hash)
+    ):
+        return kept
+    user = request.user
+    if user.is_authenticated and str(user.pk) == str(member_id):
+        kept = KeptMember(
+            pk=user.pk,
+            session_hash=user.get_session_auth_hash(),
+            backend=session.get(BACKEND_SESSION_KEY, ""),
+            is_staff=user.is_staff,
+            is_superuser=user.is_superuser,
+            editor=is_editor(user),
+        )
+        cache.set(_member_key(member_id), kept, MEMBER_TTL)
+    return user
+
+
+def forget_member(member_id):
+    if member_id is not None:
+        cache.delete(_member_key(member_id))
+
+
+def _entitlement_key(member_id):
+    return f"access:entitlement:{member_id}"
+
+
+def kept_entitlement(user):
+    """billing's `current_entitlement(user)`, kept in the shared cache for
+    ENTITLEMENT_TTL seconds at most: a member reading page after page costs
+    no entitlement query each time."""
+    from masthead.billing import entitlements
+
+    key = _entitlement_key(user.pk)
+    now = time.time()
+    kept = cache.get(key)
+    if kept is not None and kept[1] > now:
+        return kept[0]
+    held = entitlements.current_entitlement(user)
+    expires = now + ENTITLEMENT_TTL
+    if held is not None and held.ends_at is not None:
+        expires = min(expires, held.ends_at.timestamp())
+    if expires > now:
+        cache.set(key, (held, expires), ENTITLEMENT_TTL)
+    return held
+
+
+def forget_entitlement(member_id):
+    if member_id is not None:
+        cache.delete(_entitlement_key(member_id))
+
+
+def serve_known_article(request):
+    """A kept article page for a request with a session cookie, or None to
+    let Django and Wagtail serve it."""
+    if request.method != "GET":
+        return None
+    terms = routes.get(route_key(request))
+    if terms is None:
+        return None
+    user = session_member(request)
+    if is_editor(user):
+        return None
+    if user.is_authenticated:
+        rules.remember(("entitlement", user.pk), kept_entitlement(user))
+    reader = reader_for(request, terms=terms, user=user)
+    body = variants.get(variant_key(request, terms.article_id, reader))
+    if body is None:
+        return None
+    return _from_kept(body, request)

@@ -1,0 +1,27 @@
+"""Template tags for pages that show gated content.
+
+`{% article_reader page as reader %}`: the Reader (reading.py) for this
+request: `reader.full`, `reader.teaser_html`, `reader.gated_html` (empty
+without access), `reader.ads`, `reader.meter`. Worked out once per request.
+
+`{% paywall reader %}`: the box a reader without access sees instead of the
+rest of the article.
+"""
+
+from django import template
+
+from ..paywall import paywall_context
+from ..reading import reader_for
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def article_reader(context, page):
+    return reader_for(context["request"], page)
+
+
+@register.inclusion_tag("access/paywall.html", takes_context=True)
+def paywall(context, reader):
+    request = context["request"]
+    return paywall_context(reader, request.path)

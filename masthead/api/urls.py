@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "api"
+
+urlpatterns = [
+    path("api/articles/", views.article_list, name="articles"),
+    path("api/articles/<int:article_id>/", views.article_detail, name="article"),
+    path("oembed/", views.oembed, name="oembed"),
+]

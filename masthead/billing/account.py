@@ -1,0 +1,63 @@
+"""What the account page shows of a member's billing, in one object."""
+
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from . import actions, gateway
+from .entitlements import current_entitlement
+from .models import Payment, Price, Refund, Subscription
+
+
+@dataclass
+class AccountBilling:
+    entitlement: object = None
+    subscription: Subscription | None = None  # the paid one that still bills
+    grants: list = field(default_factory=list)  # current gifts and complimentary
+    refund: Refund | None = None
+    can_refund: bool = False
+    refund_deadline: object = None
+    refund_refusal: str = ""
+    payments: list = field(default_factory=list)
+    switch_to: list = field(default_factory=list)
+    test_mode: bool = False
+    portal: bool = False
+    needs_address: bool = False
+
+
+def summary(member, now=None):
+    now = now or timezone.now()
+    billing = AccountBilling(test_mode=gateway.test_mode())
+    if member is None or not member.is_authenticated:
+        return billing
+    billing.entitlement = current_entitlement(member, now)
+    billing.subscription = actions.live_subscription(member)
+    billing.grants = list(
+        Subscription.objects.filter(
+            member=member,
+            status__in=(Subscription.Status.GIFT, Subscription.Status.COMPLIMENTARY),
+            ended_at__isnull=True,
+        )
+        .select_related("plan")
+        .order_by("ends_at")
+    )
+    billing.refund = Refund.objects.filter(member=member).first()
+    refundable, problem = actions.refundable_subscription(member, now)
+    billing.can_refund = problem is None
+    billing.refund_deadline = actions.refund_deadline(refundable)
+    billing.refund_refusal = problem or ""
+    billing.payments = list(
+        Payment.objects.filter(member=member).select_related("subscription__plan", "gift")[:12]
+    )
+    subscription = billing.subscription
+    if subscription is not None:
+        billing.portal = not subscription.is_test_mode and not billing.test_mode
+        if subscription.status in (Subscription.Status.ACTIVE, Subscription.Status.TRIALING):
+            billing.switch_to = list(
+                Price.objects.filter(active=True, plan__active=True)
+                .exclude(pk=subscription.price_id)
+                .select_related("plan")
+            )
+        if subscription.plan.includes_print:
+            billing.needs_address = not actions.member_has_shipping_address(member)
+    return billing

@@ -1,0 +1,1120 @@
+"""Every billing state change, one function each.
+
+Calls to Stripe (or to test mode) happen outside database transactions; what
+they return is then stored in a short transaction that locks the rows it
+changes, writes an audit row, and leaves emails and hooks to run on commit.
+The webhook handlers, the checkout success page, the account page's buttons
+and the nightly reconciliation all store Stripe's state through
+`store_subscription` and `store_invoice`, so a subscription comes out the
+same whichever of them gets there first.
+"""
+
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from dateutil.relativedelta import relativedelta
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as format_date
+
+from masthead.mailings.actions import send_email
+
+from . import gateway
+from .models import (
+    BillingAuditLog,
+    BillingSettings,
+    Gift,
+    Payment,
+    Plan,
+    Price,
+    Refund,
+    Subscription,
+    format_money,
+    hash_token,
+)
+from .remote import GatewayError, RemoteInvoice, RemoteSubscription
+
+logger = logging.getLogger(__name__)
+
+REFUND_WINDOW = timedelta(days=60)
+GIFT_REDEEM_WINDOW = timedelta(days=365)
+
+# Called as hook(member, subscription) after a refund has ended a member's
+# access, once the transaction commits. Apps that hand out long-lived access
+# (feed tokens, download links) append a callable here from AppConfig.ready().
+ACCESS_REVOKED_HOOKS = []
+
+STATUS_FROM_STRIPE = {
+    "incomplete": Subscription.Status.INCOMPLETE,
+    "incomplete_expired": Subscription.Status.CANCELED,
+    "trialing": Subscription.Status.TRIALING,
+    "active": Subscription.Status.ACTIVE,
+    "past_due": Subscription.Status.PAST_DUE,
+    "unpaid": Subscription.Status.UNPAID,
+    "paused": Subscription.Status.UNPAID,
+    "canceled": Subscription.Status.CANCELED,
+}
+
+
+class BillingError(Exception):
+    """A request the rules refuse; the message is written for the member."""
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class MemberNotFound(Exception):
+    """A Stripe subscription that names no member Masthead knows (yet)."""
+
+
+def audit(action, *, member=None, subscription=None, actor=None, **detail):
+    return BillingAuditLog.objects.create(
+        action=action,
+        member=member if member is not None else getattr(subscription, "member", None),
+        subscription=subscription,
+        actor=actor,
+        detail=detail,
+    )
+
+
+def absolute_url(path):
+    return settings.SITE_URL + path
+
+
+def _date(value):
+    return format_date(timezone.localtime(value), "F j, Y") if value else ""
+
+
+def _email_context(subscription, **extra):
+    member = subscription.member
+    return {
+        "name": member.get_short_name() if member else "",
+        "plan": subscription.plan.name,
+        "includes_print": subscription.plan.includes_print,
+        "period_end": _date(subscription.current_period_end or subscription.ends_at),
+        "account_url": absolute_url("/account/"),
+        **extra,
+    }
+
+
+def _notify(template, subscription, **extra):
+    if subscription.member and subscription.member.email:
+        send_email(template, subscription.member.email, _email_context(subscription, **extra))
+
+
+# Looking things up ---------------------------------------------------------------
+
+
+def one(queryset):
+    """The row a unique lookup finds, or None: `first()` without the ORDER BY
+    it would add (the webhook path runs these on every event)."""
+    return next(iter(queryset.order_by()[:1]), None)
+
+
+def find_price_ids(price_id):
+    """(price pk, plan pk) of our Price for a Stripe price id (or a test-mode
+    one), or None for a price that is not ours."""
+    if not price_id:
+        return None
+    prices = Price.objects.values_list("pk", "plan_id")
+    if price_id.startswith("tm_price_"):
+        pk = price_id.removeprefix("tm_price_")
+        return one(prices.filter(pk=pk)) if pk.isdigit() else None
+    return one(prices.filter(stripe_price_id=price_id))
+
+
+def live_subscription(member):
+    """The member's paid subscription that still bills, if any."""
+    if member is None or not member.is_authenticated:
+        return None
+    return (
+        Subscription.objects.live()
+        .filter(member=member)
+        .exclude(status=Subscription.Status.INCOMPLETE)
+        .select_related("plan", "price")
+        .order_by("-created_at")
+        .first()
+    )
+
+
+def _resolve_member(remote, member_hint):
+    User = get_user_model()
+    for candidate in (member_hint, remote.member_id):
+        if candidate and str(candidate).isdigit():
+            member = User.objects.filter(pk=int(candidate)).first()
+            if member is not None:
+                return member
+    if remote.customer_id:
+        known = (
+            Subscription.objects.filter(stripe_customer_id=remote.customer_id, member__isnull=False)
+            .select_related("member")
+            .first()
+        )
+        if known is not None:
+            return known.member
+    raise MemberNotFound(
+        f"Subscription {remote.id} (customer {remote.customer_id or '-'}) names no known member."
+    )
+
+
+# Storing Stripe's state ---------------------------------------------------------------
+
+
+@dataclass
+class Stored:
+    subscription: Subscription
+    created: bool
+    changes: dict
+
+
+TRACKED_FIELDS = (
+    "status",
+    "price_id",
+    "cancel_at_period_end",
+    "current_period_end",
+    "canceled_at",
+    "ended_at",
+)
+STORED_FIELDS = (
+    "plan_id",
+    "price_id",
+    "stripe_customer_id",
+    "stripe_item_id",
+    "status",
+    "current_period_start",
+    "current_period_end",
+    "trial_end",
+    "cancel_at_period_end",
+    "canceled_at",
+    "ended_at",
+    "payment_failed_at",
+    "stripe_synced_at",
+)
+
+
+def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=None):
+    """Store `remote` (fetched from Stripe at `fetched_at`). Call inside a
+    transaction. Returns a `Stored`, or None for a price that is not ours.
+
+    A fetch older than the one already stored is ignored, so webhooks that
+    arrive out of order cannot move a subscription back in time.
+    """
+    subscription = one(
+        Subscription.objects.select_for_update()
+        .select_related("member", "plan", "price")
+        .filter(stripe_subscription_id=remote.id)
+    )
+    if (
+        subscription is not None
+        and subscription.price
+        and subscription.price.stripe_price_id == remote.price_id
+    ):
+        ids = (subscription.price_id, subscription.plan_id)  # no change of price: no lookup
+    else:
+        ids = find_price_ids(remote.price_id)
+    if ids is None:
+        logger.info("Ignoring subscription %s: price %s is not ours", remote.id, remote.price_id)
+        return None
+    price_pk, plan_pk = ids
+    created = subscription is None
+    if created:
+        member = _resolve_member(remote, member_hint)
+        subscription = Subscription(member=member, stripe_subscription_id=remote.id)
+        before = {}
+    else:
+        if subscription.stripe_synced_at and fetched_at < subscription.stripe_synced_at:
+            return Stored(subscription, False, {})
+        before = {name: getattr(subscription, name) for name in STORED_FIELDS}
+
+    was_cancelling = subscription.cancel_at_period_end
+    subscription.plan_id = plan_pk
+    subscription.price_id = price_pk
+    subscription.stripe_customer_id = remote.customer_id or subscription.stripe_customer_id
+    subscription.stripe_item_id = remote.item_id or subscription.stripe_item_id
+    if subscription.status != Subscription.Status.REFUNDED:
+        subscription.status = STATUS_FROM_STRIPE.get(remote.status, Subscription.Status.INCOMPLETE)
+    subscription.current_period_start = remote.current_period_start
+    subscription.current_period_end = remote.current_period_end
+    subscription.trial_end = remote.trial_end
+    subscription.cancel_at_period_end = remote.cancel_at_period_end
+    subscription.canceled_at = remote.canceled_at
+    subscription.ended_at = remote.ended_at
+    if subscription.status == Subscription.Status.ACTIVE:
+        subscription.payment_failed_at = None
+    subscription.stripe_synced_at = fetched_at
+    if created:
+        try:
+            with transaction.atomic():
+                subscription.save()
+        except IntegrityError:
+            # A concurrent transaction stored it first (PostgreSQL lets both
+            # look before either inserts): store onto its row instead.
+            return store_subscription(remote, fetched_at=fetched_at, member_hint=member_hint)
+    else:
+        changed = [name for name in STORED_FIELDS if before[name] != getattr(subscription, name)]
+        subscription.save(update_fields=changed)
+
+    changes = {
+        name: (str(before.get(name)), str(getattr(subscription, name)))
+        for name in TRACKED_FIELDS
+        if before.get(name) != getattr(subscription, name)
+    }
+    if created:
+        audit("subscription_created", subscription=subscription, stripe_id=remote.id)
+        others = (
+            Subscription.objects.live()
+            .filter(member=subscription.member)
+            .exclude(pk=subscription.pk)
+            .exclude(status=Subscription.Status.INCOMPLETE)
+        )
+        if subscription.status in Subscription.LIVE_STATUSES and others.exists():
+            audit(
+                "duplicate_subscription",
+                subscription=subscription,
+                others=[other.stripe_subscription_id for other in others],
+            )
+    elif set(changes) - {"current_period_end"}:
+        # A renewal (only the period moved) is recorded by its payment.
+        audit("subscription_updated", subscription=subscription, changes=changes)
+
+    if subscription.welcomed_at is None and subscription.status in (
+        Subscription.Status.ACTIVE,
+        Subscription.Status.TRIALING,
+    ):
+        subscription.welcomed_at = timezone.now()
+        subscription.save(update_fields=["welcomed_at"])
+        _notify("billing_welcome", subscription, trial=subscription.status == "trialing")
+    if subscription.cancel_at_period_end and not was_cancelling and not created:
+        _notify("billing_cancellation", subscription)
+    return Stored(subscription, created, changes)
+
+
+def store_invoice(subscription, invoice: RemoteInvoice):
+    """Record a paid invoice as a Payment, once. Call inside a transaction that
+    holds the subscription's row. Returns the Payment, or None for an invoice
+    that took no money (a trial's)."""
+    if invoice.status != "paid" or invoice.amount_paid <= 0:
+        return None
+    paid_at = invoice.paid_at or timezone.now()
+    payment = one(Payment.objects.filter(stripe_invoice_id=invoice.id))
+    if payment is not None:
+        return payment
+    # No savepoint needed: the subscription's row lock (or SQLite's one
+    # writer) keeps any other transaction from recording this invoice now.
+    payment = Payment.objects.create(
+        stripe_invoice_id=invoice.id,
+        subscription=subscription,
+        member=subscription.member,
+        amount=invoice.amount_paid,
+        currency=invoice.currency,
+        paid_at=paid_at,
+    )
+    fields = []
+    if subscription.payment_failed_at is not None:
+        subscription.payment_failed_at = None
+        fields.append("payment_failed_at")
+    if subscription.first_paid_at is None or paid_at < subscription.first_paid_at:
+        subscription.first_paid_at = paid_at
+        fields.append("first_paid_at")
+    if fields:
+        subscription.save(update_fields=fields)
+    audit(
+        "payment_received",
+        subscription=subscription,
+        invoice=invoice.id,
+        amount=invoice.amount_paid,
+        currency=invoice.currency,
+    )
+    _notify(
+        "billing_receipt",
+        subscription,
+        amount=format_money(invoice.amount_paid, invoice.currency),
+        paid_on=_date(paid_at),
+        invoice_number=invoice.number or invoice.id,
+        invoice_url=invoice.hosted_invoice_url,
+    )
+    return payment
+
+
+def store_payment_failure(subscription, invoice_id):
+    """Note a failed renewal (once per episode) and tell the member."""
+    if Payment.objects.filter(stripe_invoice_id=invoice_id).exists():
+        return False  # a late failure for an invoice that has since been paid
+    if subscription.payment_failed_at is not None:
+        return False
+    subscription.payment_failed_at = timezone.now()
+    subscription.save(update_fields=["payment_failed_at"])
+    audit("payment_failed", subscription=subscription, invoice=invoice_id)
+    grace = BillingSettings.load().payment_grace_days
+    _notify(
+        "billing_payment_failed",
+        subscription,
+        grace_days=grace,
+        access_until=_date(subscription.payment_failed_at + timedelta(days=grace)),
+    )
+    return True
+
+
+def store_shipping_address(member, shipping, subscription=None):
+    """Keep the address Checkout collected, through accounts' rules. An address
+    they refuse is noted for staff rather than failing the payment."""
+    from masthead.accounts.actions import update_shipping_address
+
+    address = dict(shipping.get("address") or {})
+    fields = {
+        key: address.get(key) or ""
+        for key in ("line1", "line2", "city", "state", "postal_code", "country")
+    }
+    fields["name"] = shipping.get("name") or ""
+    try:
+        update_shipping_address(member, source="checkout", **fields)
+    except ValidationError as error:
+        audit(
+            "shipping_address_refused",
+            member=member,
+            subscription=subscription,
+            errors=error.message_dict if hasattr(error, "message_dict") else error.messages,
+        )
+        return False
+    return True
+
+
+# Checkout ----------------------------------------------------------------------------
+
+
+def shipping_countries():
+    return BillingSettings.load().shipping_country_codes()
+
+
+def start_checkout(member, price):
+    """Begin subscribing `member` to `price`; returns the URL to send them to."""
+    if not price.active or not price.plan.active:
+        raise BillingError("That plan is no longer offered.")
+    current = live_subscription(member)
+    if current is not None:
+        raise BillingError(
+            f"You already subscribe to {current.plan.name}. "
+            "Change plans from your account page instead."
+        )
+    metadata = {"member_id": str(member.pk), "price_id": str(price.pk), "kind": "subscription"}
+    countries = shipping_countries() if price.plan.includes_print else []
+    if gateway.test_mode():
+        from . import testmode
+
+        return testmode.checkout_url(testmode.new_session(member=member.pk, price=price.pk))
+    if not price.stripe_price_id:
+        raise BillingError("That plan is not set up for payments yet.")
+    known_customer = (
+        Subscription.objects.filter(member=member)
+        .exclude(stripe_customer_id="")
+        .exclude(stripe_customer_id__startswith="tm_")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
+    )
+    from . import stripe_api
+
+    checkout = stripe_api.create_subscription_checkout(
+        price_id=price.stripe_price_id,
+        member_id=member.pk,
+        email=member.email,
+        customer_id=known_customer or "",
+        success_url=absolute_url(reverse("billing:success")) + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=absolute_url(reverse("billing:checkout_cancel")),
+        metadata=metadata,
+        trial_days=price.trial_days,
+        shipping_countries=countries,
+    )
+    audit("checkout_started", member=member, actor=member, session=checkout.id, price=price.pk)
+    return checkout.url
+
+
+@dataclass
+class CheckoutState:
+    """What a completed Checkout Session led to, as fetched from Stripe."""
+
+    checkout: object
+    subscription: RemoteSubscription | None
+    invoices: list
+    fetched_at: object
+
+
+def fetch_checkout(session_id):
+    """Everything needed to fulfil a Checkout Session (network; no transaction)."""
+    backend = gateway.for_id(session_id)
+    fetched_at = timezone.now()
+    checkout = backend.retrieve_checkout(session_id)
+    remote = None
+    invoices = []
+    if checkout.mode == "subscription" and checkout.subscription_id:
+        remote = backend.retrieve_subscription(checkout.subscription_id)
+        if checkout.is_paid:
+            invoices = backend.list_paid_invoices(remote.id)
+    return CheckoutState(checkout, remote, invoices, fetched_at)
+
+
+def apply_checkout(state):
+    """Fulfil a fetched checkout. Call inside a transaction. Idempotent: the
+    webhook and the success page may both arrive, in either order, twice."""
+    checkout = state.checkout
+    if not checkout.is_paid:
+        return None
+    if checkout.mode == "payment" and checkout.metadata.get("kind") == "gift":
+        return fulfil_gift(checkout)
+    if state.subscription is None:
+        return None
+    stored = store_subscription(
+        state.subscription,
+        fetched_at=state.fetched_at,
+        member_hint=checkout.client_reference_id,
+    )
+    if stored is None:
+        return None
+    subscription = stored.subscription
+    for invoice in state.invoices:
+        store_invoice(subscription, invoice)
+    if not subscription.checkout_session_id:
+        subscription.checkout_session_id = checkout.id
+        subscription.save(update_fields=["checkout_session_id"])
+        if checkout.shipping and subscription.plan.includes_print and subscription.member:
+            store_shipping_address(subscription.member, checkout.shipping, subscription)
+    return subscription
+
+
+def fulfil_checkout(session_id):
+    """Fulfil a Checkout Session from the success page: the webhook's code path."""
+    state = fetch_checkout(session_id)
+    with transaction.atomic():
+        return apply_checkout(state)
+
+
+# Changing a subscription -------------------------------------------------------------------
+
+
+def _member_subscription(member, *statuses):
+    subscription = live_subscription(member)
+    if subscription is None or (statuses and subscription.status not in statuses):
+        raise BillingError("You have no subscription to change.")
+    return subscription
+
+
+def _store_from(backend_call, subscription):
+    fetched_at = timezone.now()
+    remote = backend_call()
+    with transaction.atomic():
+        stored = store_subscription(remote, fetched_at=fetched_at)
+    return stored.subscription if stored else subscription
+
+
+def cancel_subscription(member, reason=""):
+    """Stop renewing at the end of the paid period; access lasts until then."""
+    subscription = _member_subscription(member)
+    if subscription.cancel_at_period_end:
+        return subscription
+    backend = gateway.for_subscription(subscription)
+    subscription = _store_from(
+        lambda: backend.set_cancel_at_period_end(subscription.stripe_subscription_id, True),
+        subscription,
+    )
+    with transaction.atomic():
+        subscription.cancellation_reason = " ".join(reason.split())[:200]
+        subscription.save(update_fields=["cancellation_reason"])
+        audit(
+            "cancel_requested",
+            subscription=subscription,
+            actor=member,
+            reason=subscription.cancellation_reason,
+            access_until=str(subscription.current_period_end),
+        )
+    return subscription
+
+
+def resume_subscription(member):
+    """Undo a cancellation before the period ends."""
+    subscription = _member_subscription(member)
+    if not subscription.cancel_at_period_end:
+        return subscription
+    if subscription.current_period_end and subscription.current_period_end <= timezone.now():
+        raise BillingError("This subscription has already ended. Subscribe again to come back.")
+    backend = gateway.for_subscription(subscription)
+    subscription = _store_from(
+        lambda: backend.set_cancel_at_period_end(subscription.stripe_subscription_id, False),
+        subscription,
+    )
+    with transaction.atomic():
+        subscription.cancellation_reason = ""
+        subscription.save(update_fields=["cancellation_reason"])
+        audit("resumed", subscription=subscription, actor=member)
+    return subscription
+
+
+def member_has_shipping_address(member):
+    from masthead.accounts.models import ShippingAddress
+
+    return ShippingAddress.objects.filter(user=member).exists()
+
+
+def switch_plan(member, price):
+    """Move a live subscription to another plan or interval (prorated)."""
+    subscription = _member_subscription(
+        member, Subscription.Status.ACTIVE, Subscription.Status.TRIALING
+    )
+    if subscription.price_id == price.pk:
+        return subscription
+    if not price.active or not price.plan.active:
+        raise BillingError("That plan is no longer offered.")
+    if price.plan.includes_print and not member_has_shipping_address(member):
+        raise BillingError("Add a shipping address on your account page before adding print.")
+    backend = gateway.for_subscription(subscription)
+    target = f"tm_price_{price.pk}" if subscription.is_test_mode else price.stripe_price_id
+    if not target:
+        raise BillingError("That plan is not set up for payments yet.")
+    old_price = subscription.price
+    subscription = _store_from(
+        lambda: backend.switch_price(
+            subscription.stripe_subscription_id,
+            item_id=subscription.stripe_item_id,
+            price_id=target,
+        ),
+        subscription,
+    )
+    audit(
+        "plan_switched",
+        subscription=subscription,
+        actor=member,
+        old_price=str(old_price) if old_price else "",
+        new_price=str(price),
+    )
+    return subscription
+
+
+def portal_url(member, return_url):
+    """A Stripe Customer Portal link for the member's payment method and
+    invoices; None in test mode or before they have a Stripe customer."""
+    subscription = (
+        Subscription.objects.filter(member=member)
+        .exclude(stripe_customer_id="")
+        .exclude(stripe_customer_id__startswith="tm_")
+        .first()
+    )
+    if subscription is None or gateway.test_mode():
+        return None
+    from . import stripe_api
+
+    return stripe_api.create_portal_session(
+        customer_id=subscription.stripe_customer_id, return_url=return_url
+    )
+
+
+def cancel_for_deleted_member(user):
+    """Accounts' deletion hook: end the member's paid subscriptions now, so
+    nobody is billed for an account that no longer exists."""
+    for subscription in Subscription.objects.live().filter(member=user):
+        backend = gateway.for_subscription(subscription)
+        remote = backend.cancel_subscription(subscription.stripe_subscription_id)
+        store_subscription(remote, fetched_at=timezone.now())
+        audit("canceled_for_deletion", subscription=subscription, member=user)
+
+
+# The 60-day money-back guarantee -------------------------------------------------------
+
+
+REFUNDABLE_STATUSES = (
+    Subscription.Status.ACTIVE,
+    Subscription.Status.TRIALING,
+    Subscription.Status.PAST_DUE,
+    Subscription.Status.UNPAID,
+    Subscription.Status.CANCELED,
+)
+
+
+def refund_deadline(subscription):
+    if subscription is None or subscription.first_paid_at is None:
+        return None
+    return subscription.first_paid_at + REFUND_WINDOW
+
+
+def refundable_subscription(member, now=None):
+    """(subscription, None) when the member may ask for their money back now,
+    else (None or the subscription, the reason written for them)."""
+    now = now or timezone.now()
+    if Refund.objects.filter(member=member, status=Refund.Status.SUCCEEDED).exists():
+        return None, "You have already used the 60-day money-back guarantee."
+    subscription = (
+        Subscription.objects.paid()
+        .filter(member=member, status__in=REFUNDABLE_STATUSES, first_paid_at__isnull=False)
+        .select_related("plan", "price")
+        .order_by("-first_paid_at")
+        .first()
+    )
+    if subscription is None:
+        return None, "There is no payment to refund."
+    deadline = refund_deadline(subscription)
+    if now > deadline:
+        return subscription, (
+            "The 60-day money-back guarantee ended on "
+            f"{_date(deadline)}. You can still cancel at any time."
+        )
+    return subscription, None
+
+
+def can_refund(member, now=None):
+    subscription, problem = refundable_subscription(member, now)
+    return problem is None
+
+
+class RefundIncomplete(BillingError):
+    """Stripe did not finish the refund; the request is kept and retried."""
+
+
+def refund_subscription(member, reason="", now=None):
+    """Refund every payment of the member's subscription in full, end it now and
+    revoke access. Safe to call twice, from two tabs at once, or again after a
+    crash: the Refund row is unique per member and its key makes Stripe refund
+    each payment once."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        # Serialise requests for this member (two tabs, double clicks).
+        list(Subscription.objects.select_for_update().filter(member=member).values_list("pk"))
+        refund = Refund.objects.select_for_update().filter(member=member).first()
+        if refund is None:
+            subscription, problem = refundable_subscription(member, now)
+            if problem:
+                raise BillingError(problem)
+            refund = Refund.objects.create(
+                subscription=subscription,
+                member=member,
+                reason=" ".join(reason.split())[:200],
+                currency=subscription.price.currency if subscription.price else "usd",
+            )
+            audit(
+                "refund_requested",
+                subscription=subscription,
+                actor=member,
+                reason=refund.reason,
+                refund=refund.pk,
+            )
+        elif refund.status == Refund.Status.SUCCEEDED:
+            # A repeat of the request that succeeded answers the same; a request
+            # about a later subscription is a second use of the guarantee.
+            later = (
+                Subscription.objects.paid()
+                .filter(member=member, created_at__gt=refund.subscription.created_at)
+                .exists()
+            )
+            if later:
+                raise BillingError("You have already used the 60-day money-back guarantee.")
+            return refund
+    return carry_out_refund(refund.pk)
+
+
+def carry_out_refund(refund_id):
+    """Do (or finish) a refund request. Every step checks what is already done."""
+    refund = Refund.objects.select_related("subscription__plan", "subscription__member").get(
+        pk=refund_id
+    )
+    if refund.status == Refund.Status.SUCCEEDED:
+        return refund
+    subscription = refund.subscription
+    backend = gateway.for_subscription(subscription)
+    try:
+        invoices = backend.list_paid_invoices(subscription.stripe_subscription_id)
+        with transaction.atomic():
+            locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+            for invoice in invoices:
+                store_invoice(locked, invoice)
+        for payment in subscription.payments.order_by("paid_at", "pk"):
+            _refund_payment(refund, payment, backend)
+        fetched_at = timezone.now()
+        remote = backend.cancel_subscription(subscription.stripe_subscription_id)
+    except GatewayError as error:
+        Refund.objects.filter(pk=refund.pk).update(
+            error=error.message[:2000], attempts=F("attempts") + 1
+        )
+        logger.warning("Refund %s incomplete: %s", refund.pk, error.message)
+        raise RefundIncomplete(
+            "Your refund has been requested but Stripe has not confirmed it yet. "
+            "It will be retried automatically; there is nothing more to do."
+        )
+
+    with transaction.atomic():
+        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        if refund.status == Refund.Status.SUCCEEDED:
+            return refund
+        store_subscription(remote, fetched_at=fetched_at)
+        subscription = (
+            Subscription.objects.select_for_update()
+            .select_related("plan", "member")
+            .get(pk=subscription.pk)
+        )
+        subscription.status = Subscription.Status.REFUNDED
+        subscription.cancel_at_period_end = False
+        subscription.ended_at = subscription.ended_at or timezone.now()
+        subscription.save()
+        payments = list(subscription.payments.all())
+        refund.amount = sum(payment.amount for payment in payments)
+        refund.amount_refunded = sum(payment.amount_refunded for payment in payments)
+        refund.stripe_refund_ids = [p.stripe_refund_id for p in payments if p.stripe_refund_id]
+        refund.status = Refund.Status.SUCCEEDED
+        refund.completed_at = timezone.now()
+        refund.attempts += 1
+        refund.error = ""
+        refund.save()
+        audit(
+            "refunded",
+            subscription=subscription,
+            refund=refund.pk,
+            amount=refund.amount_refunded,
+            stripe_refund_ids=refund.stripe_refund_ids,
+        )
+        _notify(
+            "billing_refund",
+            subscription,
+            amount=format_money(refund.amount_refunded, refund.currency),
+        )
+        member = subscription.member
+        transaction.on_commit(lambda: run_access_revoked_hooks(member, subscription))
+    return refund
+
+
+def _refund_payment(refund, payment, backend):
+    if payment.stripe_refund_id:
+        return
+    if not (payment.stripe_payment_intent_id or payment.stripe_charge_id):
+        source = backend.invoice_payment(payment.stripe_invoice_id)
+        payment.stripe_payment_intent_id = source.payment_intent_id
+        payment.stripe_charge_id = source.charge_id
+        Payment.objects.filter(pk=payment.pk).update(
+            stripe_payment_intent_id=source.payment_intent_id, stripe_charge_id=source.charge_id
+        )
+    try:
+        result = backend.refund(
+            payment_intent_id=payment.stripe_payment_intent_id,
+            charge_id=payment.stripe_charge_id,
+            amount=payment.amount,
+            idempotency_key=refund.idempotency_key(payment),
+            metadata={"refund_request": str(refund.request_key), "payment": str(payment.pk)},
+        )
+        refund_id = result.id
+    except GatewayError as error:
+        if error.code != "charge_already_refunded":
+            raise
+        refund_id = "already-refunded"
+    Payment.objects.filter(pk=payment.pk).update(
+        stripe_refund_id=refund_id, amount_refunded=payment.amount
+    )
+    payment.stripe_refund_id = refund_id
+    payment.amount_refunded = payment.amount
+
+
+def run_access_revoked_hooks(member, subscription):
+    for hook in list(ACCESS_REVOKED_HOOKS):
+        try:
+            hook(member, subscription)
+        except Exception:
+            logger.exception("Access-revoked hook %r failed", hook)
+
+
+def record_charge_refunds(charge):
+    """Stripe says a charge was refunded (by us or from its dashboard)."""
+    payments = Payment.objects.select_for_update().filter(stripe_charge_id=charge.id)
+    if charge.payment_intent_id:
+        payments = payments | Payment.objects.select_for_update().filter(
+            stripe_payment_intent_id=charge.payment_intent_id
+        )
+    changed = 0
+    for payment in payments:
+        if payment.amount_refunded != charge.amount_refunded:
+            payment.amount_refunded = min(charge.amount_refunded, payment.amount)
+            payment.stripe_charge_id = payment.stripe_charge_id or charge.id
+            payment.save(update_fields=["amount_refunded", "stripe_charge_id"])
+            audit(
+                "charge_refunded",
+                member=payment.member,
+                subscription=payment.subscription,
+                charge=charge.id,
+                amount_refunded=charge.amount_refunded,
+            )
+            changed += 1
+    return changed
+
+
+# Gifts and complimentary subscriptions -------------------------------------------------
+
+
+def gift_amount(plan, months):
+    """What a gift costs: the yearly price for 12 months, else monthly × months."""
+    prices = {p.interval: p for p in plan.prices.filter(active=True)}
+    if months == 12 and Price.Interval.YEAR in prices:
+        price = prices[Price.Interval.YEAR]
+        return price.amount, price.currency
+    if Price.Interval.MONTH in prices:
+        price = prices[Price.Interval.MONTH]
+        return price.amount * months, price.currency
+    raise BillingError("That plan cannot be given as a gift.")
+
+
+def start_gift_checkout(buyer, plan, months, recipient_email, recipient_name="", message=""):
+    if months not in Gift.Months.values:
+        raise BillingError("Choose 3, 6 or 12 months.")
+    amount, currency = gift_amount(plan, months)
+    gift = Gift.objects.create(
+        buyer=buyer,
+        buyer_email=buyer.email,
+        recipient_email=recipient_email.strip().lower(),
+        recipient_name=recipient_name.strip(),
+        message=message.strip(),
+        plan=plan,
+        months=months,
+        amount=amount,
+        currency=currency,
+    )
+    audit("gift_started", member=buyer, actor=buyer, gift=gift.pk)
+    if gateway.test_mode():
+        from . import testmode
+
+        session = testmode.new_session(member=buyer.pk, gift=gift.pk)
+        Gift.objects.filter(pk=gift.pk).update(stripe_checkout_session_id=session)
+        return testmode.checkout_url(session)
+    from . import stripe_api
+
+    checkout = stripe_api.create_payment_checkout(
+        name=f"Gift: {gift.get_months_display()} of {plan.name}",
+        amount=amount,
+        currency=currency,
+        email=buyer.email,
+        client_reference_id=buyer.pk,
+        success_url=absolute_url(reverse("billing:gift_thanks"))
+        + "?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url=absolute_url(reverse("billing:gift")),
+        metadata={"kind": "gift", "gift_id": str(gift.pk), "member_id": str(buyer.pk)},
+    )
+    Gift.objects.filter(pk=gift.pk).update(stripe_checkout_session_id=checkout.id)
+    return checkout.url
+
+
+def fulfil_gift(checkout):
+    """A paid gift checkout: record the payment and send the recipient a
+    redemption link. Call inside a transaction; runs once per gift."""
+    gift_id = checkout.metadata.get("gift_id", "")
+    gift = (
+        Gift.objects.select_for_update().select_related("plan").filter(pk=gift_id).first()
+        if gift_id.isdigit()
+        else None
+    )
+    if gift is None:
+        raise LookupError(f"Checkout {checkout.id} names no gift.")
+    if gift.status != Gift.Status.PENDING:
+        return gift
+    token = secrets.token_urlsafe(32)
+    now = timezone.now()
+    gift.status = Gift.Status.PAID
+    gift.paid_at = now
+    gift.expires_at = now + GIFT_REDEEM_WINDOW
+    gift.token_hash = hash_token(token)
+    gift.stripe_checkout_session_id = checkout.id
+    gift.save()
+    Payment.objects.create(
+        gift=gift,
+        member=gift.buyer,
+        stripe_payment_intent_id=checkout.payment_intent_id,
+        amount=checkout.amount_total or gift.amount,
+        currency=checkout.currency or gift.currency,
+        paid_at=now,
+    )
+    audit("gift_paid", member=gift.buyer, gift=gift.pk, amount=gift.amount)
+    context = {
+        "plan": gift.plan.name,
+        "months": gift.months,
+        "buyer_email": gift.buyer_email,
+        "recipient_name": gift.recipient_name,
+        "message": gift.message,
+        "amount": gift.display_amount,
+        "redeem_url": absolute_url(reverse("billing:gift_redeem", args=[token])),
+        "expires_on": _date(gift.expires_at),
+    }
+    send_email("billing_gift_received", gift.recipient_email, context)
+    send_email("billing_gift_receipt", gift.buyer_email, context)
+    return gift
+
+
+def fail_gift(checkout):
+    gift_id = checkout.metadata.get("gift_id", "")
+    if gift_id.isdigit():
+        Gift.objects.filter(pk=gift_id, status=Gift.Status.PENDING).update(
+            status=Gift.Status.FAILED
+        )
+
+
+def find_gift(token):
+    if not token:
+        return None
+    return Gift.objects.select_related("plan").filter(token_hash=hash_token(token)).first()
+
+
+def redeem_gift(member, token, shipping=None):
+    """Turn a gift link into a gift subscription for `member`. A print gift
+    needs a shipping address (given here, or already on the account)."""
+    with transaction.atomic():
+        gift = (
+            Gift.objects.select_for_update()
+            .select_related("plan")
+            .filter(token_hash=hash_token(token or ""))
+            .first()
+        )
+        now = timezone.now()
+        if gift is None or gift.status not in (Gift.Status.PAID,):
+            raise BillingError("This gift link is not valid, or the gift was already redeemed.")
+        if gift.expires_at and gift.expires_at < now:
+            raise BillingError("This gift link has expired. Please contact us.")
+        if gift.plan.includes_print:
+            if shipping:
+                from masthead.accounts.actions import update_shipping_address
+
+                update_shipping_address(member, source="checkout", **shipping)
+            elif not member_has_shipping_address(member):
+                raise BillingError("A print gift needs a shipping address.")
+        running = (
+            Subscription.objects.filter(
+                member=member, status=Subscription.Status.GIFT, ends_at__gt=now
+            )
+            .order_by("-ends_at")
+            .values_list("ends_at", flat=True)
+            .first()
+        )
+        start = max(now, running) if running else now
+        subscription = Subscription.objects.create(
+            member=member,
+            plan=gift.plan,
+            status=Subscription.Status.GIFT,
+            current_period_start=start,
+            current_period_end=start + relativedelta(months=gift.months),
+            ends_at=start + relativedelta(months=gift.months),
+            gift=gift,
+            welcomed_at=now,
+        )
+        gift.status = Gift.Status.REDEEMED
+        gift.redeemed_by = member
+        gift.redeemed_at = now
+        gift.save()
+        audit("gift_redeemed", subscription=subscription, actor=member, gift=gift.pk)
+        _notify("billing_welcome", subscription, gift=True)
+    return subscription
+
+
+def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note=""):
+    """A staff grant: access to `plan` until `ends_at` (for good when None)."""
+    with transaction.atomic():
+        subscription = Subscription.objects.create(
+            member=member,
+            plan=plan,
+            status=Subscription.Status.COMPLIMENTARY,
+            ends_at=ends_at,
+            current_period_start=timezone.now(),
+            current_period_end=ends_at,
+            granted_by=granted_by,
+            note=note[:200],
+            welcomed_at=timezone.now(),
+        )
+        audit(
+            "complimentary_granted",
+            subscription=subscription,
+            actor=granted_by,
+            ends_at=str(ends_at) if ends_at else "",
+            note=note,
+        )
+    return subscription
+
+
+def end_expired_grants(now=None):
+    """Mark gifts and complimentary grants whose end date passed as ended."""
+    now = now or timezone.now()
+    ended = []
+    with transaction.atomic():
+        expired = Subscription.objects.select_for_update().filter(
+            status__in=(Subscription.Status.COMPLIMENTARY, Subscription.Status.GIFT),
+            ends_at__lte=now,
+            ended_at__isnull=True,
+        )
+        for subscription in expired.select_related("member", "plan"):
+            subscription.ended_at = subscription.ends_at
+            subscription.save(update_fields=["ended_at"])
+            audit("grant_ended", subscription=subscription, ends_at=str(subscription.ends_at))
+            ended.append(subscription)
+    return ended
+
+
+# Catalogue ------------------------------------------------------------------------------
+
+DEFAULT_PLANS = [
+    {
+        "code": "digital",
+        "name": "Digital",
+        "description": "Every article, the full archive, audio narration and the EPUB and PDF editions.",
+        "includes_print": False,
+        "sort_order": 10,
+        "prices": {"month": 800, "year": 8000},
+    },
+    {
+        "code": "digital-print",
+        "name": "Digital + Print",
+        "description": "Everything in Digital, and the printed magazine mailed to you, 24 issues a year.",
+        "includes_print": True,
+        "sort_order": 20,
+        "prices": {"month": 1400, "year": 14000},
+    },
+]
+
+
+def ensure_default_plans():
+    """Create Digital and Digital + Print (monthly and yearly, USD) when the
+    publisher has no plans yet. Returns the plans created."""
+    if Plan.objects.exists():
+        return []
+    created = []
+    with transaction.atomic():
+        for spec in DEFAULT_PLANS:
+            plan = Plan.objects.create(
+                code=spec["code"],
+                name=spec["name"],
+                description=spec["description"],
+                includes_print=spec["includes_print"],
+                sort_order=spec["sort_order"],
+            )
+            for interval, amount in spec["prices"].items():
+                Price.objects.create(plan=plan, interval=interval, amount=amount, currency="usd")
+            created.append(plan)
+    return created
+
+
+def create_plan_on_stripe(plan, actor=None):
+    """Create the plan's product and its prices on Stripe (those not there yet)."""
+    if gateway.test_mode():
+        raise BillingError("Stripe keys are not configured: the site is in test mode.")
+    from . import stripe_api
+
+    if not plan.stripe_product_id:
+        plan.stripe_product_id = stripe_api.create_product(
+            name=plan.name, description=plan.description, metadata={"plan_code": plan.code}
+        )
+        plan.save(update_fields=["stripe_product_id"])
+    made = []
+    for price in plan.prices.filter(stripe_price_id=""):
+        price.stripe_price_id = stripe_api.create_price(
+            product_id=plan.stripe_product_id,
+            amount=price.amount,
+            currency=price.currency,
+            interval=price.interval,
+            metadata={"plan_code": plan.code, "masthead_price": str(price.pk)},
+        )
+        price.save(update_fields=["stripe_price_id"])
+        made.append(price)
+    audit("plan_created_on_stripe", actor=actor, plan=plan.code, prices=[p.pk for p in made])
+    return made

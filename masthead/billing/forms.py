@@ -1,0 +1,98 @@
+from django import forms
+from django.core.exceptions import ValidationError
+
+from .models import Gift, Plan
+
+
+class ReasonForm(forms.Form):
+    """The optional one-line "why" on cancellations and refunds."""
+
+    reason = forms.CharField(label="Why? (optional)", max_length=200, required=False, strip=True)
+
+
+def country_choices(codes):
+    from masthead.accounts.countries import COUNTRIES
+
+    return [("", "Choose a country")] + [(code, COUNTRIES.get(code, code)) for code in codes]
+
+
+class ShippingAddressForm(forms.Form):
+    """Where print copies go; checked by accounts' address rules."""
+
+    ship_name = forms.CharField(label="Name", max_length=200)
+    line1 = forms.CharField(label="Address", max_length=200)
+    line2 = forms.CharField(label="Address line 2", max_length=200, required=False)
+    city = forms.CharField(label="City", max_length=100)
+    state = forms.CharField(label="State, province or region", max_length=100, required=False)
+    postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
+    country = forms.ChoiceField(label="Country")
+
+    def __init__(self, *args, countries=(), **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = country_choices(countries)
+
+    def clean(self):
+        from masthead.accounts.addresses import validate_address
+
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            validate_address(self.address_fields())
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                target = {"region": "state", "name": "ship_name"}.get(field, field)
+                for message in messages:
+                    self.add_error(target if target in self.fields else None, message)
+        return data
+
+    def address_fields(self):
+        data = self.cleaned_data
+        return {
+            "name": data.get("ship_name", ""),
+            "line1": data.get("line1", ""),
+            "line2": data.get("line2", ""),
+            "city": data.get("city", ""),
+            "state": data.get("state", ""),
+            "postal_code": data.get("postal_code", ""),
+            "country": data.get("country", ""),
+        }
+
+    def stripe_shipping(self):
+        """The address as Stripe Checkout reports it."""
+        fields = self.address_fields()
+        name = fields.pop("name")
+        return {"name": name, "address": fields}
+
+
+class TestCardForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+
+    card_number = forms.CharField(label="Card number", max_length=23)
+    expiry = forms.CharField(label="Expiry (MM / YY)", max_length=7)
+    cvc = forms.CharField(label="CVC", max_length=4)
+    card_name = forms.CharField(label="Name on card", max_length=200, required=False)
+
+    def clean_expiry(self):
+        value = self.cleaned_data["expiry"].replace(" ", "")
+        month, _, year = value.partition("/")
+        if not (month.isdigit() and year.isdigit()):
+            raise ValidationError("Enter the expiry as MM / YY.")
+        return int(month), int(year)
+
+
+class GiftForm(forms.Form):
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.filter(active=True), empty_label=None, label="Plan"
+    )
+    months = forms.TypedChoiceField(
+        choices=Gift.Months.choices, coerce=int, initial=12, label="Length"
+    )
+    recipient_email = forms.EmailField(label="Their email address")
+    recipient_name = forms.CharField(label="Their name", max_length=200, required=False)
+    message = forms.CharField(
+        label="A message (optional)", max_length=500, required=False, widget=forms.Textarea
+    )

@@ -1,0 +1,11 @@
+from django.core.management.base import BaseCommand
+
+from masthead.billing.actions import ensure_default_plans
+
+
+class Command(BaseCommand):
+    help = "Create Digital and Digital + Print (monthly and yearly) when no plan exists."
+
+    def handle(self, *args, **options):
+        plans = ensure_default_plans()
+        self.stdout.write(f"Created {len(plans)} plan(s).")

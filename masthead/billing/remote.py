@@ -1,0 +1,113 @@
+"""Stripe's objects as Masthead reads them.
+
+`stripe_api` turns Stripe's JSON into these; `testmode` makes the same ones
+without Stripe. Everything downstream (fulfilment, webhooks, refunds, the
+reconciliation) works with these and never with Stripe's shapes.
+"""
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+
+def from_timestamp(value):
+    if value in (None, ""):
+        return None
+    return datetime.fromtimestamp(int(value), tz=UTC)
+
+
+class GatewayError(Exception):
+    """A payment provider call failed. `code` is Stripe's error code when known."""
+
+    def __init__(self, message, *, code="", http_status=None, retryable=False):
+        super().__init__(message)
+        self.message = message
+        self.code = code or ""
+        self.http_status = http_status
+        self.retryable = retryable
+
+
+class CardDeclined(GatewayError):
+    pass
+
+
+class SignatureError(Exception):
+    """A webhook whose signature or timestamp does not verify."""
+
+
+@dataclass(frozen=True)
+class RemoteSubscription:
+    id: str
+    customer_id: str
+    status: str  # Stripe's status
+    price_id: str
+    item_id: str = ""
+    metadata: dict = field(default_factory=dict)
+    current_period_start: datetime | None = None
+    current_period_end: datetime | None = None
+    trial_end: datetime | None = None
+    cancel_at_period_end: bool = False
+    canceled_at: datetime | None = None
+    ended_at: datetime | None = None
+
+    @property
+    def member_id(self):
+        value = self.metadata.get("member_id")
+        return int(value) if value and str(value).isdigit() else None
+
+
+@dataclass(frozen=True)
+class RemoteInvoice:
+    id: str
+    status: str
+    subscription_id: str
+    customer_id: str
+    amount_paid: int
+    currency: str
+    paid_at: datetime | None = None
+    billing_reason: str = ""
+    hosted_invoice_url: str = ""
+    number: str = ""
+
+
+@dataclass(frozen=True)
+class RemotePayment:
+    """Where an invoice's money came from, for refunding it."""
+
+    payment_intent_id: str = ""
+    charge_id: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteCheckout:
+    id: str
+    url: str
+    mode: str  # "subscription" or "payment"
+    status: str  # "open", "complete", "expired"
+    payment_status: str  # "paid", "unpaid", "no_payment_required"
+    client_reference_id: str = ""
+    customer_id: str = ""
+    subscription_id: str = ""
+    payment_intent_id: str = ""
+    amount_total: int = 0
+    currency: str = ""
+    metadata: dict = field(default_factory=dict)
+    shipping: dict | None = None  # {"name":..., "address": {...}} as Stripe names them
+
+    @property
+    def is_paid(self):
+        return self.status == "complete" and self.payment_status in ("paid", "no_payment_required")
+
+
+@dataclass(frozen=True)
+class RemoteRefund:
+    id: str
+    status: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class RemoteCharge:
+    id: str
+    payment_intent_id: str
+    amount: int
+    amount_refunded: int

@@ -1,0 +1,397 @@
+"""Stripe, as Masthead uses it. The only module that imports `stripe`.
+
+The API version is pinned here, and every response is read into the plain
+objects of `remote` before it leaves this module, so a Stripe upgrade is one
+edit in one file. The client is built from settings at call time
+(STRIPE_SECRET_KEY, STRIPE_API_BASE for a local Stripe in tests) and reused
+while they stay the same.
+"""
+
+import json
+from contextlib import contextmanager
+from functools import lru_cache
+from urllib.parse import quote
+
+import stripe
+from django.conf import settings
+
+from .remote import (
+    CardDeclined,
+    GatewayError,
+    RemoteCharge,
+    RemoteCheckout,
+    RemoteInvoice,
+    RemotePayment,
+    RemoteRefund,
+    RemoteSubscription,
+    SignatureError,
+    from_timestamp,
+)
+
+API_VERSION = "2026-10-28.endive"
+WEBHOOK_TOLERANCE = 300  # seconds: older signatures are refused (replays)
+
+
+@lru_cache(maxsize=4)
+def _client(api_key, api_base, max_network_retries):
+    base_addresses = {"api": api_base} if api_base else None
+    return stripe.StripeClient(
+        api_key,
+        stripe_version=API_VERSION,
+        base_addresses=base_addresses,
+        max_network_retries=max_network_retries,
+    )
+
+
+def client():
+    return _client(
+        settings.STRIPE_SECRET_KEY,
+        settings.STRIPE_API_BASE or "",
+        getattr(settings, "STRIPE_MAX_NETWORK_RETRIES", 2),
+    )
+
+
+@contextmanager
+def _errors():
+    try:
+        yield
+    except stripe.CardError as error:
+        raise CardDeclined(
+            error.user_message or "The card was declined.",
+            code=error.code or "card_declined",
+            http_status=error.http_status,
+        )
+    except stripe.StripeError as error:
+        status = error.http_status
+        raise GatewayError(
+            error.user_message or str(error) or error.__class__.__name__,
+            code=error.code or "",
+            http_status=status,
+            retryable=isinstance(
+                error, stripe.APIConnectionError | stripe.RateLimitError | stripe.APIError
+            )
+            or (status is not None and status >= 500)
+            or status == 409,
+        )
+
+
+def _dict(obj):
+    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+
+
+def _id(value):
+    if isinstance(value, dict):
+        return value.get("id", "")
+    return value or ""
+
+
+# Reading Stripe's objects -----------------------------------------------------
+
+
+def read_subscription(data):
+    items = (data.get("items") or {}).get("data") or [{}]
+    item = items[0]
+    return RemoteSubscription(
+        id=data["id"],
+        customer_id=_id(data.get("customer")),
+        status=data.get("status", ""),
+        price_id=_id(item.get("price")),
+        item_id=item.get("id", ""),
+        metadata=dict(data.get("metadata") or {}),
+        current_period_start=from_timestamp(item.get("current_period_start")),
+        current_period_end=from_timestamp(item.get("current_period_end")),
+        trial_end=from_timestamp(data.get("trial_end")),
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        canceled_at=from_timestamp(data.get("canceled_at")),
+        ended_at=from_timestamp(data.get("ended_at")),
+    )
+
+
+def read_invoice(data):
+    parent = data.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    transitions = data.get("status_transitions") or {}
+    return RemoteInvoice(
+        id=data["id"],
+        status=data.get("status") or "",
+        subscription_id=_id(details.get("subscription")),
+        customer_id=_id(data.get("customer")),
+        amount_paid=int(data.get("amount_paid") or 0),
+        currency=data.get("currency") or "usd",
+        paid_at=from_timestamp(transitions.get("paid_at")),
+        billing_reason=data.get("billing_reason") or "",
+        hosted_invoice_url=data.get("hosted_invoice_url") or "",
+        number=data.get("number") or "",
+    )
+
+
+def read_checkout(data):
+    collected = data.get("collected_information") or {}
+    shipping = collected.get("shipping_details")
+    return RemoteCheckout(
+        id=data["id"],
+        url=data.get("url") or "",
+        mode=data.get("mode") or "",
+        status=data.get("status") or "",
+        payment_status=data.get("payment_status") or "",
+        client_reference_id=data.get("client_reference_id") or "",
+        customer_id=_id(data.get("customer")),
+        subscription_id=_id(data.get("subscription")),
+        payment_intent_id=_id(data.get("payment_intent")),
+        amount_total=int(data.get("amount_total") or 0),
+        currency=data.get("currency") or "",
+        metadata=dict(data.get("metadata") or {}),
+        shipping=dict(shipping) if shipping else None,
+    )
+
+
+def read_charge(data):
+    return RemoteCharge(
+        id=data["id"],
+        payment_intent_id=_id(data.get("payment_intent")),
+        amount=int(data.get("amount") or 0),
+        amount_refunded=int(data.get("amount_refunded") or 0),
+    )
+
+
+# Webhooks -----------------------------------------------------------------------
+
+
+def construct_event(payload, sig_header, secret):
+    """The event in a verified webhook body, as a dict. Raises SignatureError
+    for a missing, forged or stale (over 5 minutes) signature."""
+    if not secret:
+        raise SignatureError("No webhook secret is configured.")
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8") if isinstance(payload, bytes) else payload,
+            sig_header,
+            secret,
+            WEBHOOK_TOLERANCE,
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as error:
+        raise SignatureError(str(error))
+    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+        raise SignatureError("Not an event.")
+    return event
+
+
+# Catalogue --------------------------------------------------------------------------
+
+
+def create_product(*, name, description, metadata):
+    params = {"name": name, "metadata": metadata}
+    if description:
+        params["description"] = description
+    with _errors():
+        return client().v1.products.create(params).id
+
+
+def create_price(*, product_id, amount, currency, interval, metadata):
+    with _errors():
+        price = client().v1.prices.create(
+            {
+                "product": product_id,
+                "unit_amount": amount,
+                "currency": currency,
+                "recurring": {"interval": interval},
+                "metadata": metadata,
+            }
+        )
+    return price.id
+
+
+# Checkout and the Customer Portal ---------------------------------------------------
+
+
+def create_subscription_checkout(
+    *,
+    price_id,
+    member_id,
+    email,
+    customer_id,
+    success_url,
+    cancel_url,
+    metadata,
+    trial_days=0,
+    shipping_countries=(),
+):
+    """A Checkout Session in subscription mode for one member (linked by id)."""
+    params = {
+        "mode": "subscription",
+        "line_items": [{"price": price_id, "quantity": 1}],
+        "client_reference_id": str(member_id),
+        "metadata": metadata,
+        "subscription_data": {"metadata": metadata},
+        "allow_promotion_codes": True,
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if trial_days:
+        params["subscription_data"]["trial_period_days"] = trial_days
+    if customer_id:
+        params["customer"] = customer_id
+    else:
+        params["customer_email"] = email
+    if shipping_countries:
+        params["shipping_address_collection"] = {"allowed_countries": list(shipping_countries)}
+    with _errors():
+        return read_checkout(_dict(client().v1.checkout.sessions.create(params)))
+
+
+def create_payment_checkout(
+    *,
+    name,
+    amount,
+    currency,
+    email,
+    client_reference_id,
+    success_url,
+    cancel_url,
+    metadata,
+    shipping_countries=(),
+):
+    """A Checkout Session in payment mode: one charge, for a gift."""
+    params = {
+        "mode": "payment",
+        "line_items": [
+            {
+                "price_data": {
+                    "currency": currency,
+                    "unit_amount": amount,
+                    "product_data": {"name": name},
+                },
+                "quantity": 1,
+            }
+        ],
+        "metadata": metadata,
+        "payment_intent_data": {"metadata": metadata},
+        "success_url": success_url,
+        "cancel_url": cancel_url,
+    }
+    if email:
+        params["customer_email"] = email
+    if client_reference_id:
+        params["client_reference_id"] = str(client_reference_id)
+    if shipping_countries:
+        params["shipping_address_collection"] = {"allowed_countries": list(shipping_countries)}
+    with _errors():
+        return read_checkout(_dict(client().v1.checkout.sessions.create(params)))
+
+
+def retrieve_checkout(session_id):
+    with _errors():
+        return read_checkout(_dict(client().v1.checkout.sessions.retrieve(session_id)))
+
+
+def create_portal_session(*, customer_id, return_url):
+    with _errors():
+        session = client().v1.billing_portal.sessions.create(
+            {"customer": customer_id, "return_url": return_url}
+        )
+    return session.url
+
+
+# Subscriptions ------------------------------------------------------------------------
+
+
+def retrieve_subscription(subscription_id):
+    # Every webhook calls this: the raw JSON skips building StripeObjects.
+    with _errors():
+        response = client().raw_request("get", f"/v1/subscriptions/{quote(subscription_id)}")
+    return read_subscription(response.data)
+
+
+def list_subscriptions():
+    """Every subscription on the account, whatever its status."""
+    with _errors():
+        page = client().v1.subscriptions.list({"status": "all", "limit": 100})
+        for subscription in page.auto_paging_iter():
+            yield read_subscription(_dict(subscription))
+
+
+def set_cancel_at_period_end(subscription_id, cancel):
+    with _errors():
+        return read_subscription(
+            _dict(
+                client().v1.subscriptions.update(
+                    subscription_id, {"cancel_at_period_end": bool(cancel)}
+                )
+            )
+        )
+
+
+def switch_price(subscription_id, *, item_id, price_id):
+    """Move the subscription to another price, prorating the difference."""
+    with _errors():
+        return read_subscription(
+            _dict(
+                client().v1.subscriptions.update(
+                    subscription_id,
+                    {
+                        "items": [{"id": item_id, "price": price_id}],
+                        "proration_behavior": "create_prorations",
+                    },
+                )
+            )
+        )
+
+
+def cancel_subscription(subscription_id):
+    """End the subscription now. Cancelling one already cancelled is not an error."""
+    try:
+        with _errors():
+            return read_subscription(_dict(client().v1.subscriptions.cancel(subscription_id)))
+    except GatewayError:
+        current = retrieve_subscription(subscription_id)
+        if current.status in ("canceled", "incomplete_expired"):
+            return current
+        raise
+
+
+# Invoices, payments and refunds ----------------------------------------------------------
+
+
+def list_paid_invoices(subscription_id):
+    with _errors():
+        page = client().v1.invoices.list({"subscription": subscription_id, "limit": 100})
+        invoices = [read_invoice(_dict(invoice)) for invoice in page.auto_paging_iter()]
+    return [invoice for invoice in invoices if invoice.status == "paid"]
+
+
+def retrieve_invoice(invoice_id):
+    with _errors():
+        return read_invoice(_dict(client().v1.invoices.retrieve(invoice_id)))
+
+
+def invoice_payment(invoice_id):
+    """The PaymentIntent (or charge) that paid an invoice."""
+    with _errors():
+        page = client().v1.invoice_payments.list({"invoice": invoice_id, "limit": 10})
+        for item in page.data:
+            data = _dict(item)
+            if data.get("status") == "paid":
+                payment = data.get("payment") or {}
+                return RemotePayment(
+                    payment_intent_id=_id(payment.get("payment_intent")),
+                    charge_id=_id(payment.get("charge")),
+                )
+    return RemotePayment()
+
+
+def refund(*, payment_intent_id="", charge_id="", amount, idempotency_key, metadata):
+    """Refund `amount` of one payment. The same key always yields the same refund."""
+    params = {"amount": amount, "reason": "requested_by_customer", "metadata": metadata}
+    if payment_intent_id:
+        params["payment_intent"] = payment_intent_id
+    else:
+        params["charge"] = charge_id
+    with _errors():
+        result = client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
+    return RemoteRefund(id=result.id, status=result.status, amount=result.amount)
+
+
+def retrieve_charge(charge_id):
+    with _errors():
+        return read_charge(_dict(client().v1.charges.retrieve(charge_id)))

@@ -1,0 +1,333 @@
+"""Subscribe, checkout, the account page's billing buttons, gifts, webhooks.
+Thin: each view checks the request and calls one action."""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
+from django.db import transaction
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from . import actions, gateway, testmode, webhooks
+from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
+from .models import Gift, Plan, Price
+from .remote import CardDeclined, GatewayError
+
+logger = logging.getLogger(__name__)
+
+ACCOUNT_URL = "/account/"
+UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
+
+
+def _to_account(request, message=None, level=messages.SUCCESS):
+    if message:
+        messages.add_message(request, level, message, extra_tags="billing")
+    return redirect(ACCOUNT_URL)
+
+
+def subscribe(request):
+    plans = (
+        Plan.objects.filter(active=True).prefetch_related("prices").order_by("sort_order", "name")
+    )
+    offers = []
+    for plan in plans:
+        prices = {price.interval: price for price in plan.prices.all() if price.active}
+        if prices:
+            offers.append(
+                {"plan": plan, "monthly": prices.get("month"), "yearly": prices.get("year")}
+            )
+    return render(
+        request,
+        "billing/subscribe.html",
+        {
+            "offers": offers,
+            "current": actions.live_subscription(request.user),
+            "test_mode": gateway.test_mode(),
+        },
+    )
+
+
+@require_POST
+def start_checkout(request, price_id):
+    if not request.user.is_authenticated:
+        # Back to the plans after signing in: this address takes POST only.
+        return redirect_to_login(reverse("billing:subscribe"))
+    price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
+    try:
+        url = actions.start_checkout(request.user, price)
+    except actions.BillingError as error:
+        messages.error(request, error.message, extra_tags="billing")
+        return redirect("billing:subscribe")
+    except GatewayError:
+        logger.exception("Checkout could not start")
+        messages.error(request, UNAVAILABLE, extra_tags="billing")
+        return redirect("billing:subscribe")
+    return HttpResponseRedirect(url, status=303)
+
+
+def _fulfil_own_session(request, session_id):
+    """Fulfil a Checkout Session the signed-in member started (the webhook's
+    code path); 404 for anyone else's."""
+    try:
+        state = actions.fetch_checkout(session_id)
+    except GatewayError:
+        raise Http404("No such checkout.")
+    if state.checkout.client_reference_id != str(request.user.pk):
+        raise Http404("No such checkout.")
+    with transaction.atomic():
+        return state.checkout, actions.apply_checkout(state)
+
+
+@login_required
+def success(request):
+    session_id = request.GET.get("session_id", "")
+    if not session_id:
+        return redirect("billing:subscribe")
+    checkout, subscription = _fulfil_own_session(request, session_id)
+    return render(
+        request,
+        "billing/success.html",
+        {"checkout": checkout, "subscription": subscription, "account_url": ACCOUNT_URL},
+    )
+
+
+def checkout_cancel(request):
+    return render(request, "billing/checkout_cancel.html")
+
+
+@csrf_exempt
+@require_POST
+def webhook(request):
+    outcome = webhooks.receive(request.body, request.headers.get("Stripe-Signature"))
+    return HttpResponse(outcome.result, status=outcome.status, content_type="text/plain")
+
+
+@login_required
+@require_POST
+def portal(request):
+    try:
+        url = actions.portal_url(request.user, return_url=actions.absolute_url(ACCOUNT_URL))
+    except GatewayError:
+        logger.exception("Customer Portal unavailable")
+        return _to_account(request, UNAVAILABLE, messages.ERROR)
+    if url is None:
+        return _to_account(
+            request,
+            "Payment methods and invoices are handled by Stripe, which is not connected "
+            "(test mode).",
+            messages.INFO,
+        )
+    return HttpResponseRedirect(url, status=303)
+
+
+def _billing_action(request, action, success_message):
+    form = ReasonForm(request.POST)
+    reason = form.cleaned_data["reason"] if form.is_valid() else ""
+    try:
+        result = action(request.user, reason)
+    except actions.RefundIncomplete as error:
+        return _to_account(request, error.message, messages.WARNING)
+    except actions.BillingError as error:
+        return _to_account(request, error.message, messages.ERROR)
+    except GatewayError:
+        logger.exception("Billing action failed")
+        return _to_account(request, UNAVAILABLE, messages.ERROR)
+    return _to_account(request, success_message(result))
+
+
+@login_required
+@require_POST
+def cancel(request):
+    return _billing_action(
+        request,
+        actions.cancel_subscription,
+        lambda sub: (
+            "Your subscription is cancelled. You keep access until "
+            f"{actions._date(sub.current_period_end)}, and can resume until then."
+        ),
+    )
+
+
+@login_required
+@require_POST
+def resume(request):
+    return _billing_action(
+        request,
+        lambda user, reason: actions.resume_subscription(user),
+        lambda sub: "Welcome back: your subscription will renew as before.",
+    )
+
+
+@login_required
+@require_POST
+def refund(request):
+    return _billing_action(
+        request,
+        actions.refund_subscription,
+        lambda refund: f"Refunded {refund.display_amount}. Your subscription has ended.",
+    )
+
+
+@login_required
+@require_POST
+def switch(request, price_id):
+    price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
+    return _billing_action(
+        request,
+        lambda user, reason: actions.switch_plan(user, price),
+        lambda sub: (
+            f"You are now on {sub.plan.name}, billed {sub.price.display_amount} "
+            f"per {sub.price.interval}."
+        ),
+    )
+
+
+# Test mode -------------------------------------------------------------------------
+
+
+@login_required
+def test_checkout(request, session):
+    if not session.startswith(testmode.SESSION_PREFIX):
+        raise Http404("No such checkout.")
+    try:
+        data = testmode.load_session(session)
+    except GatewayError as error:
+        messages.error(request, error.message, extra_tags="billing")
+        return redirect("billing:subscribe")
+    if data["m"] != request.user.pk:
+        raise Http404("No such checkout.")
+    gift = price = None
+    if "g" in data:
+        gift = get_object_or_404(Gift.objects.select_related("plan"), pk=data["g"])
+        plan, amount, needs_address = gift.plan, gift.display_amount, False
+        done_url = reverse("billing:gift_thanks")
+    else:
+        price = get_object_or_404(Price.objects.select_related("plan"), pk=data["p"])
+        plan, amount, needs_address = price.plan, price.display_amount, price.plan.includes_print
+        done_url = reverse("billing:success")
+    countries = actions.shipping_countries()
+    card_form = TestCardForm(request.POST or None)
+    address_form = (
+        ShippingAddressForm(request.POST or None, countries=countries) if needs_address else None
+    )
+    card_error = ""
+    if request.method == "POST":
+        forms_valid = card_form.is_valid() and (address_form is None or address_form.is_valid())
+        if forms_valid:
+            month, year = card_form.cleaned_data["expiry"]
+            try:
+                testmode.charge_card(
+                    card_form.cleaned_data["card_number"],
+                    month,
+                    year,
+                    card_form.cleaned_data["cvc"],
+                )
+            except CardDeclined as error:
+                card_error = error.message
+            else:
+                testmode.complete_checkout(
+                    session, shipping=address_form.stripe_shipping() if address_form else None
+                )
+                return redirect(done_url + "?" + urlencode({"session_id": session}))
+    return render(
+        request,
+        "billing/test_checkout.html",
+        {
+            "plan": plan,
+            "price": price,
+            "gift": gift,
+            "amount": amount,
+            "card_form": card_form,
+            "address_form": address_form,
+            "card_error": card_error,
+        },
+        status=402 if card_error else 200,
+    )
+
+
+# Gifts ------------------------------------------------------------------------------
+
+
+def gift(request):
+    form = GiftForm(request.POST or None)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                url = actions.start_gift_checkout(
+                    request.user,
+                    data["plan"],
+                    data["months"],
+                    data["recipient_email"],
+                    data["recipient_name"],
+                    data["message"],
+                )
+            except actions.BillingError as error:
+                form.add_error(None, error.message)
+            except GatewayError:
+                logger.exception("Gift checkout could not start")
+                form.add_error(None, UNAVAILABLE)
+            else:
+                return HttpResponseRedirect(url, status=303)
+    return render(request, "billing/gift.html", {"form": form, "test_mode": gateway.test_mode()})
+
+
+@login_required
+def gift_thanks(request):
+    session_id = request.GET.get("session_id", "")
+    if not session_id:
+        return redirect("billing:gift")
+    checkout, gift = _fulfil_own_session(request, session_id)
+    return render(request, "billing/gift_thanks.html", {"gift": gift, "checkout": checkout})
+
+
+def gift_redeem(request, token):
+    gift = actions.find_gift(token)
+    usable = gift is not None and gift.status == Gift.Status.PAID
+    needs_address = (
+        usable
+        and gift.plan.includes_print
+        and request.user.is_authenticated
+        and not actions.member_has_shipping_address(request.user)
+    )
+    address_form = None
+    if needs_address:
+        address_form = ShippingAddressForm(
+            request.POST or None, countries=actions.shipping_countries()
+        )
+    error = ""
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if address_form is None or address_form.is_valid():
+            shipping = address_form.address_fields() if address_form else None
+            try:
+                actions.redeem_gift(request.user, token, shipping=shipping)
+            except actions.BillingError as problem:
+                error = problem.message
+            else:
+                return _to_account(
+                    request,
+                    f"Your gift is redeemed: {gift.get_months_display()} of {gift.plan.name}. "
+                    "Enjoy!",
+                )
+    return render(
+        request,
+        "billing/gift_redeem.html",
+        {
+            "gift": gift,
+            "usable": usable,
+            "address_form": address_form,
+            "error": error,
+            "sign_in_url": "/account/sign-in/?" + urlencode({"next": request.path}),
+        },
+        status=200 if usable else 404,
+    )

@@ -1,0 +1,271 @@
+"""Stripe webhooks: verify, store, handle once.
+
+`receive(payload, signature)` checks the signature on the raw body with the
+stripe library (5 minutes' tolerance, so a captured delivery cannot be
+replayed later); a forged or stale one gets a 400 and writes nothing. Each
+handler is a pair: `fetch` asks Stripe for the current state of what the
+event is about (never trusting the order events arrive in), with no
+transaction open; `apply` stores it. `apply` runs in one transaction with
+storing the event's row, which stays locked until commit (select_for_update,
+or the insert's own lock for a new event), so concurrent deliveries of one
+event change state once. The event is marked processed only when `apply`
+succeeded; a failure is recorded on the row with its error and answered
+with a 500 so that Stripe delivers again, and the retry can succeed.
+A delivery of an event already processed is answered 200 and does nothing.
+"""
+
+import logging
+import traceback
+from collections.abc import Callable
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connections, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from . import actions, stripe_api
+from .models import StripeEvent
+from .remote import SignatureError
+
+try:
+    import fcntl
+except ImportError:  # not on Windows
+    fcntl = None
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    result: str  # "processed", "duplicate", "ignored", "failed", "forged"
+
+
+@dataclass(frozen=True)
+class Handler:
+    fetch: Callable[[dict], Any]
+    apply: Callable[[dict, Any], Any]
+
+
+def _object(event):
+    return event["data"]["object"]
+
+
+# Handlers ----------------------------------------------------------------------------
+
+
+def fetch_checkout(event):
+    return actions.fetch_checkout(_object(event)["id"])
+
+
+def apply_checkout(event, state):
+    return actions.apply_checkout(state)
+
+
+def apply_checkout_failed(event, state):
+    checkout = state.checkout
+    if checkout.mode == "payment" and checkout.metadata.get("kind") == "gift":
+        actions.fail_gift(checkout)
+        return None
+    if state.subscription is not None:
+        return actions.store_subscription(
+            state.subscription,
+            fetched_at=state.fetched_at,
+            member_hint=checkout.client_reference_id,
+        )
+    return None
+
+
+@dataclass
+class Fetched:
+    subscription: Any
+    fetched_at: Any
+
+
+def fetch_subscription(event):
+    fetched_at = timezone.now()
+    return Fetched(stripe_api.retrieve_subscription(_object(event)["id"]), fetched_at)
+
+
+def apply_subscription(event, fetched):
+    return actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
+
+
+@dataclass
+class FetchedInvoice:
+    invoice: Any
+    subscription: Any
+    fetched_at: Any
+
+
+def fetch_invoice(event):
+    invoice = stripe_api.read_invoice(_object(event))
+    if not invoice.subscription_id:
+        return FetchedInvoice(invoice, None, None)
+    fetched_at = timezone.now()
+    return FetchedInvoice(
+        invoice, stripe_api.retrieve_subscription(invoice.subscription_id), fetched_at
+    )
+
+
+def apply_invoice_paid(event, fetched):
+    if fetched.subscription is None:
+        return None  # not a subscription's invoice
+    stored = actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
+    if stored is None:
+        return None
+    return actions.store_invoice(stored.subscription, fetched.invoice)
+
+
+def apply_invoice_failed(event, fetched):
+    if fetched.subscription is None:
+        return None
+    stored = actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
+    if stored is None:
+        return None
+    return actions.store_payment_failure(stored.subscription, fetched.invoice.id)
+
+
+def fetch_charge(event):
+    return stripe_api.retrieve_charge(_object(event)["id"])
+
+
+def apply_charge_refunded(event, charge):
+    return actions.record_charge_refunds(charge)
+
+
+HANDLERS = {
+    "checkout.session.completed": Handler(fetch_checkout, apply_checkout),
+    "checkout.session.async_payment_succeeded": Handler(fetch_checkout, apply_checkout),
+    "checkout.session.async_payment_failed": Handler(fetch_checkout, apply_checkout_failed),
+    "customer.subscription.created": Handler(fetch_subscription, apply_subscription),
+    "customer.subscription.updated": Handler(fetch_subscription, apply_subscription),
+    "customer.subscription.deleted": Handler(fetch_subscription, apply_subscription),
+    "invoice.paid": Handler(fetch_invoice, apply_invoice_paid),
+    "invoice.payment_failed": Handler(fetch_invoice, apply_invoice_failed),
+    "charge.refunded": Handler(fetch_charge, apply_charge_refunded),
+}
+
+
+# Receiving ----------------------------------------------------------------------------
+
+
+def receive(payload, signature):
+    """Handle one webhook delivery; returns an Outcome (HTTP status and why)."""
+    try:
+        event = stripe_api.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
+    except SignatureError as error:
+        logger.warning("Refused a webhook: %s", error)
+        return Outcome(400, "forged")
+    status = actions.one(
+        StripeEvent.objects.filter(event_id=event["id"]).values_list("status", flat=True)
+    )
+    if status == StripeEvent.Status.PROCESSED:
+        return Outcome(200, "duplicate")
+    return handle(event, stored=status is not None)
+
+
+class _StoredMeanwhile(Exception):
+    """A concurrent delivery stored the event first."""
+
+
+def _event_row(event, stored):
+    """The event's row, locked until the transaction ends: the stored one, or
+    a new one (whose insert holds the unique key until commit, so a
+    concurrent delivery of the same event waits, then finds it done)."""
+    if stored:
+        return StripeEvent.objects.select_for_update().get(event_id=event["id"])
+    try:
+        return StripeEvent.objects.create(event_id=event["id"], type=event["type"], payload=event)
+    except IntegrityError:
+        raise _StoredMeanwhile
+
+
+@contextmanager
+def _writer_turn():
+    """On SQLite, wait for the one writer's turn on a file lock.
+
+    SQLite lets one connection write at a time, and a connection that finds
+    the database locked polls it with growing sleeps (up to 100 ms each), so
+    under a burst of webhooks most of the time goes to sleeping while the
+    lock is free. Queueing webhook transactions on an flock instead hands the
+    turn straight to the next worker process. Other databases lock rows.
+    """
+    connection = connections["default"]
+    name = str(connection.settings_dict["NAME"])
+    if connection.vendor != "sqlite" or fcntl is None or "memory" in name:
+        yield
+        return
+    with open(f"{name}.webhook-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def handle(event, stored=True):
+    """Fetch what the event is about, then apply it and mark the event
+    processed in one transaction. A failure is stored on the event's row.
+    `stored` says whether the event may already have a row."""
+    handler = HANDLERS.get(event["type"])
+    try:
+        fetched = handler.fetch(event) if handler else None
+        with _writer_turn(), transaction.atomic():
+            row = _event_row(event, stored)
+            if row.status == StripeEvent.Status.PROCESSED:
+                return Outcome(200, "duplicate")
+            if handler is not None:
+                handler.apply(event, fetched)
+            row.status = StripeEvent.Status.PROCESSED
+            row.error = ""
+            row.attempts += 1
+            row.processed_at = timezone.now()
+            row.save(update_fields=["status", "error", "attempts", "processed_at"])
+    except _StoredMeanwhile:
+        return handle(event, stored=True)
+    except Exception as error:
+        logger.exception("Webhook %s (%s) failed", event.get("id"), event.get("type"))
+        _record_failure(event, error)
+        return Outcome(500, "failed")
+    return Outcome(200, "processed" if handler else "ignored")
+
+
+def _record_failure(event, error):
+    message = f"{error.__class__.__name__}: {error}\n{traceback.format_exc(limit=5)}"[:5000]
+    pending = StripeEvent.objects.filter(event_id=event["id"]).exclude(
+        status=StripeEvent.Status.PROCESSED
+    )
+    if pending.update(status=StripeEvent.Status.FAILED, error=message, attempts=F("attempts") + 1):
+        return
+    try:
+        with transaction.atomic():
+            StripeEvent.objects.create(
+                event_id=event["id"],
+                type=event["type"],
+                payload=event,
+                status=StripeEvent.Status.FAILED,
+                error=message,
+                attempts=1,
+            )
+    except IntegrityError:
+        pending.update(status=StripeEvent.Status.FAILED, error=message, attempts=F("attempts") + 1)
+
+
+def process(stored):
+    """Handle a stored event again (a retry of one that failed)."""
+    return handle(stored.payload)
+
+
+def retry_failed(limit=100):
+    """Handle again the events whose handling failed (the reconciliation's job
+    when Stripe has given up retrying)."""
+    outcomes = []
+    for stored in StripeEvent.objects.filter(status=StripeEvent.Status.FAILED).order_by(
+        "received_at"
+    )[:limit]:
+        outcomes.append((stored.event_id, process(stored)))
+    return outcomes

@@ -1,0 +1,261 @@
+"""Private files: publishing them whole, and handing them only to readers
+whom a view has let through.
+
+Gated files (narrations, editions) live in the "private" storage: a folder
+outside MEDIA_ROOT in the embedded mode, a closed S3 bucket or prefix at
+scale. Nothing links to them directly. A view that has asked
+`access.decide` calls `serve_private_file`, which streams the file (with
+byte ranges, for audio players and resumed downloads) or, when the storage
+signs URLs, redirects to a URL that works for `SIGNED_URL_SECONDS`.
+
+`save_atomically` writes a file so that its name appears only once the file
+is complete: a worker killed half-way leaves nothing under that name.
+
+This module depends on Django only; the apps depend on it, not the reverse.
+"""
+
+import hashlib
+import os
+import re
+import secrets
+import time
+from pathlib import Path
+
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import FileSystemStorage
+from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header, http_date, parse_etags
+
+SIGNED_URL_SECONDS = 300
+CHUNK_SIZE = 64 * 1024
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+# --- Handing files out -------------------------------------------------------
+
+
+def signs_urls(storage):
+    """Whether the storage can hand out expiring signed URLs (S3 does)."""
+    return getattr(storage, "querystring_auth", False) is True
+
+
+def serve_private_file(
+    request,
+    storage,
+    name,
+    *,
+    content_type="application/octet-stream",
+    filename=None,
+    as_attachment=False,
+    cache_control="private, max-age=3600",
+):
+    """The response that gives `name` to a reader a view has already let in.
+
+    With a storage that signs URLs: a redirect to a URL valid for
+    SIGNED_URL_SECONDS, itself never cached (the URL must not outlive its
+    signature in a cache). Otherwise the file itself, streamed, honouring
+    Range, If-Range and HEAD.
+    """
+    if signs_urls(storage):
+        return _redirect_to_signed_url(
+            storage, name, content_type, filename, as_attachment, cache_control
+        )
+    return stream_file(
+        request,
+        storage,
+        name,
+        content_type=content_type,
+        filename=filename,
+        as_attachment=as_attachment,
+        cache_control=cache_control,
+    )
+
+
+def _redirect_to_signed_url(storage, name, content_type, filename, as_attachment, cache_control):
+    parameters = {"ResponseContentType": content_type, "ResponseCacheControl": cache_control}
+    if filename:
+        parameters["ResponseContentDisposition"] = content_disposition_header(
+            as_attachment, filename
+        )
+    url = storage.url(name, parameters=parameters, expire=SIGNED_URL_SECONDS)
+    response = HttpResponseRedirect(url)
+    response["Cache-Control"] = "private, no-store"
+    response["X-Robots-Tag"] = "noindex"
+    patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+def parse_range(header, size):
+    """(start, end inclusive) for one byte range; None to send the whole
+    file; "unsatisfiable" for a range that misses the file. A header this
+    does not understand (several ranges, another unit) is ignored, as RFC
+    9110 allows."""
+    match = _RANGE.match((header or "").strip().replace(" ", ""))
+    if not match:
+        return None
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # the last N bytes
+        length = int(last)
+        if length == 0:
+            return "unsatisfiable"
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = int(last) if last else size - 1
+    if last and end < start:
+        return None
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(end, size - 1)
+
+
+def _chunks(handle, start, length):
+    try:
+        handle.seek(start)
+        remaining = length
+        while remaining > 0:
+            chunk = handle.read(min(CHUNK_SIZE, remaining))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+            yield chunk
+    finally:
+        handle.close()
+
+
+def stream_file(
+    request,
+    storage,
+    name,
+    *,
+    content_type="application/octet-stream",
+    filename=None,
+    as_attachment=False,
+    cache_control="private, max-age=3600",
+):
+    """`name` from `storage` as a streaming response, with byte ranges."""
+    size = storage.size(name)
+    etag = '"' + hashlib.sha256(f"{name}:{size}".encode()).hexdigest()[:32] + '"'
+    try:
+        modified = storage.get_modified_time(name)
+    except (NotImplementedError, OSError):
+        modified = None
+    byte_range = parse_range(request.headers.get("Range"), size)
+    if_range = request.headers.get("If-Range")
+    if (
+        byte_range not in (None, "unsatisfiable")
+        and if_range
+        and if_range.startswith('"')
+        and etag not in parse_etags(if_range)
+    ):
+        byte_range = None  # the file changed since: send all of it
+    if byte_range == "unsatisfiable":
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+    else:
+        start, end = byte_range or (0, size - 1)
+        length = max(0, end - start + 1)
+        status = 206 if byte_range else 200
+        if request.method == "HEAD":
+            response = HttpResponse(status=status)
+        else:
+            response = StreamingHttpResponse(
+                _chunks(storage.open(name, "rb"), start, length), status=status
+            )
+        response["Content-Length"] = str(length)
+        if byte_range:
+            response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Type"] = content_type
+    response["Accept-Ranges"] = "bytes"
+    response["ETag"] = etag
+    response["Cache-Control"] = cache_control
+    if modified is not None:
+        response["Last-Modified"] = http_date(modified.timestamp())
+    if filename:
+        response["Content-Disposition"] = content_disposition_header(as_attachment, filename)
+    if "private" in cache_control:
+        patch_vary_headers(response, ["Cookie"])
+    return response
+
+
+# --- Writing files whole ------------------------------------------------------
+
+
+def save_atomically(storage, name, content):
+    """Save `content` (bytes or a File) as `name`, or a free variant of it,
+    so that the name appears only when the file is complete. Returns the
+    name used.
+
+    On the local file system the bytes go to a hidden temporary file in the
+    same folder, are flushed to disk, and are then hard-linked under the
+    final name (which, unlike a rename, never replaces a file already
+    there). An object store such as S3 publishes an object only once its
+    upload completes, so there `storage.save` already is atomic.
+    """
+    if isinstance(content, bytes | bytearray):
+        content = ContentFile(bytes(content))
+    elif not isinstance(content, File):
+        content = File(content)
+    if not isinstance(storage, FileSystemStorage):
+        return storage.save(name, content)
+
+    name = storage.generate_filename(name)
+    final = Path(storage.path(name))
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.with_name(f".{final.name}.{secrets.token_hex(6)}.part")
+    try:
+        with open(temporary, "xb") as handle:
+            for chunk in content.chunks():  # from the start: chunks() seeks there
+                handle.write(chunk)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if storage.file_permissions_mode is not None:
+            os.chmod(temporary, storage.file_permissions_mode)
+        while True:
+            name = storage.get_available_name(name)
+            try:
+                os.link(temporary, storage.path(name))
+                break
+            except FileExistsError:
+                continue  # another writer took that name meanwhile: pick another
+    finally:
+        temporary.unlink(missing_ok=True)
+    _fsync_folder(final.parent)
+    return name.replace("\\", "/")
+
+
+def _fsync_folder(folder):
+    """Make the new directory entry durable, where the platform allows."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass
+    finally:
+        os.close(descriptor)
+
+
+def remove_partial_files(storage, folder="", older_than=3600):
+    """Delete temporary files that `save_atomically` left behind when its
+    process was killed (they are never under a published name). Returns
+    their names."""
+    if not isinstance(storage, FileSystemStorage):
+        return []
+    root = Path(storage.path(folder))
+    if not root.exists():
+        return []
+    removed = []
+    cutoff = time.time() - older_than
+    for path in root.rglob(".*.part"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(str(path.relative_to(storage.location)))
+        except FileNotFoundError:
+            continue
+    return removed

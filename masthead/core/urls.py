@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import health
+
+app_name = "core"
+
+urlpatterns = [
+    path("health/", health.health, name="health"),
+]

@@ -1,0 +1,209 @@
+/*
+ * The article narration player: play/pause, seek, skip 15 s, speed, resume,
+ * and read-along (the paragraph being read is highlighted; clicking a
+ * paragraph plays from it). No framework; progressive enhancement of the
+ * markup in templates/audio/includes/player.html.
+ *
+ * Paragraph numbering must match the narration (masthead/audio/script.py):
+ * inside the article body, in document order, every p, li, h1-h6 and
+ * blockquote with text, except those inside a blockquote, figure, aside,
+ * figcaption, [data-narration-skip] or the paywall ([data-paywall]: it
+ * follows the teaser). Each gets data-paragraph="n"; the
+ * narration's timings are [n, start, end] in seconds.
+ */
+(function () {
+  "use strict";
+
+  var READABLE = "p, li, h1, h2, h3, h4, h5, h6, blockquote";
+  var SKIPPED = "blockquote, figure, aside, figcaption, [data-narration-skip], [data-paywall]";
+  var SKIP_SECONDS = 15;
+  var RATE_KEY = "masthead-narration:rate";
+
+  function store(key, value) {
+    try {
+      if (value === null) { window.localStorage.removeItem(key); }
+      else { window.localStorage.setItem(key, String(value)); }
+    } catch (e) { /* private browsing: no memory, no harm */ }
+  }
+
+  function recall(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+
+  function clock(seconds) {
+    seconds = Math.max(0, Math.floor(seconds || 0));
+    var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    var mm = h ? String(m).padStart(2, "0") : String(m);
+    return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function numberParagraphs(body) {
+    var found = [];
+    if (!body) { return found; }
+    body.querySelectorAll(READABLE).forEach(function (element) {
+      if (element.matches("[data-narration-skip]")) { return; }
+      for (var node = element.parentElement; node && node !== body; node = node.parentElement) {
+        if (node.matches(SKIPPED)) { return; }
+      }
+      if (!element.textContent.trim()) { return; }
+      element.setAttribute("data-paragraph", String(found.length));
+      found.push(element);
+    });
+    return found;
+  }
+
+  function findBody(player) {
+    var marked = document.querySelector("[data-narration-body]");
+    if (marked) { return marked; }
+    var article = player.closest("article") || document;
+    return article.querySelector("[itemprop='articleBody'], .article__body");
+  }
+
+  function setup(player) {
+    var audio = player.querySelector("audio");
+    var playButton = player.querySelector("[data-action='play']");
+    var icon = playButton.querySelector("[data-icon]");
+    var seek = player.querySelector("[data-role='seek']");
+    var elapsed = player.querySelector("[data-role='elapsed']");
+    var total = player.querySelector("[data-role='duration']");
+    var speed = player.querySelector("[data-role='speed']");
+    var timingsNode = document.getElementById(player.getAttribute("data-timings"));
+    var timings = timingsNode ? JSON.parse(timingsNode.textContent) : [];
+    var duration = parseFloat(player.getAttribute("data-duration")) || 0;
+    var positionKey = "masthead-narration:" + player.getAttribute("data-article") + ":" +
+      player.getAttribute("data-kind");
+    var paragraphs = numberParagraphs(findBody(player));
+    var current = null;
+    var pendingSeek = null;
+    var lastSaved = 0;
+    var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+    function paragraph(index) { return paragraphs[index] || null; }
+
+    function show(time) {
+      elapsed.textContent = clock(time);
+      seek.value = String(Math.floor(time));
+      seek.setAttribute("aria-valuetext", clock(time) + " of " + clock(duration));
+    }
+
+    function seekTo(time) {
+      time = Math.max(0, Math.min(time, duration || time));
+      if (audio.readyState >= 1) { audio.currentTime = time; }
+      else { pendingSeek = time; }
+      show(time);
+      highlight(time);
+    }
+
+    function highlight(time) {
+      var index = null;
+      for (var i = 0; i < timings.length; i++) {
+        if (time >= timings[i][1] && time < timings[i][2]) { index = timings[i][0]; break; }
+      }
+      if (index === current) { return; }
+      var previous = paragraph(current);
+      if (previous) { previous.classList.remove("narration-reading"); }
+      current = index;
+      var next = paragraph(index);
+      if (!next || audio.paused) {
+        if (next) { next.classList.add("narration-reading"); }
+        return;
+      }
+      next.classList.add("narration-reading");
+      var box = next.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) {
+        next.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
+      }
+    }
+
+    function setPlaying(playing) {
+      icon.innerHTML = playing ? "&#10074;&#10074;" : "&#9654;";
+      playButton.setAttribute("aria-label", playing ? "Pause the narration" : "Play the narration");
+      player.classList.toggle("is-playing", playing);
+    }
+
+    function play() {
+      var attempt = audio.play();
+      if (attempt && attempt.catch) { attempt.catch(function () { setPlaying(false); }); }
+    }
+
+    playButton.addEventListener("click", function () {
+      if (audio.paused) { play(); } else { audio.pause(); }
+    });
+    player.querySelector("[data-action='back']").addEventListener("click", function () {
+      seekTo((pendingSeek !== null ? pendingSeek : audio.currentTime) - SKIP_SECONDS);
+    });
+    player.querySelector("[data-action='forward']").addEventListener("click", function () {
+      seekTo((pendingSeek !== null ? pendingSeek : audio.currentTime) + SKIP_SECONDS);
+    });
+    seek.addEventListener("input", function () { seekTo(parseFloat(seek.value)); });
+    speed.addEventListener("change", function () {
+      audio.playbackRate = parseFloat(speed.value) || 1;
+      store(RATE_KEY, audio.playbackRate);
+    });
+
+    audio.addEventListener("loadedmetadata", function () {
+      if (isFinite(audio.duration) && audio.duration > 0) {
+        duration = audio.duration;
+        seek.max = String(Math.ceil(duration));
+        total.textContent = clock(duration);
+      }
+      if (pendingSeek !== null) { audio.currentTime = pendingSeek; pendingSeek = null; }
+      audio.playbackRate = parseFloat(speed.value) || 1;
+    });
+    audio.addEventListener("play", function () { setPlaying(true); highlight(audio.currentTime); });
+    audio.addEventListener("pause", function () {
+      setPlaying(false);
+      store(positionKey, audio.currentTime.toFixed(1));
+    });
+    audio.addEventListener("ended", function () {
+      setPlaying(false);
+      store(positionKey, null);
+      var last = paragraph(current);
+      if (last) { last.classList.remove("narration-reading"); }
+      current = null;
+    });
+    audio.addEventListener("timeupdate", function () {
+      if (pendingSeek !== null) { return; }
+      show(audio.currentTime);
+      highlight(audio.currentTime);
+      if (Math.abs(audio.currentTime - lastSaved) > 5) {
+        lastSaved = audio.currentTime;
+        store(positionKey, audio.currentTime.toFixed(1));
+      }
+    });
+
+    timings.forEach(function (timing) {
+      var element = paragraph(timing[0]);
+      if (!element) { return; }
+      element.classList.add("narration-playable");
+      element.addEventListener("click", function (event) {
+        if (event.target.closest("a, button, input, select, textarea")) { return; }
+        var selection = window.getSelection && window.getSelection();
+        if (selection && !selection.isCollapsed) { return; }
+        seekTo(timing[1]);
+        play();
+      });
+    });
+
+    var rate = parseFloat(recall(RATE_KEY));
+    if (rate >= 0.75 && rate <= 2) {
+      speed.value = String(rate);
+      if (speed.value !== String(rate)) { speed.value = "1"; }
+      audio.playbackRate = parseFloat(speed.value);
+    }
+    var resumeAt = parseFloat(recall(positionKey));
+    if (resumeAt > 5 && (!duration || resumeAt < duration - 5)) { seekTo(resumeAt); }
+  }
+
+  function init() {
+    document.querySelectorAll("[data-narration-player]").forEach(function (player) {
+      if (!player.hasAttribute("data-ready")) {
+        player.setAttribute("data-ready", "");
+        setup(player);
+      }
+    });
+  }
+
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", init); }
+  else { init(); }
+})();

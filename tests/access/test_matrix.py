@@ -1,0 +1,307 @@
+"""Who gets what: every reader state × every surface × every access level.
+
+The readers are made with billing's models directly (see support.py); the
+content is one article per level, each with a sentinel sentence, a figure
+and a narration behind its teaser break, in an issue with an EPUB.
+"""
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from bs4 import BeautifulSoup
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from tests.access.support import (
+    LEVELS,
+    SENTINEL,
+    STATES,
+    gated_sentence,
+    gets_editions,
+    make_reader,
+    reads_in_full,
+    sees_ads,
+    teaser_sentence,
+)
+
+SURFACES = (
+    "article page",
+    "print view",
+    "rss",
+    "atom",
+    "sitemaps",
+    "search",
+    "api list",
+    "api detail",
+    "oembed",
+    "meta, open graph and json-ld",
+    "audio teaser",
+    "audio full",
+    "edition download",
+    "ads",
+)
+ATOM = "{http://www.w3.org/2005/Atom}"
+
+
+def paywall_reason(state, level):
+    if state == "anonymous":
+        return "sign-in-required"
+    if level == "plans":
+        return "plan-required"
+    if state == "metered, over the limit":
+        return "meter-spent"
+    return "subscription-required"
+
+
+def no_sentinel(text):
+    assert SENTINEL not in text.lower()
+
+
+def print_hidden_selectors():
+    """The selectors print.css (and masthead.css's print rules) hide."""
+    css = (Path(settings.BASE_DIR) / "static/css/print.css").read_text()
+    hidden = re.search(r"([^{}]+)\{\s*display:\s*none", css).group(1)
+    return [selector.strip() for selector in hidden.split(",") if selector.strip()]
+
+
+@pytest.fixture
+def reader(request, in_world):
+    state = request.node.callspec.params["state"]
+    user = make_reader(state, in_world)
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture(autouse=True)
+def _no_edition_builds(monkeypatch):
+    monkeypatch.setattr("masthead.editions.views.schedule_edition_builds", lambda issue: None)
+
+
+def check_article_page(client, world, article, state, level, full):
+    response = client.get(article.url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    soup = BeautifulSoup(html, "html.parser")
+    assert teaser_sentence(level) in html
+    full_audio = reverse("audio:full", args=[article.pk])
+    if full:
+        assert gated_sentence(level) in html
+        assert f"sentinel-figure-{level}" in html  # the gated figure's rendition
+        assert full_audio in html
+        assert soup.select_one(".paywall") is None
+    else:
+        no_sentinel(html)
+        assert full_audio not in html
+        assert reverse("audio:teaser", args=[article.pk]) in html
+        paywall = soup.select_one(".paywall")
+        assert paywall["data-paywall"] == paywall_reason(state, level)
+        sign_in = paywall.find("a", string="Sign in")
+        assert (sign_in is not None) is (state == "anonymous")
+        if level != "members":
+            prices = paywall.select_one(".paywall__plans").get_text(" ", strip=True)
+            assert "$14.00 a month" in prices  # Digital + Print, from billing's prices
+            if level == "plans":
+                assert "Digital + Print" in prices and "$8.00" not in prices
+            else:
+                assert "$8.00 a month" in prices
+            assert paywall.find("a", string="Subscribe") or paywall.find(
+                "a", string="See the plans"
+            )
+    if level == "public":
+        assert soup.select_one(".paywalled") is None
+    else:
+        # The element JSON-LD's hasPart names: the gated part, or the paywall in its place.
+        [wrapper] = soup.select(".paywalled")
+        assert (gated_sentence(level) in wrapper.get_text()) is full
+    meter_note = soup.select_one(".meter-note")
+    metered_read = state == "metered, within the limit" and level == "subscribers"
+    assert (meter_note is not None) is metered_read
+
+
+def check_print_view(client, world, article, state, level, full):
+    soup = BeautifulSoup(client.get(article.url).content, "html.parser")
+    [stylesheet] = soup.select('link[rel="stylesheet"][media="print"]')
+    assert stylesheet["href"].endswith("/css/print.css")
+    for selector in print_hidden_selectors():
+        for element in soup.select(selector):
+            element.decompose()
+    printed = soup.get_text(" ", strip=True)
+    assert teaser_sentence(level) in printed
+    assert (gated_sentence(level) in printed) is full
+    assert "Advertisement" not in printed and "Subscribe to keep reading" not in printed
+    if not full:
+        no_sentinel(str(soup))
+
+
+def check_rss(client, world, article, state, level, full):
+    response = client.get("/feeds/rss/")
+    no_sentinel(response.content.decode())
+    root = ET.fromstring(response.content)
+    [item] = [i for i in root.iter("item") if i.findtext("title") == article.title]
+    assert item.findtext("description") == article.dek
+
+
+def check_atom(client, world, article, state, level, full):
+    response = client.get(f"/feeds/sections/{article.section.slug}/atom/")
+    no_sentinel(response.content.decode())
+    root = ET.fromstring(response.content)
+    [entry] = [e for e in root.iter(f"{ATOM}entry") if e.findtext(f"{ATOM}title") == article.title]
+    assert entry.findtext(f"{ATOM}summary") == article.dek
+
+
+def check_sitemaps(client, world, article, state, level, full):
+    sitemap = client.get("/sitemap.xml").content.decode()
+    no_sentinel(sitemap)
+    assert article.full_url in sitemap
+    no_sentinel(client.get("/news-sitemap.xml").content.decode())
+
+
+def check_search(client, world, article, state, level, full):
+    # Words only the gated sentence holds: the article may be found, its
+    # gated text is never shown.
+    response = client.get("/search/", {"q": "obsidian lighthouse"})
+    html = response.content.decode()
+    no_sentinel(html)
+    assert "keeps" not in html
+    soup = BeautifulSoup(html, "html.parser")
+    for result in soup.select(".search-results li"):
+        assert result.find("p").get_text() in {a.dek for a in world.articles.values()}
+
+
+def check_api_list(client, world, article, state, level, full):
+    response = client.get("/api/articles/")
+    assert response.status_code == 200
+    no_sentinel(response.content.decode())
+    [item] = [i for i in response.json()["results"] if i["id"] == article.pk]
+    assert item["dek"] == article.dek and "body" not in item
+    assert item["access_level"] == level
+
+
+def check_api_detail(client, world, article, state, level, full):
+    response = client.get(f"/api/articles/{article.pk}/")
+    assert response.status_code == 200
+    data = response.json()
+    body = " ".join(block["html"] for block in data["body"])
+    assert teaser_sentence(level) in body
+    assert data["complete"] is full and data["access"]["granted"] is full
+    if full:
+        assert gated_sentence(level) in body
+    else:
+        no_sentinel(response.content.decode())
+        assert data["access"]["reason"] == paywall_reason(state, level)
+    if state != "anonymous" and level != "public":
+        assert "private" in response["Cache-Control"]
+
+
+def check_oembed(client, world, article, state, level, full):
+    response = client.get("/oembed/", {"url": article.full_url, "format": "json"})
+    assert response.status_code == 200
+    data = response.json()
+    no_sentinel(response.content.decode())
+    assert teaser_sentence(level) in data["html"]
+    assert (data["title"], data["author_name"], data["type"]) == (
+        article.title,
+        "Rosa Quill",
+        "rich",
+    )
+    assert data["thumbnail_url"].startswith("http://testserver/media/images/")
+
+
+def check_meta(client, world, article, state, level, full):
+    soup = BeautifulSoup(client.get(article.url).content, "html.parser")
+    meta = {
+        (tag.get("name") or tag.get("property")): tag.get("content", "")
+        for tag in soup.find_all("meta")
+        if tag.get("name") or tag.get("property")
+    }
+    for key in ("description", "og:description", "twitter:description"):
+        assert meta[key] == article.dek
+    for value in meta.values():
+        no_sentinel(value)
+    [script] = soup.find_all("script", type="application/ld+json")
+    no_sentinel(script.string)
+    data = json.loads(script.string)
+    assert "articleBody" not in data
+    if level == "public":
+        assert "isAccessibleForFree" not in data and "hasPart" not in data
+    else:
+        assert data["isAccessibleForFree"] is False
+        assert data["hasPart"] == {
+            "@type": "WebPageElement",
+            "isAccessibleForFree": False,
+            "cssSelector": ".paywalled",
+        }
+        assert len(soup.select(data["hasPart"]["cssSelector"])) == 1
+
+
+def check_audio_teaser(client, world, article, state, level, full):
+    response = client.get(reverse("audio:teaser", args=[article.pk]))
+    assert response.status_code == 200
+    assert b"".join(response.streaming_content) == b"ID3 teaser narration"
+
+
+def check_audio_full(client, world, article, state, level, full):
+    client.get(article.url)  # the player is on the page: a metered read is spent there
+    response = client.get(reverse("audio:full", args=[article.pk]))
+    if full:
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"ID3 full narration"
+    else:
+        assert response.status_code == 403
+
+
+def check_edition_download(client, world, article, state, level, full):
+    response = client.get(reverse("editions:download", args=[world.issue.pk, "epub"]))
+    if gets_editions(state):
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"PK edition of the issue"
+    else:
+        assert response.status_code == 403
+    issue_page = client.get(world.issue.url).content.decode()
+    no_sentinel(issue_page)
+    assert (reverse("editions:download", args=[world.issue.pk, "epub"]) in issue_page) is (
+        gets_editions(state)
+    )
+
+
+def check_ads(client, world, article, state, level, full):
+    html = client.get(article.url).content.decode()
+    section = client.get(article.section.url).content.decode()
+    shown = sees_ads(state)
+    assert ("ad-slot" in html) is shown
+    assert ('data-ad="' in html) is shown
+    assert ("Sponsored by a trusted partner" in html) is shown
+    assert ("https://example.org/offer" in html) is shown
+    assert ("Section sponsor" in section) is shown
+
+
+CHECKS = {
+    "article page": check_article_page,
+    "print view": check_print_view,
+    "rss": check_rss,
+    "atom": check_atom,
+    "sitemaps": check_sitemaps,
+    "search": check_search,
+    "api list": check_api_list,
+    "api detail": check_api_detail,
+    "oembed": check_oembed,
+    "meta, open graph and json-ld": check_meta,
+    "audio teaser": check_audio_teaser,
+    "audio full": check_audio_full,
+    "edition download": check_edition_download,
+    "ads": check_ads,
+}
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("surface", SURFACES)
+@pytest.mark.parametrize("state", STATES)
+def test_who_gets_what(state, surface, level, reader, in_world):
+    article = in_world.articles[level]
+    CHECKS[surface](reader, in_world, article, state, level, reads_in_full(state, level))

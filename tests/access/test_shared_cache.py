@@ -1,0 +1,220 @@
+"""Through the real WSGI stack with the anonymous page cache in front: a
+subscriber's page is never anyone else's, signing out shows the teaser at
+once, and publishing, editing, unpublishing or a change of subscription
+shows at once in kept pages too."""
+
+import io
+import re
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
+from django.test import Client
+
+from masthead.billing.models import Subscription
+from masthead.core import pagecache
+from masthead.core.pagecache import AnonymousPageCache
+from tests.access.support import gated_sentence, make_reader, teaser_sentence
+from tests.factories import paragraph
+
+SESSION = settings.SESSION_COOKIE_NAME
+
+
+class WSGIClient:
+    """Calls a WSGI application the way a server would, keeping cookies."""
+
+    def __init__(self, application):
+        self.application = application
+        self.cookies = {}
+
+    def request(self, method, path, data=None):
+        path, _, query = path.partition("?")
+        body = urlencode(data or {}).encode()
+        environ = {
+            "REQUEST_METHOD": method,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(body),
+            "wsgi.errors": io.StringIO(),
+            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        }
+        if self.cookies:
+            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        captured = {}
+
+        def start_response(status, headers, exc_info=None):
+            captured["status"], captured["headers"] = status, headers
+
+        content = b"".join(self.application(environ, start_response)).decode()
+        for name, value in captured["headers"]:
+            if name.lower() == "set-cookie":
+                cookie, _, rest = value.strip().partition(";")
+                key, _, cookie_value = cookie.partition("=")
+                if "expires=Thu, 01 Jan 1970" in rest or cookie_value in ('""', ""):
+                    self.cookies.pop(key, None)
+                else:
+                    self.cookies[key] = cookie_value
+        return captured["status"], dict(captured["headers"]), content
+
+    def get(self, path):
+        return self.request("GET", path)
+
+    def post(self, path, data):
+        return self.request("POST", path, data)
+
+
+@pytest.fixture
+def application(monkeypatch):
+    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
+    return AnonymousPageCache(WSGIHandler(), ttl=60)
+
+
+def signed_in(application, user):
+    client = Client()
+    client.force_login(user)
+    wsgi = WSGIClient(application)
+    wsgi.cookies[SESSION] = client.cookies[SESSION].value
+    return wsgi
+
+
+@pytest.fixture
+def subscriber(in_world):
+    return make_reader("active", in_world)
+
+
+def test_a_subscribers_page_is_never_served_to_the_next_visitor(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    status, headers, page = reader.get(article.url)
+    assert status.startswith("200") and gated_sentence("subscribers") in page
+    assert "private" in headers["Cache-Control"] and "Cookie" in headers["Vary"]
+    assert "X-Page-Cache" not in headers
+
+    visitor = WSGIClient(application)
+    status, headers, teaser = visitor.get(article.url)
+    assert teaser_sentence("subscribers") in teaser and "sentinel" not in teaser.lower()
+    assert "public" in headers["Cache-Control"]
+    status, headers, again = visitor.get(article.url)
+    assert headers["X-Page-Cache"] == "hit" and again == teaser
+
+    # The subscriber's next request is answered from the kept full page.
+    status, headers, page = reader.get(article.url)
+    assert headers.get("X-Article-Cache") == "hit"
+    assert "X-Page-Cache" not in headers
+    assert gated_sentence("subscribers") in page
+
+
+def test_signing_out_shows_the_teaser_at_once(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    old_session = reader.cookies[SESSION]
+    assert gated_sentence("subscribers") in reader.get(article.url)[2]
+    assert reader.get(article.url)[1].get("X-Article-Cache") == "hit"
+
+    form = reader.get("/account/sign-out/")[2]
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    status, headers, _ = reader.post("/account/sign-out/", {"csrfmiddlewaretoken": token})
+    assert status.startswith("302")
+    assert SESSION not in reader.cookies
+
+    status, headers, page = reader.get(article.url)
+    assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
+    # The old session cookie, sent again, is nobody's.
+    replay = WSGIClient(application)
+    replay.cookies[SESSION] = old_session
+    status, headers, page = replay.get(article.url)
+    assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
+
+
+def test_a_refund_or_a_lapse_takes_the_article_away_at_once(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    assert gated_sentence("subscribers") in reader.get(article.url)[2]
+    assert reader.get(article.url)[1].get("X-Article-Cache") == "hit"
+    subscription = Subscription.objects.get(member=subscriber)
+    subscription.status = Subscription.Status.REFUNDED
+    subscription.save()
+    page = reader.get(article.url)[2]
+    assert "sentinel" not in page.lower()
+    assert 'data-paywall="subscription-required"' in page
+    # ...and a new subscription gives it back at once.
+    subscription.status = Subscription.Status.ACTIVE
+    subscription.save()
+    assert gated_sentence("subscribers") in reader.get(article.url)[2]
+
+
+def test_a_deactivated_member_is_signed_out(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    assert reader.get(article.url)[1].get("X-Article-Cache") == "hit"
+    subscriber.is_active = False
+    subscriber.save()
+    page = reader.get(article.url)[2]
+    assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
+
+
+def test_publishing_an_edit_refreshes_kept_pages(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    visitor = WSGIClient(application)
+    reader.get(article.url), reader.get(article.url)
+    visitor.get(article.url), visitor.get(article.url)
+    assert visitor.get(article.url)[1]["X-Page-Cache"] == "hit"
+
+    body = list(article.body.raw_data)
+    body[0] = {"type": "paragraph", "value": "<p>A new opening for everyone.</p>"}
+    body[3] = {"type": "paragraph", "value": "<p>A new gated line for SENTINEL-subscribers.</p>"}
+    article.body = body
+    article.save_revision().publish()
+
+    _, headers, page = reader.get(article.url)
+    assert "A new opening for everyone." in page and "A new gated line" in page
+    _, headers, teaser = visitor.get(article.url)
+    assert "X-Page-Cache" not in headers
+    assert "A new opening for everyone." in teaser and "A new gated line" not in teaser
+
+
+def test_making_an_article_free_shows_it_whole_at_once(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    visitor = WSGIClient(application)
+    visitor.get(article.url)
+    assert visitor.get(article.url)[1]["X-Page-Cache"] == "hit"
+    article.access_level = "public"
+    article.save_revision().publish()
+    assert gated_sentence("subscribers") in visitor.get(article.url)[2]
+
+
+def test_gating_a_free_article_hides_it_at_once(application, in_world):
+    article = in_world.articles["public"]
+    member = signed_in(application, make_reader("free member", in_world))
+    visitor = WSGIClient(application)
+    for client in (member, visitor, member, visitor):
+        assert gated_sentence("public") in client.get(article.url)[2]
+    article.access_level = "subscribers"
+    article.body = [
+        *[(b.block_type, b.value) for b in article.body][:3],
+        paragraph("<p>Now only for subscribers: SENTINEL-public.</p>"),
+    ]
+    article.save_revision().publish()
+    for client in (member, visitor):
+        page = client.get(article.url)[2]
+        assert "sentinel" not in page.lower() and "data-paywall" in page
+
+
+def test_unpublishing_removes_the_page_for_everyone_at_once(application, in_world, subscriber):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    visitor = WSGIClient(application)
+    for client in (reader, reader, visitor, visitor):
+        client.get(article.url)
+    article.unpublish()
+    assert reader.get(article.url)[0].startswith("404")
+    assert visitor.get(article.url)[0].startswith("404")

@@ -1,0 +1,754 @@
+"""A local Stripe API for the tests: localstripe, extended with what it lacks.
+
+localstripe (from PyPI) answers customers, payment methods, products, plans,
+subscriptions, invoices, payment intents, charges and refunds, and keeps
+their state. `StripeServer` serves localstripe's own routes on 127.0.0.1 from
+a thread, behind one aiohttp middleware that adds:
+
+- Prices (`/v1/prices`), stored as localstripe Plans under the same id.
+- Checkout Sessions in subscription and payment mode, and `pay_checkout()`
+  to do what a customer does on Stripe's hosted page.
+- Billing Portal sessions.
+- Invoice Payments (`GET /v1/invoice_payments?invoice=`).
+- Idempotency keys: a POST repeated with the same key gets the first answer
+  again; other parameters with the same key get Stripe's idempotency_error.
+- Refund limits: a charge cannot be refunded beyond its amount
+  (`charge_already_refunded`), as on Stripe.
+- The object shapes of the pinned API version (subscription items carry
+  `price` and the current period; invoices say their subscription under
+  `parent` and no longer carry `charge`, `payment_intent` or `subscription`).
+- Webhook deliveries signed with Stripe's scheme (`t=...,v1=HMAC-SHA256`),
+  retried until the endpoint answers 2xx.
+
+Everything Stripe would compute (amounts, invoices, charges, statuses) comes
+from localstripe; this module only adds routes and reshapes JSON.
+"""
+
+import asyncio
+import hashlib
+import hmac
+import json
+import secrets
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+
+from aiohttp import web
+from localstripe import resources as ls
+from localstripe import server as ls_server
+from localstripe.errors import UserError
+
+from masthead.billing.stripe_api import API_VERSION
+
+API_KEY = "sk_test_masthead_local"
+WEBHOOK_SECRET = "whsec_masthead_local"
+
+
+def _random(prefix, n=14):
+    return prefix + secrets.token_hex(n)[:n]
+
+
+def _error(status, message, code="", type_="invalid_request_error", **extra):
+    body = {"error": {"message": message, "type": type_, **extra}}
+    if code:
+        body["error"]["code"] = code
+    return web.json_response(body, status=status)
+
+
+def price_shape(plan):
+    """A localstripe Plan (exported) as the Price object Stripe returns."""
+    return {
+        "id": plan["id"],
+        "object": "price",
+        "active": plan.get("active", True),
+        "billing_scheme": plan.get("billing_scheme", "per_unit"),
+        "created": plan.get("created"),
+        "currency": plan["currency"],
+        "livemode": False,
+        "lookup_key": None,
+        "metadata": plan.get("metadata") or {},
+        "nickname": plan.get("nickname"),
+        "product": plan["product"],
+        "recurring": {
+            "interval": plan["interval"],
+            "interval_count": plan.get("interval_count", 1),
+            "meter": None,
+            "trial_period_days": plan.get("trial_period_days"),
+            "usage_type": plan.get("usage_type", "licensed"),
+        },
+        "tax_behavior": "unspecified",
+        "tiers_mode": plan.get("tiers_mode"),
+        "transform_quantity": None,
+        "type": "recurring",
+        "unit_amount": plan["amount"],
+        "unit_amount_decimal": str(plan["amount"]),
+    }
+
+
+class StripeServer:
+    def __init__(self):
+        self.checkout_sessions = {}
+        self.portal_sessions = {}
+        self.idempotent = {}
+        self.refund_reasons = {}
+        self.requests = []  # (method, path) of every API call, for assertions
+        self.cpu_seconds = 0.0  # spent answering them, for benchmarks
+        self.loop = None
+        self.port = None
+        self.url = ""
+        self.routes = [
+            ("POST", "/v1/prices", self.create_price),
+            ("GET", "/v1/prices", self.list_prices),
+            ("GET", "/v1/prices/{id}", self.retrieve_price),
+            ("POST", "/v1/subscriptions", self.create_subscription),
+            ("POST", "/v1/subscriptions/{id}", self.update_subscription),
+            ("DELETE", "/v1/subscriptions/{id}", self.cancel_subscription),
+            ("POST", "/v1/refunds", self.create_refund),
+            ("POST", "/v1/checkout/sessions", self.create_checkout_session),
+            ("GET", "/v1/checkout/sessions/{id}", self.retrieve_checkout_session),
+            ("POST", "/v1/billing_portal/sessions", self.create_portal_session),
+            ("GET", "/v1/invoice_payments", self.list_invoice_payments),
+        ]
+
+    # Running -----------------------------------------------------------------
+
+    def start(self):
+        # Keep localstripe's store in memory: by default it pickles itself to
+        # /tmp after every change, shared by every localstripe on the machine.
+        ls.store.dump_to_disk = lambda: None
+        # localstripe's own webhooks (unsigned by default, sent after a second,
+        # in its old API version's shapes) are replaced by `deliver()`; not
+        # making them also keeps its store, which it scans often, small.
+        ls.Event = _UnsentEvent
+        ls.schedule_webhook = lambda event: None
+        app = web.Application(
+            middlewares=[ls_server.error_middleware, ls_server.auth_middleware, self.middleware]
+        )
+        for route in ls_server.app.router.routes():
+            if route.method == "HEAD":
+                continue
+            app.router.add_route(route.method, route.resource.canonical, _coroutine(route.handler))
+        self._router = web.UrlDispatcher()
+        for method, path, handler in self.routes:
+            self._router.add_route(method, path, handler)
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            self._runner = web.AppRunner(app, access_log=None)
+            self.loop.run_until_complete(self._runner.setup())
+            self.loop.run_until_complete(web.SockSite(self._runner, sock).start())
+            ready.set()
+            self.loop.run_forever()
+
+        threading.Thread(target=run, name="stripe-server", daemon=True).start()
+        if not ready.wait(15):
+            raise RuntimeError("The local Stripe server did not start.")
+        return self
+
+    def stop(self):
+        if self.loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+    def call(self, fn, *args, **kwargs):
+        """Run `fn` in the server's thread (localstripe is not thread-safe and
+        schedules its own work on the server's event loop)."""
+
+        async def run():
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(15)
+
+    # Plain HTTP access, as any Stripe client sees the API ----------------------------
+
+    def request(self, method, path, data=None, headers=None):
+        from urllib.parse import urlencode
+
+        body = None
+        all_headers = {"Authorization": f"Bearer {API_KEY}", **(headers or {})}
+        if data is not None:
+            body = (
+                json.dumps(data).encode()
+                if path.startswith("/_test/")
+                else urlencode(_flatten(data)).encode()
+            )
+            all_headers["Content-Type"] = (
+                "application/json"
+                if path.startswith("/_test/")
+                else "application/x-www-form-urlencoded"
+            )
+        request = urllib.request.Request(
+            self.url + path, data=body, method=method, headers=all_headers
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=15) as response:
+                return response.status, json.loads(response.read() or b"{}")
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read() or b"{}")
+
+    def get(self, path):
+        status, body = self.request("GET", path)
+        assert status == 200, (path, status, body)
+        return body
+
+    def post(self, path, data):
+        status, body = self.request("POST", path, data)
+        assert status == 200, (path, status, body)
+        return body
+
+    # Middleware: idempotency, extra routes, shapes -----------------------------------------
+
+    @web.middleware
+    async def middleware(self, request, handler):
+        begin = time.thread_time()
+        try:
+            return await self._middleware(request, handler)
+        finally:
+            self.cpu_seconds += time.thread_time() - begin
+
+    async def _middleware(self, request, handler):
+        self.requests.append((request.method, request.path))
+        key = request.headers.get("Idempotency-Key") if request.method == "POST" else None
+        if key:
+            body = await request.read()
+            fingerprint = hashlib.sha256(request.path.encode() + b"\n" + body).hexdigest()
+            cached = self.idempotent.get(key)
+            if cached is not None:
+                if cached[0] != fingerprint:
+                    return _error(
+                        400,
+                        "Keys for idempotent requests can only be used with the same "
+                        "parameters they were first used with.",
+                        type_="idempotency_error",
+                    )
+                response = web.Response(
+                    body=cached[2], status=cached[1], content_type="application/json"
+                )
+                response.headers["Idempotent-Replayed"] = "true"
+                return response
+        match = await self._router.resolve(request)
+        try:
+            if match.http_exception is None:
+                response = await match.handler(request, dict(match))
+            else:
+                response = await handler(request)
+        except UserError as error:
+            response = error.to_response()
+        response = self.reshape(response)
+        if key and response.status < 500:
+            self.idempotent[key] = (fingerprint, response.status, response.body)
+        return response
+
+    def reshape(self, response):
+        if not isinstance(response, web.Response) or response.content_type != "application/json":
+            return response
+        try:
+            data = json.loads(response.body)
+        except (TypeError, ValueError):
+            return response
+        return web.json_response(_reshape(data), status=response.status)
+
+    # Prices ---------------------------------------------------------------------------
+
+    async def create_price(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        recurring = data.pop("recurring", None) or {}
+        if not recurring.get("interval"):
+            return _error(400, "Only recurring prices are supported here.", param="recurring")
+        if "unit_amount" not in data or "currency" not in data or "product" not in data:
+            return _error(400, "Missing required param: unit_amount, currency or product.")
+        plan = ls.Plan(
+            id=_random("price_", 24),
+            amount=data["unit_amount"],
+            currency=data["currency"],
+            product=data["product"],
+            interval=recurring["interval"],
+            interval_count=recurring.get("interval_count", 1),
+            metadata=data.get("metadata"),
+            nickname=data.get("nickname"),
+        )
+        return web.json_response(price_shape(plan._export()))
+
+    async def retrieve_price(self, request, params):
+        plan_id = params["id"]
+        return web.json_response(price_shape(ls.Plan._api_retrieve(plan_id)._export()))
+
+    async def list_prices(self, request, params):
+        query = ls_server.unflatten_data(request.query)
+        plans = ls.Plan._api_list_all("/v1/prices", product=query.get("product"), limit=100)
+        return web.json_response(
+            {
+                "object": "list",
+                "url": "/v1/prices",
+                "has_more": False,
+                "data": [
+                    price_shape(plan._export())
+                    for plan in plans._list
+                    if plan.id.startswith("price_")
+                ],
+            }
+        )
+
+    # Subscriptions: `price` in items, as the API names it now ---------------------------------
+
+    @staticmethod
+    def _items_with_plans(items):
+        for item in items or []:
+            if "price" in item:
+                item["plan"] = item.pop("price")
+        return items
+
+    async def create_subscription(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        data.pop("expand", None)
+        data["items"] = self._items_with_plans(data.get("items"))
+        return web.json_response(ls.Subscription._api_create(**data)._export())
+
+    async def update_subscription(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        data.pop("expand", None)
+        data.pop("proration_behavior", None)
+        data.pop("payment_behavior", None)
+        if "items" in data:
+            data["items"] = self._items_with_plans(data["items"])
+        subscription = ls.Subscription._api_retrieve(params["id"])
+        if subscription.status == "canceled":
+            return _error(
+                400,
+                "A canceled subscription can only update its cancellation_details and metadata.",
+            )
+        subscription = ls.Subscription._api_update(params["id"], **data)
+        if "cancel_at_period_end" in data:
+            # Stripe notes when the cancellation was asked for.
+            cancelling = subscription.cancel_at_period_end
+            subscription.canceled_at = int(time.time()) if cancelling else None
+        return web.json_response(subscription._export())
+
+    async def cancel_subscription(self, request, params):
+        subscription = ls.Subscription._api_retrieve(params["id"])
+        if subscription.status == "canceled":
+            return _error(
+                400,
+                f"A canceled subscription can't be canceled again: {params['id']}",
+                code="resource_missing",
+            )
+        ls.Subscription._api_delete(params["id"])
+        subscription.canceled_at = subscription.canceled_at or subscription.ended_at
+        subscription.cancel_at_period_end = False
+        return web.json_response(subscription._export())
+
+    # Refunds: Stripe's limit and its `reason` ---------------------------------------------------
+
+    async def create_refund(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        reason = data.pop("reason", None)
+        charge_id = data.get("charge")
+        if data.get("payment_intent"):
+            intent = ls.PaymentIntent._api_retrieve(data["payment_intent"])
+            charge_id = intent.latest_charge.id if intent.latest_charge else None
+        if charge_id:
+            charge = ls.Charge._api_retrieve(charge_id)
+            amount = int(data.get("amount") or charge.amount - charge.amount_refunded)
+            if charge.amount_refunded >= charge.amount:
+                return _error(
+                    400,
+                    f"Charge {charge_id} has already been refunded.",
+                    code="charge_already_refunded",
+                )
+            if charge.amount_refunded + amount > charge.amount:
+                return _error(
+                    400,
+                    "Refund amount is greater than unrefunded amount on charge.",
+                    code="amount_too_large",
+                )
+        refund = ls.Refund(**data)
+        self.refund_reasons[refund.id] = reason
+        exported = refund._export()
+        exported["reason"] = reason
+        return web.json_response(exported)
+
+    def refunds_of_charge(self, charge_id):
+        def run():
+            refunds = ls.Refund._api_list_all(None, charge=charge_id)._list
+            return [{**r._export(), "reason": self.refund_reasons.get(r.id)} for r in refunds]
+
+        return self.call(run)
+
+    # Checkout ----------------------------------------------------------------------------------
+
+    async def create_checkout_session(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        mode = data.get("mode")
+        if mode not in ("subscription", "payment"):
+            return _error(400, "Invalid mode.", param="mode")
+        if not data.get("success_url"):
+            return _error(400, "Missing required param: success_url.", param="success_url")
+        if data.get("customer") and data.get("customer_email"):
+            return _error(
+                400, "You may only specify one of these parameters: customer, customer_email."
+            )
+        if data.get("customer"):
+            ls.Customer._api_retrieve(data["customer"])
+        line_items = data.get("line_items") or []
+        if len(line_items) != 1:
+            return _error(400, "Exactly one line item is supported here.", param="line_items")
+        item = line_items[0]
+        if mode == "subscription":
+            if not item.get("price"):
+                return _error(400, "Subscription mode needs a recurring price.", param="line_items")
+            try:
+                plan = ls.Plan._api_retrieve(item["price"])
+            except UserError:
+                return _error(
+                    400,
+                    f"No such price: '{item['price']}'",
+                    code="resource_missing",
+                    param="line_items[0][price]",
+                )
+            amount, currency = plan.amount, plan.currency
+            trial_days = (data.get("subscription_data") or {}).get("trial_period_days")
+            if trial_days:
+                amount = 0
+        else:
+            price_data = item.get("price_data") or {}
+            if not price_data.get("unit_amount") or not price_data.get("currency"):
+                return _error(400, "Payment mode needs price_data here.", param="line_items")
+            amount, currency = int(price_data["unit_amount"]), price_data["currency"]
+        now = int(time.time())
+        session_id = _random("cs_test_", 58)
+        collection = data.get("shipping_address_collection")
+        session = {
+            "id": session_id,
+            "object": "checkout.session",
+            "allow_promotion_codes": _bool(data.get("allow_promotion_codes")),
+            "amount_subtotal": amount,
+            "amount_total": amount,
+            "cancel_url": data.get("cancel_url"),
+            "client_reference_id": data.get("client_reference_id"),
+            "collected_information": None,
+            "created": now,
+            "currency": currency,
+            "customer": data.get("customer"),
+            "customer_details": None,
+            "customer_email": data.get("customer_email"),
+            "expires_at": now + 24 * 3600,
+            "invoice": None,
+            "livemode": False,
+            "metadata": data.get("metadata") or {},
+            "mode": mode,
+            "payment_intent": None,
+            "payment_method_types": ["card"],
+            "payment_status": "unpaid",
+            "shipping_address_collection": collection,
+            "status": "open",
+            "subscription": None,
+            "success_url": data["success_url"],
+            "url": f"{self.url}/c/pay/{session_id}",
+        }
+        self.checkout_sessions[session_id] = {
+            "session": session,
+            "line_item": item,
+            "subscription_data": data.get("subscription_data") or {},
+            "payment_intent_data": data.get("payment_intent_data") or {},
+        }
+        return web.json_response(session)
+
+    async def retrieve_checkout_session(self, request, params):
+        stored = self.checkout_sessions.get(params["id"])
+        if stored is None:
+            return _error(404, "No such checkout.session", code="resource_missing")
+        return web.json_response(stored["session"])
+
+    def pay_checkout(self, session_id, card="4242424242424242", shipping=None, name="Test Reader"):
+        """Pay a Checkout Session as a customer would on Stripe's page. Returns
+        (HTTP status, session or error)."""
+        return self.call(self._pay_checkout, session_id, card, shipping, name)
+
+    def _pay_checkout(self, session_id, card, shipping, name):
+        stored = self.checkout_sessions[session_id]
+        session = stored["session"]
+        if session["status"] != "open":
+            return 400, {"error": {"message": "This Checkout Session is no longer open."}}
+        collection = session.get("shipping_address_collection")
+        if collection:
+            allowed = collection.get("allowed_countries") or []
+            if not shipping or shipping["address"].get("country") not in allowed:
+                return 400, {
+                    "error": {"message": "A shipping address in an allowed country is required."}
+                }
+        try:
+            if session["customer"]:
+                customer = ls.Customer._api_retrieve(session["customer"])
+            else:
+                customer = ls.Customer(email=session["customer_email"], name=name)
+            method = ls.PaymentMethod(
+                type="card",
+                card={"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+                billing_details={"name": name},
+            )
+            ls.PaymentMethod._api_attach(method.id, customer=customer.id)
+            customer.invoice_settings["default_payment_method"] = method.id
+            if session["mode"] == "subscription":
+                sub_data = stored["subscription_data"]
+                trial_days = sub_data.get("trial_period_days")
+                subscription = ls.Subscription(
+                    customer=customer.id,
+                    items=[{"plan": stored["line_item"]["price"]}],
+                    metadata=sub_data.get("metadata"),
+                    trial_period_days=trial_days,
+                    trial_end=int(time.time()) + int(trial_days) * 86400 if trial_days else None,
+                )
+                if subscription.status not in ("active", "trialing"):
+                    if trial_days:
+                        subscription.status = "trialing"
+                    else:
+                        return 402, {
+                            "error": {"message": "Your card was declined.", "code": "card_declined"}
+                        }
+                session["subscription"] = subscription.id
+                session["invoice"] = subscription.latest_invoice
+                session["payment_status"] = "no_payment_required" if trial_days else "paid"
+            else:
+                intent = ls.PaymentIntent._api_create(
+                    confirm=True,
+                    amount=session["amount_total"],
+                    currency=session["currency"],
+                    customer=customer.id,
+                    payment_method=method.id,
+                    metadata=stored["payment_intent_data"].get("metadata"),
+                )
+                session["payment_intent"] = intent.id
+                session["payment_status"] = "paid"
+        except UserError as error:
+            return error.code, error.body
+        session["customer"] = customer.id
+        session["customer_details"] = {"email": customer.email, "name": name}
+        if shipping:
+            session["collected_information"] = {
+                "business_name": None,
+                "individual_name": None,
+                "shipping_details": shipping,
+            }
+            customer.shipping = shipping
+        session["status"] = "complete"
+        return 200, dict(session)
+
+    # Customer Portal and invoice payments ---------------------------------------------------------
+
+    async def create_portal_session(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        if not data.get("customer"):
+            return _error(400, "Missing required param: customer.", param="customer")
+        ls.Customer._api_retrieve(data["customer"])
+        session_id = _random("bps_", 24)
+        session = {
+            "id": session_id,
+            "object": "billing_portal.session",
+            "configuration": "bpc_" + session_id[4:],
+            "created": int(time.time()),
+            "customer": data["customer"],
+            "flow": None,
+            "livemode": False,
+            "locale": None,
+            "on_behalf_of": None,
+            "return_url": data.get("return_url"),
+            "url": f"{self.url}/p/session/{session_id}",
+        }
+        self.portal_sessions[session_id] = session
+        return web.json_response(session)
+
+    async def list_invoice_payments(self, request, params):
+        query = ls_server.unflatten_data(request.query)
+        invoice = ls.Invoice._api_retrieve(query.get("invoice", ""))
+        data = []
+        if invoice.payment_intent:
+            paid = invoice.status == "paid"
+            data.append(
+                {
+                    "id": "inpay_" + invoice.id[3:],
+                    "object": "invoice_payment",
+                    "amount_paid": invoice.amount_paid if paid else None,
+                    "amount_requested": invoice.amount_due,
+                    "created": invoice.created,
+                    "currency": invoice.currency,
+                    "invoice": invoice.id,
+                    "is_default": True,
+                    "livemode": False,
+                    "payment": {"type": "payment_intent", "payment_intent": invoice.payment_intent},
+                    "status": "paid" if paid else "open",
+                    "status_transitions": {
+                        "canceled_at": None,
+                        "paid_at": invoice.status_transitions.get("paid_at"),
+                    },
+                }
+            )
+        return web.json_response(
+            {"object": "list", "url": "/v1/invoice_payments", "has_more": False, "data": data}
+        )
+
+    # Stripe's clock, for tests --------------------------------------------------------------------
+
+    def renew(self, subscription_id, card=None):
+        """The end of a period: Stripe invoices the next one and charges the
+        customer's card (`card` replaces it first: "4000000000000341" fails).
+        Returns the new invoice, in the API's shape."""
+
+        def run():
+            subscription = ls.Subscription._api_retrieve(subscription_id)
+            if card:
+                customer = ls.Customer._api_retrieve(subscription.customer)
+                method = ls.PaymentMethod(
+                    type="card",
+                    card={"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+                )
+                ls.PaymentMethod._api_attach(method.id, customer=customer.id)
+                customer.invoice_settings["default_payment_method"] = method.id
+            subscription.start_date = subscription.current_period_end
+            subscription.trial_end = None
+            subscription._create_invoice()
+            return subscription.latest_invoice
+
+        invoice_id = self.call(run)
+        return self.get(f"/v1/invoices/{invoice_id}")
+
+    def end_period(self, subscription_id):
+        """What Stripe does at the end of a period it was told not to renew."""
+
+        def run():
+            subscription = ls.Subscription._api_delete(subscription_id)
+            subscription.canceled_at = subscription.canceled_at or subscription.ended_at
+
+        self.call(run)
+        return self.get(f"/v1/subscriptions/{subscription_id}")
+
+    # Events and webhooks ---------------------------------------------------------------------------
+
+    def event(self, type_, obj, previous_attributes=None, created=None):
+        data = {"object": obj}
+        if previous_attributes is not None:
+            data["previous_attributes"] = previous_attributes
+        return {
+            "id": _random("evt_", 24),
+            "object": "event",
+            "api_version": API_VERSION,
+            "created": int(created if created is not None else time.time()),
+            "data": data,
+            "livemode": False,
+            "pending_webhooks": 1,
+            "request": {"id": None, "idempotency_key": None},
+            "type": type_,
+        }
+
+    @staticmethod
+    def sign(payload, secret=WEBHOOK_SECRET, timestamp=None):
+        timestamp = int(timestamp if timestamp is not None else time.time())
+        signed = f"{timestamp}.".encode() + payload
+        signature = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+        return f"t={timestamp},v1={signature}"
+
+    def deliver(self, url, event, *, secret=WEBHOOK_SECRET, timestamp=None, attempts=1):
+        """POST a signed event to `url` as Stripe does, retrying a non-2xx
+        answer up to `attempts` times. Returns the statuses received."""
+        payload = json.dumps(event, indent=2).encode()
+        statuses = []
+        for _attempt in range(attempts):
+            request = urllib.request.Request(
+                url,
+                data=payload,
+                method="POST",
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    "Stripe-Signature": self.sign(payload, secret, timestamp),
+                    "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    statuses.append(response.status)
+            except urllib.error.HTTPError as error:
+                statuses.append(error.code)
+            if 200 <= statuses[-1] < 300:
+                break
+        return statuses
+
+    def post_to_client(
+        self, client, event, *, secret=WEBHOOK_SECRET, timestamp=None, path="/billing/webhook/"
+    ):
+        """Deliver a signed event through Django's test client."""
+        payload = json.dumps(event, indent=2).encode()
+        return client.post(
+            path,
+            data=payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=self.sign(payload, secret, timestamp),
+        )
+
+
+def _coroutine(handler):
+    """localstripe's GET handlers are plain functions; aiohttp wants coroutines."""
+    if asyncio.iscoroutinefunction(handler):
+        return handler
+
+    async def run(request):
+        return handler(request)
+
+    return run
+
+
+class _UnsentEvent:
+    def __init__(self, type, data):
+        pass
+
+
+def _bool(value):
+    return value in (True, "true", "True", "1")
+
+
+def _flatten(data, prefix=""):
+    items = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            items += _flatten(value, f"{prefix}[{key}]" if prefix else key)
+    elif isinstance(data, list | tuple):
+        for index, value in enumerate(data):
+            items += _flatten(value, f"{prefix}[{index}]")
+    elif data is not None:
+        items.append((prefix, str(data).lower() if isinstance(data, bool) else data))
+    return items
+
+
+def _reshape(data):
+    """localstripe's objects in the shapes of the pinned API version."""
+    if isinstance(data, list):
+        return [_reshape(item) for item in data]
+    if not isinstance(data, dict):
+        return data
+    data = {key: _reshape(value) for key, value in data.items()}
+    kind = data.get("object")
+    if kind == "subscription":
+        start, end = data.pop("current_period_start", None), data.pop("current_period_end", None)
+        data.pop("plan", None)
+        for item in (data.get("items") or {}).get("data") or []:
+            item.setdefault("current_period_start", start)
+            item.setdefault("current_period_end", end)
+    elif kind == "subscription_item":
+        plan = data.get("plan")
+        if isinstance(plan, dict) and "price" not in data:
+            data["price"] = price_shape(plan)
+    elif kind == "invoice":
+        for legacy in ("charge", "payment_intent", "subscription", "date", "tax_percent"):
+            data.pop(legacy, None)
+        data.setdefault("hosted_invoice_url", None)
+        data.setdefault("number", None)
+    return data
