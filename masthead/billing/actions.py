@@ -89,7 +89,7 @@ def absolute_url(path):
     return settings.SITE_URL + path
 
 
-def _date(value):
+def display_date(value):
     return format_date(timezone.localtime(value), "F j, Y") if value else ""
 
 
@@ -99,7 +99,7 @@ def _email_context(subscription, **extra):
         "name": member.get_short_name() if member else "",
         "plan": subscription.plan.name,
         "includes_print": subscription.plan.includes_print,
-        "period_end": _date(subscription.current_period_end or subscription.ends_at),
+        "period_end": display_date(subscription.current_period_end or subscription.ends_at),
         "account_url": absolute_url("/account/"),
         **extra,
     }
@@ -337,7 +337,7 @@ def store_invoice(subscription, invoice: RemoteInvoice):
         "billing_receipt",
         subscription,
         amount=format_money(invoice.amount_paid, invoice.currency),
-        paid_on=_date(paid_at),
+        paid_on=display_date(paid_at),
         invoice_number=invoice.number or invoice.id,
         invoice_url=invoice.hosted_invoice_url,
     )
@@ -358,7 +358,7 @@ def store_payment_failure(subscription, invoice_id):
         "billing_payment_failed",
         subscription,
         grace_days=grace,
-        access_until=_date(subscription.payment_failed_at + timedelta(days=grace)),
+        access_until=display_date(subscription.payment_failed_at + timedelta(days=grace)),
     )
     return True
 
@@ -660,7 +660,7 @@ def refundable_subscription(member, now=None):
     if now > deadline:
         return subscription, (
             "The 60-day money-back guarantee ended on "
-            f"{_date(deadline)}. You can still cancel at any time."
+            f"{display_date(deadline)}. You can still cancel at any time."
         )
     return subscription, None
 
@@ -938,7 +938,7 @@ def fulfil_gift(checkout):
         "message": gift.message,
         "amount": gift.display_amount,
         "redeem_url": absolute_url(reverse("billing:gift_redeem", args=[token])),
-        "expires_on": _date(gift.expires_at),
+        "expires_on": display_date(gift.expires_at),
     }
     send_email("billing_gift_received", gift.recipient_email, context)
     send_email("billing_gift_receipt", gift.buyer_email, context)

@@ -149,7 +149,7 @@ def cancel(request):
         actions.cancel_subscription,
         lambda sub: (
             "Your subscription is cancelled. You keep access until "
-            f"{actions._date(sub.current_period_end)}, and can resume until then."
+            f"{actions.display_date(sub.current_period_end)}, and can resume until then."
         ),
     )
 

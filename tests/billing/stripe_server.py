@@ -27,6 +27,7 @@ from localstripe; this module only adds routes and reshapes JSON.
 import asyncio
 import hashlib
 import hmac
+import importlib
 import json
 import secrets
 import socket
@@ -34,13 +35,24 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 
 from aiohttp import web
 from localstripe import resources as ls
-from localstripe import server as ls_server
 from localstripe.errors import UserError
 
 from masthead.billing.stripe_api import API_VERSION
+
+
+def _import_localstripe_server():
+    # It registers plain functions as aiohttp handlers at import, which
+    # aiohttp deprecates; the routes are re-added as coroutines below.
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Bare functions are deprecated", DeprecationWarning)
+        return importlib.import_module("localstripe.server")
+
+
+ls_server = _import_localstripe_server()
 
 API_KEY = "sk_test_masthead_local"
 WEBHOOK_SECRET = "whsec_masthead_local"
