@@ -58,7 +58,8 @@ from common import (
 )
 
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
-REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Not database 0: test runs on this machine clear theirs with FLUSHDB.
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
 SESSION_COOKIE = "sessionid"
 
 SETUP = """

@@ -141,16 +141,21 @@ def main():
             with nginx_static(teaser_html, nginx_port) as nginx:
                 wait_for(f"http://127.0.0.1:{nginx_port}/")
                 run = {"connections": args.connections, "seconds": args.seconds}
+                loads = []
+
+                def measure(url, headers=()):
+                    loads.append(load_average().split()[0])
+                    return wrk(url, headers=headers, **run)
+
                 load_before = load_average()
-                reference = wrk(f"http://127.0.0.1:{nginx_port}/", **run)
+                reference = measure(f"http://127.0.0.1:{nginx_port}/")
+                subscriber = measure(base + gated, headers=[f"Cookie: {cookie}"])
+                anonymous = measure(base + gated)
                 rows = [
                     ("nginx, static file", reference),
-                    ("subscriber article, anonymous (page cache)", wrk(base + gated, **run)),
-                    ("public article, anonymous (page cache)", wrk(base + public, **run)),
-                    (
-                        "subscriber article, signed-in subscriber",
-                        wrk(base + gated, headers=[f"Cookie: {cookie}"], **run),
-                    ),
+                    ("subscriber article, signed-in subscriber", subscriber),
+                    ("subscriber article, anonymous (page cache)", anonymous),
+                    ("public article, anonymous (page cache)", measure(base + public)),
                 ]
                 load_after = load_average()
                 cleanup(nginx.folder)
@@ -159,10 +164,11 @@ def main():
             f"connections, {args.seconds}s each, gunicorn with {args.workers} workers, "
             f"{os.cpu_count()} CPUs"
         )
-        print(f"Load average before: {load_before}; after: {load_after}\n")
+        print(
+            f"Load average before: {load_before}; after: {load_after}; "
+            f"1-minute load before each row: {', '.join(loads)}\n"
+        )
         print_table(rows, reference)
-        subscriber = rows[-1][1]
-        anonymous = rows[1][1]
         print(
             "\nTargets: anonymous >= 10% of nginx: "
             f"{'met' if anonymous['rps'] >= 0.1 * reference['rps'] else 'NOT met'}; "

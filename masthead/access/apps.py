@@ -10,14 +10,20 @@ class AccessConfig(AppConfig):
         from django.conf import settings
         from django.db.models.signals import post_delete, post_save
 
+        from masthead.core import pagecache
         from masthead.core.signals import settings_changed
 
+        from .reading import early_pages
         from .signals import (
             member_changed,
             narration_saved,
             reader_pages_changed,
             subscription_changed,
         )
+
+        # Kept article pages answer signed-in readers before Django does.
+        if early_pages not in pagecache.personal_pages:
+            pagecache.personal_pages.append(early_pages)
 
         # What the paywall, the ads or a page's privacy show changes without
         # a publish: kept pages (the page cache, article variants) go stale.

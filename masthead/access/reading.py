@@ -234,10 +234,22 @@ def is_editor(user, fresh=False):
     return answer
 
 
+def environ_host_key(environ):
+    """The generation, scheme and host of a request, from its WSGI environ:
+    the same whether Django or the early door (EarlyKeptPages) asks."""
+    scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
+    host = (
+        environ.get("HTTP_X_FORWARDED_HOST")
+        or environ.get("HTTP_HOST")
+        or environ.get("SERVER_NAME", "")
+    )
+    return f"{current_generation()}:{scheme}:{host}"
+
+
 def _host_key(request):
     key = getattr(request, "_masthead_host_key", None)
     if key is None:
-        key = f"{current_generation()}:{request.scheme}:{request.get_host()}"
+        key = environ_host_key(request.META)
         request._masthead_host_key = key
     return key
 
@@ -256,6 +268,14 @@ def _from_kept(body, request):
     return response
 
 
+def _keep(request, key, reader, response):
+    ttl = seconds_valid(request, VARIANT_TTL)
+    if ttl > 0:
+        variants.set(key, response.content, ttl)
+        routes.set(route_key(request), reader.terms, ttl)
+        response[HIT_HEADER] = "stored"
+
+
 def serve_article_page(serve, page, request, args, kwargs):
     """Wagtail's serving of an article page, through the kept variants."""
     if (
@@ -267,7 +287,8 @@ def serve_article_page(serve, page, request, args, kwargs):
         or is_editor(getattr(request, "user", None), fresh=True)
     ):
         return serve(page, request, args, kwargs)
-    reader = reader_for(request, page)
+    user = _signed_in_reader(request)
+    reader = reader_for(request, page, user=user)
     key = variant_key(request, page.pk, reader)
     body = variants.get(key)
     if body is not None:
@@ -276,10 +297,7 @@ def serve_article_page(serve, page, request, args, kwargs):
     if hasattr(response, "render") and not getattr(response, "is_rendered", True):
         response.render()
     if _may_keep(request, page, response):
-        ttl = seconds_valid(request, VARIANT_TTL)
-        if ttl > 0:
-            variants.set(key, response.content, ttl)
-            routes.set(route_key(request), reader.terms, ttl)
+        _keep(request, key, reader, response)
     return response
 
 
@@ -385,6 +403,15 @@ def forget_entitlement(member_id):
         cache.delete(_entitlement_key(member_id))
 
 
+def _signed_in_reader(request):
+    """The request's reader for kept pages, with their entitlement given to
+    the reader scope; both kept for the next request (and the early door)."""
+    user = session_member(request)
+    if user.is_authenticated and not is_editor(user):
+        rules.remember(("entitlement", user.pk), kept_entitlement(user))
+    return user
+
+
 def serve_known_article(request):
     """A kept article page for a request with a session cookie, or None to
     let Django and Wagtail serve it."""
@@ -393,13 +420,139 @@ def serve_known_article(request):
     terms = routes.get(route_key(request))
     if terms is None:
         return None
-    user = session_member(request)
+    user = _signed_in_reader(request)
     if is_editor(user):
         return None
-    if user.is_authenticated:
-        rules.remember(("entitlement", user.pk), kept_entitlement(user))
     reader = reader_for(request, terms=terms, user=user)
     body = variants.get(variant_key(request, terms.article_id, reader))
     if body is None:
         return None
     return _from_kept(body, request)
+
+
+# The early door ----------------------------------------------------------------------
+
+
+class EarlyKeptPages:
+    """Kept article pages for signed-in readers, answered before Django.
+
+    Registered with the page cache (`pagecache.personal_pages`), this answers
+    a GET with a session cookie only when everything it needs is already in
+    the cache: the session, the kept member (its auth hash matching the
+    session's), their kept entitlement, the route and the variant. It never
+    queries the database, so it leaves to Django every reader whose access
+    would need a query (the meter, a plan another subscription may grant) and
+    everything it does not know; Django serves those (and keeps what it may).
+
+    Its response carries the headers Django's middleware gave a kept page for
+    a signed-in reader on this host (seen by `observe`): private, varying on
+    the cookie, with the security headers. Kept pages carry no header of
+    their own, so those are the same for every one of them.
+    """
+
+    def __init__(self):
+        self.headers = {}
+        self.sessions = None
+
+    def observe(self, environ, status, headers):
+        if not status.startswith("200"):
+            return
+        named = {name.lower(): value for name, value in headers}
+        if (
+            named.get(HIT_HEADER.lower()) not in ("hit", "stored")
+            or "private" not in named.get("cache-control", "")
+            or "set-cookie" in named
+        ):
+            return
+        if len(self.headers) > 100:
+            self.headers.clear()
+        self.headers[environ_host_key(environ)] = [
+            (name, value)
+            for name, value in headers
+            if name.lower() not in ("content-length", "set-cookie", HIT_HEADER.lower())
+        ]
+
+    def answer(self, environ):
+        from django.conf import settings
+        from django.core.handlers.wsgi import get_path_info
+
+        if settings.SESSION_SAVE_EVERY_REQUEST:
+            return None
+        if settings.SESSION_COOKIE_NAME + "=" not in environ.get("HTTP_COOKIE", ""):
+            return None
+        host_key = environ_host_key(environ)
+        headers = self.headers.get(host_key)
+        if headers is None:
+            return None
+        terms = routes.get(f"{host_key}:{get_path_info(environ)}")
+        if terms is None:
+            return None
+        member = self.member(environ)
+        if member is None or is_editor(member):
+            return None
+        kept = cache.get(_entitlement_key(member.pk))
+        if kept is None or kept[1] <= time.time():
+            return None
+        held = kept[0]
+        if not self.decidable(terms, held):
+            return None
+        with rules.reader_scope():
+            rules.remember(("entitlement", member.pk), held)
+            access = rules.decide(member, terms)
+        reader = Reader(article=None, terms=terms, access=access, signed_in=True, ads=held is None)
+        body = variants.get(f"{host_key}:{terms.article_id}:{reader.variant}")
+        if body is None:
+            return None
+        return (
+            "200 OK",
+            [*headers, ("Content-Length", str(len(body))), (HIT_HEADER, "early")],
+            body,
+        )
+
+    @staticmethod
+    def decidable(terms, held):
+        """Whether `decide` answers these terms for this entitlement without
+        a query."""
+        if terms.level in (AccessLevel.PUBLIC, AccessLevel.MEMBERS):
+            return True
+        if held is None:
+            return False  # the meter, or the paywall: Django's to work out
+        return terms.level == AccessLevel.SUBSCRIBERS or held.plan_code in terms.plans
+
+    def member(self, environ):
+        """The KeptMember the session cookie signs in, from the cache only."""
+        from django.conf import settings
+        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+        from django.core.cache import caches
+        from django.http.cookie import parse_cookie
+        from django.utils.crypto import constant_time_compare
+
+        if self.sessions is None:
+            from importlib import import_module
+
+            self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
+        if not hasattr(self.sessions, "cache_key_prefix"):
+            return None  # sessions that do not live in the cache
+        session_key = parse_cookie(environ.get("HTTP_COOKIE", "")).get(settings.SESSION_COOKIE_NAME)
+        store = self.sessions(session_key)
+        if store.session_key is None:
+            return None
+        try:
+            session = caches[settings.SESSION_CACHE_ALIAS].get(store.cache_key)
+        except Exception:
+            return None
+        if not session or session.get(SESSION_KEY) is None:
+            return None
+        kept = cache.get(_member_key(session[SESSION_KEY]))
+        session_hash = session.get(HASH_SESSION_KEY) or ""
+        if (
+            kept is None
+            or not session_hash
+            or kept.backend != session.get(BACKEND_SESSION_KEY)
+            or not constant_time_compare(session_hash, kept.session_hash)
+        ):
+            return None
+        return kept
+
+
+early_pages = EarlyKeptPages()

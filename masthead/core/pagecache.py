@@ -10,7 +10,8 @@ no process serves a page from before the publish. A page kept here lives for
 the cache's ttl or its own `s-maxage`, whichever is shorter.
 
 A request that carries a session cookie never reads or fills this cache:
-what a signed-in reader sees is theirs alone.
+what a signed-in reader sees is theirs alone. Other apps may answer such a
+request before Django does (`personal_pages`: access's kept article pages).
 """
 
 import re
@@ -33,6 +34,12 @@ BYPASS_PREFIXES = ("/admin/", "/django-admin/", "/account/", "/billing/", "/audi
 
 # This process's copy of the generation number: [number, monotonic time read].
 _generation = [None, 0.0]
+
+# Answers for the GETs this cache leaves alone (those with a session cookie),
+# registered by other apps: access's kept article pages. Each has
+# `answer(environ)` -> (status, headers, body) or None, tried before Django,
+# and `observe(environ, status, headers)`, shown Django's responses to them.
+personal_pages = []
 
 
 def invalidate_pages(**kwargs):
@@ -100,6 +107,8 @@ class AnonymousPageCache:
 
     def __call__(self, environ, start_response):
         if not self.is_candidate(environ):
+            if personal_pages and environ.get("REQUEST_METHOD") == "GET":
+                return self.personal(environ, start_response)
             return self.application(environ, start_response)
         key = self.key(environ)
         entry = self.local.get(key)
@@ -112,6 +121,21 @@ class AnonymousPageCache:
             start_response(status, [*headers, ("X-Page-Cache", "hit")])
             return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         return self.fill(environ, start_response, key)
+
+    def personal(self, environ, start_response):
+        for pages in personal_pages:
+            answer = pages.answer(environ)
+            if answer is not None:
+                status, headers, body = answer
+                start_response(status, headers)
+                return [body]
+
+        def observe(status, headers, exc_info=None):
+            for pages in personal_pages:
+                pages.observe(environ, status, headers)
+            return start_response(status, headers, exc_info)
+
+        return self.application(environ, observe)
 
     def fill(self, environ, start_response, key):
         captured = {}

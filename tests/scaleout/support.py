@@ -44,8 +44,19 @@ def wait_until(condition, timeout, interval=0.1, message="condition"):
     raise AssertionError(f"{message} not met within {timeout}s")
 
 
+# The Redis database the subprocesses and RQ queues of these tests use. Not
+# the test cache's: tests/conftest.py clears that cache before every test,
+# and django-redis clears with FLUSHDB, which would wipe the queue or the
+# page cache of a test running meanwhile in another xdist process.
+ISOLATED_REDIS_DB = 13
+
+
 def redis_url():
-    return settings.REDIS_URL or DEFAULT_REDIS_URL
+    """Redis for this test's queues and subprocesses (see ISOLATED_REDIS_DB)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(settings.REDIS_URL or DEFAULT_REDIS_URL)
+    return urlunsplit(parts._replace(path=f"/{ISOLATED_REDIS_DB}"))
 
 
 def redis_available():
@@ -121,7 +132,7 @@ def process_env(folder, database, **extra):
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     if settings.REDIS_URL:
-        env["REDIS_URL"] = settings.REDIS_URL
+        env["REDIS_URL"] = redis_url()
         # A cache and RQ keys of their own: other test runs share this Redis.
         env["CACHE_KEY_PREFIX"] = f"scaleout-{uuid.uuid4().hex[:12]}"
         env["RQ_KEY_PREFIX"] = f"rq-{uuid.uuid4().hex[:12]}"

@@ -192,11 +192,18 @@ def test_a_page_rendered_while_the_publish_commits_is_not_kept(cluster):
         cwd=support.REPO, env=cluster["env"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True,
     )
+
+    def line_starting(prefix):
+        for line in editor.stdout:  # `shell` prints a banner first
+            if line.startswith(prefix):
+                return line
+        raise AssertionError(f"the editor's process ended: {editor.stderr.read()[-2000:]}")
+
     try:
-        assert editor.stdout.readline().strip() == "published, not committed"
+        line_starting("published, not committed")
         time.sleep(GENERATION_TTL + 0.1)
         assert CORRECTION not in anonymous_get(a, article.url)[2]  # not committed yet
-        committed_at = float(editor.stdout.readline().split()[1])
+        committed_at = float(line_starting("committed_at").split()[1])
     finally:
         editor.wait(60)
     time.sleep(max(0.0, committed_at + GENERATION_TTL - time.time()))
