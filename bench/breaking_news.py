@@ -179,10 +179,21 @@ end
 
 def start_wrk(url, script, *, connections, seconds, threads=1, **variables):
     env = {**os.environ, **{f"MH_{k.upper()}": str(v) for k, v in variables.items()}}
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency",
-               "--timeout", "5s", "-s", str(script), url]
-    return subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "5s",
+        "-s",
+        str(script),
+        url,
+    ]
+    return subprocess.Popen(
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish_wrk(process, seconds):
@@ -211,22 +222,41 @@ def finish_wrk(process, seconds):
 
 def load(url, site, script, *, anonymous, subscribers, seconds, delay_ms=0, correction=""):
     """Anonymous and subscriber wrk in parallel; their results."""
-    common = {"path": site["path"], "gated": site["gated"], "correction": correction or "MH-NO-CORRECTION-EXPECTED"}
+    common = {
+        "path": site["path"],
+        "gated": site["gated"],
+        "correction": correction or "MH-NO-CORRECTION-EXPECTED",
+    }
     running = {}
     if anonymous:
-        running["anonymous"] = start_wrk(url, script, connections=anonymous, seconds=seconds,
-                                         role="anonymous", delay_ms=delay_ms, **common)
+        running["anonymous"] = start_wrk(
+            url,
+            script,
+            connections=anonymous,
+            seconds=seconds,
+            role="anonymous",
+            delay_ms=delay_ms,
+            **common,
+        )
     if subscribers:
-        running["subscriber"] = start_wrk(url, script, connections=subscribers,
-                                          seconds=seconds, role="subscriber",
-                                          cookies=",".join(site["sessions"]), **common)
+        running["subscriber"] = start_wrk(
+            url,
+            script,
+            connections=subscribers,
+            seconds=seconds,
+            role="subscriber",
+            cookies=",".join(site["sessions"]),
+            **common,
+        )
     return {role: finish_wrk(process, seconds) for role, process in running.items()}
 
 
 def plain_wrk(url, *, connections, seconds):
     process = subprocess.Popen(
         ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", url],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     return finish_wrk(process, seconds)
 
@@ -235,8 +265,14 @@ def plain_wrk(url, *, connections, seconds):
 
 
 def shell(env, code, timeout=300):
-    output = subprocess.run([PYTHON, "manage.py", "shell", "-c", code], cwd=ROOT, env=env,
-                            capture_output=True, text=True, timeout=timeout)
+    output = subprocess.run(
+        [PYTHON, "manage.py", "shell", "-c", code],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     if output.returncode:
         raise RuntimeError(output.stderr[-3000:])
     return output.stdout
@@ -270,7 +306,11 @@ class CorrectionWatch:
         self.text, self.urls, self.windows = text, urls, {}
         self.process = subprocess.Popen(
             [PYTHON, "manage.py", "shell", "-c", PUBLISH.format(pk=site["pk"], at=at, text=text)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         self.threads = [
             threading.Thread(target=self.watch, args=(name, url, cookie, at), daemon=True)
@@ -349,8 +389,11 @@ def render_proxy(folder, upstreams, static_root, port):
     render = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(render)
     site = render.render_site(
-        listen=f"127.0.0.1:{port}", upstreams=upstreams, static_root=str(static_root),
-        media_root=str(Path(static_root).parent / "media"), cache_dir=str(folder / "cache"),
+        listen=f"127.0.0.1:{port}",
+        upstreams=upstreams,
+        static_root=str(static_root),
+        media_root=str(Path(static_root).parent / "media"),
+        cache_dir=str(folder / "cache"),
         server_name="127.0.0.1",
     )
     (folder / "nginx.conf").write_text(render.standalone_config(site, folder))
@@ -366,16 +409,24 @@ def breaking(url, site, script, args, env, label, watch_urls):
     watch = CorrectionWatch(env, site, text, at, watch_urls)
     time.sleep(max(0.0, at - time.time() - args.seconds / 3))
     half = args.connections // 2
-    peak = load(url, site, script, anonymous=half, subscribers=half, seconds=args.seconds,
-                correction=text)
+    peak = load(
+        url, site, script, anonymous=half, subscribers=half, seconds=args.seconds, correction=text
+    )
     return {"ramp": warm, "peak": peak, "correction_seen_after_s": watch.result()}
 
 
 def paced(url, site, script, args, rate):
     connections = max(4, args.connections // 2)
     delay_ms = max(1, int(connections * 1000 / rate))
-    return load(url, site, script, anonymous=connections, subscribers=0,
-                seconds=args.seconds, delay_ms=delay_ms)["anonymous"]
+    return load(
+        url,
+        site,
+        script,
+        anonymous=connections,
+        subscribers=0,
+        seconds=args.seconds,
+        delay_ms=delay_ms,
+    )["anonymous"]
 
 
 def run_embedded(args, script, reference_rate, results, work):
@@ -393,9 +444,16 @@ def run_embedded(args, script, reference_rate, results, work):
             reference_rate = reference_rate or measure_reference(args, work)
             cookie = f"{SESSION_COOKIE}={site['sessions'][0]}"
             results["embedded"] = breaking(
-                url, site, script, args, env, "embedded",
-                {"anonymous": (url + site["path"], None),
-                 "subscriber": (url + site["path"], cookie)},
+                url,
+                site,
+                script,
+                args,
+                env,
+                "embedded",
+                {
+                    "anonymous": (url + site["path"], None),
+                    "subscriber": (url + site["path"], cookie),
+                },
             )
             results["embedded"]["paced"] = paced(url, site, script, args, reference_rate / 10)
         return reference_rate
@@ -408,8 +466,13 @@ def run_scaleout(args, script, reference_rate, results, work):
     database, database_url = create_database()
     prefixes = [f"bench-{uuid.uuid4().hex[:8]}", f"rq-bench-{uuid.uuid4().hex[:8]}"]
     try:
-        env = bench_env(var, DATABASE_URL=database_url, REDIS_URL=REDIS_URL,
-                        CACHE_KEY_PREFIX=prefixes[0], RQ_KEY_PREFIX=prefixes[1])
+        env = bench_env(
+            var,
+            DATABASE_URL=database_url,
+            REDIS_URL=REDIS_URL,
+            CACHE_KEY_PREFIX=prefixes[0],
+            RQ_KEY_PREFIX=prefixes[1],
+        )
         site = build_site(env, args.subscribers)
         work["path"] = site["path"]
         port_a, port_b = free_port(), free_port()
@@ -424,10 +487,17 @@ def run_scaleout(args, script, reference_rate, results, work):
             cookie = f"{SESSION_COOKIE}={site['sessions'][0]}"
             if "scaleout" in args.configs:
                 results["scaleout"] = breaking(
-                    a, site, script, args, env, "scaleout",
-                    {"anonymous on A": (a + site["path"], None),
-                     "anonymous on B": (b + site["path"], None),
-                     "subscriber on B": (b + site["path"], cookie)},
+                    a,
+                    site,
+                    script,
+                    args,
+                    env,
+                    "scaleout",
+                    {
+                        "anonymous on A": (a + site["path"], None),
+                        "anonymous on B": (b + site["path"], None),
+                        "subscriber on B": (b + site["path"], cookie),
+                    },
                 )
                 results["scaleout"]["paced"] = paced(a, site, script, args, reference_rate / 10)
             if "proxy" in args.configs:
@@ -435,17 +505,29 @@ def run_scaleout(args, script, reference_rate, results, work):
                 folder.chmod(0o755)
                 port = free_port()
                 static_root = var / "static"
-                with render_proxy(folder, [f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"],
-                                  static_root, port):
+                with render_proxy(
+                    folder, [f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"], static_root, port
+                ):
                     proxy = f"http://127.0.0.1:{port}"
                     wait_for(proxy + "/health/")
                     results["proxy"] = breaking(
-                        proxy, site, script, args, env, "proxy",
-                        {"anonymous via nginx": (proxy + site["path"], None),
-                         "subscriber via nginx": (proxy + site["path"], cookie)},
+                        proxy,
+                        site,
+                        script,
+                        args,
+                        env,
+                        "proxy",
+                        {
+                            "anonymous via nginx": (proxy + site["path"], None),
+                            "subscriber via nginx": (proxy + site["path"], cookie),
+                        },
                     )
                     results["proxy"]["anonymous only"] = load(
-                        proxy, site, script, anonymous=args.connections, subscribers=0,
+                        proxy,
+                        site,
+                        script,
+                        anonymous=args.connections,
+                        subscribers=0,
                         seconds=args.seconds,
                     )["anonymous"]
                 cleanup(folder)
@@ -460,8 +542,9 @@ def measure_reference(args, work):
     port = free_port()
     with nginx_static(work["html"], port) as nginx:
         wait_for(f"http://127.0.0.1:{port}/")
-        work["reference"] = plain_wrk(f"http://127.0.0.1:{port}/",
-                                      connections=args.connections, seconds=args.seconds)
+        work["reference"] = plain_wrk(
+            f"http://127.0.0.1:{port}/", connections=args.connections, seconds=args.seconds
+        )
         cleanup(nginx.folder)
     return work["reference"]["rps"]
 
@@ -478,18 +561,24 @@ def row(name, result, reference):
     checks = ""
     if "checked" in result:
         checks = f"{result['checked']:>8} {result['wrong']:>6} {result.get('shared', 0):>7}"
-    return (f"{name:44} {result['rps']:>9.0f} {result['p50_ms']:>8.2f} {result['p99_ms']:>8.2f} "
-            f"{result['errors']:>6} {ratio:>8.1%} {checks}")
+    return (
+        f"{name:44} {result['rps']:>9.0f} {result['p50_ms']:>8.2f} {result['p99_ms']:>8.2f} "
+        f"{result['errors']:>6} {ratio:>8.1%} {checks}"
+    )
 
 
 def report(results, work, args, loads):
     reference = work["reference"]["rps"]
-    print(f"\nBreaking news: {work.get('path', '')}, {args.connections} connections at the peak "
-          f"(half anonymous, half {args.subscribers} subscribers), {args.seconds}s per step, "
-          f"gunicorn {args.workers} workers x 4 threads")
+    print(
+        f"\nBreaking news: {work.get('path', '')}, {args.connections} connections at the peak "
+        f"(half anonymous, half {args.subscribers} subscribers), {args.seconds}s per step, "
+        f"gunicorn {args.workers} workers x 4 threads"
+    )
     print(f"load average before: {loads[0]}; after: {loads[1]}; {os.cpu_count()} CPUs\n")
-    print(f"{'what':44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs nginx':>8} "
-          f"{'checked':>8} {'wrong':>6} {'shared':>7}")
+    print(
+        f"{'what':44} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'vs nginx':>8} "
+        f"{'checked':>8} {'wrong':>6} {'shared':>7}"
+    )
     print(row("nginx, static file (reference)", work["reference"], reference))
     for config, result in results.items():
         for step in ("ramp", "peak"):
@@ -500,11 +589,12 @@ def report(results, work, args, loads):
             print(row(f"{config}: anonymous paced at {target:.0f}/s", result["paced"], reference))
         if "anonymous only" in result:
             print(row(f"{config}: anonymous only", result["anonymous only"], reference))
-        print(f"{'':44} correction visible after (s, window): "
-              f"{result['correction_seen_after_s']}")
-    print("\nwrong: anonymous responses with gated text, or subscriber responses without it or "
-          "from a shared cache; shared: responses from a shared cache (X-Page-Cache / "
-          "X-Proxy-Cache).")
+        print(f"{'':44} correction visible after (s, window): {result['correction_seen_after_s']}")
+    print(
+        "\nwrong: anonymous responses with gated text, or subscriber responses without it or "
+        "from a shared cache; shared: responses from a shared cache (X-Page-Cache / "
+        "X-Proxy-Cache)."
+    )
 
 
 def main():
@@ -533,8 +623,11 @@ def main():
     loads.append(load_average())
     report(results, work, args, loads)
     if args.json:
-        Path(args.json).write_text(json.dumps(
-            {"results": results, "reference": work.get("reference"), "load": loads}, indent=2))
+        Path(args.json).write_text(
+            json.dumps(
+                {"results": results, "reference": work.get("reference"), "load": loads}, indent=2
+            )
+        )
     problems = [
         f"{config} {step} {role}: {numbers['wrong']} wrong, {numbers['errors']} errors"
         for config, result in results.items()

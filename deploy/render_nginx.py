@@ -46,7 +46,9 @@ def render_site(
     )
     text = _replace(text, "alias /srv/masthead/var/static/;", f"alias {static_root.rstrip('/')}/;")
     if media_root:
-        text = _replace(text, "alias /srv/masthead/var/media/;", f"alias {media_root.rstrip('/')}/;")
+        text = _replace(
+            text, "alias /srv/masthead/var/media/;", f"alias {media_root.rstrip('/')}/;"
+        )
     else:
         text, count = MEDIA_BLOCK.subn("\n", text)
         if count != 1:
@@ -54,7 +56,9 @@ def render_site(
     text = _replace(text, "/var/cache/nginx/masthead ", f"{cache_dir} ")
     text = _replace(text, "server_name magazine.example.org;", f"server_name {server_name};")
     if shared_seconds is not None:
-        text = _replace(text, "proxy_cache_valid 200 5s;", f"proxy_cache_valid 200 {shared_seconds}s;")
+        text = _replace(
+            text, "proxy_cache_valid 200 5s;", f"proxy_cache_valid 200 {shared_seconds}s;"
+        )
     return text
 
 

@@ -1,4 +1,5 @@
 import os
+import uuid
 
 import pytest
 
@@ -19,17 +20,40 @@ def _isolated_storage(settings, tmp_path):
             "OPTIONS": {"location": str(tmp_path / "private"), "base_url": None},
         },
     }
-    if not settings.REDIS_URL:
+    if settings.REDIS_URL:
+        # A fresh key prefix per test instead of FLUSHDB, which would wipe the
+        # other test process's keys mid-test.
+        settings.CACHES = {
+            "default": {
+                **settings.CACHES["default"],
+                "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+            }
+        }
+    else:
         settings.CACHES = {
             "default": {
                 "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
                 "LOCATION": str(tmp_path),
             }
         }
-    from django.core.cache import cache
-
-    cache.clear()
     yield
+
+
+@pytest.fixture
+def wsgi_in_test_transaction():
+    """Call the WSGI stack directly inside a test's transaction.
+
+    Django closes the connection at the end of each request; as its test
+    client does, keep the test's connection (and transaction) open.
+    """
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

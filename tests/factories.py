@@ -67,8 +67,8 @@ def make_article(
         live=False,
         **fields,
     )
-    for author in authors or [make_author()]:
-        article.bylines.add(ArticleByline(author=author))
+    for position, author in enumerate(authors or [make_author()]):
+        article.bylines.add(ArticleByline(author=author, sort_order=position))
     section.add_child(instance=article)
     revision = article.save_revision()
     if publish:

@@ -6,7 +6,7 @@ they see ads; whether they are signed in; their meter. Together these are the
 page's *variant*: every reader with the same variant gets the same HTML, so
 the page is rendered once per variant and published state, and kept.
 
-Two doors lead to a kept variant:
+Three doors lead to a kept variant:
 
 - `serve_article_page` runs inside Wagtail's serving (the `on_serve_page`
   hook, after routing and view restrictions). It works out the reader's
@@ -20,6 +20,11 @@ Two doors lead to a kept variant:
   so a reader going from page to page costs no query at all; without them,
   a user query and billing's one entitlement query. Anything unknown falls
   through to Django and Wagtail.
+- `EarlyKeptPages` answers before Django is involved at all (the page
+  cache's `personal_pages`), when the session, the kept member and
+  entitlement, the route and the variant are all in the cache and the
+  reader's access needs no query. It replays the headers Django's
+  middleware gave kept pages for signed-in readers.
 
 Never kept: previews, staff and editors (the Wagtail userbar is theirs),
 pages behind a view restriction, and responses that set cookies or a CSRF

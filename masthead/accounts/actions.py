@@ -264,7 +264,7 @@ def confirm_email_change(token):
     claimed = EmailChangeRequest.objects.usable().filter(pk=change.pk).update(used_at=now)
     if not claimed:
         return None
-    user = User.objects.select_for_update().get(pk=change.user_id)
+    user = User.objects.select_for_update(of=("self",)).get(pk=change.user_id)
     if User.objects.filter(email__iexact=change.new_email).exclude(pk=user.pk).exists():
         raise EmailInUse(change.new_email)
     old_email = user.email

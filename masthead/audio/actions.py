@@ -55,7 +55,7 @@ def request_narration(article, revision_id=None, force=False):
     if revision_id is None:
         return None
     with transaction.atomic():
-        narration, _ = Narration.objects.select_for_update().get_or_create(article_id=article.pk)
+        narration, _ = Narration.objects.select_for_update(of=("self",)).get_or_create(article_id=article.pk)
         up_to_date = narration.narrated_revision_id == revision_id and narration.has_audio
         queued = narration.revision_id == revision_id and narration.status in (
             NarrationStatus.QUEUED,
@@ -128,7 +128,7 @@ def start_narration(page_id, revision_id, engine, force=False):
     if revision is None:
         return None
     with transaction.atomic():
-        narration, _ = Narration.objects.select_for_update().get_or_create(article_id=page_id)
+        narration, _ = Narration.objects.select_for_update(of=("self",)).get_or_create(article_id=page_id)
         if narration.revision_id and narration.revision_id > revision_id:
             return None  # a newer revision has been asked for
         if (
@@ -165,7 +165,7 @@ def finish_narration(job, engine, cache):
     teaser_name = storage.save(f"{stem}-teaser.mp3", ContentFile(teaser_bytes))
     cache.touch(job.plan.keys)
     with transaction.atomic():
-        current = Narration.objects.select_for_update().get(pk=narration.pk)
+        current = Narration.objects.select_for_update(of=("self",)).get(pk=narration.pk)
         newer_asked = current.revision_id and current.revision_id > job.revision.pk
         old_files = [current.audio_file, current.teaser_file]
         current.narrated_revision_id = job.revision.pk
@@ -202,7 +202,7 @@ def fail_narration(narration_id, revision_id, error, started=True):
     from .tasks import narrate_article
 
     with transaction.atomic():
-        narration = Narration.objects.select_for_update().get(pk=narration_id)
+        narration = Narration.objects.select_for_update(of=("self",)).get(pk=narration_id)
         if not started:
             narration.attempts += 1
         narration.error = error
@@ -342,7 +342,7 @@ def build_episode(issue):
         f"audio/issues/{issue.pk}/{uuid.uuid4().hex[:10]}.mp3", ContentFile(data)
     )
     with transaction.atomic():
-        episode = IssueEpisode.objects.select_for_update().get(pk=episode.pk)
+        episode = IssueEpisode.objects.select_for_update(of=("self",)).get(pk=episode.pk)
         old = episode.audio_file
         episode.audio_file, episode.audio_size = filename, len(data)
         episode.duration = round(position, 3)

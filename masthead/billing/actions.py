@@ -208,7 +208,7 @@ def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=No
     arrive out of order cannot move a subscription back in time.
     """
     subscription = one(
-        Subscription.objects.select_for_update()
+        Subscription.objects.select_for_update(of=("self",))
         .select_related("member", "plan", "price")
         .filter(stripe_subscription_id=remote.id)
     )
@@ -682,8 +682,8 @@ def refund_subscription(member, reason="", now=None):
     now = now or timezone.now()
     with transaction.atomic():
         # Serialise requests for this member (two tabs, double clicks).
-        list(Subscription.objects.select_for_update().filter(member=member).values_list("pk"))
-        refund = Refund.objects.select_for_update().filter(member=member).first()
+        list(Subscription.objects.select_for_update(of=("self",)).filter(member=member).values_list("pk"))
+        refund = Refund.objects.select_for_update(of=("self",)).filter(member=member).first()
         if refund is None:
             subscription, problem = refundable_subscription(member, now)
             if problem:
@@ -727,7 +727,7 @@ def carry_out_refund(refund_id):
     try:
         invoices = backend.list_paid_invoices(subscription.stripe_subscription_id)
         with transaction.atomic():
-            locked = Subscription.objects.select_for_update().get(pk=subscription.pk)
+            locked = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription.pk)
             for invoice in invoices:
                 store_invoice(locked, invoice)
         for payment in subscription.payments.order_by("paid_at", "pk"):
@@ -745,12 +745,12 @@ def carry_out_refund(refund_id):
         )
 
     with transaction.atomic():
-        refund = Refund.objects.select_for_update().get(pk=refund.pk)
+        refund = Refund.objects.select_for_update(of=("self",)).get(pk=refund.pk)
         if refund.status == Refund.Status.SUCCEEDED:
             return refund
         store_subscription(remote, fetched_at=fetched_at)
         subscription = (
-            Subscription.objects.select_for_update()
+            Subscription.objects.select_for_update(of=("self",))
             .select_related("plan", "member")
             .get(pk=subscription.pk)
         )
@@ -824,9 +824,9 @@ def run_access_revoked_hooks(member, subscription):
 
 def record_charge_refunds(charge):
     """Stripe says a charge was refunded (by us or from its dashboard)."""
-    payments = Payment.objects.select_for_update().filter(stripe_charge_id=charge.id)
+    payments = Payment.objects.select_for_update(of=("self",)).filter(stripe_charge_id=charge.id)
     if charge.payment_intent_id:
-        payments = payments | Payment.objects.select_for_update().filter(
+        payments = payments | Payment.objects.select_for_update(of=("self",)).filter(
             stripe_payment_intent_id=charge.payment_intent_id
         )
     changed = 0
@@ -905,7 +905,7 @@ def fulfil_gift(checkout):
     redemption link. Call inside a transaction; runs once per gift."""
     gift_id = checkout.metadata.get("gift_id", "")
     gift = (
-        Gift.objects.select_for_update().select_related("plan").filter(pk=gift_id).first()
+        Gift.objects.select_for_update(of=("self",)).select_related("plan").filter(pk=gift_id).first()
         if gift_id.isdigit()
         else None
     )
@@ -964,7 +964,7 @@ def redeem_gift(member, token, shipping=None):
     needs a shipping address (given here, or already on the account)."""
     with transaction.atomic():
         gift = (
-            Gift.objects.select_for_update()
+            Gift.objects.select_for_update(of=("self",))
             .select_related("plan")
             .filter(token_hash=hash_token(token or ""))
             .first()
@@ -1038,7 +1038,7 @@ def end_expired_grants(now=None):
     now = now or timezone.now()
     ended = []
     with transaction.atomic():
-        expired = Subscription.objects.select_for_update().filter(
+        expired = Subscription.objects.select_for_update(of=("self",)).filter(
             status__in=(Subscription.Status.COMPLIMENTARY, Subscription.Status.GIFT),
             ends_at__lte=now,
             ended_at__isnull=True,

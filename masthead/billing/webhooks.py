@@ -177,7 +177,7 @@ def _event_row(event, stored):
     a new one (whose insert holds the unique key until commit, so a
     concurrent delivery of the same event waits, then finds it done)."""
     if stored:
-        return StripeEvent.objects.select_for_update().get(event_id=event["id"])
+        return StripeEvent.objects.select_for_update(of=("self",)).get(event_id=event["id"])
     try:
         return StripeEvent.objects.create(event_id=event["id"], type=event["type"], payload=event)
     except IntegrityError:

@@ -56,9 +56,12 @@ def check_queue():
     if "DatabaseBackend" in backend:
         from django_tasks_db.models import DBTaskResult
 
-        oldest = DBTaskResult.objects.ready().order_by("enqueued_at").values_list(
-            "enqueued_at", flat=True
-        ).first()
+        oldest = (
+            DBTaskResult.objects.ready()
+            .order_by("enqueued_at")
+            .values_list("enqueued_at", flat=True)
+            .first()
+        )
         return {
             "backend": "database",
             "waiting": DBTaskResult.objects.ready().count(),

@@ -1,6 +1,7 @@
 """Keep cached pages fresh: anything published changes what readers see."""
 
 from django.core.cache import cache
+from django.db import transaction
 
 from .context_processors import NAV_CACHE_KEY
 from .pagecache import invalidate_pages
@@ -9,6 +10,9 @@ from .pagecache import invalidate_pages
 def content_changed(**kwargs):
     cache.delete(NAV_CACHE_KEY)
     invalidate_pages()
+    # A reader whose request ran between the change and its commit may have
+    # cached the old page under the new generation: bump it again after commit.
+    transaction.on_commit(invalidate_pages)
 
 
 # Fields of an image that readers see; Wagtail also saves images to record

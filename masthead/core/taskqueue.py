@@ -127,9 +127,7 @@ def requeue_stale_db_tasks(now=None):
     cutoff = now - timedelta(seconds=worker_timeout())
     requeued, failed = [], []
     candidates = DBTaskResult.objects.running().filter(started_at__lt=cutoff)
-    for task_id, started_at, worker_ids in candidates.values_list(
-        "id", "started_at", "worker_ids"
-    ):
+    for task_id, started_at, worker_ids in candidates.values_list("id", "started_at", "worker_ids"):
         worker_ids = worker_ids or []
         if worker_ids and worker_is_alive(worker_ids[-1]):
             continue

@@ -105,7 +105,7 @@ def _claim(issue, edition_format, content_hash):
     """(edition, None) when this worker should build, else (None, why not)."""
     now = timezone.now()
     with transaction.atomic():
-        edition, _ = Edition.objects.select_for_update().get_or_create(
+        edition, _ = Edition.objects.select_for_update(of=("self",)).get_or_create(
             issue=issue, format=edition_format
         )
         if edition.file_name and edition.content_hash == content_hash:
@@ -141,7 +141,7 @@ def _build(edition, content, content_hash):
         )
         raise
     with transaction.atomic():
-        current = Edition.objects.select_for_update().get(pk=edition.pk)
+        current = Edition.objects.select_for_update(of=("self",)).get(pk=edition.pk)
         if current.building_hash != content_hash:
             # A build of newer content started meanwhile: it will swap in.
             replaced = name

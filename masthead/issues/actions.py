@@ -61,7 +61,7 @@ def publish_issue(issue, user):
     Returns the IssuePublication. Asking again for an issue whose publication
     finished does nothing; after a failure it retries what failed.
     """
-    publication, _ = IssuePublication.objects.select_for_update().get_or_create(
+    publication, _ = IssuePublication.objects.select_for_update(of=("self",)).get_or_create(
         issue=issue, defaults={"requested_by": user}
     )
     existing = set(publication.steps.values_list("name", flat=True))

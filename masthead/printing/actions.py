@@ -120,7 +120,7 @@ def close_print_run(issue, user=None, now=None):
     from masthead.accounts.models import ShippingAddress
 
     run = print_run_for(issue)
-    run = PrintRun.objects.select_for_update().get(pk=run.pk)
+    run = PrintRun.objects.select_for_update(of=("self",)).get(pk=run.pk)
     if run.is_closed:
         return run
     now = now or timezone.now()

@@ -19,6 +19,7 @@ from tests.access.support import gated_sentence, make_reader, teaser_sentence
 from tests.factories import paragraph
 
 SESSION = settings.SESSION_COOKIE_NAME
+pytestmark = pytest.mark.usefixtures("wsgi_in_test_transaction")
 
 
 class WSGIClient:

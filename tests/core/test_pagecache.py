@@ -7,7 +7,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from masthead.core import pagecache
 from masthead.core.pagecache import AnonymousPageCache
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wsgi_in_test_transaction")]
 
 
 class WSGIClient:

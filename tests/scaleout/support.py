@@ -8,6 +8,7 @@ On SQLite, whose test database lives in memory, they get a file copy of it
 then reads results back from that file.
 """
 
+import contextlib
 import os
 import signal
 import socket
@@ -57,6 +58,32 @@ def redis_url():
 
     parts = urlsplit(settings.REDIS_URL or DEFAULT_REDIS_URL)
     return urlunsplit(parts._replace(path=f"/{ISOLATED_REDIS_DB}"))
+
+
+def forget_redis_keys(*patterns):
+    """Delete what a test left in Redis under these key patterns."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url())
+    for pattern in patterns:
+        for key in client.scan_iter(pattern, count=500):
+            client.delete(key)
+
+
+def forget_rq_queue(name):
+    """Delete an RQ queue of a test, its registries and their jobs."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url())
+    job_ids = set()
+    for key in client.scan_iter(f"rq:*{name}*", count=500):
+        kind = client.type(key)
+        if kind == b"zset":
+            job_ids |= {m.decode().split(":")[0] for m in client.zrange(key, 0, -1)}
+        elif kind == b"list":
+            job_ids |= {m.decode() for m in client.lrange(key, 0, -1)}
+        client.delete(key)
+    forget_redis_keys(*(f"rq:*{job_id}*" for job_id in job_ids))
 
 
 def redis_available():
@@ -148,8 +175,15 @@ class Process:
     def __init__(self, command, env, log):
         self.log_path = Path(log)
         self._log = open(self.log_path, "wb")  # noqa: SIM115
+        # A process group of its own, so that stopping it also stops what it
+        # started (RQ's scheduler), as systemd's KillMode does.
         self.process = subprocess.Popen(
-            command, cwd=REPO, env=env, stdout=self._log, stderr=subprocess.STDOUT
+            command,
+            cwd=REPO,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     @property
@@ -160,9 +194,9 @@ class Process:
         return self.process.poll() is None
 
     def kill(self):
-        """SIGKILL: no cleanup, no goodbye."""
+        """SIGKILL to the process and everything in its group: no cleanup."""
         if self.alive():
-            os.kill(self.process.pid, signal.SIGKILL)
+            self._signal_group(signal.SIGKILL)
             self.process.wait(10)
 
     def stop(self):
@@ -173,7 +207,12 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(5)
+        self._signal_group(signal.SIGKILL)  # whatever it left running
         self._log.close()
+
+    def _signal_group(self, signum):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signum)
 
     def output(self):
         try:
@@ -188,8 +227,15 @@ def manage(*args):
 
 def db_worker(env, log, *, queue="default"):
     return Process(
-        manage("db_worker", "--queue-name", queue, "--interval", "0.2", "--no-startup-delay",
-               "--no-reload"),
+        manage(
+            "db_worker",
+            "--queue-name",
+            queue,
+            "--interval",
+            "0.2",
+            "--no-startup-delay",
+            "--no-reload",
+        ),
         env,
         log,
     )
@@ -207,10 +253,22 @@ class AppServer(Process):
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             [
-                sys.executable, "-m", "gunicorn", "masthead.wsgi:application",
-                "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-                "--threads", str(threads), "--timeout", "120", "--graceful-timeout", "3",
-                "--log-level", "warning",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "masthead.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--workers",
+                str(workers),
+                "--threads",
+                str(threads),
+                "--timeout",
+                "120",
+                "--graceful-timeout",
+                "3",
+                "--log-level",
+                "warning",
             ],
             {**env, "SITE_URL": f"http://127.0.0.1:{self.port}"},
             log,

@@ -21,11 +21,20 @@ SHOW = (
 
 
 def settings_for(**env):
-    environment = {"PATH": "/usr/bin:/bin", "MASTHEAD_VAR_DIR": "/tmp/masthead-config-test",
-                   "SECRET_KEY": "x" * 50, **env}
+    environment = {
+        "PATH": "/usr/bin:/bin",
+        "MASTHEAD_VAR_DIR": "/tmp/masthead-config-test",
+        "SECRET_KEY": "x" * 50,
+        **env,
+    }
     output = subprocess.run(
-        [sys.executable, "-c", SHOW], cwd=REPO, env=environment,
-        capture_output=True, text=True, check=True, timeout=60,
+        [sys.executable, "-c", SHOW],
+        cwd=REPO,
+        env=environment,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -52,7 +61,10 @@ def test_scale_out_from_the_environment():
     db = s["db"]
     assert db["ENGINE"] == "django.db.backends.postgresql"
     assert (db["HOST"], db["NAME"], db["CONN_MAX_AGE"], db["CONN_HEALTH_CHECKS"]) == (
-        "db.internal", "masthead", 60, True
+        "db.internal",
+        "masthead",
+        60,
+        True,
     )
     assert "pool" not in db.get("OPTIONS", {})
     cache = s["caches"]["default"]
@@ -62,8 +74,10 @@ def test_scale_out_from_the_environment():
     assert s["tasks"]["default"]["BACKEND"] == "django_tasks_rq.RQBackend"
     assert s["rq_queues"]["default"]["URL"] == "redis://cache.internal:6379/1"
     assert s["rq_queues"]["default"]["DEFAULT_TIMEOUT"] == 3600
-    assert s["rq"] == {"JOB_CLASS": "django_tasks_rq.Job",
-                       "WORKER_CLASS": "masthead.core.taskqueue.RQWorker"}
+    assert s["rq"] == {
+        "JOB_CLASS": "django_tasks_rq.Job",
+        "WORKER_CLASS": "masthead.core.taskqueue.RQWorker",
+    }
     assert {"django_rq", "django_tasks_rq"} <= set(s["apps"])
     public, private = s["storages"]["default"], s["storages"]["private"]
     assert public["BACKEND"] == private["BACKEND"] == "storages.backends.s3.S3Storage"

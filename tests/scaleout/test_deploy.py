@@ -36,8 +36,10 @@ class Upstream(BaseHTTPRequestHandler):
         headers = {
             "/public": [("Cache-Control", "public, max-age=60, s-maxage=300"), ("Vary", "Cookie")],
             "/private": [("Cache-Control", "private, no-cache"), ("Vary", "Cookie")],
-            "/sets-cookie": [("Cache-Control", "public, max-age=60"),
-                             ("Set-Cookie", "csrftoken=abc; Path=/")],
+            "/sets-cookie": [
+                ("Cache-Control", "public, max-age=60"),
+                ("Set-Cookie", "csrftoken=abc; Path=/"),
+            ],
             "/unmarked": [],
             "/health/": [("Cache-Control", "public, max-age=60")],
         }.get(self.path.split("?")[0], [])
@@ -71,8 +73,9 @@ def nginx(tmp_path):
         server_name="localhost",
     )
     (tmp_path / "nginx.conf").write_text(render.standalone_config(site, tmp_path, workers=1))
-    checked = subprocess.run(["nginx", "-t", "-c", str(tmp_path / "nginx.conf")],
-                             capture_output=True, text=True)
+    checked = subprocess.run(
+        ["nginx", "-t", "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True
+    )
     assert checked.returncode == 0, checked.stderr
     process = subprocess.Popen(["nginx", "-c", str(tmp_path / "nginx.conf"), "-g", "daemon off;"])
 
@@ -128,14 +131,18 @@ def test_nginx_keeps_pages_seconds_not_minutes(nginx):
     assert nginx("/public?story")[1] == "HIT"
     time.sleep(6)
     nginx("/public?story")  # stale: served once more while refreshing in the background
-    wait_until(lambda: nginx("/public?story")[2] == "/public?story #2", 10,
-               message="refreshed after the shared lifetime")
+    wait_until(
+        lambda: nginx("/public?story")[2] == "/public?story #2",
+        10,
+        message="refreshed after the shared lifetime",
+    )
 
 
 def test_render_keeps_the_site_file_in_step():
     render = render_module()
-    site = render.render_site(listen="8080", upstreams=["10.0.0.1:8000", "10.0.0.2:8000"],
-                              media_root=None)
+    site = render.render_site(
+        listen="8080", upstreams=["10.0.0.1:8000", "10.0.0.2:8000"], media_root=None
+    )
     assert "server 10.0.0.1:8000" in site and "server 10.0.0.2:8000" in site
     assert "location /media/" not in site
     assert "listen 8080;" in site
@@ -149,7 +156,9 @@ def test_procfile_and_units_run_commands_that_exist():
     assert kinds["web"].startswith("gunicorn masthead.wsgi:application")
     units = {path.name: path.read_text() for path in (DEPLOY / "systemd").glob("*.service")}
     assert set(units) == {
-        "masthead-web.service", "masthead-worker@.service", "masthead-scheduler.service"
+        "masthead-web.service",
+        "masthead-worker@.service",
+        "masthead-scheduler.service",
     }
     for text in [*kinds.values(), *units.values()]:
         for command in re.findall(r"manage\.py (\w+)", text):
@@ -181,5 +190,3 @@ def test_run_worker_picks_the_configured_backend(settings, monkeypatch):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     with pytest.raises(CommandError):
         call_command("run_worker")
-
-

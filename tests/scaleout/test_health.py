@@ -34,7 +34,9 @@ def test_a_failing_dependency_answers_503_without_details(client, monkeypatch):
     report = response.json()
     assert report["status"] == "failing"
     assert report["checks"]["cache"] == {
-        "ok": False, "error": "ConnectionError", "ms": report["checks"]["cache"]["ms"]
+        "ok": False,
+        "error": "ConnectionError",
+        "ms": report["checks"]["cache"]["ms"],
     }
     assert report["checks"]["database"]["ok"] is True
     assert "secret-host" not in response.content.decode()
@@ -42,8 +44,10 @@ def test_a_failing_dependency_answers_503_without_details(client, monkeypatch):
 
 @pytest.mark.parametrize(
     ("backend", "expected"),
-    [("django_tasks_db.DatabaseBackend", "database"),
-     ("django_tasks.backends.immediate.ImmediateBackend", "ImmediateBackend")],
+    [
+        ("django_tasks_db.DatabaseBackend", "database"),
+        ("django_tasks.backends.immediate.ImmediateBackend", "ImmediateBackend"),
+    ],
 )
 def test_queue_report(settings, backend, expected):
     settings.TASKS = {"default": {"BACKEND": backend}}
@@ -67,10 +71,16 @@ def test_never_served_from_the_page_cache():
 
     for _ in range(2):
         environ = {
-            "REQUEST_METHOD": "GET", "PATH_INFO": "/health/", "QUERY_STRING": "",
-            "SERVER_NAME": "testserver", "SERVER_PORT": "80", "HTTP_HOST": "testserver",
-            "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(), "wsgi.errors": io.StringIO(),
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": "/health/",
+            "QUERY_STRING": "",
+            "SERVER_NAME": "testserver",
+            "SERVER_PORT": "80",
+            "HTTP_HOST": "testserver",
+            "SERVER_PROTOCOL": "HTTP/1.1",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+            "wsgi.errors": io.StringIO(),
         }
         body = b"".join(application(environ, start_response))
         assert captured["status"].startswith("200")

@@ -63,10 +63,18 @@ def storages_from_environment(endpoint):
         **CREDENTIALS,
     }
     output = subprocess.run(
-        [sys.executable, "-c",
-         "import json, masthead.settings as s; "
-         "print(json.dumps({'STORAGES': s.STORAGES, 'SERVE_MEDIA': s.SERVE_MEDIA}))"],
-        cwd=REPO, env=env, capture_output=True, text=True, check=True, timeout=60,
+        [
+            sys.executable,
+            "-c",
+            "import json, masthead.settings as s; "
+            "print(json.dumps({'STORAGES': s.STORAGES, 'SERVE_MEDIA': s.SERVE_MEDIA}))",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
     ).stdout
     return json.loads(output.strip().splitlines()[-1])
 
@@ -149,8 +157,12 @@ def test_private_files_are_handed_out_through_short_signed_urls(s3):
     assert status == 206 and data == audio[256:512]  # players seek on the store directly
 
     download = serve_private_file(
-        request, private, edition, content_type="application/pdf",
-        filename="issue-22.pdf", as_attachment=True,
+        request,
+        private,
+        edition,
+        content_type="application/pdf",
+        filename="issue-22.pdf",
+        as_attachment=True,
     )
     status, headers, data = fetch(download["Location"])
     assert data == b"%PDF-1.7 ..."

@@ -39,8 +39,9 @@ def body(response):
 
 def test_whole_file_streamed_privately(storage):
     name = save_atomically(storage, "audio/1/full.mp3", DATA)
-    response = serve_private_file(get(), storage, name, content_type="audio/mpeg",
-                                  filename="the-bond-market.mp3")
+    response = serve_private_file(
+        get(), storage, name, content_type="audio/mpeg", filename="the-bond-market.mp3"
+    )
     assert response.status_code == 200
     assert body(response) == DATA
     assert response["Content-Length"] == str(len(DATA))
@@ -81,8 +82,16 @@ def test_head_sends_no_body(storage):
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("bytes=0-0", (0, 0)), ("bytes=5-", (5, 9)), ("bytes=-3", (7, 9)), ("bytes=0-99", (0, 9)),
-     ("bytes=3-1", None), ("bytes=0-1,4-5", None), ("items=0-1", None), ("bytes=10-", "unsatisfiable")],
+    [
+        ("bytes=0-0", (0, 0)),
+        ("bytes=5-", (5, 9)),
+        ("bytes=-3", (7, 9)),
+        ("bytes=0-99", (0, 9)),
+        ("bytes=3-1", None),
+        ("bytes=0-1,4-5", None),
+        ("items=0-1", None),
+        ("bytes=10-", "unsatisfiable"),
+    ],
 )
 def test_parse_range(header, expected):
     assert parse_range(header, 10) == expected

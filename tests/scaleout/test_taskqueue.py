@@ -94,8 +94,14 @@ def failed_database_task():
 
     result = fail_loudly.enqueue("the printer is on fire")
     worker = Worker(
-        queue_names=["default"], interval=0, batch=True, backend_name="default",
-        startup_delay=False, max_tasks=1, worker_id="w-test", excluded_queue_names=[],
+        queue_names=["default"],
+        interval=0,
+        batch=True,
+        backend_name="default",
+        startup_delay=False,
+        max_tasks=1,
+        worker_id="w-test",
+        excluded_queue_names=[],
     )
     row = DBTaskResult.objects.get(pk=result.id)
     row.claim(worker.worker_id)
@@ -176,9 +182,7 @@ def rq_queue(settings):
     settings.TASKS = {"default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": [queue]}}
     settings.RQ = {"JOB_CLASS": "django_tasks_rq.Job"}
     yield queue
-    import django_rq
-
-    django_rq.get_queue(queue).delete(delete_jobs=True)
+    support.forget_rq_queue(queue)
 
 
 def test_failed_rq_jobs_show_their_error_and_can_be_retried(rq_queue, admin_client):

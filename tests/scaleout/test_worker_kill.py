@@ -42,7 +42,9 @@ def test_the_marker_task_does_its_work_once_however_often_it_runs(tmp_path):
     assert len(starts) == 2
     assert finishes == [f"finish {os.getpid()} done"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "attempts.log", "twice.done", "twice.running"
+        "attempts.log",
+        "twice.done",
+        "twice.running",
     ]
 
 
@@ -58,7 +60,9 @@ def test_database_queue_worker_killed_mid_task_loses_nothing(settings, tmp_path)
     second = None
     try:
         pid = support.wait_until(
-            lambda: running_pid(tmp_path, key), 90, message=lambda: f"task started\n{first.output()}"
+            lambda: running_pid(tmp_path, key),
+            90,
+            message=lambda: f"task started\n{first.output()}",
         )
         assert pid == first.pid  # the database worker runs tasks in its own process
         first.kill()
@@ -76,11 +80,13 @@ def test_database_queue_worker_killed_mid_task_loses_nothing(settings, tmp_path)
             message=lambda: f"task finished by the second worker\n{second.output()}",
         )
         support.wait_until(
-            lambda: database.query(
-                "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s",
-                _db_id(result.id),
-            )
-            == [("SUCCESSFUL",)],
+            lambda: (
+                database.query(
+                    "SELECT status FROM django_tasks_database_dbtaskresult WHERE id = %s",
+                    _db_id(result.id),
+                )
+                == [("SUCCESSFUL",)]
+            ),
             20,
             message="task marked successful",
         )
@@ -110,9 +116,7 @@ def _json(value):
 
 
 def _rq_settings(settings, queue):
-    settings.RQ_QUEUES = {
-        name: {"URL": support.redis_url()} for name in ("default", queue)
-    }
+    settings.RQ_QUEUES = {name: {"URL": support.redis_url()} for name in ("default", queue)}
     settings.TASKS = {
         "default": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", queue]}
     }
@@ -133,9 +137,7 @@ def rq_queue(settings):
     queue = "scaleout-" + uuid.uuid4().hex[:10]
     _rq_settings(settings, queue)
     yield queue
-    import django_rq
-
-    django_rq.get_queue(queue).delete(delete_jobs=True)
+    support.forget_rq_queue(queue)
 
 
 def _rq_env(tmp_path, queue):
@@ -165,7 +167,9 @@ def test_rq_worker_killed_mid_task_loses_nothing(rq_queue, tmp_path):
     second = None
     try:
         horse = support.wait_until(
-            lambda: running_pid(tmp_path, key), 90, message=lambda: f"task started\n{first.output()}"
+            lambda: running_pid(tmp_path, key),
+            90,
+            message=lambda: f"task started\n{first.output()}",
         )
         assert horse != first.pid  # RQ runs each job in a forked work horse
         os.kill(horse, signal.SIGKILL)
@@ -201,7 +205,9 @@ def test_rq_work_horse_killed_mid_task_is_run_again(rq_queue, tmp_path):
     worker = support.rq_worker(env, tmp_path / "worker.log", queue=rq_queue)
     try:
         horse = support.wait_until(
-            lambda: running_pid(tmp_path, key), 90, message=lambda: f"task started\n{worker.output()}"
+            lambda: running_pid(tmp_path, key),
+            90,
+            message=lambda: f"task started\n{worker.output()}",
         )
         os.kill(horse, signal.SIGKILL)
         support.wait_until(
