@@ -341,6 +341,8 @@ STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
 
 # Audio narration engine: "piper" (default) or "espeak".
 NARRATION_ENGINE = os.environ.get("NARRATION_ENGINE", "piper")
+# Publishing enqueues narration; tests turn it on where they synthesise.
+NARRATE_ON_PUBLISH = env_bool("NARRATE_ON_PUBLISH", not TESTING)
 
 WAGTAIL_SITE_NAME = os.environ.get("WAGTAIL_SITE_NAME", "Masthead")
 WAGTAILADMIN_BASE_URL = SITE_URL
