@@ -249,3 +249,27 @@ def test_an_open_run_goes_with_its_issue(client, site_tree):
     assert response.status_code == 302
     assert not IssuePage.objects.filter(pk=doomed.pk).exists()
     assert not PrintRun.objects.exists()
+
+
+def test_the_account_page_tells_a_member_their_new_address_misses_a_closed_run(
+    client, issue, members
+):
+    with freeze_time("2026-05-25 09:00:00"):
+        close_print_run(issue)
+    client.force_login(members["print-us"])
+    with freeze_time("2026-05-27 12:00:00"):
+        response = client.post(
+            "/account/address/",
+            {
+                "name": "Print Us",
+                "line1": "2 Elm Street",
+                "city": "Springfield",
+                "region": "IL",
+                "postal_code": "62704",
+                "country": "US",
+            },
+            follow=True,
+        )
+    html = response.content.decode()
+    assert "Your shipping address is saved." in html
+    assert "applies from the next issue" in html
