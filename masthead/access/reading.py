@@ -33,6 +33,7 @@ unpublishing, moving or editing anything, or a change of plans, prices, ads
 or paywall settings (see apps.py), refreshes every kept page at once.
 """
 
+import logging
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -59,6 +60,8 @@ ENTITLEMENT_TTL = 30
 # the user drops them at once (apps.py).
 MEMBER_TTL = 30
 HIT_HEADER = "X-Article-Cache"
+
+logger = logging.getLogger(__name__)
 
 
 class KeptEntries:
@@ -278,7 +281,10 @@ def _keep(request, key, reader, response):
     if ttl > 0:
         variants.set(key, response.content, ttl)
         routes.set(route_key(request), reader.terms, ttl)
-        response[HIT_HEADER] = "stored"
+        if reader.signed_in:
+            # For the early door, which learns the headers of kept pages
+            # for signed-in readers from this one.
+            response[HIT_HEADER] = "stored"
 
 
 def serve_article_page(serve, page, request, args, kwargs):
@@ -478,6 +484,14 @@ class EarlyKeptPages:
         ]
 
     def answer(self, environ):
+        try:
+            return self._answer(environ)
+        except Exception:
+            # Django serves what this cannot: it checks everything again.
+            logger.exception("Kept page not answered early")
+            return None
+
+    def _answer(self, environ):
         from django.conf import settings
         from django.core.handlers.wsgi import get_path_info
 

@@ -252,7 +252,12 @@ def open_article(user, article):
     now = timezone.now()
     with transaction.atomic():
         # One member's reads are counted one request at a time.
-        list(get_user_model().objects.select_for_update(of=("self",)).filter(pk=user.pk).values_list("pk"))
+        list(
+            get_user_model()
+            .objects.select_for_update(of=("self",))
+            .filter(pk=user.pk)
+            .values_list("pk")
+        )
         used = MeteredRead.objects.filter(
             member_id=user.pk, read_at__gte=now - METER_WINDOW
         ).count()
