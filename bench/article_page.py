@@ -2,13 +2,15 @@
 
     .venv/bin/python bench/article_page.py [--seconds 10] [--connections 32]
 
-Builds a throwaway demo magazine, starts gunicorn (as `make run` does) with
-the page cache on and, for reference, with it off, and nginx with the page's
-HTML as a static file; then loads each with wrk, one after another, and
-prints requests per second, latency and the ratio to nginx.
+Builds a throwaway demo magazine, starts granian (as `make run` does) with
+the page cache on and, for reference, with it off, gunicorn with the page
+cache on (the server Masthead used before), and nginx with the page's HTML
+as a static file; then loads each with wrk, one after another, and prints
+requests per second, latency and the ratio to nginx.
 """
 
 import argparse
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -18,6 +20,7 @@ from common import (
     bench_env,
     cleanup,
     free_port,
+    gunicorn_server,
     nginx_static,
     prepare_site,
     print_table,
@@ -48,18 +51,21 @@ def main():
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     var_dir = Path(tempfile.mkdtemp(prefix="masthead-bench-"))
     try:
         env = bench_env(var_dir)
         prepare_site(env)
         cached_port, uncached_port, nginx_port = free_port(), free_port(), free_port()
+        gunicorn_port = free_port()
         with app_server(env, cached_port, args.workers), app_server(
             bench_env(var_dir, PAGE_CACHE_SECONDS=0), uncached_port, args.workers
-        ):
+        ), gunicorn_server(env, gunicorn_port, args.workers):
             cached = f"http://127.0.0.1:{cached_port}"
             path = public_article_path(cached)
             html = wait_for(cached + path)
             wait_for(f"http://127.0.0.1:{uncached_port}{path}")
+            wait_for(f"http://127.0.0.1:{gunicorn_port}{path}")
             with nginx_static(html, nginx_port) as nginx:
                 wait_for(f"http://127.0.0.1:{nginx_port}/")
                 run = {"connections": args.connections, "seconds": args.seconds}
@@ -71,10 +77,15 @@ def main():
                         "article page, anonymous (no cache)",
                         wrk(f"http://127.0.0.1:{uncached_port}{path}", **run),
                     ),
+                    (
+                        "same, page cache, under gunicorn (gthread)",
+                        wrk(f"http://127.0.0.1:{gunicorn_port}{path}", **run),
+                    ),
                 ]
                 cleanup(nginx.folder)
         print(f"\nArticle {path} ({len(html) / 1024:.0f} KB), {args.connections} connections, "
-              f"{args.seconds}s each, gunicorn with {args.workers} workers\n")
+              f"{args.seconds}s each, {args.workers} server workers; "
+              f"load average before: {load_before:.2f}\n")
         print_table(rows, reference)
     finally:
         cleanup(var_dir)

@@ -13,7 +13,7 @@ transaction, as the admin does), and a poller measures how long until
 readers on each path see it.
 
 Configurations, all on 127.0.0.1:
-- embedded: SQLite, file cache, gunicorn as `make run` starts it;
+- embedded: SQLite, file cache, granian as `make run` starts it;
 - scaleout: PostgreSQL + Redis (a throwaway database and key prefix);
 - proxy: the scale-out app servers behind nginx with deploy/nginx's
   proxy_cache, rendered into a temporary folder.
@@ -572,7 +572,7 @@ def report(results, work, args, loads):
     print(
         f"\nBreaking news: {work.get('path', '')}, {args.connections} connections at the peak "
         f"(half anonymous, half {args.subscribers} subscribers), {args.seconds}s per step, "
-        f"gunicorn {args.workers} workers x 4 threads"
+        f"granian {args.workers} workers x 4 threads"
     )
     print(f"load average before: {loads[0]}; after: {loads[1]}; {os.cpu_count()} CPUs\n")
     print(

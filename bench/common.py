@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
 
@@ -78,14 +79,20 @@ class Server:
             self.process.kill()
 
 
-def app_server(env, port, workers=2):
-    """The production server `make run` uses: gunicorn."""
+def app_server(env, port, workers=2, threads=4):
+    """The production server `make run` uses (granian)."""
+    from masthead.core.serve import web_command
+
+    return Server(web_command("127.0.0.1", port, workers, threads), env=env)
+
+
+def gunicorn_server(env, port, workers=2, threads=4):
+    """gunicorn with gthread workers, for comparison with granian."""
     return Server(
         [
             PYTHON, "-m", "gunicorn", "masthead.wsgi:application",
             "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", "4", "--keep-alive", "30",
-            "--log-level", "warning",
+            "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning",
         ],
         env=env,
     )

@@ -4,7 +4,7 @@
 
 Builds a throwaway demo magazine, makes a subscriber (a complimentary
 subscription, made with billing's models) and signs them in (a session in the
-session store), starts gunicorn as `make run` does (page cache on), and nginx
+session store), starts granian as `make run` does (page cache on), and nginx
 serving the anonymous article page's HTML as a static file. Then, one after
 another, with wrk at the same concurrency:
 
@@ -94,7 +94,7 @@ def fetch(url, cookie=None):
 
     request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
     with urllib.request.urlopen(request, timeout=10) as response:
-        return response.read(), dict(response.headers)
+        return response.read(), response.headers  # case-insensitive names
 
 
 def load_average():
@@ -161,7 +161,7 @@ def main():
                 cleanup(nginx.folder)
         print(
             f"\nArticles {gated} (subscribers) and {public} (public); {args.connections} "
-            f"connections, {args.seconds}s each, gunicorn with {args.workers} workers, "
+            f"connections, {args.seconds}s each, granian with {args.workers} workers, "
             f"{os.cpu_count()} CPUs"
         )
         print(

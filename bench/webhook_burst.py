@@ -1,6 +1,6 @@
 """Webhook throughput: a burst of 2,000 signed `invoice.paid` renewals.
 
-Runs Masthead under gunicorn on 127.0.0.1 against a fresh SQLite database (or
+Runs Masthead under granian on 127.0.0.1 against a fresh SQLite database (or
 DATABASE_URL), with the local Stripe of the tests (localstripe and its
 extensions) in this process. It creates subscriptions on that Stripe, renews
 each of them a few times so that 2,000 renewal invoices exist, then delivers
@@ -124,8 +124,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--senders", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=4, help="granian worker processes")
+    parser.add_argument("--threads", type=int, default=1, help="threads per granian worker")
     parser.add_argument("--renewals", type=int, default=4, help="renewal invoices per subscription")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     parser.add_argument(
@@ -230,7 +230,7 @@ def main():
     )
     server.start()
     url = server.url + "/billing/webhook/"
-    print(f"gunicorn: {args.workers} workers × {args.threads} thread(s) at {server.url}")
+    print(f"granian: {args.workers} workers × {args.threads} thread(s) at {server.url}")
 
     # The senders run in their own process, so that they do not share a
     # GIL with the local Stripe that the app server calls back.

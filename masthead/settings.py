@@ -46,6 +46,8 @@ SECRET_KEY = os.environ.get("SECRET_KEY") or (
 )
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+# Proxies whose X-Forwarded-For names the client (rate limits count per client).
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # The public address of the site, used in emails, feeds and Stripe redirects.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -162,7 +164,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 elif os.environ.get("DB_POOL"):
     # PostgreSQL: a persistent connection per thread (above) by default, or
     # with DB_POOL=min:max a psycopg pool per process. The pool opens on first
-    # use, after gunicorn forks; the RQ worker closes it before each fork.
+    # use, in each web worker process; the RQ worker closes it before each fork.
     _pool_min, _, _pool_max = os.environ["DB_POOL"].partition(":")
     DATABASES["default"]["CONN_MAX_AGE"] = 0  # Django's pool replaces persistence
     DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {

@@ -5,15 +5,17 @@ in the embedded mode and in tests), one per limit, key and fixed time window.
 A request counts whether the address belongs to a member or not, so the limit
 says nothing about which addresses have accounts.
 
-The client's IP is REMOTE_ADDR: a proxy in front of Masthead must pass the
-client's address there (nginx's realip module, for example); the
-X-Forwarded-For header is not trusted, since anyone can send one.
+The client's IP is REMOTE_ADDR, unless the request came through one of the
+proxies named in TRUSTED_PROXIES (nginx in deploy/): then it is the address
+that proxy saw, the last one in X-Forwarded-For. The header is not trusted
+from anyone else, since anyone can send one.
 """
 
 import hashlib
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 
 
@@ -49,7 +51,11 @@ EMAIL_CHANGE_PER_USER = Limit("email-change-user", 5, 60 * 60)
 
 
 def client_ip(request):
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    if address in settings.TRUSTED_PROXIES:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        return forwarded or address
+    return address
 
 
 def allow(request, email, per_email, per_ip):

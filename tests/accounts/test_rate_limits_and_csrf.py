@@ -66,6 +66,21 @@ def test_twenty_requests_per_ip_per_hour(commit, db, mailoutbox):
         assert ask_for_link(here, commit, "r99@example.com").status_code == 302
 
 
+def test_behind_a_trusted_proxy_each_client_is_counted_apart(commit, db, settings):
+    settings.TRUSTED_PROXIES = ["127.0.0.1"]
+    # Clients behind nginx; the first one also tries to pass as someone else.
+    first = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="10.9.9.9, 203.0.113.7")
+    second = Client(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="198.51.100.1")
+    for number in range(20):
+        assert ask_for_link(first, commit, f"r{number}@example.com").status_code == 302
+    assert ask_for_link(first, commit, "r99@example.com").status_code == 429
+    assert ask_for_link(second, commit, "r99@example.com").status_code == 302
+    # Anyone else's X-Forwarded-For changes nothing: it is counted as itself.
+    settings.TRUSTED_PROXIES = []
+    spoofing = Client(REMOTE_ADDR="203.0.113.7", HTTP_X_FORWARDED_FOR="192.0.2.50")
+    assert ask_for_link(spoofing, commit, "r100@example.com").status_code == 429
+
+
 def test_password_attempts_are_limited(client, db):
     User.objects.create_user(email="pw@example.com", password="correct horse battery")
     for _ in range(10):

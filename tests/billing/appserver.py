@@ -1,4 +1,4 @@
-"""Masthead served by gunicorn in a subprocess, for tests and benchmarks that
+"""Masthead served by granian (as `make run` does) in a subprocess, for tests and benchmarks that
 need real concurrency.
 
 pytest-django's SQLite test database lives in memory, where concurrent
@@ -13,11 +13,12 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from masthead.core.serve import web_command
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -97,31 +98,15 @@ class AppServer:
 
     def start(self, timeout=120):
         self.mail_dir.mkdir(parents=True, exist_ok=True)
-        self.log = open(self.workdir / "gunicorn.log", "wb")  # noqa: SIM115
-        command = [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "masthead.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{self.port}",
-            "--workers",
-            str(self.workers),
-            "--threads",
-            str(self.threads),
-            "--preload",
-            "--timeout",
-            "120",
-            "--log-level",
-            "warning",
-        ]
+        self.log = open(self.workdir / "server.log", "wb")  # noqa: SIM115
+        command = web_command("127.0.0.1", self.port, self.workers, self.threads)
         self.process = subprocess.Popen(
             command, cwd=REPO, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.read_log()}")
+                raise RuntimeError(f"app server exited: {self.read_log()}")
             try:
                 urllib.request.urlopen(self.url + "/billing/webhook/", timeout=5)
             except urllib.error.HTTPError as error:
@@ -131,7 +116,7 @@ class AppServer:
                 pass
             time.sleep(0.3)
         self.stop()
-        raise RuntimeError(f"gunicorn did not start: {self.read_log()}")
+        raise RuntimeError(f"app server did not start: {self.read_log()}")
 
     def stop(self):
         if self.process is not None and self.process.poll() is None:
@@ -144,7 +129,7 @@ class AppServer:
             self.log.close()
 
     def cpu_seconds(self):
-        """CPU time used so far by gunicorn and its workers."""
+        """CPU time used so far by the server and its workers."""
         total = 0.0
         pids = [self.process.pid]
         children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
@@ -161,7 +146,7 @@ class AppServer:
 
     def read_log(self):
         try:
-            return (self.workdir / "gunicorn.log").read_text(errors="replace")[-4000:]
+            return (self.workdir / "server.log").read_text(errors="replace")[-4000:]
         except OSError:
             return ""
 

@@ -1,5 +1,5 @@
 """Concurrent webhook deliveries and double refund submissions, through a
-real app server (gunicorn, four worker processes) on a file SQLite database."""
+real app server (granian, four worker processes) on a file SQLite database."""
 
 import threading
 

@@ -24,6 +24,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import connection
 
+from masthead.core.serve import web_command
+
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -246,30 +248,13 @@ def rq_worker(env, log, *, queue="default"):
 
 
 class AppServer(Process):
-    """gunicorn, as in production, on a free loopback port."""
+    """The production web server (granian), on a free loopback port."""
 
     def __init__(self, env, log, workers=2, threads=2):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "masthead.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--workers",
-                str(workers),
-                "--threads",
-                str(threads),
-                "--timeout",
-                "120",
-                "--graceful-timeout",
-                "3",
-                "--log-level",
-                "warning",
-            ],
+            web_command("127.0.0.1", self.port, workers, threads),
             {**env, "SITE_URL": f"http://127.0.0.1:{self.port}"},
             log,
         )
@@ -277,7 +262,7 @@ class AppServer(Process):
     def wait_ready(self, timeout=90):
         def up():
             if not self.alive():
-                raise AssertionError(f"gunicorn exited:\n{self.output()}")
+                raise AssertionError(f"app server exited:\n{self.output()}")
             try:
                 with urllib.request.urlopen(self.url + "/health/", timeout=5) as response:
                     return response.status == 200

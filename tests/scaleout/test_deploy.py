@@ -153,7 +153,8 @@ def test_procfile_and_units_run_commands_that_exist():
     procfile = (DEPLOY / "Procfile").read_text()
     kinds = dict(re.findall(r"^(\w+): (.+)$", procfile, re.MULTILINE))
     assert set(kinds) == {"web", "worker", "scheduler"}
-    assert kinds["web"].startswith("gunicorn masthead.wsgi:application")
+    assert kinds["web"].startswith("granian --interface wsgi")
+    assert kinds["web"].endswith("masthead.wsgi:application")
     units = {path.name: path.read_text() for path in (DEPLOY / "systemd").glob("*.service")}
     assert set(units) == {
         "masthead-web.service",

@@ -3,7 +3,7 @@ server does, the other honours.
 
 With DATABASE_URL on PostgreSQL and REDIS_URL set this is the scale-out
 configuration (Redis cache, RQ worker). On SQLite the same test runs against
-two gunicorn processes sharing the SQLite file and the file cache, with the
+two granian servers sharing the SQLite file and the file cache, with the
 database queue's worker, so it always runs.
 """
 
