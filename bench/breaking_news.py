@@ -22,8 +22,9 @@ The reference is nginx serving the anonymous page's HTML as a static file.
 Every response is checked inside wrk (a Lua response hook): an anonymous
 response must never contain the gated text, and a subscriber's must always
 contain it and never come from a shared cache (no `X-Page-Cache: hit`, no
-`X-Proxy-Cache: HIT`). A paced run then holds anonymous traffic at 10% of
-nginx's static rate to check the latency target (p99 < 100 ms).
+`X-Proxy-Cache: HIT`). A paced run then holds anonymous readers and subscribers
+each at 10% of nginx's static rate, again with a correction published
+during it, to check the latency target (p99 < 100 ms) below saturation.
 
 No background worker runs during the load: publishing queues narrations,
 which would take the CPU the measurement is about.
@@ -221,22 +222,19 @@ def finish_wrk(process, seconds):
 
 
 def load(url, site, script, *, anonymous, subscribers, seconds, delay_ms=0, correction=""):
-    """Anonymous and subscriber wrk in parallel; their results."""
+    """Anonymous and subscriber wrk in parallel (`anonymous` and `subscribers`
+    connections; with `delay_ms`, each connection waits that long between
+    requests); their results."""
     common = {
         "path": site["path"],
         "gated": site["gated"],
         "correction": correction or "MH-NO-CORRECTION-EXPECTED",
+        "delay_ms": delay_ms,
     }
     running = {}
     if anonymous:
         running["anonymous"] = start_wrk(
-            url,
-            script,
-            connections=anonymous,
-            seconds=seconds,
-            role="anonymous",
-            delay_ms=delay_ms,
-            **common,
+            url, script, connections=anonymous, seconds=seconds, role="anonymous", **common
         )
     if subscribers:
         running["subscriber"] = start_wrk(
@@ -415,18 +413,34 @@ def breaking(url, site, script, args, env, label, watch_urls):
     return {"ramp": warm, "peak": peak, "correction_seen_after_s": watch.result()}
 
 
-def paced(url, site, script, args, rate):
-    connections = max(4, args.connections // 2)
-    delay_ms = max(1, int(connections * 1000 / rate))
-    return load(
+# Paced connections wait this long between requests; wrk counts delays in
+# whole milliseconds, so a long one keeps the rate close to the one asked for.
+PACE_DELAY_MS = 10
+
+
+def paced(url, site, script, args, env, label, watch_urls, rate):
+    """Half anonymous, half subscribers, each held at `rate` requests per
+    second (10% of nginx's static rate), with a correction published in the
+    middle: the latency target is read here, below saturation."""
+    # A connection makes one request per delay plus the response's latency
+    # (about 1 ms here); a few more connections make up for slower answers.
+    connections = int(rate * (PACE_DELAY_MS + 1) / 1000 * 1.05) + 1
+    text = f"Correction ({label}, paced, {uuid.uuid4().hex[:6]}): a date was wrong."
+    at = time.time() + 6 + args.seconds / 3
+    watch = CorrectionWatch(env, site, text, at, watch_urls)
+    time.sleep(max(0.0, at - time.time() - args.seconds / 3))
+    result = load(
         url,
         site,
         script,
         anonymous=connections,
-        subscribers=0,
+        subscribers=connections,
         seconds=args.seconds,
-        delay_ms=delay_ms,
-    )["anonymous"]
+        delay_ms=PACE_DELAY_MS,
+        correction=text,
+    )
+    result["correction_seen_after_s"] = watch.result()
+    return result
 
 
 def run_embedded(args, script, reference_rate, results, work):
@@ -443,19 +457,14 @@ def run_embedded(args, script, reference_rate, results, work):
             work["html"] = fetch(url + site["path"]).encode()
             reference_rate = reference_rate or measure_reference(args, work)
             cookie = f"{SESSION_COOKIE}={site['sessions'][0]}"
-            results["embedded"] = breaking(
-                url,
-                site,
-                script,
-                args,
-                env,
-                "embedded",
-                {
-                    "anonymous": (url + site["path"], None),
-                    "subscriber": (url + site["path"], cookie),
-                },
+            watch = {
+                "anonymous": (url + site["path"], None),
+                "subscriber": (url + site["path"], cookie),
+            }
+            results["embedded"] = breaking(url, site, script, args, env, "embedded", watch)
+            results["embedded"]["paced"] = paced(
+                url, site, script, args, env, "embedded", watch, reference_rate / 10
             )
-            results["embedded"]["paced"] = paced(url, site, script, args, reference_rate / 10)
         return reference_rate
     finally:
         cleanup(var)
@@ -486,20 +495,15 @@ def run_scaleout(args, script, reference_rate, results, work):
             reference_rate = reference_rate or measure_reference(args, work)
             cookie = f"{SESSION_COOKIE}={site['sessions'][0]}"
             if "scaleout" in args.configs:
-                results["scaleout"] = breaking(
-                    a,
-                    site,
-                    script,
-                    args,
-                    env,
-                    "scaleout",
-                    {
-                        "anonymous on A": (a + site["path"], None),
-                        "anonymous on B": (b + site["path"], None),
-                        "subscriber on B": (b + site["path"], cookie),
-                    },
+                watch = {
+                    "anonymous on A": (a + site["path"], None),
+                    "anonymous on B": (b + site["path"], None),
+                    "subscriber on B": (b + site["path"], cookie),
+                }
+                results["scaleout"] = breaking(a, site, script, args, env, "scaleout", watch)
+                results["scaleout"]["paced"] = paced(
+                    a, site, script, args, env, "scaleout", watch, reference_rate / 10
                 )
-                results["scaleout"]["paced"] = paced(a, site, script, args, reference_rate / 10)
             if "proxy" in args.configs:
                 folder = Path(tempfile.mkdtemp(prefix="masthead-bench-proxy-"))
                 folder.chmod(0o755)
@@ -586,7 +590,11 @@ def report(results, work, args, loads):
                 print(row(f"{config}: {step}, {role}", numbers, reference))
         if "paced" in result:
             target = reference / 10
-            print(row(f"{config}: anonymous paced at {target:.0f}/s", result["paced"], reference))
+            for role in ("anonymous", "subscriber"):
+                name = f"{config}: paced at {target:.0f}/s each, {role}"
+                print(row(name, result["paced"][role], reference))
+            seen = result["paced"]["correction_seen_after_s"]
+            print(f"{'':44} paced: correction visible after (s, window): {seen}")
         if "anonymous only" in result:
             print(row(f"{config}: anonymous only", result["anonymous only"], reference))
         print(f"{'':44} correction visible after (s, window): {result['correction_seen_after_s']}")
@@ -631,10 +639,17 @@ def main():
     problems = [
         f"{config} {step} {role}: {numbers['wrong']} wrong, {numbers['errors']} errors"
         for config, result in results.items()
-        for step in ("ramp", "peak")
-        for role, numbers in result[step].items()
-        if numbers.get("wrong") or numbers["errors"]
+        for step in ("ramp", "peak", "paced")
+        for role, numbers in result.get(step, {}).items()
+        if role != "correction_seen_after_s" and (numbers.get("wrong") or numbers["errors"])
     ]
+    target = work["reference"]["rps"] / 10
+    for config, result in results.items():
+        for role, numbers in result.get("paced", {}).items():
+            if role == "correction_seen_after_s":
+                continue
+            verdict = "met" if numbers["rps"] >= target * 0.95 and numbers["p99_ms"] < 100 else "NOT met"
+            print(f"target, {config} paced {role}: {verdict}")
     if problems:
         print("\nPROBLEMS:\n  " + "\n  ".join(problems))
         sys.exit(1)

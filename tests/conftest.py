@@ -36,6 +36,10 @@ def _isolated_storage(settings, tmp_path):
                 "LOCATION": str(tmp_path),
             }
         }
+    # This process's brief copies of cache entries belong to the last test's cache.
+    from masthead.access.reading import early_pages
+
+    early_pages.brief.clear()
     yield
 
 

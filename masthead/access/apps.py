@@ -8,6 +8,7 @@ class AccessConfig(AppConfig):
 
     def ready(self):
         from django.conf import settings
+        from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete, post_save
 
         from masthead.core import pagecache
@@ -24,6 +25,11 @@ class AccessConfig(AppConfig):
         # Kept article pages answer signed-in readers before Django does.
         if early_pages not in pagecache.personal_pages:
             pagecache.personal_pages.append(early_pages)
+        # A session that ends is forgotten by this process at once (others
+        # within GENERATION_TTL).
+        user_logged_out.connect(
+            lambda **kwargs: early_pages.brief.clear(), dispatch_uid="access_logged_out", weak=False
+        )
 
         # What the paywall, the ads or a page's privacy show changes without
         # a publish: kept pages (the page cache, article variants) go stale.

@@ -71,9 +71,14 @@ class WSGIClient:
         return self.request("POST", path, data)
 
 
-@pytest.fixture
-def application(monkeypatch):
+@pytest.fixture(params=["fresh copies", "brief copies"])
+def application(request, monkeypatch, settings):
     monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
+    if request.param == "brief copies":
+        # As in production: the early door trusts this process's copies of
+        # sessions, members and entitlements for a moment. Changes made in
+        # this process must still show at once.
+        settings.TESTING = False
     return AnonymousPageCache(WSGIHandler(), ttl=60)
 
 
