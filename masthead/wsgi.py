@@ -1,3 +1,4 @@
+import gc
 import os
 
 from django.core.wsgi import get_wsgi_application
@@ -11,3 +12,10 @@ from masthead.core.pagecache import AnonymousPageCache
 application = get_wsgi_application()
 if settings.PAGE_CACHE_SECONDS:
     application = AnonymousPageCache(application, ttl=settings.PAGE_CACHE_SECONDS)
+
+# Django, Wagtail and the models make a quarter of a million objects that live
+# as long as the process. Left to the garbage collector, each full collection
+# walks them all (over 100 ms here, every request in the process waiting);
+# frozen, a full collection sees only what requests made since (under 1 ms).
+gc.collect()
+gc.freeze()

@@ -45,6 +45,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 
 from masthead.core.pagecache import GENERATION_TTL, current_generation
+from masthead.core.singleflight import flights
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
 from . import rules
@@ -335,12 +336,18 @@ def serve_article_page(serve, page, request, args, kwargs):
     body = variants.get(key)
     if body is not None:
         return _from_kept(body, request)
-    response = serve(page, request, args, kwargs)
-    if hasattr(response, "render") and not getattr(response, "is_rendered", True):
-        response.render()
-    if _may_keep(request, page, response):
-        _keep(request, key, reader, response)
-    return response
+    # Readers of one variant arriving together share one rendering.
+    with flights.wait_or_lead("variant:" + key) as leading:
+        if not leading:
+            body = variants.get(key)
+            if body is not None:
+                return _from_kept(body, request)
+        response = serve(page, request, args, kwargs)
+        if hasattr(response, "render") and not getattr(response, "is_rendered", True):
+            response.render()
+        if _may_keep(request, page, response):
+            _keep(request, key, reader, response)
+        return response
 
 
 def _may_keep(request, page, response):

@@ -21,6 +21,8 @@ from collections import OrderedDict
 from django.conf import settings
 from django.core.cache import cache
 
+from .singleflight import flights
+
 GENERATION_KEY = "pagecache:generation"
 # How long a process trusts its copy of the generation number (seconds). A
 # publish reaches every process within this time.
@@ -111,6 +113,19 @@ class AnonymousPageCache:
                 return self.personal(environ, start_response)
             return self.application(environ, start_response)
         key = self.key(environ)
+        answer = self.answer_kept(environ, start_response, key)
+        if answer is not None:
+            return answer
+        # A stale hot page: one thread of this process renders it, the
+        # others wait and answer from what it kept.
+        with flights.wait_or_lead(key) as leading:
+            if not leading:
+                answer = self.answer_kept(environ, start_response, key)
+                if answer is not None:
+                    return answer
+            return self.fill(environ, start_response, key)
+
+    def answer_kept(self, environ, start_response, key):
         entry = self.local.get(key)
         if entry is None:
             entry = cache.get(key)
@@ -120,7 +135,7 @@ class AnonymousPageCache:
             status, headers, body, _expires = entry
             start_response(status, [*headers, ("X-Page-Cache", "hit")])
             return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
-        return self.fill(environ, start_response, key)
+        return None
 
     def personal(self, environ, start_response):
         for pages in personal_pages:

@@ -1,0 +1,116 @@
+"""One rendering per stale page per process (core/singleflight.py), through
+the anonymous page cache, with a slow application standing in for Django."""
+
+import io
+import threading
+import time
+
+import pytest
+
+from masthead.core import pagecache
+from masthead.core.pagecache import AnonymousPageCache
+from masthead.core.singleflight import Flights
+
+
+class SlowPage:
+    """A WSGI application that takes a while to render and counts renderings."""
+
+    def __init__(self, cache_control="public, max-age=60"):
+        self.cache_control = cache_control
+        self.renderings = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, environ, start_response):
+        with self.lock:
+            self.renderings += 1
+            number = self.renderings
+        time.sleep(0.2)
+        start_response(
+            "200 OK",
+            [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", self.cache_control)],
+        )
+        return [f"<p>rendering {number}</p>".encode()]
+
+
+def get_all_at_once(application, path, readers=8):
+    bodies, start = [], threading.Barrier(readers)
+
+    def read():
+        environ = {
+            "REQUEST_METHOD": "GET",
+            "PATH_INFO": path,
+            "QUERY_STRING": "",
+            "SERVER_NAME": "testserver",
+            "HTTP_HOST": "testserver",
+            "wsgi.url_scheme": "http",
+            "wsgi.input": io.BytesIO(),
+        }
+        start.wait()
+        statuses = []
+        body = b"".join(application(environ, lambda status, headers, exc_info=None: statuses.append(status)))
+        bodies.append((statuses[0], body))
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(bodies) == readers, "a reader got no answer"
+    return bodies
+
+
+@pytest.fixture(autouse=True)
+def fresh_generation(monkeypatch):
+    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
+
+
+def test_readers_arriving_together_share_one_rendering():
+    page = SlowPage()
+    bodies = get_all_at_once(AnonymousPageCache(page, ttl=60), "/politics/hot/")
+    assert page.renderings == 1
+    assert bodies == [("200 OK", b"<p>rendering 1</p>")] * 8
+
+
+def test_after_a_publish_the_stale_page_is_rendered_once_again():
+    page = SlowPage()
+    application = AnonymousPageCache(page, ttl=60)
+    get_all_at_once(application, "/politics/hot/")
+    pagecache.invalidate_pages()
+    bodies = get_all_at_once(application, "/politics/hot/")
+    assert page.renderings == 2
+    assert {body for _, body in bodies} == {b"<p>rendering 2</p>"}
+
+
+def test_a_page_that_may_not_be_shared_is_rendered_for_each_reader():
+    page = SlowPage(cache_control="private")
+    bodies = get_all_at_once(AnonymousPageCache(page, ttl=60), "/account-like/", readers=4)
+    assert page.renderings == 4
+    assert sorted(body for _, body in bodies) == [
+        f"<p>rendering {n}</p>".encode() for n in range(1, 5)
+    ]
+
+
+def test_a_failing_leader_releases_the_others():
+    flights, outcomes = Flights(), []
+    start = threading.Barrier(3)
+
+    def worker(number):
+        start.wait()
+        try:
+            with flights.wait_or_lead("key") as leading:
+                if leading:
+                    time.sleep(0.1)
+                    raise RuntimeError("rendering failed")
+                outcomes.append("waited")
+        except RuntimeError:
+            outcomes.append("failed")
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(3)]
+    began = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5)
+    assert sorted(outcomes) == ["failed", "waited", "waited"]
+    assert time.monotonic() - began < 2
+    assert flights.flights == {}
