@@ -353,6 +353,7 @@ WAGTAILSEARCH_BACKENDS = {
     "default": {"BACKEND": "wagtail.search.backends.database"},
 }
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAILDOCS_DOCUMENT_MODEL = "newsroom.MagazineDocument"
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILEMBEDS_FINDERS = []  # no oEmbed calls out; editors paste links instead
 

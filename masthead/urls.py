@@ -6,11 +6,18 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from masthead.access import attachments as access_attachments
 from masthead.newsroom import views as newsroom_views
 
 urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
+    # Wagtail's address for a document's file, answered through the access rule.
+    path(
+        "documents/<int:document_id>/<str:document_filename>",
+        access_attachments.serve_document,
+        name="masthead_document",
+    ),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("masthead.core.urls")),
     path("robots.txt", newsroom_views.robots_txt, name="robots_txt"),

@@ -30,8 +30,11 @@ def split_body(article):
     return blocks, []
 
 
-def render_blocks(blocks):
-    return mark_safe("".join(block.render_as_block() for block in blocks))
+def render_blocks(blocks, gated_article=None):
+    """Blocks as HTML. The gated part of an article (`gated_article`) shows
+    its pictures through the view that asks the rule (access/attachments.py)."""
+    context = {"gated_article": gated_article} if gated_article is not None else None
+    return mark_safe("".join(block.render_as_block(context) for block in blocks))
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class Fragments:
 def cut_teaser(article):
     """The article's Fragments, rendered now."""
     teaser, gated = split_body(article)
-    return Fragments(render_blocks(teaser), render_blocks(gated))
+    return Fragments(render_blocks(teaser), render_blocks(gated, gated_article=article))
 
 
 def fragments_key(article):

@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import attachments
 
 app_name = "access"
 
-urlpatterns = []
+urlpatterns = [
+    path(
+        "gated-images/<int:article_id>/<int:image_id>/<str:spec>/",
+        attachments.gated_image,
+        name="gated_image",
+    ),
+]

@@ -12,3 +12,4 @@ def serve_articles_through_variants(serve):
         return serve_article_page(serve, page, request, args, kwargs)
 
     return inner
+

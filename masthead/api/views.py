@@ -74,8 +74,12 @@ def article_summary(request, article):
     }
 
 
-def _blocks(blocks):
-    return [{"type": block.block_type, "html": str(block.render_as_block())} for block in blocks]
+def _blocks(blocks, gated_article=None):
+    context = {"gated_article": gated_article} if gated_article is not None else None
+    return [
+        {"type": block.block_type, "html": str(block.render_as_block(context))}
+        for block in blocks
+    ]
 
 
 @require_GET
@@ -115,7 +119,7 @@ def article_detail(request, article_id):
     teaser, gated = split_body(article)
     data = article_summary(request, article)
     data["access"] = {"granted": access.granted, "reason": access.reason}
-    data["body"] = _blocks(teaser + gated if access else teaser)
+    data["body"] = _blocks(teaser) + (_blocks(gated, gated_article=article) if access else [])
     data["complete"] = bool(access) or not gated
     if not access:
         data["subscribe_url"] = request.build_absolute_uri(reverse("billing:subscribe"))

@@ -31,6 +31,7 @@ LOCAL_ENTRIES = 500
 CACHEABLE_TYPES = ("text/html", "application/xml", "application/rss+xml",
                    "application/atom+xml", "text/plain", "text/xml")
 BYPASS_PREFIXES = ("/admin/", "/django-admin/", "/account/", "/billing/", "/audio/",
+                   "/documents/", "/gated-images/",
                    "/editions/", "/print-runs/", "/subscribe/", "/static/", "/media/")
 
 

@@ -22,14 +22,39 @@ import time
 from pathlib import Path
 
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage
+from django.core.files.storage import FileSystemStorage, storages
+from django.core.signals import setting_changed
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.utils.cache import patch_vary_headers
+from django.utils.functional import LazyObject, empty
 from django.utils.http import content_disposition_header, http_date, parse_etags
 
 SIGNED_URL_SECONDS = 300
 CHUNK_SIZE = 64 * 1024
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+class PrivateStorage(LazyObject):
+    """The "private" storage, for a model's FileField (`storage=get_private_storage`):
+    looked up when first used, and again after the STORAGES setting changes."""
+
+    def _setup(self):
+        self._wrapped = storages["private"]
+
+
+private_storage = PrivateStorage()
+
+
+def get_private_storage():
+    return private_storage
+
+
+def _storages_changed(setting, **kwargs):
+    if setting == "STORAGES":
+        private_storage._wrapped = empty
+
+
+setting_changed.connect(_storages_changed, dispatch_uid="masthead_private_storage")
 
 
 # --- Handing files out -------------------------------------------------------

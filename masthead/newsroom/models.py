@@ -13,11 +13,15 @@ from modelcluster.contrib.taggit import ClusterTaggableManager
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from taggit.models import TaggedItemBase
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
+from wagtail.documents.models import AbstractDocument
+from wagtail.documents.models import Document as WagtailDocument
 from wagtail.fields import StreamField
 from wagtail.images.models import AbstractImage, AbstractRendition
 from wagtail.images.models import Image as WagtailImage
 from wagtail.models import Orderable, Page
 from wagtail.search import index
+
+from masthead.core.storage import get_private_storage
 
 from .blocks import ArticleBodyBlock
 
@@ -31,6 +35,18 @@ class CreditedImage(AbstractImage):
     )
 
     admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit")
+
+
+class MagazineDocument(AbstractDocument):
+    """A file editors attach to pages (a report, a dataset). Kept in private
+    storage: readers get it only through Wagtail's document view, which asks
+    the access rule about the pages that link to it (access/attachments.py)."""
+
+    file = models.FileField(
+        upload_to="documents", storage=get_private_storage, verbose_name="file"
+    )
+
+    admin_form_fields = WagtailDocument.admin_form_fields
 
 
 class ImageRendition(AbstractRendition):

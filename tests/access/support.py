@@ -50,17 +50,41 @@ def image(title, filename):
     )
 
 
+def document(title, filename):
+    """A document editors attached: a file in private storage."""
+    from wagtail.documents import get_document_model
+
+    return get_document_model().objects.create(
+        title=title, file=ContentFile(document_bytes(title), name=filename)
+    )
+
+
+def document_bytes(title):
+    return f"%PDF-1.4 the attached report, {title}".encode()
+
+
 def gated_body(level):
     figure = image(f"SENTINEL-{level} figure", f"sentinel-figure-{level}.jpg")
+    report = document(f"SENTINEL-{level} report", f"sentinel-report-{level}.pdf")
     return [
         paragraph(f"<p>{teaser_sentence(level)}</p>"),
         paragraph(f"<p>The second teaser paragraph of the {level} story.</p>"),
         ("teaser_break", None),
         paragraph(f"<p>{gated_sentence(level)}</p>"),
+        paragraph(f'<p>Read <a linktype="document" id="{report.pk}">the full report</a>.</p>'),
         ("figure", {"image": figure, "caption": f"SENTINEL-{level} caption", "credit": ""}),
         ("pull_quote", {"text": f"SENTINEL-{level} pulled", "attribution": ""}),
         paragraph("<p>The gated closing paragraph.</p>"),
     ]
+
+
+def gated_attachments(article):
+    """(the figure's image, the linked document) in the article's gated part."""
+    from wagtail.documents import get_document_model
+
+    [figure] = [block.value["image"] for block in article.body if block.block_type == "figure"]
+    report = get_document_model().objects.get(title__endswith=f"-{article.title.split()[1]} report")
+    return figure, report
 
 
 def ensure_plans():

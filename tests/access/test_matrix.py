@@ -20,6 +20,8 @@ from tests.access.support import (
     LEVELS,
     SENTINEL,
     STATES,
+    document_bytes,
+    gated_attachments,
     gated_sentence,
     gets_editions,
     make_reader,
@@ -42,6 +44,7 @@ SURFACES = (
     "audio teaser",
     "audio full",
     "edition download",
+    "gated attachments",
     "ads",
 )
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -92,7 +95,10 @@ def check_article_page(client, world, article, state, level, full):
     full_audio = reverse("audio:full", args=[article.pk])
     if full:
         assert gated_sentence(level) in html
-        assert f"sentinel-figure-{level}" in html  # the gated figure's rendition
+        figure, report = gated_attachments(article)
+        # The gated figure, through the view that asks the rule, and the report.
+        assert reverse("access:gated_image", args=[article.pk, figure.pk, "width-900"]) in html
+        assert report.url in html
         assert full_audio in html
         assert soup.select_one(".paywall") is None
     else:
@@ -196,7 +202,7 @@ def check_api_detail(client, world, article, state, level, full):
         no_sentinel(response.content.decode())
         assert data["access"]["reason"] == paywall_reason(state, level)
     if state != "anonymous" and level != "public":
-        assert "private" in response["Cache-Control"]
+        assert "private" in response["Cache-Control"], (response.status_code, response.get("Content-Type"), response.content[:300] if not response.streaming else "stream")
 
 
 def check_oembed(client, world, article, state, level, full):
@@ -270,6 +276,27 @@ def check_edition_download(client, world, article, state, level, full):
     )
 
 
+def check_gated_attachments(client, world, article, state, level, full):
+    client.get(article.url)  # a metered read is spent on the page
+    figure, report = gated_attachments(article)
+    picture = client.get(reverse("access:gated_image", args=[article.pk, figure.pk, "width-900"]))
+    document = client.get(report.url)
+    for response in (picture, document):
+        assert "private" in response["Cache-Control"], (response.status_code, response.get("Content-Type"), response.content[:300] if not response.streaming else "stream")
+    if full:
+        assert picture.status_code == 200 and picture["Content-Type"] == "image/jpeg"
+        assert b"".join(picture.streaming_content)[:2] == b"\xff\xd8"
+        assert document.status_code == 200
+        assert b"".join(document.streaming_content) == document_bytes(report.title)
+    else:
+        assert picture.status_code == document.status_code == 403
+        no_sentinel(picture.content.decode() + document.content.decode())
+    # Neither file is anywhere under the public media.
+    public = [path.name for path in Path(settings.MEDIA_ROOT).rglob("*") if path.is_file()]
+    assert not any("sentinel-report" in name for name in public)
+    assert not any(name.startswith("sentinel-figure") and "width-900" in name for name in public)
+
+
 def check_ads(client, world, article, state, level, full):
     html = client.get(article.url).content.decode()
     section = client.get(article.section.url).content.decode()
@@ -295,6 +322,7 @@ CHECKS = {
     "audio teaser": check_audio_teaser,
     "audio full": check_audio_full,
     "edition download": check_edition_download,
+    "gated attachments": check_gated_attachments,
     "ads": check_ads,
 }
 

@@ -72,12 +72,14 @@ def test_the_detail_has_the_teaser_without_access_and_all_with(in_world):
         "paragraph",
         "paragraph",
         "paragraph",
+        "paragraph",
         "figure",
         "pull_quote",
         "paragraph",
     ]
     assert gated_sentence("subscribers") in full["body"][2]["html"]
-    assert "sentinel-figure-subscribers" in full["body"][3]["html"]
+    # The gated figure through the view that asks the rule.
+    assert f"/gated-images/{article.pk}/" in full["body"][4]["html"]
     assert full["complete"] is True and "subscribe_url" not in full
 
 

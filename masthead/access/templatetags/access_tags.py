@@ -25,3 +25,12 @@ def article_reader(context, page):
 def paywall(context, reader):
     request = context["request"]
     return paywall_context(reader, request.path)
+
+
+@register.simple_tag
+def gated_image(image, article, spec):
+    """A rendition of a picture in an article's gated part, addressed through
+    the view that asks the rule: `{% gated_image image article "width-900" as img %}`."""
+    from masthead.access.attachments import gated_rendition
+
+    return gated_rendition(image, article, spec)
