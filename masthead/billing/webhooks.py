@@ -6,9 +6,11 @@ replayed later); a forged or stale one gets a 400 and writes nothing. Each
 handler is a pair: `fetch` asks Stripe for the current state of what the
 event is about (never trusting the order events arrive in), with no
 transaction open; `apply` stores it. `apply` runs in one transaction with
-storing the event's row, which stays locked until commit (select_for_update,
-or the insert's own lock for a new event), so concurrent deliveries of one
-event change state once. The event is marked processed only when `apply`
+storing the event's row: a stored event's row is locked first
+(select_for_update); a new event is inserted, already processed, at the end,
+and a concurrent delivery of it that applied it too fails on the unique key
+and rolls back. Either way concurrent deliveries of one event change state
+once. The event is marked processed only when `apply`
 succeeded; a failure is recorded on the row with its error and answered
 with a 500 so that Stripe delivers again, and the retry can succeed.
 A delivery of an event already processed is answered 200 and does nothing.
@@ -172,14 +174,26 @@ class _StoredMeanwhile(Exception):
     """A concurrent delivery stored the event first."""
 
 
-def _event_row(event, stored):
-    """The event's row, locked until the transaction ends: the stored one, or
-    a new one (whose insert holds the unique key until commit, so a
-    concurrent delivery of the same event waits, then finds it done)."""
-    if stored:
-        return StripeEvent.objects.select_for_update(of=("self",)).get(event_id=event["id"])
+def _locked_event_row(event):
+    """The stored event's row, locked until the transaction ends."""
+    return StripeEvent.objects.select_for_update(of=("self",)).get(event_id=event["id"])
+
+
+def _store_processed(event):
+    """Store a new event as processed, at the end of the transaction that
+    applied it. Its unique key is the lock: a concurrent delivery of the same
+    event that applied it too waits here until this one commits, then fails
+    and rolls its whole transaction back (see `handle`)."""
     try:
-        return StripeEvent.objects.create(event_id=event["id"], type=event["type"], payload=event)
+        # No savepoint: on a clash the whole transaction is rolled back.
+        StripeEvent.objects.create(
+            event_id=event["id"],
+            type=event["type"],
+            payload=event,
+            status=StripeEvent.Status.PROCESSED,
+            attempts=1,
+            processed_at=timezone.now(),
+        )
     except IntegrityError:
         raise _StoredMeanwhile
 
@@ -215,16 +229,19 @@ def handle(event, stored=True):
     try:
         fetched = handler.fetch(event) if handler else None
         with _writer_turn(), transaction.atomic():
-            row = _event_row(event, stored)
-            if row.status == StripeEvent.Status.PROCESSED:
+            row = _locked_event_row(event) if stored else None
+            if row is not None and row.status == StripeEvent.Status.PROCESSED:
                 return Outcome(200, "duplicate")
             if handler is not None:
                 handler.apply(event, fetched)
-            row.status = StripeEvent.Status.PROCESSED
-            row.error = ""
-            row.attempts += 1
-            row.processed_at = timezone.now()
-            row.save(update_fields=["status", "error", "attempts", "processed_at"])
+            if row is None:
+                _store_processed(event)
+            else:
+                row.status = StripeEvent.Status.PROCESSED
+                row.error = ""
+                row.attempts += 1
+                row.processed_at = timezone.now()
+                row.save(update_fields=["status", "error", "attempts", "processed_at"])
     except _StoredMeanwhile:
         return handle(event, stored=True)
     except Exception as error:
