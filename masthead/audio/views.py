@@ -13,13 +13,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from masthead.access.rules import decide
+from masthead.core.storage import serve_private_file
 from masthead.newsroom.models import ArticlePage
 
 from . import feeds
 from .actions import rotate_podcast_token
 from .models import Narration, PodcastFeedToken
 from .pipeline import private_storage
-from .serving import serve_file
 
 ENCLOSURE_SALT = "masthead.audio.enclosure"
 
@@ -50,10 +50,11 @@ def full_audio(request, article_id):
     if not access:
         return HttpResponseForbidden("The full narration is for readers with access.")
     public = access.reason == "public"
-    response = serve_file(
+    response = serve_private_file(
         request,
         private_storage(),
         narration.audio_file,
+        content_type="audio/mpeg",
         cache_control="public, max-age=300" if public else "private, max-age=3600",
         filename=f"{narration.article.slug}.mp3",
     )
@@ -68,10 +69,11 @@ def teaser_audio(request, article_id):
     narration = _live_narration(article_id)
     if not narration.teaser_file:
         raise Http404("The teaser narration is not ready yet.")
-    return serve_file(
+    return serve_private_file(
         request,
         private_storage(),
         narration.teaser_file,
+        content_type="audio/mpeg",
         cache_control="public, max-age=300",
         filename=f"{narration.article.slug}-opening.mp3",
     )
@@ -149,7 +151,10 @@ def enclosure(request, signed):
         name = episode.audio_file
     else:
         raise Http404("No such episode.")
-    response = serve_file(request, private_storage(), name, cache_control="private, max-age=3600")
+    response = serve_private_file(
+        request, private_storage(), name, content_type="audio/mpeg",
+        cache_control="private, max-age=3600",
+    )
     response["X-Robots-Tag"] = "noindex"
     return response
 

@@ -1,6 +1,6 @@
 """The gated download of an issue's editions."""
 
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
@@ -8,6 +8,7 @@ from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
 from masthead.access.rules import decide
+from masthead.core.storage import serve_private_file
 from masthead.issues.models import IssuePage
 
 from .actions import edition_storage, record_download, schedule_edition_builds
@@ -52,23 +53,22 @@ def download(request, issue_id, edition_format):
     edition = (
         Edition.objects.filter(issue=issue, format=edition_format).exclude(file_name="").first()
     )
-    handle = None
-    if edition is not None:
-        try:
-            handle = edition_storage().open(edition.file_name, "rb")
-        except FileNotFoundError:
-            handle = None
-    if handle is None:
+    storage = edition_storage()
+    if edition is None or not storage.exists(edition.file_name):
         schedule_edition_builds(issue)
         response = render(request, "editions/preparing.html", {"issue": issue}, status=503)
         response["Retry-After"] = "60"
         return _private(response)
     if request.method == "GET" and request.user.is_authenticated:
         record_download(request.user, edition)
-    response = FileResponse(
-        handle,
-        as_attachment=True,
-        filename=edition.download_name(),
+    # The file itself, or (from S3) a redirect to a short-lived signed URL.
+    response = serve_private_file(
+        request,
+        storage,
+        edition.file_name,
         content_type=edition.content_type,
+        filename=edition.download_name(),
+        as_attachment=True,
+        cache_control="private, max-age=3600",
     )
     return _private(response)

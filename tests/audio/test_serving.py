@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from masthead.audio.actions import narrate_revision
 from masthead.audio.models import Narration
-from masthead.audio.serving import parse_range
+from masthead.core.storage import parse_range
 from masthead.newsroom.models import SectionPage
 from tests.factories import make_article, paragraph
 
