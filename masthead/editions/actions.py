@@ -8,15 +8,18 @@ replaces is deleted after the swap.
 """
 
 import logging
+import os
 import secrets
+import socket
 import time
 from datetime import timedelta
 from functools import partial
 
-from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
+
+from masthead.core.storage import save_atomically
 
 from .content import gather
 from .models import Edition, EditionDownload, EditionFormat
@@ -101,8 +104,33 @@ def build_editions(issue, formats=None):
     return outcomes
 
 
+def build_owner():
+    """This worker process, as a claim on a build names it."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _owner_is_gone(owner):
+    """Whether the process named by a claim has died: known only for a
+    process on this host (another host's claim ages out after STALE_BUILD)."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def _claim(issue, edition_format, content_hash):
-    """(edition, None) when this worker should build, else (None, why not)."""
+    """(edition, None) when this worker should build, else (None, why not).
+
+    A build claimed by a worker that was killed is taken over at once when
+    that worker ran on this host, else once the claim is STALE_BUILD old."""
     now = timezone.now()
     with transaction.atomic():
         edition, _ = Edition.objects.select_for_update(of=("self",)).get_or_create(
@@ -115,13 +143,17 @@ def _claim(issue, edition_format, content_hash):
             and edition.building_hash == content_hash
             and edition.build_started_at
             and edition.build_started_at > now - STALE_BUILD
+            and not _owner_is_gone(edition.build_owner)
         ):
             return None, "building"
         edition.status = Edition.Status.BUILDING
         edition.building_hash = content_hash
         edition.build_started_at = now
+        edition.build_owner = build_owner()
         edition.error = ""
-        edition.save(update_fields=["status", "building_hash", "build_started_at", "error"])
+        edition.save(
+            update_fields=["status", "building_hash", "build_started_at", "build_owner", "error"]
+        )
     return edition, None
 
 
@@ -130,10 +162,12 @@ def _build(edition, content, content_hash):
     started = time.monotonic()
     try:
         data = RENDERERS[edition.format](content)
-        name = storage.save(
+        # Under its name only once complete: a killed worker leaves no half file.
+        name = save_atomically(
+            storage,
             f"editions/{edition.issue_id}/{edition.issue.slug}-{edition.format}-"
             f"{content_hash[:12]}-{secrets.token_hex(4)}.{edition.extension}",
-            ContentFile(data),
+            data,
         )
     except Exception as error:
         Edition.objects.filter(pk=edition.pk, building_hash=content_hash).update(

@@ -43,6 +43,9 @@ class Edition(models.Model):
         max_length=64, blank=True, help_text="The content the build in progress started from."
     )
     build_started_at = models.DateTimeField(null=True, blank=True)
+    build_owner = models.CharField(
+        max_length=200, blank=True, help_text="The worker building it: host and process id."
+    )
     error = models.TextField(blank=True)
 
     class Meta:

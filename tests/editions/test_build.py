@@ -1,7 +1,11 @@
+import socket
+import subprocess
 import zipfile
+from pathlib import Path
 
 import pytest
 from django.core.files.storage import storages
+from django.utils import timezone
 
 from masthead.editions import actions
 from masthead.editions.content import clean_rich_text, gather
@@ -150,3 +154,49 @@ def test_publishing_in_the_admin_rebuilds_the_issues_editions(
         rebuild_editions_after_publish(None, rich_issue["issue"])
         rebuild_editions_after_publish(None, rich_issue["issue"].get_parent())
     assert [issue.pk for issue in built] == [rich_issue["issue"].pk] * 2
+
+
+def _claimed_by(issue, owner):
+    """The EPUB's build, claimed just now by `owner` for the current content."""
+    content_hash = gather(issue).content_hash()
+    Edition.objects.update_or_create(
+        issue=issue,
+        format="epub",
+        defaults={
+            "status": Edition.Status.BUILDING,
+            "building_hash": content_hash,
+            "build_started_at": timezone.now(),
+            "build_owner": owner,
+        },
+    )
+
+
+def test_a_build_claimed_by_a_live_worker_is_left_to_it(rich_issue):
+    issue = rich_issue["issue"]
+    alive = subprocess.Popen(["sleep", "30"])
+    try:
+        _claimed_by(issue, f"{socket.gethostname()}:{alive.pid}")
+        with pytest.raises(actions.EditionBuildError, match="being built by another worker"):
+            actions.build_editions(issue, formats=["epub"])
+        # Another host's claim is trusted until it is STALE_BUILD old.
+        _claimed_by(issue, "another-host:1")
+        with pytest.raises(actions.EditionBuildError, match="being built by another worker"):
+            actions.build_editions(issue, formats=["epub"])
+    finally:
+        alive.kill()
+        alive.wait()
+
+
+def test_a_build_whose_worker_was_killed_is_taken_over_at_once(rich_issue):
+    issue = rich_issue["issue"]
+    killed = subprocess.Popen(["sleep", "30"])
+    killed.kill()
+    killed.wait()
+    _claimed_by(issue, f"{socket.gethostname()}:{killed.pid}")
+    assert actions.build_editions(issue, formats=["epub"]) == {"epub": "built"}
+    edition = Edition.objects.get(issue=issue, format="epub")
+    assert edition.status == Edition.Status.READY
+    assert edition.build_owner == actions.build_owner()
+    # The file went in whole: no temporary part is left beside it.
+    folder = Path(storages["private"].path(edition.file_name)).parent
+    assert [p.name for p in folder.iterdir() if p.name.endswith(".part")] == []
