@@ -58,6 +58,8 @@ from common import (
     wait_for,
 )
 
+from masthead.core.serve import default_workers
+
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # Not database 0: test runs on this machine clear theirs with FLUSHDB.
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -609,7 +611,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) + 1))
+    parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument("--subscribers", type=int, default=8)
     parser.add_argument("--configs", default="embedded,scaleout,proxy")
     parser.add_argument("--json", help="also write the results to this file")

@@ -42,6 +42,8 @@ from common import (
     wrk,
 )
 
+from masthead.core.serve import default_workers
+
 SUBSCRIBER = """
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -106,7 +108,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=32)
     # As many workers as `make run` starts (masthead/core/serve.py).
-    parser.add_argument("--workers", type=int, default=max(2, (os.cpu_count() or 1) + 1))
+    parser.add_argument("--workers", type=int, default=default_workers())
     parser.add_argument(
         "--site",
         type=Path,

@@ -337,7 +337,7 @@ def serve_article_page(serve, page, request, args, kwargs):
     if body is not None:
         return _from_kept(body, request)
     # Readers of one variant arriving together share one rendering.
-    with flights.wait_or_lead("variant:" + key) as leading:
+    with flights.wait_or_lead("variant:" + key, ready=lambda: variants.get(key) is not None) as leading:
         if not leading:
             body = variants.get(key)
             if body is not None:

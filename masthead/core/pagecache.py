@@ -119,12 +119,15 @@ class AnonymousPageCache:
             return answer
         # A stale hot page: one thread of this process renders it, the
         # others wait and answer from what it kept.
-        with flights.wait_or_lead(key) as leading:
+        with flights.wait_or_lead(key, ready=lambda: self.is_kept(key)) as leading:
             if not leading:
                 answer = self.answer_kept(environ, start_response, key)
                 if answer is not None:
                     return answer
             return self.fill(environ, start_response, key)
+
+    def is_kept(self, key):
+        return key in self.local or cache.get(key) is not None
 
     def answer_kept(self, environ, start_response, key):
         entry = self.local.get(key)

@@ -1,17 +1,24 @@
-"""One rendering at a time per page, per process.
+"""One rendering at a time per page, across processes.
 
 When a publish makes a hot page stale, every request for it misses the cache
 at once. Without coordination each of them renders the page (a stampede:
 dozens of identical renderings competing for the CPU while readers wait).
-With `flights.wait_or_lead(key)`, the first thread renders and keeps the
-page; the others in this process wait for it, then read what it kept.
+With `flights.wait_or_lead(key, ready)`, one thread renders and keeps the
+page: the others in its process wait for it; a thread in another process
+that finds the shared cache's claim on the key taken polls `ready()` (the
+page kept?) until the rendering lands, then reads it.
 """
 
 import threading
+import time
 from contextlib import contextmanager
+
+from django.core.cache import cache
 
 # How long a waiting thread trusts the leader before rendering itself.
 WAIT_SECONDS = 10
+# How often a thread of another process looks for the leader's result.
+POLL_SECONDS = 0.005
 
 
 class Flights:
@@ -20,10 +27,15 @@ class Flights:
         self.flights = {}
 
     @contextmanager
-    def wait_or_lead(self, key, timeout=WAIT_SECONDS):
+    def wait_or_lead(self, key, ready=None, timeout=WAIT_SECONDS):
         """Yields True to the one thread that should do the work for `key`
         (its flight ends when the block does), False to the others, once the
-        work is done (or `timeout` has passed): they read its result."""
+        work is done (or `timeout` has passed): they read its result.
+
+        With `ready` (a function that says whether the result is there),
+        processes share the flight through the cache: a thread whose process
+        has no flight for `key` leads only if no other process claims it, or
+        once that process is done without a result to share."""
         with self.lock:
             event = self.flights.get(key)
             leading = event is None
@@ -33,9 +45,24 @@ class Flights:
             event.wait(timeout)
             yield False
             return
+        claim = f"flight:{key}"
+        claimed = False
         try:
+            if ready is not None:
+                claimed = cache.add(claim, 1, timeout)
+                if not claimed:
+                    deadline = time.monotonic() + timeout
+                    while time.monotonic() < deadline:
+                        if ready():
+                            yield False
+                            return
+                        if cache.get(claim) is None:
+                            break  # done, with nothing kept: render here
+                        time.sleep(POLL_SECONDS)
             yield True
         finally:
+            if claimed:
+                cache.delete(claim)
             with self.lock:
                 if self.flights.get(key) is event:
                     del self.flights[key]

@@ -114,3 +114,51 @@ def test_a_failing_leader_releases_the_others():
     assert sorted(outcomes) == ["failed", "waited", "waited"]
     assert time.monotonic() - began < 2
     assert flights.flights == {}
+
+
+def environ_for(path):
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+    }
+
+
+def test_a_rendering_in_another_process_is_waited_for_and_shared():
+    from django.core.cache import cache
+
+    page = SlowPage()
+    here = AnonymousPageCache(page, ttl=60)
+    key = here.key(environ_for("/politics/hot/"))
+    cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(get_all_at_once(here, "/politics/hot/", 1)))
+    reader.start()
+    time.sleep(0.1)
+    assert answers == [] and page.renderings == 0  # waiting, not rendering
+    # The other process keeps its rendering in the shared cache, then lands.
+    headers = [("Content-Type", "text/html"), ("Cache-Control", "public, max-age=60")]
+    cache.set(key, ("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
+    cache.delete(f"flight:{key}")
+    reader.join(5)
+    assert answers == [[("200 OK", b"<p>rendered elsewhere</p>")]] and page.renderings == 0
+
+
+def test_when_the_other_process_keeps_nothing_this_one_renders():
+    from django.core.cache import cache
+
+    page = SlowPage(cache_control="private")
+    here = AnonymousPageCache(page, ttl=60)
+    key = here.key(environ_for("/account-like/"))
+    cache.add(f"flight:{key}", 1, 10)
+    answers = []
+    reader = threading.Thread(target=lambda: answers.append(get_all_at_once(here, "/account-like/", 1)))
+    reader.start()
+    time.sleep(0.1)
+    cache.delete(f"flight:{key}")  # the other process is done, with nothing to share
+    reader.join(5)
+    assert answers == [[("200 OK", b"<p>rendering 1</p>")]] and page.renderings == 1
