@@ -5,8 +5,9 @@ Documents live in private storage (newsroom.MagazineDocument).
 `serve_document` answers Wagtail's document URLs in place of Wagtail's view
 (whose hooks cannot answer with a streamed file): a reader gets the file
 when one of the live pages that link to it grants them its full text (any
-page other than a gated article is public). A document no live page links to is for
-editors only, so an attachment to an unpublished article stays unpublished.
+page other than a gated article is public). A document no live page links
+to is for editors only, so an attachment to an unpublished article stays
+unpublished.
 
 A picture in the gated part of an article is rendered with the URL of
 `gated_image` (see `gated_rendition`) instead of the public rendition's: a
@@ -169,6 +170,7 @@ def _private_rendition(image, spec):
     return name, IMAGE_TYPES[extension]
 
 
+@require_safe
 def gated_image(request, article_id, image_id, spec):
     if spec not in GATED_IMAGE_SPECS:
         raise Http404("No such size.")

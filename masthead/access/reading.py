@@ -41,6 +41,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
@@ -79,8 +80,6 @@ class BriefCopies:
         self.copies = {}
 
     def get(self, key, read):
-        from django.conf import settings
-
         now = time.monotonic()
         copy = self.copies.get(key)
         if copy is not None and now - copy[1] <= self.seconds and not settings.TESTING:
@@ -337,7 +336,10 @@ def serve_article_page(serve, page, request, args, kwargs):
     if body is not None:
         return _from_kept(body, request)
     # Readers of one variant arriving together share one rendering.
-    with flights.wait_or_lead("variant:" + key, ready=lambda: variants.get(key) is not None) as leading:
+    def kept():
+        return variants.get(key) is not None
+
+    with flights.wait_or_lead("variant:" + key, ready=kept) as leading:
         if not leading:
             body = variants.get(key)
             if body is not None:
@@ -535,7 +537,6 @@ class EarlyKeptPages:
             return None
 
     def _answer(self, environ):
-        from django.conf import settings
         from django.core.handlers.wsgi import get_path_info
 
         if settings.SESSION_SAVE_EVERY_REQUEST:
@@ -583,7 +584,6 @@ class EarlyKeptPages:
 
     def member(self, environ):
         """The KeptMember the session cookie signs in, from the cache only."""
-        from django.conf import settings
         from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
         from django.core.cache import caches
         from django.http.cookie import parse_cookie

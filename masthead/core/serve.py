@@ -14,11 +14,11 @@ from django.conf import settings
 
 
 def default_workers():
-    """One web process per core, plus one: with the database and Redis on
-    other connections a process often waits, and the extra one keeps the
-    cores busy meanwhile (bench/breaking_news.py measured p99 under load at
-    half with 3 processes than with 2 on two cores). Granian warns that this
-    is more processes than cores; that is intended."""
+    """One web process per core, plus one: a process often waits on the
+    database or Redis, and the extra one keeps the cores busy meanwhile
+    (bench/breaking_news.py's scale-out run kept its p99 lower with 3 than
+    with 2 on two cores). Granian warns that this is more processes than
+    cores; that is intended."""
     return max(2, (os.cpu_count() or 1) + 1)
 
 
