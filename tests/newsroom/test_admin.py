@@ -90,3 +90,31 @@ def test_scheduled_article_goes_live_when_its_time_comes(magazine):
         call_command("publish_scheduled", verbosity=0)
     article.refresh_from_db()
     assert article.live
+
+
+def test_an_uploaded_document_goes_to_private_storage(editor_client, magazine, settings):
+    from pathlib import Path
+
+    from django.core.files.storage import storages
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.test import Client
+    from wagtail.documents import get_document_model
+    from wagtail.models import Collection
+
+    response = editor_client.post(
+        "/admin/documents/add/",
+        {
+            "title": "Budget tables",
+            "file": SimpleUploadedFile("budget-tables.csv", b"year,amount\n2026,200\n"),
+            "collection": Collection.get_first_root_node().pk,
+        },
+    )
+    assert response.status_code == 302, response.content[:500]
+    document = get_document_model().objects.get(title="Budget tables")
+    assert storages["private"].exists(document.file.name)
+    assert not any(Path(settings.MEDIA_ROOT).rglob("budget-tables*"))
+    assert editor_client.get("/admin/documents/").status_code == 200
+    # The editor may open it before any page links to it; nobody else may.
+    served = editor_client.get(document.url)
+    assert b"".join(served.streaming_content) == b"year,amount\n2026,200\n"
+    assert Client().get(document.url).status_code == 404
