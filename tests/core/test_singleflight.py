@@ -32,19 +32,23 @@ class SlowPage:
         return [f"<p>rendering {number}</p>".encode()]
 
 
+def environ_for(path):
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "HTTP_HOST": "testserver",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+    }
+
+
 def get_all_at_once(application, path, readers=8):
     bodies, start = [], threading.Barrier(readers)
 
     def read():
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": "",
-            "SERVER_NAME": "testserver",
-            "HTTP_HOST": "testserver",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(),
-        }
+        environ = environ_for(path)
         start.wait()
         statuses = []
         body = b"".join(application(environ, lambda status, headers, exc_info=None: statuses.append(status)))
@@ -114,18 +118,6 @@ def test_a_failing_leader_releases_the_others():
     assert sorted(outcomes) == ["failed", "waited", "waited"]
     assert time.monotonic() - began < 2
     assert flights.flights == {}
-
-
-def environ_for(path):
-    return {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "HTTP_HOST": "testserver",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-    }
 
 
 def test_a_rendering_in_another_process_is_waited_for_and_shared():
