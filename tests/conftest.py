@@ -36,13 +36,10 @@ def _isolated_storage(settings, tmp_path):
                 "LOCATION": str(tmp_path),
             }
         }
-    # This process's own copies of cache entries and pages belong to the last
-    # test's cache.
+    # This process's brief copies of cache entries belong to the last test's cache.
     from masthead.access.reading import early_pages
-    from masthead.core.singleflight import last_copies
 
     early_pages.brief.clear()
-    last_copies.clear()
     yield
 
 

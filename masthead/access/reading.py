@@ -46,7 +46,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 
 from masthead.core.pagecache import GENERATION_TTL, current_generation
-from masthead.core.singleflight import flights, last_copies
+from masthead.core.singleflight import flights
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
 from . import rules
@@ -307,17 +307,10 @@ def _from_kept(body, request):
     return response
 
 
-def _variant_without_generation(key):
-    """A variant key ("<generation>:<scheme>:<host>:<article>:<variant>")
-    without its generation: the same reader's page across publishes."""
-    return "variant:" + key.split(":", 1)[1]
-
-
 def _keep(request, key, reader, response):
     ttl = seconds_valid(request, VARIANT_TTL)
     if ttl > 0:
         variants.set(key, response.content, ttl)
-        last_copies.remember(_variant_without_generation(key), response.content)
         routes.set(route_key(request), reader.terms, ttl)
         if reader.signed_in:
             # For the early door, which learns the headers of kept pages
@@ -342,14 +335,7 @@ def serve_article_page(serve, page, request, args, kwargs):
     body = variants.get(key)
     if body is not None:
         return _from_kept(body, request)
-    # Readers of one variant arriving together share one rendering; while it
-    # is in flight they get this process's previous copy of the same variant.
-    previous = last_copies.get(_variant_without_generation(key))
-    if previous is not None and flights.in_flight("variant:" + key):
-        response = _from_kept(previous, request)
-        response[HIT_HEADER] = "stale"
-        return response
-
+    # Readers of one variant arriving together share one rendering.
     def kept():
         return variants.get(key) is not None
 

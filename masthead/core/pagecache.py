@@ -21,7 +21,7 @@ from collections import OrderedDict
 from django.conf import settings
 from django.core.cache import cache
 
-from .singleflight import flights, last_copies
+from .singleflight import flights
 
 GENERATION_KEY = "pagecache:generation"
 # How long a process trusts its copy of the generation number (seconds). A
@@ -76,11 +76,6 @@ def current_generation():
     return number
 
 
-def _without_generation(key):
-    """A page cache key ("pagecache:<generation>:<rest>") without its generation."""
-    return "page:" + key.split(":", 2)[2]
-
-
 def shared_max_age(cache_control):
     """The s-maxage of a Cache-Control value, in seconds, or None."""
     match = re.search(r"s-maxage=(\d+)", cache_control)
@@ -122,13 +117,8 @@ class AnonymousPageCache:
         answer = self.answer_kept(environ, start_response, key)
         if answer is not None:
             return answer
-        # A stale hot page: one thread renders it. Readers arriving meanwhile
-        # get this process's previous copy, or wait for the new one.
-        previous = last_copies.get(_without_generation(key))
-        if previous is not None and flights.in_flight(key):
-            status, headers, body = previous
-            start_response(status, [*headers, ("X-Page-Cache", "stale")])
-            return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        # A stale hot page: one thread of this process renders it, the
+        # others wait and answer from what it kept.
         with flights.wait_or_lead(key, ready=lambda: self.is_kept(key)) as leading:
             if not leading:
                 answer = self.answer_kept(environ, start_response, key)
@@ -195,7 +185,6 @@ class AnonymousPageCache:
                 entry = (captured["status"], headers, body, time.time() + ttl)
                 cache.set(key, entry, ttl)
                 self.remember(key, entry)
-                last_copies.remember(_without_generation(key), (captured["status"], headers, body))
         return [body]
 
     def cacheable(self, captured):

@@ -7,12 +7,6 @@ With `flights.wait_or_lead(key, ready)`, one thread renders and keeps the
 page: the others in its process wait for it; a thread in another process
 that finds the shared cache's claim on the key taken polls `ready()` (the
 page kept?) until the rendering lands, then reads it.
-
-`last_copies` keeps this process's latest copy of each page, whatever its
-generation. A reader who arrives while the fresh copy is being rendered gets
-that copy at once instead of waiting, as nginx's `proxy_cache_use_stale
-updating` does in deploy/: for the few milliseconds of the rendering,
-readers see the page as it was a moment before.
 """
 
 import threading
@@ -25,19 +19,12 @@ from django.core.cache import cache
 WAIT_SECONDS = 10
 # How often a thread of another process looks for the leader's result.
 POLL_SECONDS = 0.005
-# The oldest copy `last_copies` answers with (seconds).
-LAST_COPY_SECONDS = 600
 
 
 class Flights:
     def __init__(self):
         self.lock = threading.Lock()
         self.flights = {}
-
-    def in_flight(self, key):
-        """Whether some thread, here or in another process, is doing the
-        work for `key` now."""
-        return key in self.flights or cache.get(f"flight:{key}") is not None
 
     @contextmanager
     def wait_or_lead(self, key, ready=None, timeout=WAIT_SECONDS):
@@ -82,28 +69,4 @@ class Flights:
             event.set()
 
 
-class LastCopies:
-    """This process's latest copy of each page, keyed without the cache
-    generation; only ever answered while the fresh copy is in flight."""
-
-    def __init__(self, entries=500):
-        self.entries = entries
-        self.copies = {}
-
-    def remember(self, key, value):
-        if len(self.copies) >= self.entries and key not in self.copies:
-            self.copies.clear()
-        self.copies[key] = (value, time.monotonic())
-
-    def clear(self):
-        self.copies.clear()
-
-    def get(self, key):
-        copy = self.copies.get(key)
-        if copy is None or time.monotonic() - copy[1] > LAST_COPY_SECONDS:
-            return None
-        return copy[0]
-
-
 flights = Flights()
-last_copies = LastCopies()

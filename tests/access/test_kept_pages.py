@@ -108,34 +108,3 @@ def test_the_reader_is_worked_out_once_per_request(in_world, rf):
         first = reader_for(request, in_world.articles["subscribers"])
         assert reader_for(request, in_world.articles["subscribers"]) is first
     assert first.full and not first.ads and first.variant == "full:subscriber:no-ads:in:-"
-
-
-def test_while_a_new_copy_renders_a_reader_gets_their_own_variants_previous_copy(
-    in_world, monkeypatch
-):
-    from masthead.billing.models import Subscription
-    from masthead.core.singleflight import flights
-
-    article = in_world.articles["subscribers"]
-    subscriber = make_reader("active", in_world)
-    reader = client_for(subscriber)
-    assert reader.get(article.url)[HIT] == "stored"
-    article.dek = "A dek rewritten after publication."
-    article.save_revision().publish()
-    # Another thread is rendering the new copy of this reader's variant.
-    monkeypatch.setattr(flights, "in_flight", lambda key: key.startswith("variant:"))
-    response = reader.get(article.url)
-    assert response[HIT] == "stale" and "A dek rewritten" not in response.content.decode()
-    assert gated_sentence("subscribers") in response.content.decode()
-    # A reader who lost access has another variant: never the full copy.
-    subscription = Subscription.objects.get(member=subscriber)
-    subscription.status = Subscription.Status.REFUNDED
-    subscription.save()
-    response = reader.get(article.url)
-    assert response.get(HIT) != "stale"
-    assert gated_sentence("subscribers") not in response.content.decode()
-    # Once nothing is in flight, the new copy.
-    monkeypatch.undo()
-    subscription.status = Subscription.Status.ACTIVE
-    subscription.save()
-    assert "A dek rewritten" in reader.get(article.url).content.decode()
