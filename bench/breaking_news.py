@@ -426,7 +426,7 @@ def paced(url, site, script, args, env, label, watch_urls, rate):
     middle: the latency target is read here, below saturation."""
     # A connection makes one request per delay plus the response's latency
     # (about 1 ms here); a few more connections make up for slower answers.
-    connections = int(rate * (PACE_DELAY_MS + 1) / 1000 * 1.2) + 1
+    connections = int(rate * (PACE_DELAY_MS + 1) / 1000 * 1.1) + 1
     text = f"Correction ({label}, paced, {uuid.uuid4().hex[:6]}): a date was wrong."
     at = time.time() + 6 + args.seconds / 3
     watch = CorrectionWatch(env, site, text, at, watch_urls)
