@@ -45,6 +45,7 @@ SURFACES = (
     "audio full",
     "edition download",
     "gated attachments",
+    "newsletter",
     "ads",
 )
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -297,6 +298,26 @@ def check_gated_attachments(client, world, article, state, level, full):
     assert not any(name.startswith("sentinel-figure") and "width-900" in name for name in public)
 
 
+def check_newsletter(client, world, article, state, level, full):
+    """The new-issue email: to readers the rule grants the issue, with
+    titles, deks and links, never gated text."""
+    from types import SimpleNamespace
+
+    from django.core import mail
+    from django.test import TestCase
+
+    from masthead.issues.actions import announce_issue
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        announce_issue(SimpleNamespace(issue_id=world.issue.pk))
+    assert len(mail.outbox) == (1 if gets_editions(state) else 0)
+    for message in mail.outbox:
+        texts = [message.body, *(content for content, _type in message.alternatives)]
+        for text in texts:
+            no_sentinel(text)
+        assert article.title in message.body and article.url in message.body
+
+
 def check_ads(client, world, article, state, level, full):
     html = client.get(article.url).content.decode()
     section = client.get(article.section.url).content.decode()
@@ -323,6 +344,7 @@ CHECKS = {
     "audio full": check_audio_full,
     "edition download": check_edition_download,
     "gated attachments": check_gated_attachments,
+    "newsletter": check_newsletter,
     "ads": check_ads,
 }
 
