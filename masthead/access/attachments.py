@@ -24,7 +24,6 @@ from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 from wagtail import hooks
 from wagtail.documents import get_document_model
@@ -37,6 +36,7 @@ from masthead.core.storage import private_storage, save_atomically, serve_privat
 from masthead.newsroom.models import ArticlePage
 
 from . import rules
+from .paywall import sign_in_url, subscribe_url
 from .teaser import split_body
 
 # The rendition sizes the gated view makes: the body's figures (figure.html).
@@ -45,24 +45,16 @@ IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
                "gif": "image/gif", "avif": "image/avif"}
 
 
-def _private(response):
-    patch_cache_control(response, private=True)
-    patch_vary_headers(response, ["Cookie"])
-    return response
-
-
 def _denied(request, access, article):
     """The 403 page: it names the article the file belongs to (whose title
-    is public), never the file."""
-    from masthead.editions.views import sign_in_url, subscribe_url
-
+    is public), never the file. (The reader middleware marks it private.)"""
     context = {
         "access": access,
         "article": article,
         "sign_in_url": sign_in_url(article.url if article else "/"),
         "subscribe_url": subscribe_url(),
     }
-    return _private(render(request, "access/attachment_denied.html", context, status=403))
+    return render(request, "access/attachment_denied.html", context, status=403)
 
 
 # Documents -------------------------------------------------------------------------
@@ -124,7 +116,7 @@ def serve_document(request, document_id, document_filename):
         cache_control="private, max-age=3600",
     )
     document_served.send(sender=type(document), instance=document, request=request)
-    return _private(response)
+    return response
 
 
 # Pictures in the gated part ----------------------------------------------------------
@@ -182,9 +174,7 @@ def gated_image(request, article_id, image_id, spec):
         return _denied(request, access, article)
     image = get_object_or_404(get_image_model(), pk=image_id)
     name, content_type = _private_rendition(image, spec)
-    return _private(
-        serve_private_file(
-            request, private_storage, name, content_type=content_type,
-            cache_control="private, max-age=86400",
-        )
+    return serve_private_file(
+        request, private_storage, name, content_type=content_type,
+        cache_control="private, max-age=86400",
     )

@@ -17,6 +17,14 @@ def _url(name, fallback):
         return fallback
 
 
+def sign_in_url(next_url):
+    return f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
+
+
+def subscribe_url():
+    return _url("billing:subscribe", "/subscribe/")
+
+
 @dataclass
 class Offer:
     plan: object
@@ -50,8 +58,8 @@ def paywall_context(reader, next_url):
 
     settings = PaywallSettings.load()
     level = reader.terms.level
-    sign_in = f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
-    subscribe = _url("billing:subscribe", "/subscribe/")
+    sign_in = sign_in_url(next_url)
+    subscribe = subscribe_url()
     sign_up_then = lambda target: (  # noqa: E731
         f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"
     )

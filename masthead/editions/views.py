@@ -2,32 +2,16 @@
 
 from django.http import Http404
 from django.shortcuts import get_object_or_404, render
-from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_cache_control, patch_vary_headers
-from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
+from masthead.access.paywall import sign_in_url, subscribe_url
 from masthead.access.rules import decide
 from masthead.core.storage import serve_private_file
 from masthead.issues.models import IssuePage
 
 from .actions import edition_storage, record_download, schedule_edition_builds
 from .models import Edition, EditionFormat
-
-
-def _url(name, fallback):
-    try:
-        return reverse(name)
-    except NoReverseMatch:
-        return fallback
-
-
-def sign_in_url(next_url):
-    return f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
-
-
-def subscribe_url():
-    return _url("billing:subscribe", "/subscribe/")
 
 
 def _private(response):
@@ -61,8 +45,9 @@ def download(request, issue_id, edition_format):
         return _private(response)
     if request.method == "GET" and request.user.is_authenticated:
         record_download(request.user, edition)
-    # The file itself, or (from S3) a redirect to a short-lived signed URL.
-    response = serve_private_file(
+    # The file itself, or (from S3) a redirect to a short-lived signed URL;
+    # private either way.
+    return serve_private_file(
         request,
         storage,
         edition.file_name,
@@ -71,4 +56,3 @@ def download(request, issue_id, edition_format):
         as_attachment=True,
         cache_control="private, max-age=3600",
     )
-    return _private(response)

@@ -3,6 +3,7 @@ sentence (and a figure, and a narration) behind its teaser break; and readers
 in every subscription state, made directly with billing's models."""
 
 import io
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -83,8 +84,13 @@ def gated_attachments(article):
     from wagtail.documents import get_document_model
 
     [figure] = [block.value["image"] for block in article.body if block.block_type == "figure"]
-    report = get_document_model().objects.get(title__endswith=f"-{article.title.split()[1]} report")
-    return figure, report
+    [report_id] = [
+        int(match)
+        for block in article.body
+        if block.block_type == "paragraph"
+        for match in re.findall(r'linktype="document" id="(\d+)"', block.value.source)
+    ]
+    return figure, get_document_model().objects.get(pk=report_id)
 
 
 def ensure_plans():
