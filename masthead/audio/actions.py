@@ -21,6 +21,8 @@ from django.utils import timezone
 from wagtail.log_actions import log
 from wagtail.models import Revision
 
+from masthead.core.taskqueue import enqueue_on_commit
+
 from . import mastering
 from .models import IssueEpisode, Narration, NarrationStatus, PodcastFeedToken
 from .pipeline import (
@@ -69,7 +71,7 @@ def request_narration(article, revision_id=None, force=False):
         narration.error = ""
         narration.requested_at = timezone.now()
         narration.save()
-        transaction.on_commit(partial(narrate_article.enqueue, article.pk, revision_id, force))
+        enqueue_on_commit(narrate_article, article.pk, revision_id, force)
     return narration
 
 
@@ -104,7 +106,7 @@ def on_issue_published(sender, instance, **kwargs):
     from .tasks import build_issue_episode
 
     if narrate_on_publish():
-        transaction.on_commit(partial(build_issue_episode.enqueue, instance.pk))
+        enqueue_on_commit(build_issue_episode, instance.pk)
 
 
 # --- Narrating -----------------------------------------------------------
@@ -214,7 +216,7 @@ def fail_narration(narration_id, revision_id, error, started=True):
             task = narrate_article
             if task.get_backend().supports_defer:
                 task = task.using(run_after=timezone.now() + timedelta(seconds=RETRY_DELAY_SECONDS))
-            transaction.on_commit(partial(task.enqueue, narration.article_id, revision_id))
+            enqueue_on_commit(task, narration.article_id, revision_id)
         else:
             log(instance=narration.article, action="audio.narration_failed")
     return narration

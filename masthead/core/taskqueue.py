@@ -28,11 +28,12 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import close_old_connections
+from django.db import DEFAULT_DB_ALIAS, close_old_connections, router, transaction
 from django.utils import timezone
 from rq.worker import Worker
 
@@ -56,6 +57,31 @@ def heartbeat_interval():
 
 def worker_timeout():
     return max(heartbeat_interval() + 1, int(getattr(settings, "TASK_WORKER_TIMEOUT", 60)))
+
+
+def enqueue_on_commit(task, *args, **kwargs):
+    """Queue `task` to run once the current transaction has committed.
+
+    The database queue takes it inside the transaction, as an outbox: the
+    task row commits or rolls back with the change that asked for it, so a
+    crash between the commit and the enqueue cannot lose it, and no second
+    write transaction is needed (a webhook's receipt costs one commit, not
+    two). Other backends (RQ, inline in tests) get it after the commit.
+    """
+    if _queues_in_default_database(task):
+        task.enqueue(*args, **kwargs)
+    else:
+        transaction.on_commit(partial(task.enqueue, *args, **kwargs))
+
+
+def _queues_in_default_database(task):
+    from django_tasks_db import DatabaseBackend
+
+    if not isinstance(task.get_backend(), DatabaseBackend):
+        return False
+    from django_tasks_db.models import DBTaskResult
+
+    return router.db_for_write(DBTaskResult) == DEFAULT_DB_ALIAS
 
 
 def uses_rq():

@@ -13,13 +13,13 @@ import secrets
 import socket
 import time
 from datetime import timedelta
-from functools import partial
 
 from django.core.files.storage import storages
 from django.db import transaction
 from django.utils import timezone
 
 from masthead.core.storage import save_atomically
+from masthead.core.taskqueue import enqueue_on_commit
 
 from .content import gather
 from .models import Edition, EditionDownload, EditionFormat
@@ -67,7 +67,7 @@ def schedule_edition_builds(issue):
     """Build the issue's editions in the task worker once this transaction commits."""
     from .tasks import build_issue_editions
 
-    transaction.on_commit(partial(build_issue_editions.enqueue, issue.pk))
+    enqueue_on_commit(build_issue_editions, issue.pk)
 
 
 def build_editions(issue, formats=None):

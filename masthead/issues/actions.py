@@ -17,7 +17,6 @@ repeats nothing when the step runs again.
 
 import logging
 from datetime import timedelta
-from functools import partial
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -28,6 +27,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from wagtail.actions.publish_revision import PublishPermissionError
+
+from masthead.core.taskqueue import enqueue_on_commit
 
 from .models import IssueAnnouncement, IssuePage, IssuePublication, IssuePublicationStep
 
@@ -92,7 +93,7 @@ def publish_issue(issue, user):
 
     from .tasks import run_issue_publication
 
-    transaction.on_commit(partial(run_issue_publication.enqueue, publication.pk))
+    enqueue_on_commit(run_issue_publication, publication.pk)
     return publication
 
 

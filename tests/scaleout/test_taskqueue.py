@@ -4,6 +4,7 @@ in the admin with their error and a retry button."""
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
@@ -213,3 +214,37 @@ def test_failed_rq_jobs_show_their_error_and_can_be_retried(rq_queue, admin_clie
     assert queue.count == 1  # back in the queue
     assert not [task for task in taskqueue.failed_tasks() if task.id == result.id]
     assert check_queue()["backend"] == "rq"
+
+
+# --- Queueing with the transaction ---------------------------------------------------
+
+
+def queued_markers():
+    return DBTaskResult.objects.filter(task_path__endswith="write_marker").count()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_database_queue_takes_a_task_with_its_transaction(database_queue, tmp_path):
+    # Committed: the task row commits with the change that asked for it.
+    with transaction.atomic():
+        taskqueue.enqueue_on_commit(write_marker, str(tmp_path), "kept")
+        assert not transaction.get_connection().run_on_commit  # nothing left for after
+    assert queued_markers() == 1
+    # Rolled back: so is the task; nothing runs for a change that never was.
+    with pytest.raises(RuntimeError), transaction.atomic():
+        taskqueue.enqueue_on_commit(write_marker, str(tmp_path), "gone")
+        raise RuntimeError("the change fails")
+    assert queued_markers() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_other_backends_get_the_task_after_the_commit(settings, tmp_path):
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with transaction.atomic():
+        taskqueue.enqueue_on_commit(write_marker, str(tmp_path), "later")
+        assert not (tmp_path / "later.done").exists()  # not before the commit
+    assert (tmp_path / "later.done").exists()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        taskqueue.enqueue_on_commit(write_marker, str(tmp_path), "never")
+        raise RuntimeError("the change fails")
+    assert not (tmp_path / "never.done").exists()
