@@ -13,7 +13,10 @@ and rolls back. Either way concurrent deliveries of one event change state
 once. The event is marked processed only when `apply`
 succeeded; a failure is recorded on the row with its error and answered
 with a 500 so that Stripe delivers again, and the retry can succeed.
-A delivery of an event already processed is answered 200 and does nothing.
+A delivery of an event already processed is answered 200 and changes
+nothing: a delivery is handled without looking for its row first (nearly
+every one is new), so a redelivery is found out when storing it clashes,
+and what it applied is rolled back.
 """
 
 import logging
@@ -162,16 +165,20 @@ def receive(payload, signature):
     except SignatureError as error:
         logger.warning("Refused a webhook: %s", error)
         return Outcome(400, "forged")
-    status = actions.one(
-        StripeEvent.objects.filter(event_id=event["id"]).values_list("status", flat=True)
-    )
-    if status == StripeEvent.Status.PROCESSED:
-        return Outcome(200, "duplicate")
-    return handle(event, stored=status is not None)
+    # Nearly every delivery is of a new event: it is handled without looking
+    # for its row first. One already stored is found out when storing it
+    # clashes, and handled again as stored (see `handle`).
+    return handle(event, stored=False)
 
 
 class _StoredMeanwhile(Exception):
     """A concurrent delivery stored the event first."""
+
+
+def _status(event):
+    return actions.one(
+        StripeEvent.objects.filter(event_id=event["id"]).values_list("status", flat=True)
+    )
 
 
 def _locked_event_row(event):
@@ -226,6 +233,8 @@ def handle(event, stored=True):
     processed in one transaction. A failure is stored on the event's row.
     `stored` says whether the event may already have a row."""
     handler = HANDLERS.get(event["type"])
+    if stored and _status(event) == StripeEvent.Status.PROCESSED:
+        return Outcome(200, "duplicate")
     try:
         fetched = handler.fetch(event) if handler else None
         with _writer_turn(), transaction.atomic():
@@ -245,6 +254,10 @@ def handle(event, stored=True):
     except _StoredMeanwhile:
         return handle(event, stored=True)
     except Exception as error:
+        if not stored and _status(event) == StripeEvent.Status.PROCESSED:
+            # A redelivery of an event handled before, which would not apply
+            # now (Stripe unreachable, say): it was handled, all the same.
+            return Outcome(200, "duplicate")
         logger.exception("Webhook %s (%s) failed", event.get("id"), event.get("type"))
         _record_failure(event, error)
         return Outcome(500, "failed")

@@ -151,6 +151,24 @@ def test_a_replayed_delivery_changes_nothing(journey, catalogue, member, stripe_
     assert _subject_count("Welcome") == 1
 
 
+def test_a_replay_while_stripe_is_unreachable_is_still_a_duplicate(
+    journey, catalogue, member, settings
+):
+    session = journey.pay(catalogue["digital/month"])
+    event = journey.server.event("checkout.session.completed", session)
+    with journey.capture(execute=True):
+        assert journey.server.post_to_client(journey.client, event).status_code == 200
+    # Handling it again would fail at the fetch: it was handled, all the same.
+    settings.STRIPE_API_BASE = "http://127.0.0.1:9"
+    with journey.capture(execute=True):
+        replay = journey.server.post_to_client(journey.client, event)
+    assert (replay.status_code, replay.content) == (200, b"duplicate")
+    stored = StripeEvent.objects.get()
+    assert (stored.status, stored.attempts, stored.error) == ("processed", 1, "")
+    assert Payment.objects.count() == 1
+    assert _subject_count("Welcome") == 1
+
+
 def test_the_same_event_replayed_a_day_later_is_refused(journey, catalogue, stripe_live):
     session = journey.pay(catalogue["digital/month"])
     old = time.time() - 86400
