@@ -36,6 +36,7 @@ from .models import (
     Price,
     Refund,
     Subscription,
+    by_stripe_id,
     format_money,
     hash_token,
 )
@@ -128,7 +129,7 @@ def find_price_ids(price_id):
     if price_id.startswith("tm_price_"):
         pk = price_id.removeprefix("tm_price_")
         return one(prices.filter(pk=pk)) if pk.isdigit() else None
-    return one(prices.filter(stripe_price_id=price_id))
+    return one(by_stripe_id(prices, "stripe_price_id", price_id))
 
 
 def live_subscription(member):
@@ -208,9 +209,13 @@ def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=No
     arrive out of order cannot move a subscription back in time.
     """
     subscription = one(
-        Subscription.objects.select_for_update(of=("self",))
-        .select_related("member", "plan", "price")
-        .filter(stripe_subscription_id=remote.id)
+        by_stripe_id(
+            Subscription.objects.select_for_update(of=("self",)).select_related(
+                "member", "plan", "price"
+            ),
+            "stripe_subscription_id",
+            remote.id,
+        )
     )
     if (
         subscription is not None
@@ -304,19 +309,21 @@ def store_invoice(subscription, invoice: RemoteInvoice):
     if invoice.status != "paid" or invoice.amount_paid <= 0:
         return None
     paid_at = invoice.paid_at or timezone.now()
-    payment = one(Payment.objects.filter(stripe_invoice_id=invoice.id))
-    if payment is not None:
-        return payment
-    # No savepoint needed: the subscription's row lock (or SQLite's one
-    # writer) keeps any other transaction from recording this invoice now.
-    payment = Payment.objects.create(
-        stripe_invoice_id=invoice.id,
-        subscription=subscription,
-        member=subscription.member,
-        amount=invoice.amount_paid,
-        currency=invoice.currency,
-        paid_at=paid_at,
-    )
+    try:
+        # Recorded already (the success page and the webhook both fulfil a
+        # checkout)? The invoice's unique key says so, for less than a look
+        # first would cost: nearly every invoice is new.
+        with transaction.atomic():
+            payment = Payment.objects.create(
+                stripe_invoice_id=invoice.id,
+                subscription=subscription,
+                member=subscription.member,
+                amount=invoice.amount_paid,
+                currency=invoice.currency,
+                paid_at=paid_at,
+            )
+    except IntegrityError:
+        return by_stripe_id(Payment.objects, "stripe_invoice_id", invoice.id).get()
     fields = []
     if subscription.payment_failed_at is not None:
         subscription.payment_failed_at = None
@@ -346,7 +353,7 @@ def store_invoice(subscription, invoice: RemoteInvoice):
 
 def store_payment_failure(subscription, invoice_id):
     """Note a failed renewal (once per episode) and tell the member."""
-    if Payment.objects.filter(stripe_invoice_id=invoice_id).exists():
+    if by_stripe_id(Payment.objects, "stripe_invoice_id", invoice_id).exists():
         return False  # a late failure for an invoice that has since been paid
     if subscription.payment_failed_at is not None:
         return False

@@ -136,6 +136,14 @@ def format_money(amount, currency):
     return f"{symbol}{amount // 100}.{amount % 100:02d}"
 
 
+def by_stripe_id(queryset, field, stripe_id):
+    """The rows of `queryset` whose `field`, a Stripe id kept unique where it
+    is not empty, is `stripe_id`. Saying "not empty" too lets SQLite use the
+    partial unique index, which it cannot infer from the equality: without
+    it every webhook scanned the whole table."""
+    return queryset.exclude(**{field: ""}).filter(**{field: stripe_id})
+
+
 class SubscriptionQuerySet(models.QuerySet):
     def paid(self):
         return self.exclude(stripe_subscription_id="")

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from .models import Gift, Payment, Price, Subscription
+from .models import Gift, Payment, Price, Subscription, by_stripe_id
 from .remote import (
     CardDeclined,
     GatewayError,
@@ -153,7 +153,7 @@ def complete_checkout(session_id, *, shipping=None):
             return actions.apply_checkout(actions.CheckoutState(checkout, None, [], now))
 
     subscription_id = subscription_id_for(session_id)
-    existing = Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
+    existing = by_stripe_id(Subscription.objects, "stripe_subscription_id", subscription_id).first()
     if existing is not None:
         return existing
     price = Price.objects.select_related("plan").get(pk=data["p"])
@@ -221,7 +221,7 @@ def retrieve_checkout(session_id):
             metadata={"kind": "gift", "gift_id": str(data["g"])},
         )
     subscription_id = subscription_id_for(session_id)
-    exists = Subscription.objects.filter(stripe_subscription_id=subscription_id).exists()
+    exists = by_stripe_id(Subscription.objects, "stripe_subscription_id", subscription_id).exists()
     return RemoteCheckout(
         id=session_id,
         url=checkout_url(session_id),
@@ -238,7 +238,7 @@ def retrieve_checkout(session_id):
 
 
 def retrieve_subscription(subscription_id):
-    subscription = Subscription.objects.filter(stripe_subscription_id=subscription_id).first()
+    subscription = by_stripe_id(Subscription.objects, "stripe_subscription_id", subscription_id).first()
     if subscription is None:
         raise GatewayError(f"No such subscription: {subscription_id}", code="resource_missing")
     status = subscription.status
