@@ -171,7 +171,9 @@ def test_a_deactivated_member_is_signed_out(application, in_world, subscriber):
     assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
 
 
-def test_publishing_an_edit_refreshes_kept_pages(application, in_world, subscriber):
+def test_publishing_an_edit_refreshes_kept_pages(
+    application, in_world, subscriber, django_capture_on_commit_callbacks
+):
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     visitor = WSGIClient(application)
@@ -183,7 +185,8 @@ def test_publishing_an_edit_refreshes_kept_pages(application, in_world, subscrib
     body[0] = {"type": "paragraph", "value": "<p>A new opening for everyone.</p>"}
     body[3] = {"type": "paragraph", "value": "<p>A new gated line for SENTINEL-subscribers.</p>"}
     article.body = body
-    article.save_revision().publish()
+    with django_capture_on_commit_callbacks(execute=True):  # the publish commits
+        article.save_revision().publish()
 
     _, headers, page = reader.get(article.url)
     assert "A new opening for everyone." in page and "A new gated line" in page
@@ -192,17 +195,22 @@ def test_publishing_an_edit_refreshes_kept_pages(application, in_world, subscrib
     assert "A new opening for everyone." in teaser and "A new gated line" not in teaser
 
 
-def test_making_an_article_free_shows_it_whole_at_once(application, in_world, subscriber):
+def test_making_an_article_free_shows_it_whole_at_once(
+    application, in_world, subscriber, django_capture_on_commit_callbacks
+):
     article = in_world.articles["subscribers"]
     visitor = WSGIClient(application)
     visitor.get(article.url)
     assert visitor.get(article.url)[1]["X-Page-Cache"] == "hit"
     article.access_level = "public"
-    article.save_revision().publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        article.save_revision().publish()
     assert gated_sentence("subscribers") in visitor.get(article.url)[2]
 
 
-def test_gating_a_free_article_hides_it_at_once(application, in_world):
+def test_gating_a_free_article_hides_it_at_once(
+    application, in_world, django_capture_on_commit_callbacks
+):
     article = in_world.articles["public"]
     member = signed_in(application, make_reader("free member", in_world))
     visitor = WSGIClient(application)
@@ -213,19 +221,23 @@ def test_gating_a_free_article_hides_it_at_once(application, in_world):
         *[(b.block_type, b.value) for b in article.body][:3],
         paragraph("<p>Now only for subscribers: SENTINEL-public.</p>"),
     ]
-    article.save_revision().publish()
+    with django_capture_on_commit_callbacks(execute=True):
+        article.save_revision().publish()
     for client in (member, visitor):
         page = client.get(article.url)[2]
         assert "sentinel" not in page.lower() and "data-paywall" in page
 
 
-def test_unpublishing_removes_the_page_for_everyone_at_once(application, in_world, subscriber):
+def test_unpublishing_removes_the_page_for_everyone_at_once(
+    application, in_world, subscriber, django_capture_on_commit_callbacks
+):
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     visitor = WSGIClient(application)
     for client in (reader, reader, visitor, visitor):
         client.get(article.url)
-    article.unpublish()
+    with django_capture_on_commit_callbacks(execute=True):
+        article.unpublish()
     assert reader.get(article.url)[0].startswith("404")
     assert visitor.get(article.url)[0].startswith("404")
 

@@ -74,12 +74,15 @@ def test_signed_in_reader_never_reads_or_fills_the_cache(wsgi, magazine, client,
     assert "X-Page-Cache" not in headers
 
 
-def test_publishing_refreshes_cached_pages(wsgi, magazine):
+def test_publishing_refreshes_cached_pages(wsgi, magazine, django_capture_on_commit_callbacks):
     article = magazine["free"]
     wsgi.get(article.url)
     assert wsgi.get(article.url)[1]["X-Page-Cache"] == "hit"
     article.title = "Border talks resume after a week"
-    article.save_revision().publish()
+    with django_capture_on_commit_callbacks(execute=True):  # the publish commits
+        article.save_revision().publish()
+        # Until it has committed, readers get the old page, still kept.
+        assert wsgi.get(article.url)[1]["X-Page-Cache"] == "hit"
     _, headers, body = wsgi.get(article.url)
     assert "X-Page-Cache" not in headers
     assert "Border talks resume after a week" in body
@@ -87,10 +90,11 @@ def test_publishing_refreshes_cached_pages(wsgi, magazine):
     assert "Border talks resume after a week" in wsgi.get("/")[2]
 
 
-def test_unpublishing_removes_the_page_at_once(wsgi, magazine):
+def test_unpublishing_removes_the_page_at_once(wsgi, magazine, django_capture_on_commit_callbacks):
     article = magazine["free"]
     wsgi.get(article.url)
-    article.unpublish()
+    with django_capture_on_commit_callbacks(execute=True):
+        article.unpublish()
     status, _, _ = wsgi.get(article.url)
     assert status.startswith("404")
 
