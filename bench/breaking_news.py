@@ -31,6 +31,7 @@ which would take the CPU the measurement is about.
 """
 
 import argparse
+import http.client
 import importlib.util
 import json
 import os
@@ -40,6 +41,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.parse
 import urllib.request
 import uuid
 from pathlib import Path
@@ -342,7 +344,7 @@ class CorrectionWatch:
         match = re.search(r"published_at ([\d.]+)", output)
         if not match:
             raise RuntimeError(f"the correction was not published: {errors[-2000:]}")
-        published = float(match.group(1))
+        published = self.published = float(match.group(1))
         result = {}
         for name in self.urls:
             if name not in self.windows:
@@ -351,6 +353,55 @@ class CorrectionWatch:
             without, seen = self.windows[name]
             after = max(0.0, without - published) if without else 0.0
             result[name] = f"{after:.2f}-{seen - published:.2f}"
+        return result
+
+
+class LatencyProbe:
+    """Requests the article every few milliseconds on each path, one at a
+    time over a kept-alive connection, and notes when each request started
+    and how long it took: the shape of the latency around the publish,
+    which wrk's percentiles alone do not show."""
+
+    def __init__(self, urls, seconds, every=0.01):
+        self.samples = {name: [] for name in urls}
+        self.threads = [
+            threading.Thread(target=self.probe, args=(name, url, cookie, seconds, every))
+            for name, (url, cookie) in urls.items()
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def probe(self, name, url, cookie, seconds, every):
+        parsed = urllib.parse.urlsplit(url)
+        headers = {"Cookie": cookie} if cookie else {}
+        connection = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=10)
+        stop = time.time() + seconds
+        while time.time() < stop:
+            started = time.time()
+            try:
+                connection.request("GET", parsed.path, headers=headers)
+                connection.getresponse().read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                continue
+            self.samples[name].append((started, time.time() - started))
+            time.sleep(max(0.0, every - (time.time() - started)))
+        connection.close()
+
+    def windows(self, published, edges=(-1.0, 0.0, 0.5, 1.0, 2.0, 4.0)):
+        """For each path, the slowest request (ms) that started in each
+        window of seconds around the publish."""
+        for thread in self.threads:
+            thread.join()
+        bounds = [(-1e9, edges[0]), *zip(edges, edges[1:], strict=False), (edges[-1], 1e9)]
+        result = {}
+        for name, samples in self.samples.items():
+            cells = []
+            for low, high in bounds:
+                taken = [took * 1000 for at, took in samples if low <= at - published < high]
+                label = f"{max(low, -99):+.1f}..{min(high, 99):+.1f}s"
+                cells.append(f"{label} {max(taken):.0f}" if taken else f"{label} -")
+            result[name] = ", ".join(cells)
         return result
 
 
@@ -431,6 +482,11 @@ def paced(url, site, script, args, env, label, watch_urls, rate):
     at = time.time() + 6 + args.seconds / 3
     watch = CorrectionWatch(env, site, text, at, watch_urls)
     time.sleep(max(0.0, at - time.time() - args.seconds / 3))
+    cookie = f"{SESSION_COOKIE}={site['sessions'][0]}"
+    probe = LatencyProbe(
+        {"anonymous": (url + site["path"], None), "subscriber": (url + site["path"], cookie)},
+        args.seconds,
+    )
     result = load(
         url,
         site,
@@ -442,6 +498,7 @@ def paced(url, site, script, args, env, label, watch_urls, rate):
         correction=text,
     )
     result["correction_seen_after_s"] = watch.result()
+    result["slowest_around_publish_ms"] = probe.windows(watch.published)
     return result
 
 
@@ -597,6 +654,11 @@ def report(results, work, args, loads):
                 print(row(name, result["paced"][role], reference))
             seen = result["paced"]["correction_seen_after_s"]
             print(f"{'':44} paced: correction visible after (s, window): {seen}")
+            for role, windows in result["paced"]["slowest_around_publish_ms"].items():
+                print(
+                    f"{'':44} paced: slowest {role} request (ms) by start, from the publish: "
+                    f"{windows}"
+                )
         if "anonymous only" in result:
             print(row(f"{config}: anonymous only", result["anonymous only"], reference))
         print(f"{'':44} correction visible after (s, window): {result['correction_seen_after_s']}")
@@ -643,12 +705,13 @@ def main():
         for config, result in results.items()
         for step in ("ramp", "peak", "paced")
         for role, numbers in result.get(step, {}).items()
-        if role != "correction_seen_after_s" and (numbers.get("wrong") or numbers["errors"])
+        if role not in ("correction_seen_after_s", "slowest_around_publish_ms")
+        and (numbers.get("wrong") or numbers["errors"])
     ]
     target = work["reference"]["rps"] / 10
     for config, result in results.items():
         for role, numbers in result.get("paced", {}).items():
-            if role == "correction_seen_after_s":
+            if role in ("correction_seen_after_s", "slowest_around_publish_ms"):
                 continue
             verdict = "met" if numbers["rps"] >= target and numbers["p99_ms"] < 100 else "NOT met"
             print(f"target, {config} paced {role}: {verdict}")
