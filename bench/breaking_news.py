@@ -57,6 +57,7 @@ from common import (
     free_port,
     nginx_static,
     prepare_site,
+    python_speed,
     wait_for,
 )
 
@@ -681,6 +682,7 @@ def main():
     args.configs = args.configs.split(",")
 
     loads = [load_average()]
+    speeds = [python_speed()]
     results, work = {}, {}
     script = Path(tempfile.mkdtemp(prefix="masthead-bench-lua-")) / "breaking_news.lua"
     script.write_text(LUA)
@@ -693,7 +695,12 @@ def main():
     finally:
         cleanup(script.parent)
     loads.append(load_average())
+    speeds.append(python_speed())
     report(results, work, args, loads)
+    print(
+        f"python: a 10M-step loop took {speeds[0]:.2f}s of CPU before, {speeds[1]:.2f}s after "
+        "(lower is faster)"
+    )
     if args.json:
         Path(args.json).write_text(
             json.dumps(

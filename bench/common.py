@@ -19,6 +19,17 @@ sys.path.insert(0, str(ROOT))
 PYTHON = sys.executable
 
 
+def python_speed():
+    """CPU seconds this machine's Python takes for a fixed loop of 10
+    million additions: these machines' speed drifts (twofold within an hour
+    has been seen), so a run's figures are read beside it."""
+    began = time.process_time()
+    total = 0
+    for n in range(10_000_000):
+        total += n
+    return time.process_time() - began
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

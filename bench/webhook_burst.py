@@ -147,6 +147,9 @@ def main():
         "--profile", action="store_true", help="handle the events in this process under cProfile"
     )
     args = parser.parse_args()
+    from common import python_speed
+
+    speed_before = python_speed()
 
     workdir = Path(tempfile.mkdtemp(prefix="masthead-webhook-burst-"))
     database = workdir / "masthead.sqlite3"
@@ -292,6 +295,10 @@ def main():
         f"(the rest went to other processes); at {cpu_per_event * 1000:.1f} ms of CPU per "
         f"event in all, {os.cpu_count()} idle cores would take about "
         f"{os.cpu_count() / cpu_per_event:.0f} events/s"
+    )
+    print(
+        f"python:      a 10M-step loop took {speed_before:.2f}s of CPU before, "
+        f"{python_speed():.2f}s after (lower is faster; figures scale with it)"
     )
     print(f"responses:   {statuses.count(200)} × 200, {failures} other")
     print(f"processed:   {processed} events (expected {len(events)})")
