@@ -21,8 +21,9 @@ PYTHON = sys.executable
 
 def python_speed():
     """CPU seconds this machine's Python takes for a fixed loop of 10
-    million additions: these machines' speed drifts (twofold within an hour
-    has been seen), so a run's figures are read beside it."""
+    million additions, printed beside a run's figures: these machines' speed
+    drifts (twofold within an hour has been seen). A rough guide only: the
+    loop hardly touches memory, and the app's work does."""
     began = time.process_time()
     total = 0
     for n in range(10_000_000):

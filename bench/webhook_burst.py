@@ -298,7 +298,7 @@ def main():
     )
     print(
         f"python:      a 10M-step loop took {speed_before:.2f}s of CPU before, "
-        f"{python_speed():.2f}s after (lower is faster; figures scale with it)"
+        f"{python_speed():.2f}s after (lower is faster)"
     )
     print(f"responses:   {statuses.count(200)} × 200, {failures} other")
     print(f"processed:   {processed} events (expected {len(events)})")
