@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from .reading import seconds_valid, serve_known_article
+from .reading import end_refresh, seconds_valid, serve_known_article
 from .rules import reader_scope
 
 # Shared caches (this app's page cache, nginx's proxy_cache) may keep an
@@ -31,10 +31,13 @@ class ReaderCacheHeadersMiddleware:
     def __call__(self, request):
         with reader_scope():
             response = None
-            if settings.SESSION_COOKIE_NAME in request.COOKIES:
-                response = serve_known_article(request)
-            if response is None:
-                response = self.get_response(request)
+            try:
+                if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                    response = serve_known_article(request)
+                if response is None:
+                    response = self.get_response(request)
+            finally:
+                end_refresh(request.META)
             return self.mark(request, response)
 
     def mark(self, request, response):

@@ -29,6 +29,11 @@ Three doors lead to a kept variant:
   the page cache's generation), so a busy reader costs no cache read at all;
   a change reaches every process within that time, and this one at once.
 
+After a publish, the first reader of a hot page renders it anew; during
+the publish's grace (`pagecache.previous_generation`) the others are
+answered with the variant kept just before (`X-Article-Cache: stale`), their
+own access still decided now, instead of all waiting for that rendering.
+
 Never kept: previews, staff and editors (the Wagtail userbar is theirs),
 pages behind a view restriction, and responses that set cookies or a CSRF
 token. Every key carries the page cache's generation, so publishing,
@@ -45,7 +50,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 
-from masthead.core.pagecache import GENERATION_TTL, current_generation
+from masthead.core.pagecache import GENERATION_TTL, current_generation, previous_generation
 from masthead.core.singleflight import flights
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
@@ -273,7 +278,7 @@ def is_editor(user, fresh=False):
     return answer
 
 
-def environ_host_key(environ):
+def environ_host_key(environ, generation=None):
     """The generation, scheme and host of a request, from its WSGI environ:
     the same whether Django or the early door (EarlyKeptPages) asks."""
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
@@ -282,15 +287,28 @@ def environ_host_key(environ):
         or environ.get("HTTP_HOST")
         or environ.get("SERVER_NAME", "")
     )
-    return f"{current_generation()}:{scheme}:{host}"
+    return f"{generation or current_generation()}:{scheme}:{host}"
+
+
+def environ_host_keys(environ):
+    """This request's host key now, and in the generation before while a
+    publish's grace lasts (else None): see `pagecache.previous_generation`."""
+    previous = previous_generation()
+    return (
+        environ_host_key(environ),
+        environ_host_key(environ, previous) if previous else None,
+    )
+
+
+def _host_keys(request):
+    keys = getattr(request, "_masthead_host_keys", None)
+    if keys is None:
+        keys = request._masthead_host_keys = environ_host_keys(request.META)
+    return keys
 
 
 def _host_key(request):
-    key = getattr(request, "_masthead_host_key", None)
-    if key is None:
-        key = environ_host_key(request.META)
-        request._masthead_host_key = key
-    return key
+    return _host_keys(request)[0]
 
 
 def route_key(request):
@@ -301,10 +319,72 @@ def variant_key(request, article_id, reader):
     return f"{_host_key(request)}:{article_id}:{reader.variant}"
 
 
-def _from_kept(body, request):
+def _from_kept(body, request, label="hit"):
     response = HttpResponse(body, content_type="text/html; charset=utf-8")
-    response[HIT_HEADER] = "hit"
+    response[HIT_HEADER] = label
     return response
+
+
+# Readers waiting for a kept page that another request is rendering anew ----------------
+
+REFRESH_CLAIM_SECONDS = 2
+REFRESHING = "masthead.refreshing"
+
+
+def claim_refresh(environ, route_key):
+    """Whether this request renders the page at `route_key` (a route not
+    kept in this generation yet): the first to ask does, until its request
+    ends (`end_refresh`); the others may be answered with the page from
+    before the publish meanwhile."""
+    if environ.get(REFRESHING) == route_key:
+        return True
+    if cache.add(f"access:refreshing:{route_key}", 1, REFRESH_CLAIM_SECONDS):
+        environ[REFRESHING] = route_key
+        return True
+    return False
+
+
+def end_refresh(environ):
+    """Called when a request ends: if it was rendering a page anew, the
+    next request renders it again (a page that is no longer an article, or
+    may not be kept, is never answered from before the publish for long)."""
+    route_key = environ.pop(REFRESHING, None)
+    if route_key is not None:
+        cache.delete(f"access:refreshing:{route_key}")
+
+
+def kept_body(environ, host_keys, path, variant_of):
+    """The kept page for `path`, as (body, label) or None: "hit" when kept in
+    this generation; "stale" when, during a publish's grace, another request
+    is rendering it anew and the page kept just before answers meanwhile.
+
+    `variant_of(terms, stale)` is the reader's variant for the article with
+    those terms (`stale`: kept before the publish), or None when it cannot be
+    told here.
+    """
+    current, previous = host_keys
+    terms = routes.get(f"{current}:{path}")
+    if terms is not None:
+        variant = variant_of(terms, False)
+        if variant is None:
+            return None
+        key = f"{current}:{terms.article_id}:{variant}"
+        body = variants.get(key)
+        if body is not None:
+            return body, "hit"
+        if previous is None or not flights.in_flight("variant:" + key):
+            return None
+    elif previous is None:
+        return None
+    else:
+        terms = routes.get(f"{previous}:{path}")
+        if terms is None or claim_refresh(environ, f"{current}:{path}"):
+            return None
+        variant = variant_of(terms, True)
+        if variant is None:
+            return None
+    body = variants.get(f"{previous}:{terms.article_id}:{variant}")
+    return (body, "stale") if body is not None else None
 
 
 def _keep(request, key, reader, response):
@@ -335,12 +415,20 @@ def serve_article_page(serve, page, request, args, kwargs):
     body = variants.get(key)
     if body is not None:
         return _from_kept(body, request)
-    # Readers of one variant arriving together share one rendering.
+    # Readers of one variant arriving together share one rendering; during
+    # a publish's grace the others get the page from before it meanwhile.
     def kept():
         return variants.get(key) is not None
 
-    with flights.wait_or_lead("variant:" + key, ready=kept) as leading:
-        if not leading:
+    previous = _host_keys(request)[1]
+    before = f"{previous}:{page.pk}:{reader.variant}" if previous else None
+    instead = before is not None and variants.get(before) is not None
+    with flights.wait_or_lead("variant:" + key, ready=kept, instead=instead) as leading:
+        if leading is None:
+            body = variants.get(before)
+            if body is not None:
+                return _from_kept(body, request, "stale")
+        elif not leading:
             body = variants.get(key)
             if body is not None:
                 return _from_kept(body, request)
@@ -470,17 +558,26 @@ def serve_known_article(request):
     let Django and Wagtail serve it."""
     if request.method != "GET":
         return None
-    terms = routes.get(route_key(request))
-    if terms is None:
+    user = None
+
+    def variant_of(terms, stale):
+        nonlocal user
+        if user is None:
+            user = _signed_in_reader(request)
+        if is_editor(user):
+            return None
+        variant = reader_for(request, terms=terms, user=user).variant
+        if stale:
+            # Worked out from the terms before the publish: if Django
+            # renders the page after all, it must not reuse this reader.
+            request._masthead_readers.pop(terms.article_id)
+        return variant
+
+    kept = kept_body(request.META, _host_keys(request), request.path_info, variant_of)
+    if kept is None:
         return None
-    user = _signed_in_reader(request)
-    if is_editor(user):
-        return None
-    reader = reader_for(request, terms=terms, user=user)
-    body = variants.get(variant_key(request, terms.article_id, reader))
-    if body is None:
-        return None
-    return _from_kept(body, request)
+    body, label = kept
+    return _from_kept(body, request, label)
 
 
 # The early door ----------------------------------------------------------------------
@@ -543,32 +640,42 @@ class EarlyKeptPages:
             return None
         if settings.SESSION_COOKIE_NAME + "=" not in environ.get("HTTP_COOKIE", ""):
             return None
-        host_key = environ_host_key(environ)
-        headers = self.headers.get(host_key)
+        host_keys = environ_host_keys(environ)
+        headers = self.headers.get(host_keys[0]) or self.headers.get(host_keys[1])
         if headers is None:
             return None
-        terms = routes.get(f"{host_key}:{get_path_info(environ)}")
-        if terms is None:
+        reader = {}
+
+        def variant_of(terms, stale):
+            if not reader:
+                member = self.member(environ)
+                if member is None or is_editor(member):
+                    return None
+                kept = self.brief.get(_entitlement_key(member.pk), cache.get)
+                if kept is None or kept[1] <= time.time():
+                    return None
+                reader.update(member=member, held=kept[0])
+            member, held = reader["member"], reader["held"]
+            if not self.decidable(terms, held):
+                return None
+            with rules.reader_scope():
+                rules.remember(("entitlement", member.pk), held)
+                access = rules.decide(member, terms)
+            return Reader(
+                article=None, terms=terms, access=access, signed_in=True, ads=held is None
+            ).variant
+
+        kept = kept_body(environ, host_keys, get_path_info(environ), variant_of)
+        if kept is None:
             return None
-        member = self.member(environ)
-        if member is None or is_editor(member):
-            return None
-        kept = self.brief.get(_entitlement_key(member.pk), cache.get)
-        if kept is None or kept[1] <= time.time():
-            return None
-        held = kept[0]
-        if not self.decidable(terms, held):
-            return None
-        with rules.reader_scope():
-            rules.remember(("entitlement", member.pk), held)
-            access = rules.decide(member, terms)
-        reader = Reader(article=None, terms=terms, access=access, signed_in=True, ads=held is None)
-        body = variants.get(f"{host_key}:{terms.article_id}:{reader.variant}")
-        if body is None:
-            return None
+        body, label = kept
         return (
             "200 OK",
-            [*headers, ("Content-Length", str(len(body))), (HIT_HEADER, "early")],
+            [
+                *headers,
+                ("Content-Length", str(len(body))),
+                (HIT_HEADER, "early" if label == "hit" else label),
+            ],
             body,
         )
 

@@ -9,6 +9,12 @@ generation number; publishing anything bumps it (see `invalidate_pages`), so
 no process serves a page from before the publish. A page kept here lives for
 the cache's ttl or its own `s-maxage`, whichever is shorter.
 
+A publish reaches every reader within a second of its commit. Each process
+notices the new generation within GENERATION_TTL; then one request renders
+each hot page anew while the others are answered, for the rest of the
+publish's GRACE_SECONDS, with the page as it was just before
+(`X-Page-Cache: stale`) instead of all waiting for that rendering.
+
 A request that carries a session cookie never reads or fills this cache:
 what a signed-in reader sees is theirs alone. Other apps may answer such a
 request before Django does (`personal_pages`: access's kept article pages).
@@ -24,9 +30,14 @@ from django.core.cache import cache
 from .singleflight import flights
 
 GENERATION_KEY = "pagecache:generation"
+# The latest bump: (generation number, wall-clock time of the bump).
+BUMPED_KEY = "pagecache:bumped"
 # How long a process trusts its copy of the generation number (seconds). A
 # publish reaches every process within this time.
 GENERATION_TTL = 0.5
+# Seconds after a bump during which a page of the generation before may be
+# answered while the current one is being rendered (see `previous_generation`).
+GRACE_SECONDS = 1.0
 LOCAL_ENTRIES = 500
 CACHEABLE_TYPES = ("text/html", "application/xml", "application/rss+xml",
                    "application/atom+xml", "text/plain", "text/xml")
@@ -35,8 +46,9 @@ BYPASS_PREFIXES = ("/admin/", "/django-admin/", "/account/", "/billing/", "/audi
                    "/editions/", "/print-runs/", "/subscribe/", "/static/", "/media/")
 
 
-# This process's copy of the generation number: [number, monotonic time read].
-_generation = [None, 0.0]
+# This process's copy of the generation number: [number, monotonic time
+# read, wall-clock time until which the generation before it may stand in].
+_generation = [None, 0.0, 0.0]
 
 # Answers for the GETs this cache leaves alone (those with a session cookie),
 # registered by other apps: access's kept article pages. Each has
@@ -53,7 +65,11 @@ def invalidate_pages(**kwargs):
     except ValueError:
         number = int(time.time() * 1000)
         cache.set(GENERATION_KEY, number, None)
-    _generation[:] = [number, time.monotonic()]
+    bumped_at = time.time()
+    # Two bumps at once may record the older one last: the newer generation
+    # then has no grace, which only costs waiting for its rendering.
+    cache.set(BUMPED_KEY, (number, bumped_at), None)
+    _generation[:] = [number, time.monotonic(), bumped_at + GRACE_SECONDS]
 
 
 def current_generation():
@@ -63,17 +79,36 @@ def current_generation():
     entries with it too, so one publish refreshes them all.
     """
     now = time.monotonic()
-    number, read_at = _generation
+    number, read_at, _grace_until = _generation
     # Tests clear the cache between tests: they read the number every time.
     trusted_for = 0 if settings.TESTING else GENERATION_TTL
     if number is None or now - read_at > trusted_for:
-        number = cache.get(GENERATION_KEY)
+        kept = cache.get_many([GENERATION_KEY, BUMPED_KEY])
+        number = kept.get(GENERATION_KEY)
         if number is None:
             number = int(time.time() * 1000)
             cache.add(GENERATION_KEY, number, None)
             number = cache.get(GENERATION_KEY, number)
-        _generation[:] = [number, now]
+        bumped, bumped_at = kept.get(BUMPED_KEY) or (None, 0.0)
+        grace_until = bumped_at + GRACE_SECONDS if bumped == number else 0.0
+        _generation[:] = [number, now, grace_until]
     return number
+
+
+def previous_generation():
+    """The generation before the current one, while the bump that ended it
+    is less than GRACE_SECONDS old; else None.
+
+    A page kept in that generation is what readers got a moment ago. While
+    one request renders the current page, others may be answered with it
+    rather than wait: one more fraction of a second of the old page, within
+    the second a publish takes to reach every reader anyway. Whatever
+    changed (an article gated, a plan repriced) is in force for every
+    reader once the grace ends; kept copies older than one bump never stand
+    in.
+    """
+    number = current_generation()
+    return number - 1 if time.time() < _generation[2] else None
 
 
 def shared_max_age(cache_control):
@@ -102,11 +137,12 @@ class AnonymousPageCache:
         path = environ.get("PATH_INFO", "")
         return not path.startswith(BYPASS_PREFIXES)
 
-    def key(self, environ):
+    def key(self, environ, generation=None):
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
         query = environ.get("QUERY_STRING", "")
         scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
-        return f"pagecache:{self.current_generation()}:{scheme}:{host}:{environ.get('PATH_INFO', '')}?{query}"
+        generation = generation or self.current_generation()
+        return f"pagecache:{generation}:{scheme}:{host}:{environ.get('PATH_INFO', '')}?{query}"
 
     def __call__(self, environ, start_response):
         if not self.is_candidate(environ):
@@ -117,10 +153,19 @@ class AnonymousPageCache:
         answer = self.answer_kept(environ, start_response, key)
         if answer is not None:
             return answer
-        # A stale hot page: one thread of this process renders it, the
-        # others wait and answer from what it kept.
-        with flights.wait_or_lead(key, ready=lambda: self.is_kept(key)) as leading:
-            if not leading:
+        # A stale hot page: one thread renders it, the others answer from
+        # what it keeps, waiting for it unless the page from just before the
+        # publish may answer meanwhile.
+        previous = previous_generation()
+        before = self.key(environ, previous) if previous else None
+        with flights.wait_or_lead(
+            key, ready=lambda: self.is_kept(key), instead=before and self.is_kept(before)
+        ) as leading:
+            if leading is None:
+                answer = self.answer_kept(environ, start_response, before, "stale")
+                if answer is not None:
+                    return answer
+            elif not leading:
                 answer = self.answer_kept(environ, start_response, key)
                 if answer is not None:
                     return answer
@@ -129,7 +174,7 @@ class AnonymousPageCache:
     def is_kept(self, key):
         return key in self.local or cache.get(key) is not None
 
-    def answer_kept(self, environ, start_response, key):
+    def answer_kept(self, environ, start_response, key, label="hit"):
         entry = self.local.get(key)
         if entry is None:
             entry = cache.get(key)
@@ -137,7 +182,7 @@ class AnonymousPageCache:
                 self.remember(key, entry)
         if entry is not None and entry[3] > time.time():
             status, headers, body, _expires = entry
-            start_response(status, [*headers, ("X-Page-Cache", "hit")])
+            start_response(status, [*headers, ("X-Page-Cache", label)])
             return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         return None
 

@@ -27,7 +27,7 @@ class Flights:
         self.flights = {}
 
     @contextmanager
-    def wait_or_lead(self, key, ready=None, timeout=WAIT_SECONDS):
+    def wait_or_lead(self, key, ready=None, timeout=WAIT_SECONDS, instead=False):
         """Yields True to the one thread that should do the work for `key`
         (its flight ends when the block does), False to the others, once the
         work is done (or `timeout` has passed): they read its result.
@@ -35,21 +35,29 @@ class Flights:
         With `ready` (a function that says whether the result is there),
         processes share the flight through the cache: a thread whose process
         has no flight for `key` leads only if no other process claims it, or
-        once that process is done without a result to share."""
+        once that process is done without a result to share.
+
+        With `instead` (the caller has an answer it may give meanwhile: the
+        page from just before a publish), a thread that would wait yields
+        None at once."""
         with self.lock:
             event = self.flights.get(key)
             leading = event is None
             if leading:
                 event = self.flights[key] = threading.Event()
         if not leading:
-            event.wait(timeout)
-            yield False
+            if not instead:
+                event.wait(timeout)
+            yield None if instead else False
             return
         claim = f"flight:{key}"
         claimed = False
         try:
             if ready is not None:
                 claimed = cache.add(claim, 1, timeout)
+                if not claimed and instead:
+                    yield False if ready() else None
+                    return
                 if not claimed:
                     deadline = time.monotonic() + timeout
                     while time.monotonic() < deadline:
@@ -67,6 +75,11 @@ class Flights:
                 if self.flights.get(key) is event:
                     del self.flights[key]
             event.set()
+
+    def in_flight(self, key):
+        """Whether a thread of this or another process is doing the work for
+        `key` (another process's flight shows only with `ready`)."""
+        return key in self.flights or cache.get(f"flight:{key}") is not None
 
 
 flights = Flights()

@@ -322,3 +322,158 @@ def test_a_forged_or_stale_session_gets_nothing_early(application, in_world, sub
     subscriber.save()
     status, headers, page = reader.get(article.url)
     assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
+
+
+# While a publish is rendered anew --------------------------------------------------
+
+
+def route_key(path):
+    from masthead.access.reading import environ_host_key
+
+    return f"{environ_host_key({'HTTP_HOST': 'testserver', 'wsgi.url_scheme': 'http'})}:{path}"
+
+
+@pytest.fixture
+def another_request_renders():
+    """Claims the rendering of a page in this generation, as the request
+    that got there first does; ends that request's claim after the test."""
+    from masthead.access.reading import claim_refresh, end_refresh
+
+    claims = []
+
+    def claim(path):
+        environ = {}
+        assert claim_refresh(environ, route_key(path))
+        claims.append(environ)
+        return lambda: end_refresh(environ)
+
+    yield claim
+    for environ in claims:
+        end_refresh(environ)
+
+
+def publish_new_opening(article, django_capture_on_commit_callbacks, **changes):
+    body = list(article.body.raw_data)
+    body[0] = {"type": "paragraph", "value": "<p>A new opening for everyone.</p>"}
+    article.body = body
+    for name, value in changes.items():
+        setattr(article, name, value)
+    with django_capture_on_commit_callbacks(execute=True):
+        article.save_revision().publish()
+
+
+def test_while_another_request_renders_a_publish_subscribers_get_the_page_from_before(
+    application, in_world, subscriber, another_request_renders, django_capture_on_commit_callbacks
+):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+
+    done = another_request_renders(article.url)
+    _, headers, page = reader.get(article.url)
+    assert headers["X-Article-Cache"] == "stale" and "X-Page-Cache" not in headers
+    assert gated_sentence("subscribers") in page and "A new opening" not in page
+    assert "private" in headers["Cache-Control"]
+
+    done()  # that request found nothing to keep: this reader renders it
+    _, headers, page = reader.get(article.url)
+    assert headers["X-Article-Cache"] == "stored"
+    assert gated_sentence("subscribers") in page and "A new opening for everyone." in page
+    _, headers, page = reader.get(article.url)
+    assert headers["X-Article-Cache"] == "early" and "A new opening for everyone." in page
+
+
+def test_a_variant_being_rendered_is_answered_from_before(
+    application, in_world, subscriber, django_requests, django_capture_on_commit_callbacks
+):
+    from masthead.access.reading import variants
+    from masthead.core.singleflight import flights
+
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    # Kept variants are "generation:scheme:host:article:variant".
+    kept = route_key(f"{article.pk}:full:")
+    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+    # A visitor's rendering keeps the route: only the subscriber's variant is new.
+    assert "A new opening" in WSGIClient(application).get(article.url)[2]
+    host_key = route_key("").removesuffix(":")
+    rendering = flights.wait_or_lead(f"variant:{host_key}:{article.pk}:full:{variant}")
+    assert rendering.__enter__() is True
+    try:
+        del django_requests[:]
+        _, headers, page = reader.get(article.url)
+        assert headers["X-Article-Cache"] == "stale" and "A new opening" not in page
+        assert django_requests == []  # answered before Django
+    finally:
+        rendering.__exit__(None, None, None)
+    _, headers, page = reader.get(article.url)
+    assert headers["X-Article-Cache"] == "stored" and "A new opening for everyone." in page
+
+
+def test_after_the_grace_nobody_gets_the_page_from_before(
+    application, in_world, subscriber, another_request_renders, monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url), reader.get(article.url)
+    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 0)
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+    another_request_renders(article.url)
+    _, headers, page = reader.get(article.url)
+    assert headers["X-Article-Cache"] == "stored" and "A new opening for everyone." in page
+
+
+def test_a_refund_during_the_grace_takes_the_article_away_at_once(
+    application, in_world, subscriber, another_request_renders, django_capture_on_commit_callbacks
+):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    lapsed = signed_in(application, make_reader("lapsed", in_world))
+    for client in (reader, reader, lapsed):
+        client.get(article.url)
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+    another_request_renders(article.url)
+    subscription = Subscription.objects.get(member=subscriber)
+    subscription.status = Subscription.Status.REFUNDED
+    subscription.save()
+    _, headers, page = reader.get(article.url)
+    # The teaser from before the publish (the lapsed reader's variant).
+    assert headers["X-Article-Cache"] == "stale"
+    assert "sentinel" not in page.lower() and 'data-paywall="subscription-required"' in page
+
+
+def test_a_page_rendered_during_the_grace_uses_the_articles_terms_after_the_publish(
+    application, in_world, subscriber, another_request_renders, django_capture_on_commit_callbacks
+):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)  # keeps the route, with the terms "subscribers only"
+    member = signed_in(application, make_reader("free member", in_world))
+    publish_new_opening(article, django_capture_on_commit_callbacks, access_level="public")
+    another_request_renders(article.url)
+    # No teaser was kept before for the member: Django renders their page,
+    # with the article free now, and keeps it.
+    _, headers, page = member.get(article.url)
+    assert headers["X-Article-Cache"] == "stored"
+    assert gated_sentence("subscribers") in page and "data-paywall" not in page
+
+
+def test_an_article_unpublished_is_gone_for_everyone_once_one_request_found_it_gone(
+    application, in_world, subscriber, django_capture_on_commit_callbacks
+):
+    article = in_world.articles["subscribers"]
+    first, second = signed_in(application, subscriber), signed_in(application, subscriber)
+    for client in (first, first, second):
+        client.get(article.url)
+    with django_capture_on_commit_callbacks(execute=True):
+        article.unpublish()
+    # The first request renders the page anew and finds no article: when it
+    # ends, nobody is rendering, so the next request is not answered from
+    # before the publish either.
+    assert first.get(article.url)[0].startswith("404")
+    assert second.get(article.url)[0].startswith("404")

@@ -44,15 +44,20 @@ def environ_for(path):
     }
 
 
-def get_all_at_once(application, path, readers=8):
+def get_all_at_once(application, path, readers=8, label=False):
+    """Each reader's (status, body), and with `label` its X-Page-Cache."""
     bodies, start = [], threading.Barrier(readers)
 
     def read():
         environ = environ_for(path)
         start.wait()
-        statuses = []
-        body = b"".join(application(environ, lambda status, headers, exc_info=None: statuses.append(status)))
-        bodies.append((statuses[0], body))
+        answers = []
+        body = b"".join(application(environ, lambda *answer: answers.append(answer)))
+        status, headers = answers[0][:2]
+        if label:
+            bodies.append((dict(headers).get("X-Page-Cache"), body))
+        else:
+            bodies.append((status, body))
 
     threads = [threading.Thread(target=read) for _ in range(readers)]
     for thread in threads:
@@ -75,14 +80,59 @@ def test_readers_arriving_together_share_one_rendering():
     assert bodies == [("200 OK", b"<p>rendering 1</p>")] * 8
 
 
-def test_after_a_publish_the_stale_page_is_rendered_once_again():
+def test_after_a_publish_one_reader_renders_while_the_others_get_the_page_from_before():
     page = SlowPage()
     application = AnonymousPageCache(page, ttl=60)
     get_all_at_once(application, "/politics/hot/")
     pagecache.invalidate_pages()
+    bodies = get_all_at_once(application, "/politics/hot/", label=True)
+    assert page.renderings == 2
+    assert sorted(bodies, key=str) == sorted(
+        [(None, b"<p>rendering 2</p>")] + [("stale", b"<p>rendering 1</p>")] * 7, key=str
+    )
+    # Once it is kept, everyone gets the new page.
+    assert get_all_at_once(application, "/politics/hot/", 2, label=True) == [
+        ("hit", b"<p>rendering 2</p>")
+    ] * 2
+
+
+def test_after_the_grace_readers_wait_for_the_new_page(monkeypatch):
+    page = SlowPage()
+    application = AnonymousPageCache(page, ttl=60)
+    get_all_at_once(application, "/politics/hot/")
+    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 0)
+    pagecache.invalidate_pages()
     bodies = get_all_at_once(application, "/politics/hot/")
     assert page.renderings == 2
     assert {body for _, body in bodies} == {b"<p>rendering 2</p>"}
+
+
+def test_a_page_from_two_publishes_ago_never_stands_in():
+    page = SlowPage()
+    application = AnonymousPageCache(page, ttl=60)
+    get_all_at_once(application, "/politics/hot/")
+    pagecache.invalidate_pages()
+    pagecache.invalidate_pages()
+    bodies = get_all_at_once(application, "/politics/hot/", label=True)
+    assert page.renderings == 2
+    assert {label for label, _ in bodies} <= {None, "hit"}
+    assert {body for _, body in bodies} == {b"<p>rendering 2</p>"}
+
+
+def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for():
+    from django.core.cache import cache
+
+    page = SlowPage()
+    here = AnonymousPageCache(page, ttl=60)
+    get_all_at_once(here, "/politics/hot/", 1)
+    pagecache.invalidate_pages()
+    key = here.key(environ_for("/politics/hot/"))
+    cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
+    try:
+        answers = get_all_at_once(here, "/politics/hot/", 3, label=True)
+    finally:
+        cache.delete(f"flight:{key}")
+    assert answers == [("stale", b"<p>rendering 1</p>")] * 3 and page.renderings == 1
 
 
 def test_a_page_that_may_not_be_shared_is_rendered_for_each_reader():
