@@ -334,7 +334,13 @@ def route_key(path):
 
 
 @pytest.fixture
-def another_request_renders():
+def long_grace(monkeypatch):
+    """A publish's grace outlasts the test, however slow this machine is now."""
+    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)
+
+
+@pytest.fixture
+def another_request_renders(long_grace):
     """Claims the rendering of a page in this generation, as the request
     that got there first does; ends that request's claim after the test."""
     from masthead.access.reading import claim_refresh, end_refresh
@@ -386,7 +392,8 @@ def test_while_another_request_renders_a_publish_subscribers_get_the_page_from_b
 
 
 def test_a_variant_being_rendered_is_answered_from_before(
-    application, in_world, subscriber, django_requests, django_capture_on_commit_callbacks
+    application, in_world, subscriber, django_requests, long_grace,
+    django_capture_on_commit_callbacks,
 ):
     from masthead.access.reading import variants
     from masthead.core.singleflight import flights
@@ -464,7 +471,7 @@ def test_a_page_rendered_during_the_grace_uses_the_articles_terms_after_the_publ
 
 
 def test_an_article_unpublished_is_gone_for_everyone_once_one_request_found_it_gone(
-    application, in_world, subscriber, django_capture_on_commit_callbacks
+    application, in_world, subscriber, long_grace, django_capture_on_commit_callbacks
 ):
     article = in_world.articles["subscribers"]
     first, second = signed_in(application, subscriber), signed_in(application, subscriber)
