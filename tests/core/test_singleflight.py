@@ -71,17 +71,6 @@ def get_all_at_once(application, path, readers=8, label=False):
     return bodies
 
 
-def in_thread(function, *args):
-    """`function(*args)` in a thread of its own, as the readers run: after a
-    browser test, this thread's cache connection may still be an earlier
-    test's (asgiref's Local follows the event loop Playwright left here)."""
-    results = []
-    thread = threading.Thread(target=lambda: results.append(function(*args)))
-    thread.start()
-    thread.join(10)
-    return results[0]
-
-
 @pytest.fixture(autouse=True)
 def fresh_generation(monkeypatch):
     monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
@@ -101,7 +90,7 @@ def test_after_a_publish_one_reader_renders_while_the_others_get_the_page_from_b
     page = SlowPage()
     application = AnonymousPageCache(page, ttl=60)
     get_all_at_once(application, "/politics/hot/")
-    in_thread(pagecache.invalidate_pages)
+    pagecache.invalidate_pages()
     page.gate.clear()
     led = []
     leader = threading.Thread(
@@ -126,7 +115,7 @@ def test_after_the_grace_readers_wait_for_the_new_page(monkeypatch):
     application = AnonymousPageCache(page, ttl=60)
     get_all_at_once(application, "/politics/hot/")
     monkeypatch.setattr(pagecache, "GRACE_SECONDS", 0)
-    in_thread(pagecache.invalidate_pages)
+    pagecache.invalidate_pages()
     bodies = get_all_at_once(application, "/politics/hot/")
     assert page.renderings == 2
     assert {body for _, body in bodies} == {b"<p>rendering 2</p>"}
@@ -136,8 +125,8 @@ def test_a_page_from_two_publishes_ago_never_stands_in():
     page = SlowPage()
     application = AnonymousPageCache(page, ttl=60)
     get_all_at_once(application, "/politics/hot/")
-    in_thread(pagecache.invalidate_pages)
-    in_thread(pagecache.invalidate_pages)
+    pagecache.invalidate_pages()
+    pagecache.invalidate_pages()
     bodies = get_all_at_once(application, "/politics/hot/", label=True)
     assert page.renderings == 2
     assert {label for label, _ in bodies} <= {None, "hit"}
@@ -151,13 +140,13 @@ def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for(monke
     page = SlowPage()
     here = AnonymousPageCache(page, ttl=60)
     get_all_at_once(here, "/politics/hot/", 1)
-    in_thread(pagecache.invalidate_pages)
-    claim = "flight:" + in_thread(here.key, environ_for("/politics/hot/"))
-    assert in_thread(cache.add, claim, 1, 10)  # the other process is rendering
+    pagecache.invalidate_pages()
+    key = here.key(environ_for("/politics/hot/"))
+    cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
     try:
         answers = get_all_at_once(here, "/politics/hot/", 3, label=True)
     finally:
-        in_thread(cache.delete, claim)
+        cache.delete(f"flight:{key}")
     assert answers == [("stale", b"<p>rendering 1</p>")] * 3 and page.renderings == 1
 
 
