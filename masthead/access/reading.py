@@ -47,8 +47,11 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+from django.core.cache import cache, caches
 from django.http import HttpResponse
+from django.http.cookie import parse_cookie
+from django.utils.crypto import constant_time_compare
 
 from masthead.core.pagecache import GENERATION_TTL, current_generation, previous_generation
 from masthead.core.singleflight import flights
@@ -85,9 +88,10 @@ class BriefCopies:
         self.copies = {}
 
     def get(self, key, read):
+        """The copy of `key`, or `read(key)` (kept) when there is none."""
         now = time.monotonic()
         copy = self.copies.get(key)
-        if copy is not None and now - copy[1] <= self.seconds and not settings.TESTING:
+        if copy is not None and 0 <= now - copy[1] <= self.seconds and not settings.TESTING:
             return copy[0]
         value = read(key)
         if value is not None:
@@ -478,9 +482,6 @@ def session_member(request):
     copy matches the session (its user id, backend and auth hash), else
     Django's own `request.user` (which checks everything, and is kept for the
     next request). A change to the user drops the copy (apps.py)."""
-    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-    from django.utils.crypto import constant_time_compare
-
     session = request.session
     member_id = session.get(SESSION_KEY)
     if member_id is None:
@@ -651,7 +652,7 @@ class EarlyKeptPages:
                 member = self.member(environ)
                 if member is None or is_editor(member):
                     return None
-                kept = self.brief.get(_entitlement_key(member.pk), cache.get)
+                kept = self.brief.get(_entitlement_key(member.pk), _read_cache)
                 if kept is None or kept[1] <= time.time():
                     return None
                 reader.update(member=member, held=kept[0])
@@ -691,28 +692,30 @@ class EarlyKeptPages:
 
     def member(self, environ):
         """The KeptMember the session cookie signs in, from the cache only."""
-        from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
-        from django.core.cache import caches
-        from django.http.cookie import parse_cookie
-        from django.utils.crypto import constant_time_compare
-
         if self.sessions is None:
             from importlib import import_module
 
-            self.sessions = import_module(settings.SESSION_ENGINE).SessionStore
-        if not hasattr(self.sessions, "cache_key_prefix"):
-            return None  # sessions that do not live in the cache
+            store = import_module(settings.SESSION_ENGINE).SessionStore
+            alias = settings.SESSION_CACHE_ALIAS
+            # Where the session engine keeps sessions in the cache (None:
+            # sessions that do not live there), and how to read one.
+            self.sessions = (
+                getattr(store, "cache_key_prefix", None),
+                lambda key: caches[alias].get(key),
+            )
+        prefix, read_session = self.sessions
         session_key = parse_cookie(environ.get("HTTP_COOKIE", "")).get(settings.SESSION_COOKIE_NAME)
-        store = self.sessions(session_key)
-        if store.session_key is None:
+        # As a SessionStore validates and keys it (SessionBase.cache_key),
+        # without making one for every request.
+        if prefix is None or not session_key or len(session_key) < 8:
             return None
         try:
-            session = self.brief.get(store.cache_key, caches[settings.SESSION_CACHE_ALIAS].get)
+            session = self.brief.get(prefix + session_key, read_session)
         except Exception:
             return None
         if not session or session.get(SESSION_KEY) is None:
             return None
-        kept = self.brief.get(_member_key(session[SESSION_KEY]), cache.get)
+        kept = self.brief.get(_member_key(session[SESSION_KEY]), _read_cache)
         session_hash = session.get(HASH_SESSION_KEY) or ""
         if (
             kept is None
@@ -722,6 +725,12 @@ class EarlyKeptPages:
         ):
             return None
         return kept
+
+
+def _read_cache(key):
+    # `cache.get` as an argument would look up this thread's cache on every
+    # call, even when a brief copy answers.
+    return cache.get(key)
 
 
 early_pages = EarlyKeptPages()
