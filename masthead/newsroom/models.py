@@ -295,7 +295,7 @@ class ArticlePage(Page):
             ).order_by("-shared_tags", "-date")
         else:
             candidates = candidates.descendant_of(self.get_parent()).order_by("-date")
-        return candidates.select_related("lead_image")[:limit]
+        return candidates.select_related("lead_image").prefetch_related("bylines__author")[:limit]
 
     def plain_paragraphs(self):
         """The body as plain-text paragraphs, in reading order (no captions)."""

@@ -38,3 +38,21 @@ def test_section_author_issue_archive_search(client, magazine):
     results = client.get("/search/", {"q": "bond market"}).content.decode()
     assert "The bond market blinks" in results
     assert "An unpublished draft" not in client.get("/search/", {"q": "unpublished"}).content.decode()
+
+
+def test_related_cards_read_their_bylines_together(client, magazine):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import make_article
+
+    article = magazine["free"]
+    for number in range(3):
+        make_article(article.get_parent(), authors=magazine["authors"][number % 2 :])
+    with CaptureQueriesContext(connection) as queries:
+        html = client.get(article.url).content.decode()
+    related = html.split('id="related-title"')[1].count('class="card"')
+    assert related == 3
+    bylines = [q["sql"] for q in queries if 'FROM "newsroom_articlebyline"' in q["sql"]]
+    # The article's own byline, then one query for every card's.
+    assert len(bylines) == 2, bylines
