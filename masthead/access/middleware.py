@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from .reading import end_refresh, seconds_valid, serve_known_article
+from .reading import HIT_HEADER, end_refresh, seconds_valid, serve_known_article
 from .rules import reader_scope
 
 # Shared caches (this app's page cache, nginx's proxy_cache) may keep an
@@ -41,6 +41,12 @@ class ReaderCacheHeadersMiddleware:
             return self.mark(request, response)
 
     def mark(self, request, response):
+        if response.get(HIT_HEADER) == "stale":
+            # The page from before a publish, while it is rendered anew: no
+            # cache may keep it as the page after.
+            patch_cache_control(response, private=True, no_store=True)
+            patch_vary_headers(response, ["Cookie"])
+            return response
         if response.has_header("Cache-Control") and (
             "private" in response["Cache-Control"] or "no-" in response["Cache-Control"]
         ):

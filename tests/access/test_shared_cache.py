@@ -484,3 +484,32 @@ def test_an_article_unpublished_is_gone_for_everyone_once_one_request_found_it_g
     # before the publish either.
     assert first.get(article.url)[0].startswith("404")
     assert second.get(article.url)[0].startswith("404")
+
+
+def test_a_page_from_before_the_publish_is_never_kept_as_the_page_after(
+    application, in_world, long_grace, django_capture_on_commit_callbacks
+):
+    from masthead.access.reading import variants
+    from masthead.core.singleflight import flights
+
+    article = in_world.articles["subscribers"]
+    visitor = WSGIClient(application)
+    visitor.get(article.url)
+    kept = route_key(f"{article.pk}:teaser:")
+    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+    # Another request (an anonymous session's, say) renders the teaser anew;
+    # the visitor's request gets the one from before meanwhile...
+    host_key = route_key("").removesuffix(":")
+    rendering = flights.wait_or_lead(f"variant:{host_key}:{article.pk}:teaser:{variant}")
+    assert rendering.__enter__() is True
+    try:
+        _, headers, page = visitor.get(article.url)
+        assert headers["X-Article-Cache"] == "stale" and "A new opening" not in page
+        assert "no-store" in headers["Cache-Control"]
+    finally:
+        rendering.__exit__(None, None, None)
+    # ...which the page cache did not keep as the page after the publish.
+    _, headers, page = visitor.get(article.url)
+    assert "X-Page-Cache" not in headers and "A new opening for everyone." in page
+    assert visitor.get(article.url)[1]["X-Page-Cache"] == "hit"
