@@ -696,6 +696,10 @@ def report(results, work, args, loads):
     )
 
 
+# What a step's results hold besides each role's numbers.
+NOT_ROLES = ("correction_seen_after_s", "slowest_around_publish_ms", "publish_took")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10)
@@ -738,13 +742,13 @@ def main():
         for config, result in results.items()
         for step in ("ramp", "peak", "paced")
         for role, numbers in result.get(step, {}).items()
-        if role not in ("correction_seen_after_s", "slowest_around_publish_ms", "publish_took")
+        if role not in NOT_ROLES
         and (numbers.get("wrong") or numbers["errors"])
     ]
     target = work["reference"]["rps"] / 10
     for config, result in results.items():
         for role, numbers in result.get("paced", {}).items():
-            if role in ("correction_seen_after_s", "slowest_around_publish_ms", "publish_took"):
+            if role in NOT_ROLES:
                 continue
             # The schedule never runs ahead of the rate, and wrk counts its
             # start-up in the run's time: 1% short is the rate held.

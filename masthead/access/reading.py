@@ -53,7 +53,7 @@ from django.http import HttpResponse
 from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
 
-from masthead.core.pagecache import GENERATION_TTL, current_generation, previous_generation
+from masthead.core.pagecache import GENERATION_TTL, current_generation, generations
 from masthead.core.singleflight import flights
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
@@ -282,26 +282,28 @@ def is_editor(user, fresh=False):
     return answer
 
 
-def environ_host_key(environ, generation=None):
-    """The generation, scheme and host of a request, from its WSGI environ:
-    the same whether Django or the early door (EarlyKeptPages) asks."""
+def _scheme_and_host(environ):
     scheme = environ.get("HTTP_X_FORWARDED_PROTO") or environ.get("wsgi.url_scheme", "http")
     host = (
         environ.get("HTTP_X_FORWARDED_HOST")
         or environ.get("HTTP_HOST")
         or environ.get("SERVER_NAME", "")
     )
-    return f"{generation or current_generation()}:{scheme}:{host}"
+    return f"{scheme}:{host}"
+
+
+def environ_host_key(environ):
+    """The generation, scheme and host of a request, from its WSGI environ:
+    the same whether Django or the early door (EarlyKeptPages) asks."""
+    return f"{current_generation()}:{_scheme_and_host(environ)}"
 
 
 def environ_host_keys(environ):
     """This request's host key now, and in the generation before while a
     publish's grace lasts (else None): see `pagecache.previous_generation`."""
-    previous = previous_generation()
-    return (
-        environ_host_key(environ),
-        environ_host_key(environ, previous) if previous else None,
-    )
+    current, previous = generations()
+    place = _scheme_and_host(environ)
+    return f"{current}:{place}", (f"{previous}:{place}" if previous else None)
 
 
 def _host_keys(request):

@@ -109,8 +109,13 @@ def previous_generation():
     reader once the grace ends; kept copies older than one bump never stand
     in.
     """
+    return generations()[1]
+
+
+def generations():
+    """The current generation and `previous_generation()`, read once."""
     number = current_generation()
-    return number - 1 if time.time() < _generation[2] else None
+    return number, (number - 1 if time.time() < _generation[2] else None)
 
 
 def shared_max_age(cache_control):

@@ -358,6 +358,29 @@ def another_request_renders(long_grace):
         end_refresh(environ)
 
 
+def kept_variant(article, access):
+    """The one variant of the article kept for `access` ("full", "teaser"),
+    as a context manager that holds its rendering in the next generation,
+    as another request rendering it anew would."""
+    from contextlib import contextmanager
+
+    from masthead.access.reading import variants
+    from masthead.core.singleflight import flights
+
+    # Kept variants are "generation:scheme:host:article:variant".
+    kept = route_key(f"{article.pk}:{access}:")
+    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+
+    @contextmanager
+    def rendering_anew():
+        host_key = route_key("").removesuffix(":")
+        with flights.wait_or_lead(f"variant:{host_key}:{article.pk}:{access}:{variant}") as leading:
+            assert leading is True
+            yield
+
+    return rendering_anew
+
+
 def publish_new_opening(article, django_capture_on_commit_callbacks, **changes):
     body = list(article.body.raw_data)
     body[0] = {"type": "paragraph", "value": "<p>A new opening for everyone.</p>"}
@@ -395,28 +418,18 @@ def test_a_variant_being_rendered_is_answered_from_before(
     application, in_world, subscriber, django_requests, long_grace,
     django_capture_on_commit_callbacks,
 ):
-    from masthead.access.reading import variants
-    from masthead.core.singleflight import flights
-
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     reader.get(article.url)
-    # Kept variants are "generation:scheme:host:article:variant".
-    kept = route_key(f"{article.pk}:full:")
-    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    rendering_anew = kept_variant(article, "full")
     publish_new_opening(article, django_capture_on_commit_callbacks)
     # A visitor's rendering keeps the route: only the subscriber's variant is new.
     assert "A new opening" in WSGIClient(application).get(article.url)[2]
-    host_key = route_key("").removesuffix(":")
-    rendering = flights.wait_or_lead(f"variant:{host_key}:{article.pk}:full:{variant}")
-    assert rendering.__enter__() is True
-    try:
+    with rendering_anew():
         del django_requests[:]
         _, headers, page = reader.get(article.url)
         assert headers["X-Article-Cache"] == "stale" and "A new opening" not in page
         assert django_requests == []  # answered before Django
-    finally:
-        rendering.__exit__(None, None, None)
     _, headers, page = reader.get(article.url)
     assert headers["X-Article-Cache"] == "stored" and "A new opening for everyone." in page
 
@@ -489,26 +502,17 @@ def test_an_article_unpublished_is_gone_for_everyone_once_one_request_found_it_g
 def test_a_page_from_before_the_publish_is_never_kept_as_the_page_after(
     application, in_world, long_grace, django_capture_on_commit_callbacks
 ):
-    from masthead.access.reading import variants
-    from masthead.core.singleflight import flights
-
     article = in_world.articles["subscribers"]
     visitor = WSGIClient(application)
     visitor.get(article.url)
-    kept = route_key(f"{article.pk}:teaser:")
-    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    rendering_anew = kept_variant(article, "teaser")
     publish_new_opening(article, django_capture_on_commit_callbacks)
     # Another request (an anonymous session's, say) renders the teaser anew;
     # the visitor's request gets the one from before meanwhile...
-    host_key = route_key("").removesuffix(":")
-    rendering = flights.wait_or_lead(f"variant:{host_key}:{article.pk}:teaser:{variant}")
-    assert rendering.__enter__() is True
-    try:
+    with rendering_anew():
         _, headers, page = visitor.get(article.url)
         assert headers["X-Article-Cache"] == "stale" and "A new opening" not in page
         assert "no-store" in headers["Cache-Control"]
-    finally:
-        rendering.__exit__(None, None, None)
     # ...which the page cache did not keep as the page after the publish.
     _, headers, page = visitor.get(article.url)
     assert "X-Page-Cache" not in headers and "A new opening for everyone." in page
