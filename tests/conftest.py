@@ -37,9 +37,10 @@ def _isolated_storage(settings, tmp_path):
             }
         }
     # This process's brief copies of cache entries belong to the last test's cache.
-    from masthead.access.reading import early_pages
+    from masthead.access.reading import early_pages, refreshed_elsewhere
 
     early_pages.brief.clear()
+    refreshed_elsewhere.clear()
     yield
 
 

@@ -72,6 +72,11 @@ ENTITLEMENT_TTL = 30
 # Seconds a signed-in member's details are kept for kept pages; any change to
 # the user drops them at once (apps.py).
 MEMBER_TTL = 30
+# For the last this many seconds of a kept member's or entitlement's life, the
+# first request to find it re-reads it while every other request goes on
+# using it (`refreshes_ahead`): a busy member's requests never all find it
+# gone at once, each then paying Django's queries.
+REFRESH_AHEAD_SECONDS = 10
 HIT_HEADER = "X-Article-Cache"
 
 logger = logging.getLogger(__name__)
@@ -331,6 +336,43 @@ def _from_kept(body, request, label="hit"):
     return response
 
 
+# Kept members and entitlements re-read before they expire ------------------------------
+
+REFRESH_AHEAD_CLAIM_SECONDS = 2
+REFRESHING_ENTRIES = "masthead.refreshing_entries"
+# This process's note of entries another request is re-reading: key ->
+# monotonic time until which it does not ask the cache again.
+refreshed_elsewhere = {}
+
+
+def refreshes_ahead(environ, key, refresh_at):
+    """Whether this request re-reads the kept entry at `key` (a member or an
+    entitlement) instead of using it: once past `refresh_at` (a timestamp),
+    the first request anywhere to ask does, and notes it in its environ so
+    that Django re-reads it when the early door leaves the request to it.
+    Every other request uses the entry until it expires."""
+    if key in environ.get(REFRESHING_ENTRIES, ()):
+        return True
+    if time.time() < refresh_at:
+        return False
+    now = time.monotonic()
+    if refreshed_elsewhere.get(key, 0.0) > now:
+        return False
+    # The claim outlives the re-reading: this process's brief copy of the old
+    # entry (GENERATION_TTL) asks again, and must not re-read it twice.
+    if not cache.add(f"access:refreshing-entry:{key}", 1, REFRESH_AHEAD_CLAIM_SECONDS):
+        if len(refreshed_elsewhere) > 10_000:
+            refreshed_elsewhere.clear()
+        refreshed_elsewhere[key] = now + REFRESH_AHEAD_CLAIM_SECONDS
+        return False
+    environ.setdefault(REFRESHING_ENTRIES, set()).add(key)
+    return True
+
+
+def _refresh_time(ttl):
+    return time.time() + ttl - REFRESH_AHEAD_SECONDS
+
+
 # Readers waiting for a kept page that another request is rendering anew ----------------
 
 REFRESH_CLAIM_SECONDS = 2
@@ -470,6 +512,9 @@ class KeptMember:
     is_staff: bool
     is_superuser: bool
     editor: bool
+    # When a request re-reads it (`refreshes_ahead`); one kept by an earlier
+    # release has none, and is re-read at once.
+    refresh_at: float = 0.0
     is_authenticated = True
     is_anonymous = False
     is_active = True
@@ -488,13 +533,15 @@ def session_member(request):
     member_id = session.get(SESSION_KEY)
     if member_id is None:
         return request.user
-    kept = cache.get(_member_key(member_id))
+    key = _member_key(member_id)
+    kept = cache.get(key)
     session_hash = session.get(HASH_SESSION_KEY) or ""
     if (
         kept is not None
         and session_hash
         and kept.backend == session.get(BACKEND_SESSION_KEY)
         and constant_time_compare(session_hash, kept.session_hash)
+        and not refreshes_ahead(request.META, key, kept.refresh_at)
     ):
         return kept
     user = request.user
@@ -506,8 +553,9 @@ def session_member(request):
             is_staff=user.is_staff,
             is_superuser=user.is_superuser,
             editor=is_editor(user),
+            refresh_at=_refresh_time(MEMBER_TTL),
         )
-        cache.set(_member_key(member_id), kept, MEMBER_TTL)
+        cache.set(key, kept, MEMBER_TTL)
     return user
 
 
@@ -521,24 +569,33 @@ def _entitlement_key(member_id):
     return f"access:entitlement:{member_id}"
 
 
-def kept_entitlement(user):
+def kept_entitlement(user, environ):
     """billing's `current_entitlement(user)`, kept in the shared cache for
     ENTITLEMENT_TTL seconds at most: a member reading page after page costs
-    no entitlement query each time."""
+    no entitlement query each time. `environ` is the request's."""
     from masthead.billing import entitlements
 
     key = _entitlement_key(user.pk)
     now = time.time()
     kept = cache.get(key)
-    if kept is not None and kept[1] > now:
-        return kept[0]
+    if kept is not None:
+        held, expires, refresh_at = _entitlement_entry(kept)
+        if expires > now and not refreshes_ahead(environ, key, refresh_at):
+            return held
     held = entitlements.current_entitlement(user)
     expires = now + ENTITLEMENT_TTL
     if held is not None and held.ends_at is not None:
         expires = min(expires, held.ends_at.timestamp())
     if expires > now:
-        cache.set(key, (held, expires), ENTITLEMENT_TTL)
+        cache.set(key, (held, expires, _refresh_time(ENTITLEMENT_TTL)), ENTITLEMENT_TTL)
     return held
+
+
+def _entitlement_entry(kept):
+    """A kept entitlement's (held, expires, refresh_at); one kept by an
+    earlier release has no refresh time, and is re-read at once."""
+    held, expires, *refresh_at = kept
+    return held, expires, refresh_at[0] if refresh_at else 0.0
 
 
 def forget_entitlement(member_id):
@@ -552,7 +609,7 @@ def _signed_in_reader(request):
     the reader scope; both kept for the next request (and the early door)."""
     user = session_member(request)
     if user.is_authenticated and not is_editor(user):
-        rules.remember(("entitlement", user.pk), kept_entitlement(user))
+        rules.remember(("entitlement", user.pk), kept_entitlement(user, request.META))
     return user
 
 
@@ -654,10 +711,14 @@ class EarlyKeptPages:
                 member = self.member(environ)
                 if member is None or is_editor(member):
                     return None
-                kept = self.brief.get(_entitlement_key(member.pk), _read_cache)
-                if kept is None or kept[1] <= time.time():
+                key = _entitlement_key(member.pk)
+                kept = self.brief.get(key, _read_cache)
+                if kept is None:
                     return None
-                reader.update(member=member, held=kept[0])
+                held, expires, refresh_at = _entitlement_entry(kept)
+                if expires <= time.time() or refreshes_ahead(environ, key, refresh_at):
+                    return None  # Django reads it (again)
+                reader.update(member=member, held=held)
             member, held = reader["member"], reader["held"]
             if not self.decidable(terms, held):
                 return None
@@ -717,13 +778,15 @@ class EarlyKeptPages:
             return None
         if not session or session.get(SESSION_KEY) is None:
             return None
-        kept = self.brief.get(_member_key(session[SESSION_KEY]), _read_cache)
+        key = _member_key(session[SESSION_KEY])
+        kept = self.brief.get(key, _read_cache)
         session_hash = session.get(HASH_SESSION_KEY) or ""
         if (
             kept is None
             or not session_hash
             or kept.backend != session.get(BACKEND_SESSION_KEY)
             or not constant_time_compare(session_hash, kept.session_hash)
+            or refreshes_ahead(environ, key, kept.refresh_at)
         ):
             return None
         return kept

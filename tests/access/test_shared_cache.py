@@ -324,6 +324,95 @@ def test_a_forged_or_stale_session_gets_nothing_early(application, in_world, sub
     assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
 
 
+def kept_entries(user):
+    """The member's kept details and entitlement, as the cache holds them."""
+    from django.core.cache import cache
+
+    return cache.get(f"access:member:{user.pk}"), cache.get(f"access:entitlement:{user.pk}")
+
+
+def age_kept_entries(user, *, refresh_in, expire_in=30):
+    """Ages the member's kept details and entitlement as time passing would:
+    due to be read again in `refresh_in` seconds, gone in `expire_in`."""
+    import dataclasses
+    import time
+
+    from django.core.cache import cache
+
+    from masthead.access.reading import early_pages
+
+    member, (held, _expires, _refresh_at) = kept_entries(user)
+    now = time.time()
+    cache.set(f"access:member:{user.pk}", dataclasses.replace(member, refresh_at=now + refresh_in))
+    cache.set(f"access:entitlement:{user.pk}", (held, now + expire_in, now + refresh_in))
+    early_pages.brief.clear()  # this process's copies: as if read from the cache now
+
+
+@pytest.fixture
+def long_refresh_claim(monkeypatch):
+    """A request's claim on re-reading a kept entry outlasts the test."""
+    from masthead.access import reading
+
+    monkeypatch.setattr(reading, "REFRESH_AHEAD_CLAIM_SECONDS", 60)
+
+
+def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_expire(
+    application,
+    in_world,
+    subscriber,
+    django_requests,
+    django_assert_num_queries,
+    long_refresh_claim,
+):
+    import time
+
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
+    age_kept_entries(subscriber, refresh_in=-1)
+    del django_requests[:]
+    # The first request to find them due leaves the early door; Django reads
+    # the member (its own check of the session) and the entitlement again.
+    with django_assert_num_queries(2):
+        _, headers, page = reader.get(article.url)
+    assert headers["X-Article-Cache"] == "hit" and len(django_requests) == 1
+    assert gated_sentence("subscribers") in page
+    member, entitlement = kept_entries(subscriber)
+    assert member.refresh_at > time.time() + 10 and entitlement[2] > time.time() + 10
+
+    # Every other request meanwhile (another process's, whose copies are
+    # still the old ones) uses them until they expire, without a query.
+    age_kept_entries(subscriber, refresh_in=-1)
+    del django_requests[:]
+    with django_assert_num_queries(0):
+        for _ in range(3):
+            _, headers, page = reader.get(article.url)
+            assert headers["X-Article-Cache"] == "early"
+            assert gated_sentence("subscribers") in page
+    assert django_requests == []
+
+
+def test_a_kept_entitlement_is_never_used_past_its_expiry_while_another_request_reads_it_again(
+    application, in_world, subscriber, long_refresh_claim
+):
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
+    age_kept_entries(subscriber, refresh_in=-1)
+    assert reader.get(article.url)[1]["X-Article-Cache"] == "hit"  # holds the re-reading
+    # Refunded behind the cache's back (no signal drops the kept copy)...
+    Subscription.objects.filter(member=subscriber).update(status=Subscription.Status.REFUNDED)
+    age_kept_entries(subscriber, refresh_in=-1)
+    assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
+    # ...the kept entitlement serves until it expires, and never after.
+    age_kept_entries(subscriber, refresh_in=-2, expire_in=-1)
+    _, headers, page = reader.get(article.url)
+    assert "sentinel" not in page.lower()
+    assert 'data-paywall="subscription-required"' in page
+
+
 # While a publish is rendered anew --------------------------------------------------
 
 
