@@ -37,10 +37,12 @@ def _isolated_storage(settings, tmp_path):
             }
         }
     # This process's brief copies of cache entries belong to the last test's cache.
-    from masthead.access.reading import early_pages, refreshed_elsewhere
+    from masthead.access.reading import early_pages, refreshed_elsewhere, refreshing_elsewhere
+    from masthead.core.singleflight import flights
 
     early_pages.brief.clear()
-    refreshed_elsewhere.clear()
+    for claims in (refreshed_elsewhere, refreshing_elsewhere, flights.elsewhere):
+        claims.clear()
     yield
 
 
@@ -74,3 +76,30 @@ def magazine(site_tree):
     from tests.factories import build_magazine
 
     return build_magazine(site_tree)
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    """`cache_calls(*modules)`: the list of (method, key) calls those modules
+    make to Django's cache from then on."""
+    calls = []
+
+    class Counting:
+        def __init__(self, cache):
+            self.cache = cache
+
+        def __getattr__(self, name):
+            method = getattr(self.cache, name)
+
+            def call(key, *args, **kwargs):
+                calls.append((name, key))
+                return method(key, *args, **kwargs)
+
+            return call
+
+    def watch(*modules):
+        for module in modules:
+            monkeypatch.setattr(module, "cache", Counting(module.cache))
+        return calls
+
+    return watch

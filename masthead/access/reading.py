@@ -54,7 +54,7 @@ from django.http.cookie import parse_cookie
 from django.utils.crypto import constant_time_compare
 
 from masthead.core.pagecache import GENERATION_TTL, current_generation, generations
-from masthead.core.singleflight import flights
+from masthead.core.singleflight import RECHECK_SECONDS, ClaimedElsewhere, flights
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
 from . import rules
@@ -118,9 +118,13 @@ class KeptEntries:
         self.local_entries = local_entries
         self.local = OrderedDict()
 
-    def get(self, key):
+    def get(self, key, shared=True):
+        """The entry's value, or None; `shared=False` looks in this
+        process's copies only."""
         entry = self.local.get(key)
         if entry is None:
+            if not shared:
+                return None
             entry = cache.get(self.prefix + key)
             if entry is None:
                 return None
@@ -340,9 +344,8 @@ def _from_kept(body, request, label="hit"):
 
 REFRESH_AHEAD_CLAIM_SECONDS = 2
 REFRESHING_ENTRIES = "masthead.refreshing_entries"
-# This process's note of entries another request is re-reading: key ->
-# monotonic time until which it does not ask the cache again.
-refreshed_elsewhere = {}
+# Entries this process found another request re-reading.
+refreshed_elsewhere = ClaimedElsewhere(REFRESH_AHEAD_CLAIM_SECONDS)
 
 
 def refreshes_ahead(environ, key, refresh_at):
@@ -355,15 +358,12 @@ def refreshes_ahead(environ, key, refresh_at):
         return True
     if time.time() < refresh_at:
         return False
-    now = time.monotonic()
-    if refreshed_elsewhere.get(key, 0.0) > now:
+    if key in refreshed_elsewhere:
         return False
     # The claim outlives the re-reading: this process's brief copy of the old
     # entry (GENERATION_TTL) asks again, and must not re-read it twice.
     if not cache.add(f"access:refreshing-entry:{key}", 1, REFRESH_AHEAD_CLAIM_SECONDS):
-        if len(refreshed_elsewhere) > 10_000:
-            refreshed_elsewhere.clear()
-        refreshed_elsewhere[key] = now + REFRESH_AHEAD_CLAIM_SECONDS
+        refreshed_elsewhere.add(key)
         return False
     environ.setdefault(REFRESHING_ENTRIES, set()).add(key)
     return True
@@ -377,6 +377,8 @@ def _refresh_time(ttl):
 
 REFRESH_CLAIM_SECONDS = 2
 REFRESHING = "masthead.refreshing"
+# Routes this process found another request rendering anew a moment ago.
+refreshing_elsewhere = ClaimedElsewhere(RECHECK_SECONDS)
 
 
 def claim_refresh(environ, route_key):
@@ -386,9 +388,12 @@ def claim_refresh(environ, route_key):
     before the publish meanwhile."""
     if environ.get(REFRESHING) == route_key:
         return True
+    if route_key in refreshing_elsewhere:
+        return False
     if cache.add(f"access:refreshing:{route_key}", 1, REFRESH_CLAIM_SECONDS):
         environ[REFRESHING] = route_key
         return True
+    refreshing_elsewhere.add(route_key)
     return False
 
 
@@ -399,6 +404,7 @@ def end_refresh(environ):
     route_key = environ.pop(REFRESHING, None)
     if route_key is not None:
         cache.delete(f"access:refreshing:{route_key}")
+        refreshing_elsewhere.discard(route_key)
 
 
 def kept_body(environ, host_keys, path, variant_of):
@@ -411,13 +417,16 @@ def kept_body(environ, host_keys, path, variant_of):
     told here.
     """
     current, previous = host_keys
-    terms = routes.get(f"{current}:{path}")
+    route = f"{current}:{path}"
+    # While another request renders the page anew, asking the shared cache
+    # for it on every request would only cost round trips.
+    terms = routes.get(route, shared=route not in refreshing_elsewhere)
     if terms is not None:
         variant = variant_of(terms, False)
         if variant is None:
             return None
         key = f"{current}:{terms.article_id}:{variant}"
-        body = variants.get(key)
+        body = variants.get(key, shared=not flights.rendering_elsewhere("variant:" + key))
         if body is not None:
             return body, "hit"
         if previous is None or not flights.in_flight("variant:" + key):
@@ -426,7 +435,7 @@ def kept_body(environ, host_keys, path, variant_of):
         return None
     else:
         terms = routes.get(f"{previous}:{path}")
-        if terms is None or claim_refresh(environ, f"{current}:{path}"):
+        if terms is None or claim_refresh(environ, route):
             return None
         variant = variant_of(terms, True)
         if variant is None:

@@ -157,7 +157,10 @@ class AnonymousPageCache:
                 return self.personal(environ, start_response)
             return self.application(environ, start_response)
         key = self.key(environ)
-        answer = self.answer_kept(environ, start_response, key)
+        # While another process renders the page, asking the shared cache
+        # for it on every request would only cost a round trip.
+        shared = not flights.rendering_elsewhere(key)
+        answer = self.answer_kept(environ, start_response, key, shared=shared)
         if answer is not None:
             return answer
         # A stale hot page: one thread renders it, the others answer from
@@ -181,9 +184,9 @@ class AnonymousPageCache:
     def is_kept(self, key):
         return key in self.local or cache.get(key) is not None
 
-    def answer_kept(self, environ, start_response, key, label="hit"):
+    def answer_kept(self, environ, start_response, key, label="hit", shared=True):
         entry = self.local.get(key)
-        if entry is None:
+        if entry is None and shared:
             entry = cache.get(key)
             if entry is not None:
                 self.remember(key, entry)

@@ -19,12 +19,42 @@ from django.core.cache import cache
 WAIT_SECONDS = 10
 # How often a thread of another process looks for the leader's result.
 POLL_SECONDS = 0.005
+# How long a process that found another one doing the work for a key takes
+# that as still so without asking the cache again: during a publish's grace
+# the page from before then answers for the cost of a hit, not of three round
+# trips to the cache.
+RECHECK_SECONDS = 0.02
+
+
+class ClaimedElsewhere:
+    """Keys this process found claimed by another process (a rendering, a
+    re-reading), each taken as still claimed for `seconds` without asking
+    the cache again."""
+
+    def __init__(self, seconds):
+        self.seconds = seconds
+        self.until = {}
+
+    def __contains__(self, key):
+        return self.until.get(key, 0.0) > time.monotonic()
+
+    def add(self, key):
+        if len(self.until) > 10_000:
+            self.until.clear()
+        self.until[key] = time.monotonic() + self.seconds
+
+    def discard(self, key):
+        self.until.pop(key, None)
+
+    def clear(self):
+        self.until.clear()
 
 
 class Flights:
     def __init__(self):
         self.lock = threading.Lock()
         self.flights = {}
+        self.elsewhere = ClaimedElsewhere(RECHECK_SECONDS)
 
     @contextmanager
     def wait_or_lead(self, key, ready=None, timeout=WAIT_SECONDS, instead=False):
@@ -40,6 +70,9 @@ class Flights:
         With `instead` (the caller has an answer it may give meanwhile: the
         page from just before a publish), a thread that would wait yields
         None at once."""
+        if instead and key in self.elsewhere:
+            yield None
+            return
         with self.lock:
             event = self.flights.get(key)
             leading = event is None
@@ -56,7 +89,11 @@ class Flights:
             if ready is not None:
                 claimed = cache.add(claim, 1, timeout)
                 if not claimed and instead:
-                    yield False if ready() else None
+                    if ready():
+                        yield False
+                        return
+                    self.elsewhere.add(key)
+                    yield None
                     return
                 if not claimed:
                     deadline = time.monotonic() + timeout
@@ -79,7 +116,18 @@ class Flights:
     def in_flight(self, key):
         """Whether a thread of this or another process is doing the work for
         `key` (another process's flight shows only with `ready`)."""
-        return key in self.flights or cache.get(f"flight:{key}") is not None
+        if key in self.flights or key in self.elsewhere:
+            return True
+        if cache.get(f"flight:{key}") is None:
+            return False
+        self.elsewhere.add(key)
+        return True
+
+    def rendering_elsewhere(self, key):
+        """Whether another process was doing the work for `key` a moment ago
+        (RECHECK_SECONDS), its result not kept then: not worth asking the
+        cache for it again yet."""
+        return key in self.elsewhere
 
 
 flights = Flights()

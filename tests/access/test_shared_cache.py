@@ -447,23 +447,30 @@ def another_request_renders(long_grace):
         end_refresh(environ)
 
 
+def kept_variant_name(article, access):
+    """The name of the one variant of the article kept for `access` ("full",
+    "teaser") in this generation."""
+    from masthead.access.reading import variants
+
+    # Kept variants are "generation:scheme:host:article:variant".
+    kept = route_key(f"{article.pk}:{access}:")
+    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    return f"{access}:{variant}"
+
+
 def kept_variant(article, access):
     """The one variant of the article kept for `access` ("full", "teaser"),
     as a context manager that holds its rendering in the next generation,
     as another request rendering it anew would."""
     from contextlib import contextmanager
 
-    from masthead.access.reading import variants
     from masthead.core.singleflight import flights
 
-    # Kept variants are "generation:scheme:host:article:variant".
-    kept = route_key(f"{article.pk}:{access}:")
-    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    name = kept_variant_name(article, access)
 
     @contextmanager
     def rendering_anew():
-        host_key = route_key("").removesuffix(":")
-        with flights.wait_or_lead(f"variant:{host_key}:{article.pk}:{access}:{variant}") as leading:
+        with flights.wait_or_lead(f"variant:{route_key(f'{article.pk}:{name}')}") as leading:
             assert leading is True
             yield
 
@@ -503,6 +510,32 @@ def test_while_another_request_renders_a_publish_subscribers_get_the_page_from_b
     assert headers["X-Article-Cache"] == "early" and "A new opening for everyone." in page
 
 
+def test_while_another_request_renders_a_publish_the_page_from_before_costs_no_round_trip(
+    application,
+    in_world,
+    subscriber,
+    another_request_renders,
+    django_capture_on_commit_callbacks,
+    cache_calls,
+):
+    from masthead.access import reading
+
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+    another_request_renders(article.url)
+    calls = cache_calls(reading)
+    for _ in range(5):
+        _, headers, page = reader.get(article.url)
+        assert headers["X-Article-Cache"] == "stale" and gated_sentence("subscribers") in page
+    # The first reader found the route not kept yet and its rendering
+    # claimed; the others took that as still so.
+    route = route_key(article.url)
+    asked = [call for call in calls if route in call[1]]
+    assert asked == [("get", f"access:route:{route}"), ("add", f"access:refreshing:{route}")]
+
+
 def test_a_variant_being_rendered_is_answered_from_before(
     application, in_world, subscriber, django_requests, long_grace,
     django_capture_on_commit_callbacks,
@@ -521,6 +554,33 @@ def test_a_variant_being_rendered_is_answered_from_before(
         assert django_requests == []  # answered before Django
     _, headers, page = reader.get(article.url)
     assert headers["X-Article-Cache"] == "stored" and "A new opening for everyone." in page
+
+
+def test_a_variant_rendered_in_another_process_is_answered_from_before_without_round_trips(
+    application, in_world, subscriber, long_grace, django_capture_on_commit_callbacks, cache_calls
+):
+    from django.core.cache import cache
+
+    from masthead.access import reading
+    from masthead.core import singleflight
+
+    article = in_world.articles["subscribers"]
+    reader = signed_in(application, subscriber)
+    reader.get(article.url)
+    name = kept_variant_name(article, "full")
+    publish_new_opening(article, django_capture_on_commit_callbacks)
+    # A visitor's rendering keeps the route: only the subscriber's variant is new.
+    assert "A new opening" in WSGIClient(application).get(article.url)[2]
+    key = route_key(f"{article.pk}:{name}")
+    cache.add(f"flight:variant:{key}", 1, 10)  # another process renders it
+    calls = cache_calls(reading, singleflight)
+    for _ in range(5):
+        _, headers, page = reader.get(article.url)
+        assert headers["X-Article-Cache"] == "stale" and "A new opening" not in page
+    # The first reader found the variant not kept and its rendering claimed;
+    # the others took that as still so.
+    asked = [call for call in calls if key in call[1]]
+    assert asked == [("get", f"access:variant:{key}"), ("get", f"flight:variant:{key}")]
 
 
 def test_after_the_grace_nobody_gets_the_page_from_before(

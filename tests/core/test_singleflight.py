@@ -150,6 +150,38 @@ def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for(monke
     assert answers == [("stale", b"<p>rendering 1</p>")] * 3 and page.renderings == 1
 
 
+def test_while_another_process_renders_the_page_from_before_costs_no_round_trip(
+    monkeypatch, cache_calls
+):
+    from django.core.cache import cache
+
+    from masthead.core import singleflight
+
+    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)
+    page = SlowPage()
+    here = AnonymousPageCache(page, ttl=60)
+    get_all_at_once(here, "/politics/hot/", 1)
+    pagecache.invalidate_pages()
+    key = here.key(environ_for("/politics/hot/"))
+    cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
+    calls = cache_calls(pagecache, singleflight)
+    answers = [get_all_at_once(here, "/politics/hot/", 1, label=True)[0] for _ in range(5)]
+    assert answers == [("stale", b"<p>rendering 1</p>")] * 5 and page.renderings == 1
+    # The first reader found it rendered elsewhere (the page, the claim, the
+    # page again); the others took that as still so.
+    asked = [call for call in calls if key in call[1]]
+    assert asked == [("get", key), ("add", f"flight:{key}"), ("get", key)]
+
+    # A moment later a reader asks again, and finds the page kept.
+    headers = [("Content-Type", "text/html"), ("Cache-Control", "public, max-age=60")]
+    cache.set(key, ("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
+    cache.delete(f"flight:{key}")
+    time.sleep(singleflight.RECHECK_SECONDS * 2)
+    assert get_all_at_once(here, "/politics/hot/", 2, label=True) == [
+        ("hit", b"<p>rendered elsewhere</p>")
+    ] * 2
+
+
 def test_a_page_that_may_not_be_shared_is_rendered_for_each_reader():
     page = SlowPage(cache_control="private")
     bodies = get_all_at_once(AnonymousPageCache(page, ttl=60), "/account-like/", readers=4)
