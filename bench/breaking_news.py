@@ -14,7 +14,9 @@ readers on each path see it.
 
 Configurations, all on 127.0.0.1:
 - embedded: SQLite, file cache, granian as `make run` starts it;
-- scaleout: PostgreSQL + Redis (a throwaway database and key prefix);
+- scaleout: PostgreSQL + Redis (a throwaway database and key prefix), two
+  app servers, A under load and both watched, with A's host name as a proxy
+  in front of them would send it;
 - proxy: the scale-out app servers behind nginx with deploy/nginx's
   proxy_cache, rendered into a temporary folder.
 The reference is nginx serving the anonymous page's HTML as a static file.
@@ -313,8 +315,11 @@ def build_site(env, subscribers):
     return site
 
 
-def fetch(url, cookie=None):
-    request = urllib.request.Request(url, headers={"Cookie": cookie} if cookie else {})
+def fetch(url, cookie=None, host=None):
+    headers = {"Cookie": cookie} if cookie else {}
+    if host:
+        headers["Host"] = host
+    request = urllib.request.Request(url, headers=headers)
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.read().decode("utf-8", "replace")
 
@@ -328,8 +333,8 @@ class CorrectionWatch:
     without it and before the first request that finished with it.
     """
 
-    def __init__(self, env, site, text, at, urls):
-        self.text, self.urls, self.windows = text, urls, {}
+    def __init__(self, env, site, text, at, urls, host=None):
+        self.text, self.urls, self.windows, self.host = text, urls, {}, host
         self.process = subprocess.Popen(
             [PYTHON, "manage.py", "shell", "-c", PUBLISH.format(pk=site["pk"], at=at, text=text)],
             cwd=ROOT,
@@ -352,7 +357,7 @@ class CorrectionWatch:
         while time.time() < at + 60:
             started = time.time()
             try:
-                body = fetch(url, cookie)
+                body = fetch(url, cookie, self.host)
             except OSError:
                 continue
             if self.text in body:
@@ -477,13 +482,15 @@ def render_proxy(folder, upstreams, static_root, port):
     return Server(["nginx", "-c", str(folder / "nginx.conf"), "-g", "daemon off;"])
 
 
-def breaking(url, site, script, args, env, label, watch_urls):
-    """The ramp, with the correction published during its second step."""
+def breaking(url, site, script, args, env, label, watch_urls, host=None):
+    """The ramp, with the correction published during its second step.
+    `host`: the Host header the watchers send every app server, as a proxy
+    in front of them would."""
     quarter = max(1, args.connections // 4)
     warm = load(url, site, script, anonymous=quarter, subscribers=quarter, seconds=3)
     text = f"Correction ({label}, {uuid.uuid4().hex[:6]}): an earlier version misstated a figure."
     at = time.time() + 6 + args.seconds / 3  # the publishing process needs a few seconds
-    watch = CorrectionWatch(env, site, text, at, watch_urls)
+    watch = CorrectionWatch(env, site, text, at, watch_urls, host)
     time.sleep(max(0.0, at - time.time() - args.seconds / 3))
     half = args.connections // 2
     peak = load(
@@ -497,14 +504,14 @@ def breaking(url, site, script, args, env, label, watch_urls):
 PACE_CONNECTIONS_S = 0.03
 
 
-def paced(url, site, script, args, env, label, watch_urls, rate):
+def paced(url, site, script, args, env, label, watch_urls, rate, host=None):
     """Half anonymous, half subscribers, each held at `rate` requests per
     second (10% of nginx's static rate), with a correction published in the
     middle: the latency target is read here, below saturation."""
     connections = int(rate * PACE_CONNECTIONS_S) + 1
     text = f"Correction ({label}, paced, {uuid.uuid4().hex[:6]}): a date was wrong."
     at = time.time() + 6 + args.seconds / 3
-    watch = CorrectionWatch(env, site, text, at, watch_urls)
+    watch = CorrectionWatch(env, site, text, at, watch_urls, host)
     time.sleep(max(0.0, at - time.time() - args.seconds / 3))
     cookie = f"{SESSION_COOKIE}={site['sessions'][0]}"
     probe = LatencyProbe(
@@ -584,9 +591,12 @@ def run_scaleout(args, script, reference_rate, results, work):
                     "anonymous on B": (b + site["path"], None),
                     "subscriber on B": (b + site["path"], cookie),
                 }
-                results["scaleout"] = breaking(a, site, script, args, env, "scaleout", watch)
+                # Behind one proxy both servers serve one site: A's address
+                # is its host name, on B too.
+                host = urllib.parse.urlsplit(a).netloc
+                results["scaleout"] = breaking(a, site, script, args, env, "scaleout", watch, host)
                 results["scaleout"]["paced"] = paced(
-                    a, site, script, args, env, "scaleout", watch, reference_rate / 10
+                    a, site, script, args, env, "scaleout", watch, reference_rate / 10, host
                 )
             if "proxy" in args.configs:
                 folder = Path(tempfile.mkdtemp(prefix="masthead-bench-proxy-"))
