@@ -133,7 +133,10 @@ def test_a_page_from_two_publishes_ago_never_stands_in():
     assert {body for _, body in bodies} == {b"<p>rendering 2</p>"}
 
 
-def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for(monkeypatch):
+@pytest.fixture
+def rendered_elsewhere(monkeypatch):
+    """A page kept, then published anew, another process rendering it in the
+    publish's grace: (this process's page cache, its application, the key)."""
     from django.core.cache import cache
 
     monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)
@@ -142,28 +145,25 @@ def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for(monke
     get_all_at_once(here, "/politics/hot/", 1)
     pagecache.invalidate_pages()
     key = here.key(environ_for("/politics/hot/"))
-    cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
-    try:
-        answers = get_all_at_once(here, "/politics/hot/", 3, label=True)
-    finally:
-        cache.delete(f"flight:{key}")
+    cache.add(f"flight:{key}", 1, 10)
+    yield here, page, key
+    cache.delete(f"flight:{key}")
+
+
+def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for(rendered_elsewhere):
+    here, page, _key = rendered_elsewhere
+    answers = get_all_at_once(here, "/politics/hot/", 3, label=True)
     assert answers == [("stale", b"<p>rendering 1</p>")] * 3 and page.renderings == 1
 
 
 def test_while_another_process_renders_the_page_from_before_costs_no_round_trip(
-    monkeypatch, cache_calls
+    rendered_elsewhere, cache_calls
 ):
     from django.core.cache import cache
 
     from masthead.core import singleflight
 
-    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)
-    page = SlowPage()
-    here = AnonymousPageCache(page, ttl=60)
-    get_all_at_once(here, "/politics/hot/", 1)
-    pagecache.invalidate_pages()
-    key = here.key(environ_for("/politics/hot/"))
-    cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
+    here, page, key = rendered_elsewhere
     calls = cache_calls(pagecache, singleflight)
     answers = [get_all_at_once(here, "/politics/hot/", 1, label=True)[0] for _ in range(5)]
     assert answers == [("stale", b"<p>rendering 1</p>")] * 5 and page.renderings == 1
