@@ -30,7 +30,7 @@ Three doors lead to a kept variant:
   a change reaches every process within that time, and this one at once.
 
 After a publish, the first reader of a hot page renders it anew; during
-the publish's grace (`pagecache.previous_generation`) the others are
+the publish's grace (`pagecache.generations`) the others are
 answered with the variant kept just before (`X-Article-Cache: stale`), their
 own access still decided now, instead of all waiting for that rendering.
 
@@ -309,7 +309,7 @@ def environ_host_key(environ):
 
 def environ_host_keys(environ):
     """This request's host key now, and in the generation before while a
-    publish's grace lasts (else None): see `pagecache.previous_generation`."""
+    publish's grace lasts (else None): see `pagecache.generations`."""
     current, previous = generations()
     place = _scheme_and_host(environ)
     return f"{current}:{place}", (f"{previous}:{place}" if previous else None)

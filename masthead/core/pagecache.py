@@ -37,7 +37,7 @@ BUMPED_KEY = "pagecache:bumped"
 # publish reaches every process within this time.
 GENERATION_TTL = 0.5
 # Seconds after a bump during which a page of the generation before may be
-# answered while the current one is being rendered (see `previous_generation`).
+# answered while the current one is being rendered (see `generations`).
 # Under load a process may notice the bump half a second late
 # (GENERATION_TTL), and a rendering then took up to 0.65 s on two busy cores
 # (bench/breaking_news.py): one second left readers waiting on it.
@@ -101,23 +101,18 @@ def current_generation():
     return number
 
 
-def previous_generation():
-    """The generation before the current one, while the bump that ended it
-    is less than GRACE_SECONDS old; else None.
+def generations():
+    """The current generation, and the one before it while the bump that
+    ended it is less than GRACE_SECONDS old (else None).
 
-    A page kept in that generation is what readers got a moment ago. While
-    one request renders the current page, others may be answered with it
-    rather than wait: the old page for as long as that rendering takes,
+    A page kept in the generation before is what readers got a moment ago.
+    While one request renders the current page, others may be answered with
+    it rather than wait: the old page for as long as that rendering takes,
     a fraction of a second. Whatever changed (an article gated, a plan
     repriced) is in force for every reader once the new page is kept, and
     whatever happens once the grace ends; kept copies older than one bump
     never stand in.
     """
-    return generations()[1]
-
-
-def generations():
-    """The current generation and `previous_generation()`, read once."""
     number = current_generation()
     return number, (number - 1 if time.time() < _generation[2] else None)
 
@@ -160,7 +155,8 @@ class AnonymousPageCache:
             if personal_pages and environ.get("REQUEST_METHOD") == "GET":
                 return self.personal(environ, start_response)
             return self.application(environ, start_response)
-        key = self.key(environ)
+        current, previous = generations()
+        key = self.key(environ, current)
         # While another process renders the page, asking the shared cache
         # for it on every request would only cost a round trip.
         shared = not flights.rendering_elsewhere(key)
@@ -170,7 +166,6 @@ class AnonymousPageCache:
         # A stale hot page: one thread renders it, the others answer from
         # what it keeps, waiting for it unless the page from just before the
         # publish may answer meanwhile.
-        previous = previous_generation()
         before = self.key(environ, previous) if previous else None
         with flights.wait_or_lead(
             key, ready=lambda: self.is_kept(key), instead=before and self.is_kept(before)
