@@ -2,5 +2,6 @@
 
 Depends on issues and newsroom (the content), access (who may download) and
 core (the magazine's name). Nothing depends on editions but issues.actions,
-which builds them when an issue is published.
+which builds them when an issue is published, and the demo loader, which
+queues the builds of the issues it publishes.
 """

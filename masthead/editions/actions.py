@@ -51,6 +51,10 @@ RENDERERS = {
     EditionFormat.PDF_A4: render_pdf_a4,
     EditionFormat.PDF_LETTER: render_pdf_letter,
 }
+# Ahead of the default: an issue's build is one task of seconds, while publishing
+# its articles queues a narration of minutes for each; behind those, readers
+# would wait for the downloads until every article had been read aloud.
+BUILD_PRIORITY = 10
 # A build that started this long ago and never finished died with its worker.
 STALE_BUILD = timedelta(minutes=30)
 
@@ -67,7 +71,10 @@ def schedule_edition_builds(issue):
     """Build the issue's editions in the task worker once this transaction commits."""
     from .tasks import build_issue_editions
 
-    enqueue_on_commit(build_issue_editions, issue.pk)
+    task = build_issue_editions
+    if task.get_backend().supports_priority:
+        task = task.using(priority=BUILD_PRIORITY)
+    enqueue_on_commit(task, issue.pk)
 
 
 def build_editions(issue, formats=None):

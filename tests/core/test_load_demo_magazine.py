@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 from wagtail.admin.rich_text.converters.contentstate import ContentstateConverter
 from wagtail.models import Site
 from wagtail.search.backends import get_search_backend
@@ -225,3 +226,55 @@ def test_a_broken_file_names_itself_and_loads_nothing(tmp_path):
     assert not ArticlePage.objects.exists() and not Author.objects.exists()
     with pytest.raises(CommandError, match="No article files"):
         load(articles_dir=tmp_path / "empty")
+
+
+def test_loading_queues_each_published_issue_s_editions(django_capture_on_commit_callbacks):
+    from django_tasks import default_task_backend
+
+    from masthead.editions.actions import BUILD_PRIORITY
+
+    with django_capture_on_commit_callbacks(execute=True):
+        load()
+    builds = [
+        result for result in default_task_backend.results if result.task.name == "build_issue_editions"
+    ]
+    queued = [result.args for result in builds]
+    published = IssuePage.objects.live().filter(volume=12).order_by("number")
+    assert sorted(queued) == [[issue.pk] for issue in published]
+    # Ahead of the articles' narrations in the one worker `make run` starts.
+    assert {result.task.priority for result in builds} == {BUILD_PRIORITY}
+    draft = IssuePage.objects.get(number=23)
+    assert [draft.pk] not in queued
+
+
+@pytest.mark.slow
+def test_the_published_issues_editions_are_built_and_linked(
+    settings, client, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+    from django.core.files.storage import storages
+
+    from masthead.editions.models import Edition, EditionFormat
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    with django_capture_on_commit_callbacks(execute=True):
+        load()
+
+    editor = get_user_model().objects.create_superuser(email="editor@example.org", password="x")
+    client.force_login(editor)
+    published = IssuePage.objects.live().filter(volume=12).order_by("number")
+    assert [issue.number for issue in published] == [20, 22]
+    for issue in published:
+        editions = {edition.format: edition for edition in Edition.objects.filter(issue=issue)}
+        assert sorted(editions) == sorted(EditionFormat.values)
+        html = client.get(issue.url).content.decode()
+        assert "being prepared" not in html
+        for edition_format, edition in editions.items():
+            assert edition.status == Edition.Status.READY, edition.error
+            assert storages["private"].exists(edition.file_name) and edition.size > 0
+            url = reverse("editions:download", args=[issue.pk, edition_format])
+            assert f'href="{url}"' in html
+            response = client.get(url)
+            assert response.status_code == 200
+            assert response["Content-Type"] == edition.content_type
+    assert not Edition.objects.filter(issue__number=23).exists()

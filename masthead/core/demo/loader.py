@@ -8,6 +8,12 @@ the database as it was.
 Saving pages one by one would queue a search-index task and a reference-index
 task per save (several per article); instead both indexes are muted during the
 load and each object is indexed once at the end.
+
+Publishing a page here fires Wagtail's page_published signal (which queues each
+article's narration) but not the admin's after_publish_page hook, which is what
+queues an issue's editions when an editor publishes it; so the loader queues the
+published issues' EPUB and PDF builds itself, to run in the task worker after
+the load commits.
 """
 
 import hashlib
@@ -31,6 +37,7 @@ from wagtail.models import Collection, Page, ReferenceIndex, Site
 from wagtail.signal_handlers import disable_reference_index_auto_update
 
 from masthead.core.models import MagazineSettings
+from masthead.editions.actions import schedule_edition_builds
 from masthead.issues.models import IssueArticle, IssueIndexPage, IssuePage
 from masthead.newsroom.models import (
     ArticleByline,
@@ -163,6 +170,8 @@ def load_demo(articles_dir=DEFAULT_ARTICLES_DIR, *, reset=False, log=None):
         builder = _DemoBuilder(pictures, log)
         builder.build(articles, issues)
         index_objects(builder.to_index())
+        for issue in builder.published_issues:
+            schedule_edition_builds(issue)
     builder.summary.warnings = warnings
     return builder.summary
 
@@ -266,6 +275,7 @@ class _DemoBuilder:
         self.log = log
         self.summary = LoadSummary()
         self.created = []
+        self.published_issues = []
 
     def build(self, articles, issues):
         self.home = ensure_site_tree()
@@ -425,6 +435,7 @@ class _DemoBuilder:
         )
         type(revision).objects.filter(pk=revision.pk).update(created_at=published_at)
         self.summary.issues += 1
+        self.published_issues.append(issue)
         self.log(f"Published {plan.label}: {plan.title} ({len(plan.articles)} articles).")
         return issue
 
