@@ -7,50 +7,73 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Debian packages: the browser for e2e tests, epubcheck, pdftotext, WeasyPrint's
-# libraries, nginx and wrk for the benchmarks.
-APT_PACKAGES := chromium epubcheck poppler-utils nginx wrk libpango-1.0-0 \
-	libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core espeak-ng
-APT_STAMP := $(VENV)/.apt-$(shell echo $(APT_PACKAGES) | md5sum | cut -c1-8)
-PIP_STAMP := $(VENV)/.pip-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-8)
+# Debian packages that running needs: WeasyPrint's libraries and a font for
+# the PDF editions, espeak-ng for the light narration engine.
+RUN_APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
+	fonts-dejavu-core espeak-ng
+# And those that testing adds: the browser for e2e tests, epubcheck and
+# pdftotext to check the editions, nginx and wrk for the benchmarks.
+TEST_APT_PACKAGES := chromium epubcheck poppler-utils nginx wrk
+RUN_APT_STAMP := $(VENV)/.apt-run-$(shell echo $(RUN_APT_PACKAGES) | md5sum | cut -c1-8)
+TEST_APT_STAMP := $(VENV)/.apt-test-$(shell echo $(TEST_APT_PACKAGES) | md5sum | cut -c1-8)
+RUN_PIP_STAMP := $(VENV)/.pip-run-$(shell cat requirements.txt | md5sum | cut -c1-8)
+TEST_PIP_STAMP := $(VENV)/.pip-test-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-8)
 
-.PHONY: run test test-only lint setup demo bench breaking-news clean
+.PHONY: run test test-only lint setup setup-run setup-test demo bench breaking-news clean
 
-setup: $(APT_STAMP) $(PIP_STAMP)
+# What `make run` needs; `make test` adds the test and benchmark tools.
+setup-run: $(RUN_APT_STAMP) $(RUN_PIP_STAMP)
+setup-test: setup-run $(TEST_APT_STAMP) $(TEST_PIP_STAMP)
+setup: setup-test
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(PIP_STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
-	$(BIN)/pip install --quiet -r requirements-dev.txt
-	rm -f $(VENV)/.pip-*
+$(RUN_PIP_STAMP): requirements.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	rm -f $(VENV)/.pip-run-*
 	touch $@
 
-$(APT_STAMP): | $(VENV)/bin/python
-	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
+$(TEST_PIP_STAMP): requirements.txt requirements-dev.txt | $(VENV)/bin/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	rm -f $(VENV)/.pip-test-*
+	touch $@
+
+# $(call apt_install,packages): install those of the packages not installed yet.
+define apt_install
+	@missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:" $$missing; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
-	rm -f $(VENV)/.apt-*
+endef
+
+$(RUN_APT_STAMP): | $(VENV)/bin/python
+	$(call apt_install,$(RUN_APT_PACKAGES))
+	rm -f $(VENV)/.apt-run-*
 	touch $@
 
-run: setup
+$(TEST_APT_STAMP): | $(VENV)/bin/python
+	$(call apt_install,$(TEST_APT_PACKAGES))
+	rm -f $(VENV)/.apt-test-*
+	touch $@
+
+run: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) load_demo_magazine --if-empty
 	$(MANAGE) ensure_admin
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m masthead.core.serve
 
-test: setup test-only
+test: setup-test test-only
 
 test-only:
 	$(BIN)/ruff check .
 	MASTHEAD_TESTING=1 $(MANAGE) makemigrations --check --dry-run
 	MASTHEAD_TESTING=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
-demo: setup
+demo: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_magazine
 

@@ -1,0 +1,36 @@
+"""`make run` installs what running needs; `make test` adds the test tools.
+
+Read from `make -n -B`, which prints every command a target would run from a
+fresh machine without running any of them.
+"""
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TEST_TOOLS = ["chromium", "epubcheck", "poppler-utils", "nginx", "wrk", "requirements-dev.txt"]
+RUNTIME = ["libpango-1.0-0", "libharfbuzz-subset0", "fonts-dejavu-core", "espeak-ng"]
+
+
+def commands(target):
+    return subprocess.run(
+        ["make", "-n", "-B", target], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout
+
+
+@pytest.mark.parametrize("target", ["run", "demo"])
+def test_running_installs_no_test_or_benchmark_tool(target):
+    printed = commands(target)
+    assert "pip install --quiet -r requirements.txt" in printed
+    for package in RUNTIME:
+        assert package in printed
+    for tool in TEST_TOOLS:
+        assert tool not in printed, tool
+
+
+def test_testing_installs_the_runtime_and_the_test_tools():
+    printed = commands("test")
+    for name in [*RUNTIME, *TEST_TOOLS]:
+        assert name in printed, name
