@@ -393,6 +393,20 @@ SPECIAL_NUMBERS = {
     "20/20": "twenty-twenty",
     "7-Eleven": "Seven-Eleven",
 }
+# Emergency and other telephone service numbers, said digit by digit ("nine
+# one one") where the sentence is about calling them.
+SERVICE_NUMBERS = {
+    "000", "101", "111", "112", "119", "211", "311", "411", "511", "611", "711",
+    "811", "911", "988", "999",
+}  # fmt: skip
+_CALLING = (
+    r"call|calls|called|calling|dial|dials|dialed|dialled|dialing|dialling|text|texts|"
+    r"texted|texting|phone|phones|phoned|phoning|ring|rings|ringing|rang|reach|reached"
+)
+_SERVICE_NOUNS = (
+    r"calls?|callers?|dispatch|dispatchers?|operators?|lines?|lifeline|systems?|centres?|"
+    r"centers?|services?|hotlines?|emergency|emergencies|number|texts?|crisis|suicide"
+)
 _ROMAN = {
     "II": 2, "III": 3, "IV": 4, "VI": 6, "VII": 7, "VIII": 8, "IX": 9, "XI": 11,
     "XII": 12, "XIII": 13, "XIV": 14, "XV": 15, "XVI": 16,
@@ -429,28 +443,75 @@ def _number_words(text):
     return cardinal(int(text))
 
 
+_URL_END = r"(?=[.,;:!?)\]'\"”’]*(?:\s|$))"
+# Path characters read as words; the query and fragment are not read at all.
+_PATH_SYMBOLS = {"-": " dash ", "_": " underscore ", ".": " dot ", "~": " tilde "}
+
+
+def _spoken_host(host):
+    return " dot ".join(host.lower().split("."))
+
+
+def _spoken_path(path):
+    """ "/reports/2024/q3" -> " slash reports slash 2024 slash q3": numbers are
+    left as digits for the number rules that follow to read."""
+    path = re.split(r"[?#]", path, maxsplit=1)[0].rstrip("/")
+    spoken = []
+    for part in path.split("/")[1:]:
+        for symbol, word in _PATH_SYMBOLS.items():
+            part = part.replace(symbol, word)
+        part = re.sub(r"%[0-9A-Fa-f]{2}|[^\w\s]", " ", part)
+        spoken.append(" slash " + part.strip())
+    return "".join(spoken)
+
+
 def _sub_urls(text):
+    """Web addresses as a person reads them out: the host with its "www", then
+    the path, slash by slash; the scheme, port, query and fragment are left
+    unsaid. Email addresses by their parts."""
+
     def url(match):
-        host = match.group("host").lower()
-        host = re.sub(r"^www\d?\.", "", host)
-        return " dot ".join(host.split("."))
+        return _spoken_host(match.group("host")) + _spoken_path(match.group("path") or "")
 
     text = re.sub(
         r"\b(?P<user>[\w.+-]+)@(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)",
-        lambda m: m.group("user").replace(".", " dot ") + " at " + url(m),
+        lambda m: m.group("user").replace(".", " dot ") + " at " + _spoken_host(m.group("host")),
         text,
     )
     text = re.sub(
-        r"\b(?:https?://|www\.)(?P<host>[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d+)?"
-        r"(?:/[^\s]*?)?(?=[.,;:!?)\]'\"”’]*(?:\s|$))",
+        r"\b(?:https?://)?(?P<host>www\d?\.[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+|"
+        r"(?<=://)[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+)(?::\d+)?"
+        rf"(?P<path>/[^\s]*?)?{_URL_END}",
         url,
         text,
     )
     # Bare domains: "example.org", "nytimes.com/section".
     return re.sub(
         r"\b(?P<host>(?:[A-Za-z0-9-]+\.)+(?:com|org|net|gov|edu|io|co\.uk|co|uk|eu|de|fr|info|news))"
-        r"(?:/[^\s]*?)?(?=[.,;:!?)\]'\"”’]*(?:\s|$))",
+        rf"(?P<path>/[^\s]*?)?{_URL_END}",
         url,
+        text,
+    )
+
+
+def _sub_service_numbers(text):
+    """ "called 911" -> "called nine one one", "dial 112 or 999" both; "911
+    dispatchers" likewise. "called 311 times" is a count."""
+    service = "|".join(sorted(SERVICE_NUMBERS))
+    alone = r"(?![\w,.]\d|[\d%])"
+
+    def digits(match):
+        return re.sub(r"\d+", lambda m: " ".join(_ONES[int(d)] for d in m.group(0)), match.group(0))
+
+    text = re.sub(
+        rf"(?i)\b(?:{_CALLING})\s+(?:to\s+)?(?:{service}){alone}"
+        rf"(?:(?:,\s*|,?\s+(?:or|and)\s+)(?:{service}){alone})*(?!\s+times\b)",
+        digits,
+        text,
+    )
+    return re.sub(
+        rf"(?<![\w$€£¥.,])(?:{service})(?=[\s-]+(?i:{_SERVICE_NOUNS})\b)",
+        digits,
         text,
     )
 
@@ -554,13 +615,14 @@ def _currency_amount(symbol, number, scale, attributive=False):
 
 
 _CURRENCY_SYMBOL = "|".join(re.escape(s) for s in sorted(CURRENCIES, key=len, reverse=True))
-_SCALE = r"thousand|million|billion|trillion|bn|mn|tn"
+# Headlines capitalise the scale words: "$200 Million" is still two hundred million dollars.
+_SCALE = r"(?i:thousand|million|billion|trillion)|bn|mn|tn"
 
 
 def _sub_currency(text):
     def money(match):
         symbol, number = match.group("sym"), match.group("num")
-        scale = match.group("scale") or match.group("short")
+        scale = (match.group("scale") or "").lower() or match.group("short")
         upper = match.group("num2")
         article = match.group("article") or ""
         attributive = bool(article) and bool(
@@ -879,6 +941,7 @@ def _tidy(text):
 _RULES = [
     _sub_datelines,
     _sub_urls,
+    _sub_service_numbers,
     _sub_parties,
     _sub_abbreviations,
     _sub_dotted_acronyms,

@@ -239,10 +239,10 @@ def test_decimal():
         ("Elizabeth II", "Elizabeth the Second"),
         ("Henry VIII", "Henry the Eighth"),
         ("Part II", "Part Two"),
-        # URLs read as their domain, emails by parts.
-        ("https://www.example.org/path?x=1", "example dot org"),
-        ("see example.com/report.", "see example dot com."),
-        ("http://data.example.net:8080/a/b", "data dot example dot net"),
+        # Web addresses read out whole, without the scheme, port or query; emails by parts.
+        ("https://www.example.org/path?x=1", "www dot example dot org slash path"),
+        ("see example.com/report.", "see example dot com slash report."),
+        ("http://data.example.net:8080/a/b", "data dot example dot net slash a slash b"),
         ("write to jane.doe@example.com", "write to jane dot doe at example dot com"),
         # Symbols.
         ("Johnson & Johnson", "Johnson and Johnson"),
@@ -341,3 +341,80 @@ def test_speakable_ends_each_sentence_with_punctuation():
     ]
     assert speakable("   ") == []
     assert speakable("— ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        # The demo's headline: a scale word in title case is still a scale word.
+        ("The $200 Million Question", "The two hundred million dollars Question"),
+        ("$3 Billion deal", "three billion dollars deal"),
+        ("€2.5 Trillion", "two point five trillion euros"),
+        ("$5 Thousand", "five thousand dollars"),
+        ("£40 MILLION", "forty million pounds"),
+        ("$200 million", "two hundred million dollars"),
+        ("a $5 Million grant", "a five million dollar grant"),
+    ],
+)
+def test_scale_words_in_any_case(text, spoken):
+    assert normalise(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        ("Neighbours called 911 at once.", "Neighbours called nine one one at once."),
+        ("In Europe, dial 112.", "In Europe, dial one one two."),
+        ("In Britain, dial 999 or 111.", "In Britain, dial nine nine nine or one one one."),
+        ("Call 311, 411 or 988.", "Call three one one, four one one or nine eight eight."),
+        ("She texted 988 that night", "She texted nine eight eight that night"),
+        ("call 000 in Australia", "call zero zero zero in Australia"),
+        ("a 911 call", "a nine one one call"),
+        ("911 dispatchers said", "nine one one dispatchers said"),
+        ("the 988 Lifeline", "the nine eight eight Lifeline"),
+        ("the 999 emergency line", "the nine nine nine emergency line"),
+        # The same figures as quantities are numbers.
+        ("There were 911 people.", "There were nine hundred eleven people."),
+        ("He called 311 times.", "He called three hundred eleven times."),
+        ("They called 911,000 voters", "They called nine hundred eleven thousand voters"),
+        ("$911 million", "nine hundred eleven million dollars"),
+        ("Route 999", "Route nine hundred ninety-nine"),
+    ],
+)
+def test_service_numbers_digit_by_digit(text, spoken):
+    assert normalise(text) == spoken
+
+
+@pytest.mark.parametrize(
+    ("text", "spoken"),
+    [
+        (
+            "See example.com/path/to-page.",
+            "See example dot com slash path slash to dash page.",
+        ),
+        (
+            "https://www.example.org/reports/2024/q3",
+            "www dot example dot org slash reports slash twenty twenty-four slash q three",
+        ),
+        ("Visit www.example.com.", "Visit www dot example dot com."),
+        ("Visit www.example.com/.", "Visit www dot example dot com."),
+        (
+            "Read nytimes.com/section, then stop.",
+            "Read nytimes dot com slash section, then stop.",
+        ),
+        (
+            "(see www.example.org/a_b/file.pdf).",
+            "(see www dot example dot org slash a underscore b slash file dot pdf).",
+        ),
+        (
+            "Go to https://example.co.uk/news/harbour-vote#top!",
+            "Go to example dot co dot uk slash news slash harbour dash vote!",
+        ),
+        (
+            'He wrote "www.example.net/2026."',
+            "He wrote www dot example dot net slash twenty twenty-six.",
+        ),
+    ],
+)
+def test_web_addresses_read_whole(text, spoken):
+    assert normalise(text) == spoken
