@@ -85,3 +85,10 @@ def register_narration_log_actions(actions):
     )
     actions.register_action("audio.narration_ready", "Narration ready", "Narration ready")
     actions.register_action("audio.narration_failed", "Narration failed", "Narration failed")
+
+
+@hooks.register("issue_publication_steps")
+def issue_audio_steps(issue):
+    from .publishing import issue_audio_steps
+
+    return issue_audio_steps(issue)

@@ -9,7 +9,8 @@ from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .actions import publish_issue
-from .models import IssueIndexPage, IssuePage, IssuePublication
+from .models import IssueIndexPage, IssuePage, IssuePublication, IssuePublicationStep
+from .steps import reported_steps
 from .upcoming import upcoming_issues
 
 
@@ -80,17 +81,22 @@ class PublishIssueView(WagtailAdminTemplateMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         publication = IssuePublication.objects.filter(issue=self.issue).first()
         problems, notes = check_issue(self.issue)
+        # Narration and the audio episode, as the audio app reports them.
+        others = reported_steps(self.issue)
+        running = IssuePublicationStep.Status.RUNNING
         context.update(
             {
                 "issue": self.issue,
                 "publication": publication,
                 "steps": publication.ordered_steps() if publication else [],
+                "reported_steps": others,
                 "problems": problems,
                 "notes": notes,
                 "editions": Edition.objects.filter(issue=self.issue).order_by("format"),
                 "print_run": PrintRun.objects.filter(issue=self.issue).first(),
                 "edit_url": reverse("wagtailadmin_pages:edit", args=[self.issue.pk]),
-                "refresh": publication is not None and not publication.is_finished,
+                "refresh": (publication is not None and not publication.is_finished)
+                or any(step.status == running for step in others),
             }
         )
         return context

@@ -1,8 +1,12 @@
 from datetime import timedelta
 
 import pytest
+from bs4 import BeautifulSoup
 from django.utils import timezone
+from django_tasks_db.compat import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
+from masthead.audio.models import IssueEpisode, Narration, NarrationStatus
 from masthead.issues.models import IssuePublication
 from masthead.newsroom.models import SectionPage
 from tests.factories import make_article, make_issue
@@ -68,7 +72,8 @@ def test_publish_view_starts_publishing_and_shows_progress(
     assert response.status_code == 302 and response["Location"] == url
     waiting = client.get(url).content.decode()
     assert 'http-equiv="refresh"' in waiting
-    assert waiting.count('data-step-status="pending"') == 4
+    # The four steps of the publication, then narration and the audio episode.
+    assert waiting.count('data-step-status="pending"') == 4 + 2
 
     for callback in callbacks:
         callback()
@@ -106,3 +111,69 @@ def test_readers_cannot_reach_the_publish_view(client, next_issue):
     response = client.post(f"/admin/issues/{next_issue.pk}/publish/")
     assert response.status_code in (302, 403)
     assert not IssuePublication.objects.exists()
+
+
+def step_states(html):
+    rows = BeautifulSoup(html, "html.parser").select("tr.publication-step")
+    return {
+        row["data-step"]: (row.select_one("[data-step-status]")["data-step-status"], row.text)
+        for row in rows
+    }
+
+
+def test_publish_screen_shows_narration_and_episode_as_steps(client, editor, site_tree):
+    section = SectionPage.objects.get(slug="politics")
+    articles = [make_article(section, title=f"Story {n}") for n in range(3)]
+    issue = make_issue(articles, number=43)
+    url = f"/admin/issues/{issue.pk}/publish/"
+
+    states = step_states(client.get(url).content.decode())
+    assert states["narration"][0] == "pending" and "3 not asked for" in states["narration"][1]
+    assert states["episode"][0] == "pending"
+
+    first = Narration.objects.create(article=articles[0], status=NarrationStatus.RUNNING)
+    Narration.objects.create(article=articles[1], status=NarrationStatus.QUEUED)
+    html = client.get(url).content.decode()
+    narration, text = step_states(html)["narration"]
+    assert narration == "running" and 'http-equiv="refresh"' in html
+    assert "0 of 3 article(s) narrated; 1 being narrated; 1 queued; 1 not asked for." in text
+
+    first.status, first.error = NarrationStatus.FAILED, "RuntimeError: the voice is missing"
+    first.save()
+    Narration.objects.filter(article=articles[1]).update(
+        status=NarrationStatus.READY, audio_file="audio/1.mp3"
+    )
+    Narration.objects.create(article=articles[2], status=NarrationStatus.READY, audio_file="2.mp3")
+    states = step_states(client.get(url).content.decode())
+    assert states["narration"][0] == "failed"
+    assert "Story 0: RuntimeError: the voice is missing" in states["narration"][1]
+    assert states["episode"][0] == "pending"
+    assert "narrations ready so far: 0 of 2" in states["episode"][1]
+
+    first.status, first.audio_file, first.error = NarrationStatus.READY, "0.mp3", ""
+    first.save()
+    episode = IssueEpisode.objects.create(
+        issue=issue,
+        audio_file="audio/issues/episode.mp3",
+        duration=754,
+        chapters=[{"article": article.pk, "title": article.title} for article in articles],
+    )
+    states = step_states(client.get(url).content.decode())
+    assert (
+        states["narration"][0] == "done" and "3 of 3 article(s) narrated." in states["narration"][1]
+    )
+    assert states["episode"][0] == "done" and "3 chapter(s), 12:34." in states["episode"][1]
+
+    # A later build of the episode failed in the task queue.
+    DBTaskResult.objects.create(
+        status=TaskResultStatus.FAILED,
+        task_path="masthead.audio.tasks.build_issue_episode",
+        args_kwargs={"args": [issue.pk], "kwargs": {}},
+        backend_name="default",
+        run_after=episode.updated_at,
+        finished_at=episode.updated_at + timedelta(minutes=1),
+        exception_class_path="builtins.OSError",
+        traceback="Traceback (most recent call last):\nOSError: No space left on device\n",
+    )
+    episode_state, text = step_states(client.get(url).content.decode())["episode"]
+    assert episode_state == "failed" and "OSError: No space left on device" in text
