@@ -74,6 +74,10 @@ def start_checkout(request, price_id):
 def _fulfil_own_session(request, session_id):
     """Fulfil a Checkout Session the signed-in member started (the webhook's
     code path); 404 for anyone else's."""
+    if gateway.test_mode() and not session_id.startswith(testmode.SESSION_PREFIX):
+        # Without Stripe keys only test mode's own sessions exist; any other
+        # id is unknown here, not a question for Stripe.
+        raise Http404("No such checkout.")
     try:
         state = actions.fetch_checkout(session_id)
     except GatewayError:
