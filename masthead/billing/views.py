@@ -14,6 +14,8 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from masthead.accounts import ratelimit
+
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
 from .models import Gift, Plan, Price
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
+TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
 
 
 def _to_account(request, message=None, level=messages.SUCCESS):
@@ -59,6 +62,10 @@ def start_checkout(request, price_id):
         # Back to the plans after signing in: this address takes POST only.
         return redirect_to_login(reverse("billing:subscribe"))
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
+    if not ratelimit.allow_member(
+        request, request.user, ratelimit.CHECKOUT_PER_MEMBER, ratelimit.CHECKOUT_PER_SOURCE
+    ):
+        return render(request, "accounts/too_many_requests.html", status=429)
     try:
         url = actions.start_checkout(request.user, price)
     except actions.BillingError as error:
@@ -263,6 +270,16 @@ def gift(request):
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if form.is_valid() and not ratelimit.allow_member(
+            request, request.user, ratelimit.GIFT_PER_MEMBER, ratelimit.GIFT_PER_SOURCE
+        ):
+            form.add_error(None, TOO_MANY_GIFTS)
+            return render(
+                request,
+                "billing/gift.html",
+                {"form": form, "test_mode": gateway.test_mode()},
+                status=429,
+            )
         if form.is_valid():
             data = form.cleaned_data
             try:

@@ -4,7 +4,9 @@ from datetime import timedelta
 
 import pytest
 import requests
+from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
@@ -242,3 +244,22 @@ def test_without_a_key_the_stripe_module_refuses_every_call(test_mode, no_http, 
         call()
     assert refused.value.code == "not_configured"
     assert no_http == []
+
+
+def test_checkouts_are_limited_per_member_and_per_source(test_mode, plans):
+    price = plans["digital/month"]
+    url = reverse("billing:start_checkout", args=[price.pk])
+    with freeze_time("2026-03-01 12:00:00") as frozen:
+        statuses = []
+        for number in range(3):
+            member = get_user_model().objects.create_user(email=f"m{number}@example.com")
+            client = Client(REMOTE_ADDR="203.0.113.7")
+            client.force_login(member)
+            statuses.append([client.post(url).status_code for _ in range(11)])
+        # Ten a member, thirty a place, in an hour.
+        assert statuses == [[303] * 10 + [429]] * 2 + [[303] * 8 + [429] * 3]
+        elsewhere = Client(REMOTE_ADDR="198.51.100.1")
+        elsewhere.force_login(member)
+        assert elsewhere.post(url).status_code == 429  # this member's ten are spent
+        frozen.move_to("2026-03-01 13:00:00")
+        assert client.post(url).status_code == 303
