@@ -348,6 +348,8 @@ NARRATE_ON_PUBLISH = env_bool("NARRATE_ON_PUBLISH", not TESTING)
 
 WAGTAIL_SITE_NAME = os.environ.get("WAGTAIL_SITE_NAME", "Masthead")
 WAGTAILADMIN_BASE_URL = SITE_URL
+# Readers' passwords get a wrong password's answer at the admin's sign-in.
+WAGTAILADMIN_USER_LOGIN_FORM = "masthead.accounts.forms.StaffSignInForm"
 WAGTAILIMAGES_IMAGE_MODEL = "newsroom.CreditedImage"
 WAGTAILSEARCH_BACKENDS = {
     "default": {"BACKEND": "wagtail.search.backends.database"},

@@ -7,9 +7,13 @@ from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
 from masthead.access import attachments as access_attachments
+from masthead.accounts import views as accounts_views
 from masthead.newsroom import views as newsroom_views
 
 urlpatterns = [
+    # Both admins' sign-in forms, behind the readers' password limits.
+    path("admin/login/", accounts_views.wagtail_admin_sign_in),
+    path("django-admin/login/", accounts_views.django_admin_sign_in),
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
     # Wagtail's address for a document's file, answered through the access rule.

@@ -1,6 +1,7 @@
 from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
+from wagtail.admin.forms.auth import LoginForm as WagtailLoginForm
 
 from .addresses import validate_address
 from .countries import COUNTRIES
@@ -49,6 +50,17 @@ class PasswordSignInForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     next = NextField()
+
+
+class StaffSignInForm(WagtailLoginForm):
+    """The Wagtail admin's sign-in form (WAGTAILADMIN_USER_LOGIN_FORM). A
+    reader's right password gets the same answer as a wrong one and signs no
+    one in, so the form tells nobody whether a reader's password is right."""
+
+    def confirm_login_allowed(self, user):
+        super().confirm_login_allowed(user)
+        if not user.has_perm("wagtailadmin.access_admin"):
+            raise self.get_invalid_login_error()
 
 
 class ProfileForm(forms.Form):

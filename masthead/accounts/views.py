@@ -1,15 +1,21 @@
 """Sign-in, sign-up and the account page. Views parse forms, call an action
-from `actions`, and pick the response; the rules live in the actions."""
+from `actions`, and pick the response; the rules live in the actions.
+
+The Wagtail and Django admins' sign-in forms are here too, wrapped in the
+readers' password limits (see `ratelimit`)."""
 
 import logging
+from functools import wraps
 
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
+from wagtail.admin.views.account import LoginView as WagtailLoginView
 
 from . import actions, ratelimit
 from .forms import (
@@ -42,6 +48,18 @@ def _next_from(request):
     return _safe_next(request.POST.get("next") or request.GET.get("next") or "")
 
 
+def _allow_link_request(request, email):
+    return ratelimit.allow(
+        request, email, ratelimit.LINK_PER_EMAIL_AND_SOURCE, ratelimit.LINK_PER_SOURCE
+    )
+
+
+def _allow_password_attempt(request, email):
+    return ratelimit.allow(
+        request, email, ratelimit.PASSWORD_PER_EMAIL_AND_SOURCE, ratelimit.PASSWORD_PER_SOURCE
+    )
+
+
 def _render_sign_in(request, *, link_form=None, password_form=None, status=200):
     next_url = _next_from(request)
     return render(
@@ -60,7 +78,8 @@ def _render_sign_in(request, *, link_form=None, password_form=None, status=200):
 @require_http_methods(["GET", "POST"])
 def sign_in(request):
     """Ask for a sign-in link. The answer is the same whether or not the
-    address has an account."""
+    address has an account, and whether or not a link went out (one a
+    minute per address at most)."""
     if request.user.is_authenticated:
         return redirect(_next_from(request) or "accounts:account")
     if request.method != "POST":
@@ -69,10 +88,11 @@ def sign_in(request):
     if not form.is_valid():
         return _render_sign_in(request, link_form=form)
     email = form.cleaned_data["email"]
-    if not ratelimit.allow(request, email, ratelimit.LINK_PER_EMAIL, ratelimit.LINK_PER_IP):
+    if not _allow_link_request(request, email):
         form.add_error(None, RATE_LIMITED)
         return _render_sign_in(request, link_form=form, status=429)
-    actions.request_sign_in_link(email, next_url=_safe_next(form.cleaned_data["next"]))
+    if ratelimit.link_due(email):
+        actions.request_sign_in_link(email, next_url=_safe_next(form.cleaned_data["next"]))
     return redirect("accounts:check_inbox")
 
 
@@ -84,7 +104,7 @@ def sign_in_password(request):
     if not form.is_valid():
         return _render_sign_in(request, password_form=form)
     email = form.cleaned_data["email"]
-    if not ratelimit.allow(request, email, ratelimit.PASSWORD_PER_EMAIL, ratelimit.PASSWORD_PER_IP):
+    if not _allow_password_attempt(request, email):
         form.add_error(None, RATE_LIMITED)
         return _render_sign_in(request, password_form=form, status=429)
     user = authenticate(request, email=email, password=form.cleaned_data["password"])
@@ -111,17 +131,49 @@ def sign_up(request):
     if not form.is_valid():
         return render(request, "accounts/sign_up.html", {"form": form, "next": next_url})
     email = form.cleaned_data["email"]
-    if not ratelimit.allow(request, email, ratelimit.LINK_PER_EMAIL, ratelimit.LINK_PER_IP):
+    if not _allow_link_request(request, email):
         form.add_error(None, RATE_LIMITED)
         return render(
             request, "accounts/sign_up.html", {"form": form, "next": next_url}, status=429
         )
-    actions.request_sign_up_link(
-        email,
-        full_name=form.cleaned_data["full_name"],
-        next_url=_safe_next(form.cleaned_data["next"]),
-    )
+    if ratelimit.link_due(email):
+        actions.request_sign_up_link(
+            email,
+            full_name=form.cleaned_data["full_name"],
+            next_url=_safe_next(form.cleaned_data["next"]),
+        )
     return redirect("accounts:check_inbox")
+
+
+# The admins' sign-in forms -------------------------------------------------------
+
+
+def _password_limited(view):
+    """`view`, a Django sign-in form whose "username" is the email address,
+    behind the same password limits as the readers' form. CSRF is checked
+    first, so another site cannot spend a reader's allowance."""
+
+    @wraps(view)
+    @csrf_protect
+    @never_cache
+    def limited(request, *args, **kwargs):
+        email = request.POST.get("username", "")
+        if request.method == "POST" and not _allow_password_attempt(request, email):
+            return render(request, "accounts/too_many_requests.html", status=429)
+        return view(request, *args, **kwargs)
+
+    return limited
+
+
+# WAGTAILADMIN_USER_LOGIN_FORM (forms.StaffSignInForm) refuses readers there.
+wagtail_admin_sign_in = _password_limited(WagtailLoginView.as_view())
+
+
+@_password_limited
+def django_admin_sign_in(request):
+    # Django's admin form refuses anyone who is not staff as it refuses a
+    # wrong password.
+    return admin.site.login(request)
 
 
 def check_inbox(request):

@@ -1,5 +1,8 @@
+import unicodedata
+
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.html import strip_tags
 
 from .models import Gift, Plan
 
@@ -84,6 +87,10 @@ class TestCardForm(forms.Form):
         return int(month), int(year)
 
 
+MESSAGE_MAX_LENGTH = 500
+MESSAGE_MAX_LINES = 12
+
+
 class GiftForm(forms.Form):
     plan = forms.ModelChoiceField(
         queryset=Plan.objects.filter(active=True), empty_label=None, label="Plan"
@@ -94,5 +101,35 @@ class GiftForm(forms.Form):
     recipient_email = forms.EmailField(label="Their email address")
     recipient_name = forms.CharField(label="Their name", max_length=200, required=False)
     message = forms.CharField(
-        label="A message (optional)", max_length=500, required=False, widget=forms.Textarea
+        label="A message (optional)",
+        max_length=MESSAGE_MAX_LENGTH,
+        required=False,
+        widget=forms.Textarea,
+        help_text=f"Plain text, up to {MESSAGE_MAX_LENGTH} characters.",
     )
+
+    def clean_recipient_name(self):
+        name = self.cleaned_data["recipient_name"]
+        if _has_control_characters(name, allowed=""):
+            raise ValidationError("Enter the name on one line.")
+        return _refuse_markup(name)
+
+    def clean_message(self):
+        """The message goes by email to an address the buyer chooses: plain
+        text only, so it cannot pass for the magazine's own markup."""
+        message = self.cleaned_data["message"].replace("\r\n", "\n").replace("\r", "\n")
+        if _has_control_characters(message, allowed="\n\t"):
+            raise ValidationError("The message can only hold plain text.")
+        if message.count("\n") >= MESSAGE_MAX_LINES:
+            raise ValidationError(f"Keep the message to {MESSAGE_MAX_LINES} lines or fewer.")
+        return _refuse_markup(message)
+
+
+def _has_control_characters(text, *, allowed):
+    return any(unicodedata.category(char) in ("Cc", "Cf") and char not in allowed for char in text)
+
+
+def _refuse_markup(text):
+    if strip_tags(text) != text:
+        raise ValidationError("Write it as plain text, without HTML.")
+    return text

@@ -4,7 +4,8 @@ The API version is pinned here, and every response is read into the plain
 objects of `remote` before it leaves this module, so a Stripe upgrade is one
 edit in one file. The client is built from settings at call time
 (STRIPE_SECRET_KEY, STRIPE_API_BASE for a local Stripe in tests) and reused
-while they stay the same.
+while they stay the same. With no STRIPE_SECRET_KEY every call raises
+GatewayError(code="not_configured") without sending anything.
 """
 
 import json
@@ -58,6 +59,14 @@ def _http_client(api_base):
 
 
 def client():
+    """The Stripe client for the configured key. Without a key the site is
+    in test mode and nothing may reach Stripe: every call made through this
+    module stops here, before any request is sent."""
+    if not settings.STRIPE_SECRET_KEY:
+        raise GatewayError(
+            "Stripe is not configured (no STRIPE_SECRET_KEY), so nothing is sent to it.",
+            code="not_configured",
+        )
     return _client(
         settings.STRIPE_SECRET_KEY,
         settings.STRIPE_API_BASE or "",

@@ -14,6 +14,8 @@ from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from masthead.accounts import ratelimit
+
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
 from .models import Gift, Plan, Price
@@ -23,6 +25,7 @@ logger = logging.getLogger(__name__)
 
 ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
+TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
 
 
 def _to_account(request, message=None, level=messages.SUCCESS):
@@ -59,6 +62,10 @@ def start_checkout(request, price_id):
         # Back to the plans after signing in: this address takes POST only.
         return redirect_to_login(reverse("billing:subscribe"))
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
+    if not ratelimit.allow_member(
+        request, request.user, ratelimit.CHECKOUT_PER_MEMBER, ratelimit.CHECKOUT_PER_SOURCE
+    ):
+        return render(request, "accounts/too_many_requests.html", status=429)
     try:
         url = actions.start_checkout(request.user, price)
     except actions.BillingError as error:
@@ -74,6 +81,10 @@ def start_checkout(request, price_id):
 def _fulfil_own_session(request, session_id):
     """Fulfil a Checkout Session the signed-in member started (the webhook's
     code path); 404 for anyone else's."""
+    if gateway.test_mode() and not session_id.startswith(testmode.SESSION_PREFIX):
+        # Without Stripe keys only test mode's own sessions exist; any other
+        # id is unknown here, not a question for Stripe.
+        raise Http404("No such checkout.")
     try:
         state = actions.fetch_checkout(session_id)
     except GatewayError:
@@ -259,6 +270,16 @@ def gift(request):
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path())
+        if form.is_valid() and not ratelimit.allow_member(
+            request, request.user, ratelimit.GIFT_PER_MEMBER, ratelimit.GIFT_PER_SOURCE
+        ):
+            form.add_error(None, TOO_MANY_GIFTS)
+            return render(
+                request,
+                "billing/gift.html",
+                {"form": form, "test_mode": gateway.test_mode()},
+                status=429,
+            )
         if form.is_valid():
             data = form.cleaned_data
             try:

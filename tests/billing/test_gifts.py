@@ -7,6 +7,7 @@ import pytest
 from dateutil.relativedelta import relativedelta
 from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from freezegun import freeze_time
 
 from masthead.billing import actions
@@ -149,3 +150,84 @@ def test_complimentary_grant_without_end(member, plans):
     actions.grant_complimentary(member, plans["digital-print/month"].plan)
     with freeze_time(actions.timezone.now() + timedelta(days=3650)):
         assert current_entitlement(member).includes_print is True
+
+
+# Abuse -----------------------------------------------------------------------------
+
+
+def _buyer(number, address):
+    buyer = get_user_model().objects.create_user(email=f"buyer{number}@example.com")
+    client = Client(REMOTE_ADDR=address)
+    client.force_login(buyer)
+    return client
+
+
+def test_gifts_are_limited_per_member_and_per_source(test_mode, plans):
+    plan = plans["digital/month"].plan
+    with freeze_time("2026-03-01 12:00:00"):
+        first = _buyer(1, "203.0.113.7")
+        assert [_buy(first, plan).status_code for _ in range(6)] == [303] * 5 + [429]
+        assert "Too many gifts" in _buy(first, plan).content.decode()
+        # The place is limited too: another member there gets what is left of its ten.
+        second = _buyer(2, "203.0.113.7")
+        assert [_buy(second, plan).status_code for _ in range(4)] == [303, 303, 303, 429]
+        elsewhere = _buyer(3, "198.51.100.1")
+        assert _buy(elsewhere, plan).status_code == 303
+    assert Gift.objects.count() == 5 + 3 + 1
+
+
+@pytest.mark.parametrize(
+    ("message", "error"),
+    [
+        ('<a href="https://example.net">Claim your prize</a>', "without HTML"),
+        ("x" * 501, "at most 500 characters"),
+        ("Hello\x1b[31m red", "only hold plain text"),
+        ("Hello\u202eevil", "only hold plain text"),
+        ("\n".join(["line"] * 13), "12 lines or fewer"),
+    ],
+)
+def test_a_gift_message_is_plain_text_with_a_length_cap(
+    test_mode, plans, member_client, message, error
+):
+    response = member_client.post(
+        "/gift/",
+        {
+            "plan": plans["digital/month"].plan.pk,
+            "months": 3,
+            "recipient_email": "friend@example.com",
+            "message": message,
+        },
+    )
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Gift.objects.exists()
+
+
+def test_a_plain_gift_message_goes_through_as_written(test_mode, plans, member_client):
+    message = "Happy birthday!\r\nThe crossword is on page 40 <3\r\n\r\nLove, Ada"
+    response = member_client.post(
+        "/gift/",
+        {
+            "plan": plans["digital/month"].plan.pk,
+            "months": 3,
+            "recipient_email": "friend@example.com",
+            "message": message,
+        },
+    )
+    assert response.status_code == 303
+    assert Gift.objects.get().message == message.replace("\r\n", "\n")
+
+
+def test_a_recipient_name_is_one_line(test_mode, plans, member_client):
+    response = member_client.post(
+        "/gift/",
+        {
+            "plan": plans["digital/month"].plan.pk,
+            "months": 3,
+            "recipient_email": "friend@example.com",
+            "recipient_name": "Friend\nBcc: everyone@example.com",
+        },
+    )
+    assert response.status_code == 200
+    assert "Enter the name on one line." in response.content.decode()
+    assert not Gift.objects.exists()

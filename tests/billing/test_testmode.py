@@ -3,14 +3,18 @@
 from datetime import timedelta
 
 import pytest
+import requests
+from django.contrib.auth import get_user_model
 from django.core import mail
+from django.test import Client
 from django.urls import reverse
 from freezegun import freeze_time
 
-from masthead.billing import actions
+from masthead.billing import actions, stripe_api
 from masthead.billing.entitlements import current_entitlement
 from masthead.billing.models import Payment, Refund, Subscription
 from masthead.billing.reconciliation import reconcile
+from masthead.billing.remote import GatewayError
 
 ADDRESS = {
     "ship_name": "Ada Reader",
@@ -191,3 +195,71 @@ def test_anonymous_readers_are_sent_to_sign_in_then_back_to_the_plans(test_mode,
     response = client.post(reverse("billing:start_checkout", args=[plans["digital/month"].pk]))
     assert response.status_code == 302
     assert response["Location"] == "/account/sign-in/?next=/subscribe/"
+
+
+# Nothing reaches Stripe without keys ------------------------------------------------
+
+
+@pytest.fixture
+def no_http(monkeypatch):
+    """Every HTTP request the Stripe client could send, noted and refused."""
+    sent = []
+
+    def refuse(session, request, **kwargs):
+        sent.append(request.url)
+        raise AssertionError(f"HTTP request sent in test mode: {request.url}")
+
+    monkeypatch.setattr(requests.Session, "send", refuse)
+    stripe_api._client.cache_clear()
+    yield sent
+    stripe_api._client.cache_clear()
+
+
+@pytest.mark.parametrize("session_id", ["cs_test_abc", "cs_live_abc", "anything"])
+@pytest.mark.parametrize("page", ["billing:success", "billing:gift_thanks"])
+def test_a_stripe_session_id_in_test_mode_is_not_found_and_stripe_is_not_called(
+    local, no_http, page, session_id
+):
+    response = local.get(reverse(page), {"session_id": session_id})
+    assert response.status_code == 404
+    assert no_http == []
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: stripe_api.retrieve_checkout("cs_test_abc"),
+        lambda: stripe_api.retrieve_subscription("sub_abc"),
+        lambda: list(stripe_api.list_subscriptions()),
+        lambda: stripe_api.cancel_subscription("sub_abc"),
+        lambda: stripe_api.create_portal_session(customer_id="cus_abc", return_url="/"),
+        lambda: stripe_api.refund(
+            payment_intent_id="pi_abc", amount=100, idempotency_key="k", metadata={}
+        ),
+        lambda: stripe_api.create_product(name="Digital", description="", metadata={}),
+    ],
+)
+def test_without_a_key_the_stripe_module_refuses_every_call(test_mode, no_http, call):
+    with pytest.raises(GatewayError) as refused:
+        call()
+    assert refused.value.code == "not_configured"
+    assert no_http == []
+
+
+def test_checkouts_are_limited_per_member_and_per_source(test_mode, plans):
+    price = plans["digital/month"]
+    url = reverse("billing:start_checkout", args=[price.pk])
+    with freeze_time("2026-03-01 12:00:00") as frozen:
+        statuses = []
+        for number in range(3):
+            member = get_user_model().objects.create_user(email=f"m{number}@example.com")
+            client = Client(REMOTE_ADDR="203.0.113.7")
+            client.force_login(member)
+            statuses.append([client.post(url).status_code for _ in range(11)])
+        # Ten a member, thirty a place, in an hour.
+        assert statuses == [[303] * 10 + [429]] * 2 + [[303] * 8 + [429] * 3]
+        elsewhere = Client(REMOTE_ADDR="198.51.100.1")
+        elsewhere.force_login(member)
+        assert elsewhere.post(url).status_code == 429  # this member's ten are spent
+        frozen.move_to("2026-03-01 13:00:00")
+        assert client.post(url).status_code == 303
