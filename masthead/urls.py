@@ -18,7 +18,7 @@ urlpatterns = [
     path("django-admin/", admin.site.urls),
     # Wagtail's address for a document's file, answered through the access rule.
     path(
-        "documents/<int:document_id>/<str:document_filename>",
+        "documents/<id:document_id>/<str:document_filename>",
         access_attachments.serve_document,
         name="masthead_document",
     ),

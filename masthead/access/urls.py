@@ -6,7 +6,7 @@ app_name = "access"
 
 urlpatterns = [
     path(
-        "gated-images/<int:article_id>/<int:image_id>/<str:spec>/",
+        "gated-images/<id:article_id>/<id:image_id>/<str:spec>/",
         attachments.gated_image,
         name="gated_image",
     ),

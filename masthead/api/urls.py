@@ -6,6 +6,6 @@ app_name = "api"
 
 urlpatterns = [
     path("api/articles/", views.article_list, name="articles"),
-    path("api/articles/<int:article_id>/", views.article_detail, name="article"),
+    path("api/articles/<id:article_id>/", views.article_detail, name="article"),
     path("oembed/", views.oembed, name="oembed"),
 ]

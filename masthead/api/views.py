@@ -16,6 +16,8 @@ from masthead.access.teaser import split_body
 from masthead.core.models import MagazineSettings
 from masthead.newsroom.models import ArticlePage, SectionPage, rich_text_paragraphs
 
+from .forms import ArticleListForm, OEmbedForm
+
 PAGE_SIZE = 20
 OEMBED_WIDTH = 600
 OEMBED_HEIGHT = 400
@@ -23,6 +25,14 @@ OEMBED_HEIGHT = 400
 
 def _json(data, status=200):
     return JsonResponse(data, status=status, json_dumps_params={"ensure_ascii": False})
+
+
+def _invalid(form):
+    """A 400 that names each parameter that was refused, and why."""
+    errors = {
+        field: [str(message) for message in messages] for field, messages in form.errors.items()
+    }
+    return _json({"error": "Invalid parameters.", "errors": errors}, status=400)
 
 
 def _articles():
@@ -77,20 +87,22 @@ def article_summary(request, article):
 def _blocks(blocks, gated_article=None):
     context = {"gated_article": gated_article} if gated_article is not None else None
     return [
-        {"type": block.block_type, "html": str(block.render_as_block(context))}
-        for block in blocks
+        {"type": block.block_type, "html": str(block.render_as_block(context))} for block in blocks
     ]
 
 
 @require_GET
 def article_list(request):
     """Published articles, 20 a page: headline, dek and metadata, no body."""
+    form = ArticleListForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
     articles = _articles()
-    section = request.GET.get("section")
+    section = form.cleaned_data["section"]
     if section:
         parent = get_object_or_404(SectionPage.objects.live(), slug=section)
         articles = articles.child_of(parent)
-    page = Paginator(articles, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(articles, PAGE_SIZE).get_page(form.cleaned_data["page"])
     items = _attach_sections(list(page.object_list))
 
     def link(number):
@@ -170,22 +182,19 @@ def teaser_paragraphs(article):
 
 
 def _bounded(value, default):
-    try:
-        return max(1, min(default, int(value)))
-    except (TypeError, ValueError):
-        return default
+    return default if value is None else min(default, value)
 
 
 @require_GET
 def oembed(request):
     """oEmbed (https://oembed.com/) for article URLs: a "rich" embed whose
     HTML is the headline, dek and teaser. The same for every reader."""
-    if request.GET.get("format", "json") != "json":
+    form = OEmbedForm(request.GET)
+    if not form.is_valid():
+        return _invalid(form)
+    if (form.cleaned_data["format"] or "json") != "json":
         return HttpResponse("Only JSON is offered.", status=501, content_type="text/plain")
-    url = request.GET.get("url", "")
-    if not url:
-        return _json({"error": "The url parameter is required."}, status=400)
-    article = article_at(request, url)
+    article = article_at(request, form.cleaned_data["url"])
     if article is None:
         raise Http404("No article at that address.")
     magazine = MagazineSettings.for_request(request)
@@ -209,8 +218,8 @@ def oembed(request):
         "provider_url": request.build_absolute_uri("/"),
         "cache_age": 300,
         "html": str(html),
-        "width": _bounded(request.GET.get("maxwidth"), OEMBED_WIDTH),
-        "height": _bounded(request.GET.get("maxheight"), OEMBED_HEIGHT),
+        "width": _bounded(form.cleaned_data["maxwidth"], OEMBED_WIDTH),
+        "height": _bounded(form.cleaned_data["maxheight"], OEMBED_HEIGHT),
     }
     if authors:
         data["author_name"] = ", ".join(author.name for author in authors)

@@ -8,9 +8,10 @@ import numpy as np
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse, HttpResponseBadRequest
-from django.shortcuts import get_object_or_404, redirect
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_safe
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
@@ -116,7 +117,11 @@ class NarrationDetailView(WagtailAdminTemplateMixin, TemplateView):
         else:
             regenerate_narration(self.article, user=request.user)
         messages.success(request, f"Narration of “{self.article.title}” queued.")
-        return redirect(request.POST.get("next") or request.path)
+        back = request.POST.get("next", "")
+        if not url_has_allowed_host_and_scheme(back, {request.get_host()}, request.is_secure()):
+            # Only back to a page of this site; a malformed address is none.
+            back = request.path
+        return HttpResponseRedirect(back)
 
 
 @require_safe

@@ -5,8 +5,8 @@ from . import views
 app_name = "audio"
 
 urlpatterns = [
-    path("narration/<int:article_id>/full.mp3", views.full_audio, name="full"),
-    path("narration/<int:article_id>/opening.mp3", views.teaser_audio, name="teaser"),
+    path("narration/<id:article_id>/full.mp3", views.full_audio, name="full"),
+    path("narration/<id:article_id>/opening.mp3", views.teaser_audio, name="teaser"),
     path("podcast/", views.podcast_feed, name="podcast_feed"),
     path("podcast/free.xml", views.public_feed, name="public_feed"),
     path("podcast/artwork.png", views.artwork, name="artwork"),

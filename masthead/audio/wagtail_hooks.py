@@ -32,7 +32,7 @@ register_snippet(PronunciationViewSet)
 admin_urls = [
     path("narrations/", admin_views.NarrationReportView.as_view(), name="narrations"),
     path(
-        "narrations/<int:article_id>/",
+        "narrations/<id:article_id>/",
         admin_views.NarrationDetailView.as_view(),
         name="narration",
     ),

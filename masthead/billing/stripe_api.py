@@ -9,6 +9,7 @@ GatewayError(code="not_configured") without sending anything.
 """
 
 import json
+import time
 from contextlib import contextmanager
 from functools import lru_cache
 from urllib.parse import quote
@@ -31,7 +32,7 @@ from .remote import (
 )
 
 API_VERSION = "2026-10-28.endive"
-WEBHOOK_TOLERANCE = 300  # seconds: older signatures are refused (replays)
+WEBHOOK_TOLERANCE = 300  # seconds: signatures older or newer are refused (replays)
 
 
 @lru_cache(maxsize=4)
@@ -180,9 +181,19 @@ def read_charge(data):
 # Webhooks -----------------------------------------------------------------------
 
 
+def _signed_at(sig_header):
+    """The timestamp (t=) of a Stripe-Signature header the library accepted."""
+    for item in sig_header.split(","):
+        key, _, value = item.partition("=")
+        if key == "t":
+            return int(value)
+    raise ValueError("No timestamp in the signature.")
+
+
 def construct_event(payload, sig_header, secret):
     """The event in a verified webhook body, as a dict. Raises SignatureError
-    for a missing, forged or stale (over 5 minutes) signature."""
+    for a missing or forged signature, one signed more than 5 minutes ago or
+    ahead, or a body that is not an event with an id Masthead can store."""
     if not secret:
         raise SignatureError("No webhook secret is configured.")
     try:
@@ -192,10 +203,15 @@ def construct_event(payload, sig_header, secret):
             secret,
             WEBHOOK_TOLERANCE,
         )
+        # The library refuses only timestamps too far in the past; one from
+        # the future would let a captured delivery be replayed until then.
+        if _signed_at(sig_header) > time.time() + WEBHOOK_TOLERANCE:
+            raise SignatureError("The signature's timestamp is in the future.")
         event = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as error:
         raise SignatureError(str(error))
-    if not isinstance(event, dict) or not event.get("id") or not event.get("type"):
+    event_id = event.get("id") if isinstance(event, dict) else None
+    if not isinstance(event_id, str) or not 0 < len(event_id) <= 100:
         raise SignatureError("Not an event.")
     return event
 

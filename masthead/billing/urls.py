@@ -6,7 +6,7 @@ app_name = "billing"
 
 urlpatterns = [
     path("subscribe/", views.subscribe, name="subscribe"),
-    path("subscribe/checkout/<int:price_id>/", views.start_checkout, name="start_checkout"),
+    path("subscribe/checkout/<id:price_id>/", views.start_checkout, name="start_checkout"),
     path("subscribe/success/", views.success, name="success"),
     path("subscribe/cancelled/", views.checkout_cancel, name="checkout_cancel"),
     path("billing/webhook/", views.webhook, name="webhook"),
@@ -14,7 +14,7 @@ urlpatterns = [
     path("billing/cancel/", views.cancel, name="cancel"),
     path("billing/resume/", views.resume, name="resume"),
     path("billing/refund/", views.refund, name="refund"),
-    path("billing/switch/<int:price_id>/", views.switch, name="switch"),
+    path("billing/switch/<id:price_id>/", views.switch, name="switch"),
     path("billing/test-checkout/<str:session>/", views.test_checkout, name="test_checkout"),
     path("gift/", views.gift, name="gift"),
     path("gift/thanks/", views.gift_thanks, name="gift_thanks"),

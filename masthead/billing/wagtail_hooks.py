@@ -132,7 +132,7 @@ class PlanViewSet(ModelViewSet):
     def get_urlpatterns(self):
         return super().get_urlpatterns() + [
             path(
-                "<int:pk>/create-on-stripe/",
+                "<id:pk>/create-on-stripe/",
                 self.create_on_stripe_view,
                 name="create_on_stripe",
             )

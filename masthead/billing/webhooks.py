@@ -12,7 +12,10 @@ and a concurrent delivery of it that applied it too fails on the unique key
 and rolls back. Either way concurrent deliveries of one event change state
 once. The event is marked processed only when `apply`
 succeeded; a failure is recorded on the row with its error and answered
-with a 500 so that Stripe delivers again, and the retry can succeed.
+with a 500 so that Stripe delivers again, and the retry can succeed. An
+event that no retry could handle (no type, or a handled type without the
+object it is about) is recorded as failed with the reason and answered 200,
+as Stripe advises, so that it is not delivered again for days.
 A delivery of an event already processed is answered 200 and changes
 nothing: a delivery is handled without looking for its row first (nearly
 every one is new), so a redelivery is found out when storing it clashes,
@@ -46,7 +49,7 @@ logger = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Outcome:
     status: int
-    result: str  # "processed", "duplicate", "ignored", "failed", "forged"
+    result: str  # "processed", "duplicate", "ignored", "failed", "malformed", "forged"
 
 
 @dataclass(frozen=True)
@@ -228,13 +231,33 @@ def _writer_turn():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def malformed(event):
+    """Why no delivery of this event could ever be handled, or "" if it can."""
+    event_type = event.get("type")
+    if not isinstance(event_type, str) or not 0 < len(event_type) <= 100:
+        return "The event has no type."
+    if event_type in HANDLERS:
+        data = event.get("data")
+        thing = data.get("object") if isinstance(data, dict) else None
+        if not isinstance(thing, dict) or not isinstance(thing.get("id"), str) or not thing["id"]:
+            return f"A {event_type} event without the object it is about (data.object.id)."
+    return ""
+
+
 def handle(event, stored=True):
     """Fetch what the event is about, then apply it and mark the event
     processed in one transaction. A failure is stored on the event's row.
     `stored` says whether the event may already have a row."""
-    handler = HANDLERS.get(event["type"])
     if stored and _status(event) == StripeEvent.Status.PROCESSED:
         return Outcome(200, "duplicate")
+    reason = malformed(event)
+    if reason:
+        # Stripe would retry a 4xx or 5xx for days: answered 200, recorded as
+        # failed, for a person to look at.
+        logger.error("Webhook %s is malformed: %s", event["id"], reason)
+        _record_failure(event, f"Malformed event: {reason}")
+        return Outcome(200, "malformed")
+    handler = HANDLERS.get(event["type"])
     try:
         fetched = handler.fetch(event) if handler else None
         with _writer_turn(), transaction.atomic():
@@ -259,13 +282,15 @@ def handle(event, stored=True):
             # now (Stripe unreachable, say): it was handled, all the same.
             return Outcome(200, "duplicate")
         logger.exception("Webhook %s (%s) failed", event.get("id"), event.get("type"))
-        _record_failure(event, error)
+        _record_failure(
+            event, f"{error.__class__.__name__}: {error}\n{traceback.format_exc(limit=5)}"
+        )
         return Outcome(500, "failed")
     return Outcome(200, "processed" if handler else "ignored")
 
 
-def _record_failure(event, error):
-    message = f"{error.__class__.__name__}: {error}\n{traceback.format_exc(limit=5)}"[:5000]
+def _record_failure(event, message):
+    message = message[:5000]
     pending = StripeEvent.objects.filter(event_id=event["id"]).exclude(
         status=StripeEvent.Status.PROCESSED
     )
@@ -275,7 +300,7 @@ def _record_failure(event, error):
         with transaction.atomic():
             StripeEvent.objects.create(
                 event_id=event["id"],
-                type=event["type"],
+                type=str(event.get("type", ""))[:100],
                 payload=event,
                 status=StripeEvent.Status.FAILED,
                 error=message,

@@ -15,6 +15,7 @@ class CoreConfig(AppConfig):
             post_page_move,
         )
 
+        from . import converters  # noqa: F401  (registers <id:...> before URLs are read)
         from .signals import content_changed, image_changed, settings_changed
 
         for signal in (page_published, page_unpublished, page_slug_changed, post_page_move):

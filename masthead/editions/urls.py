@@ -5,5 +5,5 @@ from . import views
 app_name = "editions"
 
 urlpatterns = [
-    path("<int:issue_id>/<slug:edition_format>/", views.download, name="download"),
+    path("<id:issue_id>/<slug:edition_format>/", views.download, name="download"),
 ]

@@ -8,7 +8,7 @@ from .models import IssuePage
 
 admin_urlpatterns = [
     path("upcoming/", admin_views.UpcomingIssuesView.as_view(), name="upcoming"),
-    path("<int:pk>/publish/", admin_views.PublishIssueView.as_view(), name="publish"),
+    path("<id:pk>/publish/", admin_views.PublishIssueView.as_view(), name="publish"),
 ]
 
 

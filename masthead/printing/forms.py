@@ -2,6 +2,8 @@ from datetime import date
 
 from django import forms
 
+from masthead.core.converters import MAX_ID
+
 
 class VacationHoldForm(forms.Form):
     first_issue_date = forms.TypedChoiceField(
@@ -14,3 +16,9 @@ class VacationHoldForm(forms.Form):
         choices = [(day.isoformat(), day.strftime("%B %-d, %Y")) for day in issue_dates]
         self.fields["first_issue_date"].choices = choices
         self.fields["last_issue_date"].choices = choices
+
+
+class CancelHoldForm(forms.Form):
+    """The cancel button of one of the member's holds."""
+
+    cancel = forms.IntegerField(min_value=1, max_value=MAX_ID)

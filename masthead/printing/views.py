@@ -2,6 +2,7 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import NoReverseMatch, reverse
 from django.utils.cache import patch_cache_control
@@ -10,7 +11,7 @@ from django.utils.http import urlencode
 from masthead.billing import entitlements
 
 from .actions import cancel_vacation_hold, current_holds, holdable_issue_dates, place_vacation_hold
-from .forms import VacationHoldForm
+from .forms import CancelHoldForm, VacationHoldForm
 from .models import VacationHold
 
 
@@ -35,7 +36,12 @@ def vacation_hold(request):
     form = VacationHoldForm(issue_dates=issue_dates)
     if request.method == "POST":
         if "cancel" in request.POST:
-            hold = get_object_or_404(VacationHold, pk=request.POST["cancel"], member=request.user)
+            cancel = CancelHoldForm(request.POST)
+            if not cancel.is_valid():
+                return HttpResponseBadRequest("No such hold.", content_type="text/plain")
+            hold = get_object_or_404(
+                VacationHold, pk=cancel.cleaned_data["cancel"], member=request.user
+            )
             cancel_vacation_hold(hold)
             messages.success(request, "Your hold is cancelled: print delivery resumes.")
             return redirect("printing:hold")

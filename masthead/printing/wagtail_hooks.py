@@ -6,8 +6,8 @@ from . import admin_views
 
 admin_urlpatterns = [
     path("", admin_views.PrintRunIndexView.as_view(), name="index"),
-    path("<int:pk>/", admin_views.PrintRunDetailView.as_view(), name="detail"),
-    path("<int:pk>/csv/", admin_views.print_run_csv_view, name="csv"),
+    path("<id:pk>/", admin_views.PrintRunDetailView.as_view(), name="detail"),
+    path("<id:pk>/csv/", admin_views.print_run_csv_view, name="csv"),
 ]
 
 

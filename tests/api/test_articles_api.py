@@ -83,6 +83,27 @@ def test_the_detail_has_the_teaser_without_access_and_all_with(in_world):
     assert full["complete"] is True and "subscribe_url" not in full
 
 
+@pytest.mark.parametrize(
+    "params, refused",
+    [
+        ({"page": "abc"}, "page"),
+        ({"page": "0"}, "page"),
+        ({"page": "9" * 20}, "page"),
+        ({"page": "1\x00"}, "page"),
+        ({"section": 'a"b'}, "section"),
+    ],
+)
+def test_the_list_answers_malformed_parameters_with_a_400(in_world, params, refused):
+    response = client_for().get("/api/articles/", params)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [refused]
+
+
+def test_a_page_past_the_end_is_the_last_page(in_world):
+    data = client_for().get("/api/articles/", {"page": "999"}).json()
+    assert data["page"] == data["pages"]
+
+
 def test_drafts_and_restricted_pages_are_not_in_the_api(in_world):
     draft = make_article(SectionPage.objects.get(slug="finance"), title="Draft", publish=False)
     restricted = in_world.articles["public"]
@@ -151,6 +172,24 @@ def test_oembed_works_with_the_address_readers_see(in_world):
 )
 def test_oembed_refuses_what_it_cannot_embed(in_world, params, status):
     assert client_for().get("/oembed/", params).status_code == status
+
+
+@pytest.mark.parametrize(
+    "params, refused",
+    [
+        ({"url": "http://[::1"}, "url"),
+        ({"url": "http://testserver:port/finance/"}, "url"),
+        ({"url": "http://testserver/\x00"}, "url"),
+        ({"url": ""}, "url"),
+        ({"url": "http://testserver/finance/", "maxwidth": "abc"}, "maxwidth"),
+        ({"url": "http://testserver/finance/", "maxheight": "0"}, "maxheight"),
+        ({"url": "http://testserver/finance/", "maxwidth": "9" * 20}, "maxwidth"),
+    ],
+)
+def test_oembed_answers_malformed_parameters_with_a_400(in_world, params, refused):
+    response = client_for().get("/oembed/", params)
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == [refused]
 
 
 def test_the_article_page_links_its_oembed(in_world):

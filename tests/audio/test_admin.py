@@ -145,3 +145,23 @@ def test_listen_preview_is_for_editors(client, member, site_tree):
     client.force_login(member)
     response = client.get(reverse("audio_admin:listen"), {"phrase": "x"})
     assert response.status_code in (302, 403)
+
+
+@pytest.mark.parametrize(
+    "next_url, location",
+    [
+        ("/admin/pages/", "/admin/pages/"),
+        ("http://[::1", None),
+        ("https://elsewhere.example/", None),
+        ("-1", "-1"),
+    ],
+)
+def test_regenerate_goes_back_only_to_a_page_of_this_site(
+    client, staff, articles, django_capture_on_commit_callbacks, next_url, location
+):
+    client.force_login(staff)
+    url = reverse("audio_admin:narration", args=[articles["never"].pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"action": "narrate", "next": next_url})
+    assert response.status_code == 302
+    assert response["Location"] == (location or url)

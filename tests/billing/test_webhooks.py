@@ -125,6 +125,56 @@ def test_signatures_older_than_five_minutes_are_refused(journey, catalogue, age,
     assert StripeEvent.objects.exists() is (status == 200)
 
 
+@pytest.mark.parametrize(("ahead", "status"), [(299, 200), (600, 400)])
+def test_signatures_from_more_than_five_minutes_ahead_are_refused(
+    journey, catalogue, ahead, status
+):
+    session = journey.pay(catalogue["digital/month"])
+    response = journey.webhook("checkout.session.completed", session, timestamp=time.time() + ahead)
+    assert response.status_code == status
+    assert Subscription.objects.exists() is (status == 200)
+    assert StripeEvent.objects.exists() is (status == 200)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"type": ["checkout.session.completed"]},
+        {"type": {"name": "invoice.paid"}},
+        {"type": None},
+        {"type": "x" * 101},
+        {"data": None},
+        {"data": {}},
+        {"data": {"object": "cs_123"}},
+        {"data": {"object": {"object": "checkout.session"}}},
+        {"data": {"object": {"id": ["cs_123"]}}},
+    ],
+)
+def test_a_signed_event_that_can_never_be_handled_is_recorded_and_not_retried(
+    journey, stripe_live, changes
+):
+    event = {**stripe_live.event("checkout.session.completed", {"id": "cs_x"}), **changes}
+    with journey.capture(execute=True):
+        response = stripe_live.post_to_client(journey.client, event)
+        again = stripe_live.post_to_client(journey.client, event)
+
+    assert (response.status_code, response.content) == (200, b"malformed")
+    assert (again.status_code, again.content) == (200, b"malformed")
+    stored = StripeEvent.objects.get()
+    assert (stored.event_id, stored.status, stored.attempts) == (event["id"], "failed", 2)
+    assert stored.error.startswith("Malformed event: ")
+    assert stored.payload == event
+    assert not Subscription.objects.exists()
+
+
+@pytest.mark.parametrize("event_id", [["evt_1"], 7, "", "e" * 101, None])
+def test_a_signed_body_without_an_event_id_is_refused(journey, stripe_live, event_id):
+    event = {**stripe_live.event("checkout.session.completed", {"id": "cs_x"}), "id": event_id}
+    response = stripe_live.post_to_client(journey.client, event)
+    assert response.status_code == 400
+    assert not StripeEvent.objects.exists()
+
+
 def test_a_replayed_delivery_changes_nothing(journey, catalogue, member, stripe_live):
     session = journey.pay(catalogue["digital/month"])
     event = stripe_live.event("checkout.session.completed", session)

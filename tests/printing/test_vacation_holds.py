@@ -88,3 +88,21 @@ def test_the_account_page_include(print_member):
         Context({"request": request})
     )
     assert "Print delivery" in html and "July 1, 2026" in html and "/print-runs/hold/" in html
+
+
+@pytest.mark.parametrize("cancel", ["abc", "", "-1", "99999999999999999999", "1\x00"])
+def test_a_malformed_cancel_is_a_bad_request(client, print_member, cancel):
+    client.force_login(print_member)
+    response = client.post("/print-runs/hold/", {"cancel": cancel})
+    assert response.status_code == 400
+
+
+def test_someone_elses_hold_cannot_be_cancelled(client, print_member):
+    hold = VacationHold.objects.create(
+        member=make_member("other@example.com"),
+        first_issue_date=date(2026, 7, 1),
+        last_issue_date=date(2026, 7, 15),
+    )
+    client.force_login(print_member)
+    assert client.post("/print-runs/hold/", {"cancel": hold.pk}).status_code == 404
+    assert VacationHold.objects.filter(pk=hold.pk).exists()
