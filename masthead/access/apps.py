@@ -9,11 +9,13 @@ class AccessConfig(AppConfig):
     def ready(self):
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_out
-        from django.db.models.signals import post_delete, post_save
+        from django.db.models.signals import post_delete, post_save, pre_save
+        from wagtail.signals import page_published, page_unpublished
 
         from masthead.core import pagecache
         from masthead.core.signals import settings_changed
 
+        from . import pictures
         from .reading import early_pages
         from .signals import (
             member_changed,
@@ -51,6 +53,12 @@ class AccessConfig(AppConfig):
             settings_changed, sender="access.PaywallSettings", dispatch_uid="access_paywall"
         )
         post_save.connect(narration_saved, sender="audio.Narration", dispatch_uid="access_audio")
+        # A picture's files follow who may see it: a publish, an unpublish or
+        # a deletion may make it gated or public.
+        pre_save.connect(pictures.remember_pictures_before_save, dispatch_uid="access_pictures_pre")
+        for signal in (page_published, page_unpublished):
+            signal.connect(pictures.page_changed, dispatch_uid=f"access_pictures_{id(signal)}")
+        post_delete.connect(pictures.page_deleted, dispatch_uid="access_pictures_deleted")
         for signal in (post_save, post_delete):
             signal.connect(
                 subscription_changed,

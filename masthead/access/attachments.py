@@ -14,6 +14,11 @@ A picture in the gated part of an article is rendered with the URL of
 view that asks `decide` about the article, then hands out a copy of the
 rendition kept in private storage. Readers without access never see that
 URL (the gated part is not sent to them), and the URL is refused to them.
+
+A picture seen only in gated parts keeps its original and its renditions in
+private storage too (access/pictures.py); `image_file` serves those files,
+at the URL their storage gives them, to whom `image_access` lets in: an
+editor's thumbnails, a rendition another surface made.
 """
 
 import hashlib
@@ -32,11 +37,18 @@ from wagtail.images import get_image_model
 from wagtail.images.models import Filter
 from wagtail.models import Page, ReferenceIndex
 
-from masthead.core.storage import private_storage, save_atomically, serve_private_file
+from masthead.core.storage import (
+    image_storage,
+    is_private_image_name,
+    private_storage,
+    save_atomically,
+    serve_private_file,
+)
 from masthead.newsroom.models import ArticlePage
 
 from . import rules
 from .paywall import sign_in_url, subscribe_url
+from .pictures import image_access
 from .teaser import split_body
 
 # The rendition sizes the gated view makes: the body's figures (figure.html).
@@ -177,4 +189,38 @@ def gated_image(request, article_id, image_id, spec):
     return serve_private_file(
         request, private_storage, name, content_type=content_type,
         cache_control="private, max-age=86400",
+    )
+
+
+@require_safe
+def image_file(request, name):
+    """A picture's file kept in private storage (an original or a rendition),
+    to a reader `image_access` lets in."""
+    if not is_private_image_name(name):
+        raise Http404("No such picture.")
+    image_model = get_image_model()
+    image = image_model.objects.filter(file=name).first()
+    if image is None:
+        rendition = (
+            image_model.get_rendition_model()
+            .objects.filter(file=name)
+            .select_related("image")
+            .first()
+        )
+        if rendition is None:
+            raise Http404("No such picture.")
+        image = rendition.image
+    access, article = image_access(request.user, image)
+    if not access:
+        if access.reason == "not-published":
+            raise Http404("No such picture.")
+        return _denied(request, access, article)
+    extension = name.rsplit(".", 1)[-1].lower()
+    content_type = IMAGE_TYPES.get("jpeg" if extension == "jpg" else extension)
+    return serve_private_file(
+        request,
+        image_storage.backend(name),
+        name,
+        content_type=content_type or "application/octet-stream",
+        cache_control="private, max-age=3600",
     )

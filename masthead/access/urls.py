@@ -10,4 +10,5 @@ urlpatterns = [
         attachments.gated_image,
         name="gated_image",
     ),
+    path("gated-images/files/<path:name>", attachments.image_file, name="image_file"),
 ]

@@ -11,6 +11,13 @@ signs URLs, redirects to a URL that works for `SIGNED_URL_SECONDS`.
 `save_atomically` writes a file so that its name appears only once the file
 is complete: a worker killed half-way leaves nothing under that name.
 
+Pictures (originals and renditions) are stored through `image_storage`,
+which keeps each file where its name says: names under
+PRIVATE_IMAGE_PREFIX in the private storage, the others in the public one.
+A private picture's URL is the view named PRIVATE_IMAGE_URL_NAME, which
+asks the access rule before handing the file out; nginx and the public
+bucket never see it.
+
 This module depends on Django only; the apps depend on it, not the reverse.
 """
 
@@ -21,13 +28,17 @@ import secrets
 import time
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile, File
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.core.signals import setting_changed
 from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
+from django.utils.deconstruct import deconstructible
 from django.utils.functional import LazyObject, empty
 from django.utils.http import content_disposition_header, http_date, parse_etags
+from django.views import static
 
 SIGNED_URL_SECONDS = 300
 CHUNK_SIZE = 64 * 1024
@@ -57,7 +68,99 @@ def _storages_changed(setting, **kwargs):
 setting_changed.connect(_storages_changed, dispatch_uid="masthead_private_storage")
 
 
+# --- Pictures: public or private by name ---------------------------------------
+
+PRIVATE_IMAGE_PREFIX = "gated/"
+# The view that serves a private picture file by its name (access app).
+PRIVATE_IMAGE_URL_NAME = "access:image_file"
+
+
+def is_private_image_name(name):
+    return (name or "").replace("\\", "/").startswith(PRIVATE_IMAGE_PREFIX)
+
+
+def private_image_name(name):
+    """The name a picture file takes in private storage."""
+    return name if is_private_image_name(name) else PRIVATE_IMAGE_PREFIX + name
+
+
+def public_image_name(name):
+    """The name a picture file takes in public storage."""
+    return name[len(PRIVATE_IMAGE_PREFIX) :] if is_private_image_name(name) else name
+
+
+@deconstructible(path="masthead.core.storage.ImageStorage")
+class ImageStorage(Storage):
+    """The storage of pictures and their renditions: each name goes to the
+    private or the public storage by its prefix, so a picture's file cannot
+    be public while its name says private. Both storages are looked up on
+    each call, so they follow the STORAGES setting."""
+
+    def backend(self, name):
+        return private_storage if is_private_image_name(name) else default_storage
+
+    def _open(self, name, mode="rb"):
+        return self.backend(name).open(name, mode)
+
+    def save(self, name, content, max_length=None):
+        return self.backend(name).save(name, content, max_length=max_length)
+
+    def _save(self, name, content):
+        return self.backend(name)._save(name, content)
+
+    def generate_filename(self, filename):
+        return self.backend(filename).generate_filename(filename)
+
+    def get_valid_name(self, name):
+        return default_storage.get_valid_name(name)
+
+    def get_available_name(self, name, max_length=None):
+        return self.backend(name).get_available_name(name, max_length=max_length)
+
+    def delete(self, name):
+        return self.backend(name).delete(name)
+
+    def exists(self, name):
+        return self.backend(name).exists(name)
+
+    def listdir(self, path):
+        return self.backend(path).listdir(path)
+
+    def size(self, name):
+        return self.backend(name).size(name)
+
+    def path(self, name):
+        return self.backend(name).path(name)
+
+    def url(self, name):
+        if is_private_image_name(name):
+            return reverse(PRIVATE_IMAGE_URL_NAME, args=[name])
+        return default_storage.url(name)
+
+    def get_accessed_time(self, name):
+        return self.backend(name).get_accessed_time(name)
+
+    def get_created_time(self, name):
+        return self.backend(name).get_created_time(name)
+
+    def get_modified_time(self, name):
+        return self.backend(name).get_modified_time(name)
+
+
+image_storage = ImageStorage()
+
+
+def get_image_storage():
+    return image_storage
+
+
 # --- Handing files out -------------------------------------------------------
+
+
+def serve_public_media(request, path):
+    """A public upload from MEDIA_ROOT, in the embedded mode (nginx or the
+    bucket serve them at scale), read from the setting at each request."""
+    return static.serve(request, path, document_root=settings.MEDIA_ROOT)
 
 
 def signs_urls(storage):
@@ -223,6 +326,8 @@ def save_atomically(storage, name, content):
         content = ContentFile(bytes(content))
     elif not isinstance(content, File):
         content = File(content)
+    if isinstance(storage, ImageStorage):
+        storage = storage.backend(name)
     if not isinstance(storage, FileSystemStorage):
         return storage.save(name, content)
 

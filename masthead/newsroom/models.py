@@ -16,25 +16,53 @@ from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.documents.models import AbstractDocument
 from wagtail.documents.models import Document as WagtailDocument
 from wagtail.fields import StreamField
-from wagtail.images.models import AbstractImage, AbstractRendition
+from wagtail.images.models import (
+    AbstractImage,
+    AbstractRendition,
+    WagtailImageField,
+    get_rendition_upload_to,
+    get_upload_to,
+)
 from wagtail.images.models import Image as WagtailImage
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from masthead.core.storage import get_private_storage
+from masthead.core.storage import (
+    get_image_storage,
+    get_private_storage,
+    is_private_image_name,
+    private_image_name,
+)
 
 from .blocks import ArticleBodyBlock
 
 
 class CreditedImage(AbstractImage):
-    """A picture with the caption and credit a magazine prints beside it."""
+    """A picture with the caption and credit a magazine prints beside it.
 
+    Its file, and every rendition of it, is public or private by its name
+    (masthead.core.storage.ImageStorage): a picture seen only in the gated
+    part of gated articles is kept private, and moved when that changes
+    (masthead.access.pictures)."""
+
+    file = WagtailImageField(
+        verbose_name="file",
+        upload_to=get_upload_to,
+        storage=get_image_storage,
+        width_field="width",
+        height_field="height",
+    )
     caption = models.CharField(max_length=500, blank=True)
     credit = models.CharField(
         max_length=200, blank=True, help_text='Who to credit, e.g. "AP Images".'
     )
 
     admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit")
+
+    @property
+    def is_private(self):
+        """Whether the file is kept in private storage (see access.pictures)."""
+        return is_private_image_name(self.file.name)
 
 
 class MagazineDocument(AbstractDocument):
@@ -50,10 +78,24 @@ class MagazineDocument(AbstractDocument):
 
 
 class ImageRendition(AbstractRendition):
+    """A resized copy of a picture, kept where its picture is: a private
+    picture's renditions are private too, whoever makes them (a page, the
+    admin, an edition build)."""
+
+    file = WagtailImageField(
+        upload_to=get_rendition_upload_to,
+        storage=get_image_storage,
+        width_field="width",
+        height_field="height",
+    )
     image = models.ForeignKey(CreditedImage, on_delete=models.CASCADE, related_name="renditions")
 
     class Meta:
         unique_together = (("image", "filter_spec", "focal_point_key"),)
+
+    def get_upload_to(self, filename):
+        name = super().get_upload_to(filename)
+        return private_image_name(name) if self.image.is_private else name
 
 
 class AccessLevel(models.TextChoices):

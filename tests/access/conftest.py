@@ -1,5 +1,6 @@
 import pytest
 from django.db import transaction
+from django.test import TestCase
 from django.test.utils import override_settings
 
 
@@ -32,7 +33,11 @@ def world(django_db_setup, django_db_blocker, world_storage):
         atomic = transaction.atomic()
         atomic.__enter__()
         try:
-            yield build_world(ensure_site_tree())
+            # The build's commit callbacks (a gated picture's public file
+            # deleted once it is moved) run as a committed build's would.
+            with TestCase.captureOnCommitCallbacks(execute=True):
+                built = build_world(ensure_site_tree())
+            yield built
         finally:
             transaction.set_rollback(True)
             atomic.__exit__(None, None, None)

@@ -45,6 +45,7 @@ SURFACES = (
     "audio full",
     "edition download",
     "gated attachments",
+    "stored media files",
     "newsletter",
     "ads",
 )
@@ -298,6 +299,28 @@ def check_gated_attachments(client, world, article, state, level, full):
     assert not any(name.startswith("sentinel-figure") and "width-900" in name for name in public)
 
 
+def check_stored_media_files(client, world, article, state, level, full):
+    """Every file under the public media, fetched at its /media/ address:
+    the figure of a gated part is never among them, and its own address
+    asks the rule."""
+    client.get(article.url)  # a metered read is spent on the page
+    figure, _report = gated_attachments(article)
+    root = Path(settings.MEDIA_ROOT)
+    public = [str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()]
+    assert public
+    for name in public:
+        assert client.get(f"/media/{name}").status_code == 200, name
+    shown = [name for name in public if Path(name).name.startswith(f"sentinel-figure-{level}")]
+    private_file = client.get(figure.file.url)
+    if level == "public":
+        assert shown and private_file.status_code == 200
+        return
+    assert shown == []
+    assert client.get(f"/media/original_images/sentinel-figure-{level}.jpg").status_code == 404
+    assert private_file.status_code == (200 if full else 403)
+    assert "private" in private_file["Cache-Control"]
+
+
 def check_newsletter(client, world, article, state, level, full):
     """The new-issue email: to readers the rule grants the issue, with
     titles, deks and links, never gated text."""
@@ -344,6 +367,7 @@ CHECKS = {
     "audio full": check_audio_full,
     "edition download": check_edition_download,
     "gated attachments": check_gated_attachments,
+    "stored media files": check_stored_media_files,
     "newsletter": check_newsletter,
     "ads": check_ads,
 }
