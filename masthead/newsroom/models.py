@@ -33,8 +33,13 @@ class CreditedImage(AbstractImage):
     credit = models.CharField(
         max_length=200, blank=True, help_text='Who to credit, e.g. "AP Images".'
     )
+    copyright_notice = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='The rights holder\'s notice, where they ask for one, e.g. "© 2026 AP".',
+    )
 
-    admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit")
+    admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit", "copyright_notice")
 
 
 class MagazineDocument(AbstractDocument):
