@@ -10,12 +10,15 @@ class AccessConfig(AppConfig):
         from django.conf import settings
         from django.contrib.auth.signals import user_logged_out
         from django.db.models.signals import post_delete, post_save
+        from wagtail.signals import page_published
 
         from masthead.core import pagecache
         from masthead.core.signals import settings_changed
+        from masthead.newsroom.models import ArticlePage
 
         from .reading import early_pages
         from .signals import (
+            article_published,
             member_changed,
             narration_saved,
             reader_pages_changed,
@@ -49,6 +52,10 @@ class AccessConfig(AppConfig):
         # only an editor's change alters pages.
         post_save.connect(
             settings_changed, sender="access.PaywallSettings", dispatch_uid="access_paywall"
+        )
+        # Search reads a reader without access against the teaser only.
+        page_published.connect(
+            article_published, sender=ArticlePage, dispatch_uid="access_teaser_index"
         )
         post_save.connect(narration_saved, sender="audio.Narration", dispatch_uid="access_audio")
         for signal in (post_save, post_delete):

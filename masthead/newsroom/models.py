@@ -302,10 +302,11 @@ class ArticlePage(Page):
             candidates = candidates.descendant_of(self.get_parent()).order_by("-date")
         return candidates.select_related("lead_image").prefetch_related("bylines__author")[:limit]
 
-    def plain_paragraphs(self):
-        """The body as plain-text paragraphs, in reading order (no captions)."""
+    def plain_paragraphs(self, blocks=None):
+        """The body (or these of its blocks) as plain-text paragraphs, in
+        reading order (no captions)."""
         paragraphs = []
-        for block in self.body:
+        for block in self.body if blocks is None else blocks:
             if block.block_type == "paragraph":
                 paragraphs.extend(rich_text_paragraphs(block.value.source))
             elif block.block_type == "heading":
