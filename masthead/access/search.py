@@ -85,16 +85,16 @@ def _with_sections(articles):
 
 def search_articles(user, words):
     """Live articles matching the words for this reader, best match first."""
-    readable = ArticlePage.objects.live().public()
-    found = _scored(readable.prefetch_related("required_plans"), words)
+    live = ArticlePage.objects.live().public()
+    found = _scored(live.prefetch_related("required_plans"), words)
     scores = {}
     for article in _with_sections(found):
         if decide(user, article):
             scores[article.pk] = (_better(article.score), article)
-    teasers = _scored(Teaser.objects.filter(article__in=readable.values("pk")), words)
+    teasers = _scored(Teaser.objects.filter(article__in=live.values("pk")), words)
     missing = [t.pk for t in teasers if t.pk not in scores]
     if missing:
-        articles = readable.in_bulk(missing)
+        articles = live.in_bulk(missing)
         for teaser in teasers:
             if teaser.pk in articles and teaser.pk not in scores:
                 scores[teaser.pk] = (_better(teaser.score), articles[teaser.pk])
