@@ -69,11 +69,16 @@ def test_headline_dek_and_byline_find_a_gated_article(client, magazine):
     assert found(client, q="José Ortiz bond") == (200, ["The bond market blinks"])
 
 
-@pytest.mark.parametrize(
-    "q",
-    ['"', 'a"b', "a\x00b", "\x00", "'", "*", "a*", "-", "(", ")", "NEAR(a b)", "a OR", "AND",
-     "^a", "a:b", "title:x", "\\", "%", "%s", "{a}", "a" * 5000, "\u202e", "é" * 300],
-)
+# Quote marks, FTS5 and tsquery syntax, format markers, control and
+# direction characters, and lengths past the cut.
+HOSTILE_QUERIES = [
+    '"', 'a"b', "a\x00b", "\x00", "'", "*", "a*", "-", "(", ")", "NEAR(a b)", "a OR", "AND",
+    "^a", "a:b", "title:x", "\\", "%", "%s", "{a}", "%s %d x", "a \\ b", "NEAR a OR b NOT c",
+    "a - b", "a" * 5000, "\u202e", "é" * 300,
+]
+
+
+@pytest.mark.parametrize("q", HOSTILE_QUERIES)
 def test_any_query_gets_a_clean_answer(client, magazine, q):
     status, _titles = found(client, q=q)
     assert status in (200, 400)
