@@ -63,6 +63,7 @@ run: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) load_demo_magazine --if-empty
+	$(MANAGE) ensure_site_tree
 	$(MANAGE) ensure_admin
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m masthead.core.serve
 

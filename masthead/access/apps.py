@@ -14,10 +14,12 @@ class AccessConfig(AppConfig):
 
         from masthead.core import pagecache
         from masthead.core.signals import settings_changed
+        from masthead.newsroom.models import ArticlePage
 
         from . import pictures
         from .reading import early_pages
         from .signals import (
+            article_published,
             member_changed,
             narration_saved,
             reader_pages_changed,
@@ -51,6 +53,10 @@ class AccessConfig(AppConfig):
         # only an editor's change alters pages.
         post_save.connect(
             settings_changed, sender="access.PaywallSettings", dispatch_uid="access_paywall"
+        )
+        # Search reads a reader without access against the teaser only.
+        page_published.connect(
+            article_published, sender=ArticlePage, dispatch_uid="access_teaser_index"
         )
         post_save.connect(narration_saved, sender="audio.Narration", dispatch_uid="access_audio")
         # A picture's files follow who may see it: a publish, an unpublish or

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
+from wagtail.search import index
 
 DEFAULT_BENEFITS = """Every article, and the whole archive
 Audio narration of every article
@@ -87,3 +88,28 @@ class MeteredRead(models.Model):
 
     def __str__(self):
         return f"{self.member} read {self.article_id} on {self.read_at:%Y-%m-%d}"
+
+
+class Teaser(index.Indexed, models.Model):
+    """What every reader may read of an article: headline, dek, byline and
+    the teaser paragraphs, indexed on their own. Search matches a reader
+    without access against these words only, never the gated rest
+    (search.py). Kept in step with the article's live revision
+    (`refresh_teaser`)."""
+
+    article = models.OneToOneField(
+        "newsroom.ArticlePage", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # "title" is ranked as the article's own title is in its index, so scores
+    # from the two indexes compare.
+    title = models.CharField(max_length=255)
+    text = models.TextField(blank=True)
+
+    search_fields = [
+        index.SearchField("title", boost=2),
+        index.SearchField("text"),
+        index.FilterField("article"),
+    ]
+
+    def __str__(self):
+        return self.title

@@ -15,6 +15,12 @@ def reader_pages_changed(**kwargs):
 NARRATION_FILE_FIELDS = {"audio_file", "teaser_file"}
 
 
+def article_published(instance, **kwargs):
+    from .search import refresh_teaser
+
+    refresh_teaser(instance)
+
+
 def narration_saved(instance, update_fields=None, **kwargs):
     if not (instance.audio_file or instance.teaser_file):
         return

@@ -56,8 +56,13 @@ class CreditedImage(AbstractImage):
     credit = models.CharField(
         max_length=200, blank=True, help_text='Who to credit, e.g. "AP Images".'
     )
+    copyright_notice = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text='The rights holder\'s notice, where they ask for one, e.g. "© 2026 AP".',
+    )
 
-    admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit")
+    admin_form_fields = WagtailImage.admin_form_fields + ("caption", "credit", "copyright_notice")
 
     @property
     def is_private(self):
@@ -339,10 +344,11 @@ class ArticlePage(Page):
             candidates = candidates.descendant_of(self.get_parent()).order_by("-date")
         return candidates.select_related("lead_image").prefetch_related("bylines__author")[:limit]
 
-    def plain_paragraphs(self):
-        """The body as plain-text paragraphs, in reading order (no captions)."""
+    def plain_paragraphs(self, blocks=None):
+        """The body (or these of its blocks) as plain-text paragraphs, in
+        reading order (no captions)."""
         paragraphs = []
-        for block in self.body:
+        for block in self.body if blocks is None else blocks:
             if block.block_type == "paragraph":
                 paragraphs.extend(rich_text_paragraphs(block.value.source))
             elif block.block_type == "heading":

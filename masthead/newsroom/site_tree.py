@@ -1,5 +1,7 @@
 """The fixed shape of a magazine's page tree: home, sections, archive."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Collection, Locale, Page, Site
@@ -16,11 +18,20 @@ DEFAULT_SECTIONS = [
 ]
 
 
-def ensure_site_tree(title="Home", hostname="localhost", port=80):
-    """Make a HomePage the default site's root, with sections and an archive.
+def site_address():
+    """(hostname, port) of SITE_URL, the address readers use."""
+    url = urlsplit(settings.SITE_URL)
+    return url.hostname or "localhost", url.port or (443 if url.scheme == "https" else 80)
+
+
+def ensure_site_tree(title="Home"):
+    """Make a HomePage the default site's root, with sections and an archive,
+    and give the default site the address of SITE_URL: Wagtail builds every
+    page's absolute URL (canonical, feeds, sitemaps, JSON-LD) from it.
 
     Safe to run again: existing pages are kept.
     """
+    hostname, port = site_address()
     from masthead.issues.models import IssueIndexPage
 
     home = HomePage.objects.first()
@@ -41,8 +52,9 @@ def ensure_site_tree(title="Home", hostname="localhost", port=80):
         Site.objects.create(
             hostname=hostname, port=port, root_page=home, is_default_site=True, site_name=title
         )
-    elif site.root_page_id != home.pk:
-        site.root_page = home
+    elif (site.root_page_id, site.hostname, site.port) != (home.pk, hostname, port):
+        # Saved one by one, so Wagtail forgets its cached site root paths.
+        site.root_page, site.hostname, site.port = home, hostname, port
         site.save()
     for title_, slug, intro in DEFAULT_SECTIONS:
         if not SectionPage.objects.filter(slug=slug).exists():

@@ -12,6 +12,18 @@ def image_url(request, image, spec="fill-1200x675"):
     return request.build_absolute_uri(image.get_rendition(spec).url)
 
 
+def image_object(request, image):
+    """schema.org ImageObject for a picture, with the credit and copyright
+    notice printed beside it: search engines show them with the image."""
+    url = image_url(request, image)
+    data = {"@type": "ImageObject", "url": url, "contentUrl": url}
+    if image.credit:
+        data["creditText"] = image.credit
+    if image.copyright_notice:
+        data["copyrightNotice"] = image.copyright_notice
+    return data
+
+
 # The element around the gated part of an article page. A reader with access
 # gets the gated blocks inside it; a reader without gets the paywall box in
 # its place, so the selector always names a real element.
@@ -42,7 +54,7 @@ def article_json_ld(request, article, magazine, gated=False):
         "mainEntityOfPage": article.get_full_url(request),
     }
     if article.lead_image:
-        data["image"] = [image_url(request, article.lead_image)]
+        data["image"] = [image_object(request, article.lead_image)]
     if gated:
         data["isAccessibleForFree"] = False
         data["hasPart"] = {

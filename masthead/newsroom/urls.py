@@ -7,7 +7,6 @@ app_name = "newsroom"
 urlpatterns = [
     path("authors/", views.author_index, name="author_index"),
     path("authors/<slug:slug>/", views.author_detail, name="author"),
-    path("search/", views.search, name="search"),
     path("feeds/rss/", feeds.ArticleFeed(), name="rss"),
     path("feeds/atom/", feeds.ArticleAtomFeed(), name="atom"),
     path("feeds/sections/<slug:slug>/rss/", feeds.SectionFeed(), name="section_rss"),

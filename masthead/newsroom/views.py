@@ -5,10 +5,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 from wagtail.contrib.sitemaps.views import sitemap as wagtail_sitemap
 
-from .models import ArticlePage, Author
+from .models import Author
 from .sitemaps import news_articles, sitemaps
-
-SEARCH_PAGE_SIZE = 20
 
 
 @require_GET
@@ -25,19 +23,6 @@ def author_detail(request, slug):
     return render(
         request, "newsroom/author_detail.html", {"author": author, "articles": page}
     )
-
-
-@require_GET
-def search(request):
-    """Published articles matching the query. A result shows its headline
-    and dek only: a query may match words behind the paywall (the index
-    holds whole bodies, for subscribers' sake), but no result shows them."""
-    query = request.GET.get("q", "").strip()[:200]
-    results = None
-    if query:
-        found = ArticlePage.objects.live().public().search(query, operator="and")
-        results = Paginator(found, SEARCH_PAGE_SIZE).get_page(request.GET.get("page"))
-    return render(request, "newsroom/search.html", {"query": query, "results": results})
 
 
 def sitemap(request):

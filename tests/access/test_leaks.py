@@ -11,13 +11,14 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 from bs4 import BeautifulSoup
+from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 
 from tests.access.support import make_reader
 
 MAX_FETCHES = 500
-SAME_SITE = {"testserver", "localhost"}
+SAME_SITE = {"testserver", "localhost", urlsplit(settings.SITE_URL).hostname}
 # Never followed: the admin (a login form), files that are not documents.
 SKIP_PREFIXES = ("/admin/", "/django-admin/", "/static/", "/media/", "/documents/")
 SKIP_SUFFIXES = (".mp3", ".png", ".jpg", ".jpeg", ".epub", ".pdf", ".css", ".js")

@@ -84,8 +84,29 @@ def test_json_ld_names_author_dates_image_and_publisher(client, magazine):
     assert [a["name"] for a in data["author"]] == ["Ana Peña", "José Ortiz"]
     assert data["author"][0]["url"] == "http://testserver" + magazine["authors"][0].get_absolute_url()
     assert data["datePublished"] == article.date.isoformat()
-    assert data["image"][0].startswith("http://testserver/media/images/")
+    assert data["image"][0]["url"].startswith("http://testserver/media/images/")
     assert data["publisher"]["name"] == "Meridian Press"
+
+
+def test_json_ld_credits_the_lead_image(client, magazine):
+    article = magazine["free"]
+    image = article.lead_image
+    image.credit = "Reuters"
+    image.copyright_notice = "© 2026 Reuters"
+    image.save()
+    soup = BeautifulSoup(client.get(article.url).content, "html.parser")
+    [picture] = json.loads(soup.find("script", type="application/ld+json").string)["image"]
+    assert picture["@type"] == "ImageObject"
+    assert picture["contentUrl"] == picture["url"]
+    assert picture["creditText"] == "Reuters"
+    assert picture["copyrightNotice"] == "© 2026 Reuters"
+
+
+def test_json_ld_leaves_out_a_copyright_notice_not_given(client, magazine):
+    soup = BeautifulSoup(client.get(magazine["free"].url).content, "html.parser")
+    [picture] = json.loads(soup.find("script", type="application/ld+json").string)["image"]
+    assert picture["creditText"] == "Test Images"
+    assert "copyrightNotice" not in picture
 
 
 def test_open_graph_and_twitter_cards(client, magazine):
