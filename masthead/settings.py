@@ -108,8 +108,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "masthead.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, whose static files are public; outside everything that
+    # decides a response's caching, so it has the last word.
+    "masthead.core.middleware.SharedPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
