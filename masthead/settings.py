@@ -48,6 +48,9 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # Proxies whose X-Forwarded-For names the client (rate limits count per client).
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Addresses or networks (a monitor's) that /health/ answers with the report of
+# each check; the public gets the status alone.
+HEALTH_DETAIL_ADDRESSES = env_list("HEALTH_DETAIL_ADDRESSES")
 # The public address of the site, used in emails, feeds and Stripe redirects.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
@@ -108,8 +111,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "masthead.core.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Inside WhiteNoise, whose static files are public; outside everything that
+    # decides a response's caching, so it has the last word.
+    "masthead.core.middleware.SharedPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,6 +1,8 @@
 from django.conf import settings
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from masthead.core.pagecache import may_be_shared
+
 from .reading import HIT_HEADER, end_refresh, seconds_valid, serve_known_article
 from .rules import reader_scope
 
@@ -18,8 +20,9 @@ class ReaderCacheHeadersMiddleware:
     session cookie for a known article page is answered from its kept variant
     (see reading.py) before URL routing.
 
-    Anonymous GETs without a session are `public`: the page cache and nginx
-    may serve them to anyone, for at most ANONYMOUS_MAX_AGE seconds or until
+    Anonymous GETs without a session, of the page types that may be shared
+    (`pagecache.SHARED_PAGES`), are `public`: the page cache and nginx may
+    serve them to anyone, for at most ANONYMOUS_MAX_AGE seconds or until
     something on the page (an ad) changes. Everything else varies on the
     session cookie and is `private`, so a subscriber's page is never served to
     anyone else.
@@ -57,7 +60,7 @@ class ReaderCacheHeadersMiddleware:
             and not request.user.is_authenticated
             and not response.cookies
         )
-        if anonymous and response.status_code == 200:
+        if anonymous and response.status_code == 200 and may_be_shared(request):
             shared = seconds_valid(request, ANONYMOUS_MAX_AGE)
             patch_cache_control(response, public=True, max_age=min(60, shared), s_maxage=shared)
         else:

@@ -2,10 +2,16 @@
 
 One cheap round trip to each of the database, the cache, the task queue and
 the media storages, timed. 200 when all answer, 503 when any does not, so a
-load balancer takes the server out of rotation. Never cached. Errors show
-only their type: the details (host names) go to the log.
+load balancer takes the server out of rotation. Never cached.
+
+The public gets the status alone (`ok` or `failing`): which backends run
+where, how long the queue is, are the operator's business. The report of
+each check goes to staff and to the addresses in HEALTH_DETAIL_ADDRESSES (a
+monitor's). Errors show only their type even there: the details (host names)
+go to the log.
 """
 
+import ipaddress
 import logging
 import os
 import secrets
@@ -16,7 +22,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import connection
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -108,14 +114,42 @@ def run_checks():
     return results
 
 
+def client_address(request):
+    """REMOTE_ADDR, or the address one of TRUSTED_PROXIES saw (the last one
+    in X-Forwarded-For): anyone else may send that header."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if address in settings.TRUSTED_PROXIES:
+        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
+        return forwarded or address
+    return address
+
+
+def may_see_details(request):
+    if request.user.is_authenticated and request.user.is_staff:
+        return True
+    try:
+        address = ipaddress.ip_address(client_address(request))
+    except ValueError:
+        return False
+    for allowed in settings.HEALTH_DETAIL_ADDRESSES:
+        try:
+            if address in ipaddress.ip_network(allowed, strict=False):
+                return True
+        except ValueError:
+            logger.warning("HEALTH_DETAIL_ADDRESSES: %r is not an address or network", allowed)
+    return False
+
+
 @never_cache
 @require_safe
 def health(request):
     checks = run_checks()
     healthy = all(check["ok"] for check in checks.values())
-    response = JsonResponse(
-        {"status": "ok" if healthy else "failing", "checks": checks},
-        status=200 if healthy else 503,
-    )
+    status = "ok" if healthy else "failing"
+    if may_see_details(request):
+        response = JsonResponse({"status": status, "checks": checks})
+    else:
+        response = HttpResponse(status, content_type="text/plain; charset=utf-8")
+    response.status_code = 200 if healthy else 503
     response["Cache-Control"] = "no-store, no-cache, max-age=0"
     return response

@@ -16,6 +16,12 @@ anew while the others are answered, for at most the rest of the publish's
 GRACE_SECONDS, with the page as it was just before (`X-Page-Cache: stale`)
 instead of all waiting for that rendering.
 
+Only pages of the types in SHARED_PAGES may be shared at all: Django marks
+those `public` for anonymous readers, and `SharedPagesMiddleware` makes every
+other response `private` or `no-store`, so a page that carries a person's data
+(a gift link, an account form) is never kept here whatever its address. This
+wrapper keeps only what Django marked `public`.
+
 A request that carries a session cookie never reads or fills this cache:
 what a signed-in reader sees is theirs alone. Other apps may answer such a
 request before Django does (`personal_pages`: access's kept article pages).
@@ -45,9 +51,36 @@ GRACE_SECONDS = 2.0
 LOCAL_ENTRIES = 500
 CACHEABLE_TYPES = ("text/html", "application/xml", "application/rss+xml",
                    "application/atom+xml", "text/plain", "text/xml")
-BYPASS_PREFIXES = ("/admin/", "/django-admin/", "/account/", "/billing/", "/audio/",
-                   "/documents/", "/gated-images/",
-                   "/editions/", "/print-runs/", "/subscribe/", "/static/", "/media/")
+# The page types (URL names) whose anonymous answers are the same for every
+# reader, so shared caches may keep them: Wagtail's pages (articles cut for
+# anonymous readers, sections, issues, the home page), author pages, search
+# results, feeds, sitemaps, robots.txt, the read API and oEmbed, public
+# narrations and the podcast's artwork, and public uploads in the embedded
+# mode. Anything else (accounts, billing, gifts, admin, gated files, health)
+# is never shared.
+SHARED_PAGES = frozenset({
+    "wagtail_serve",
+    "robots_txt",
+    "sitemap",
+    "news_sitemap",
+    "newsroom:author_index",
+    "newsroom:author",
+    "newsroom:search",
+    "newsroom:rss",
+    "newsroom:atom",
+    "newsroom:section_rss",
+    "newsroom:section_atom",
+    "newsroom:author_rss",
+    "newsroom:author_atom",
+    "api:articles",
+    "api:article",
+    "api:oembed",
+    "audio:public_feed",
+    "audio:artwork",
+    "audio:teaser",
+    "audio:full",
+    "django.views.static.serve",
+})
 
 
 # This process's copy of the generation number: [number, monotonic time
@@ -117,6 +150,13 @@ def generations():
     return number, (number - 1 if time.time() < _generation[2] else None)
 
 
+def may_be_shared(request):
+    """Whether the request is for a page type that shared caches may keep
+    (SHARED_PAGES). Requests that matched no URL (404s) may not."""
+    match = getattr(request, "resolver_match", None)
+    return match is not None and match.view_name in SHARED_PAGES
+
+
 def shared_max_age(cache_control):
     """The s-maxage of a Cache-Control value, in seconds, or None."""
     match = re.search(r"s-maxage=(\d+)", cache_control)
@@ -138,10 +178,7 @@ class AnonymousPageCache:
         cookie = environ.get("HTTP_COOKIE", "")
         if settings.SESSION_COOKIE_NAME + "=" in cookie:
             return False
-        if environ.get("HTTP_AUTHORIZATION"):
-            return False
-        path = environ.get("PATH_INFO", "")
-        return not path.startswith(BYPASS_PREFIXES)
+        return not environ.get("HTTP_AUTHORIZATION")
 
     def key(self, environ, generation=None):
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")
@@ -249,6 +286,8 @@ class AnonymousPageCache:
             return False
         cache_control = headers.get("cache-control", "")
         if "public" not in cache_control or "private" in cache_control:
+            return False
+        if "no-store" in cache_control:
             return False
         return headers.get("content-type", "").startswith(CACHEABLE_TYPES)
 

@@ -29,6 +29,11 @@ def web_command(host="127.0.0.1", port=8000, workers=None, threads=4):
     Granian's HTTP layer is Rust, so a page answered from the anonymous page
     cache costs one short call into Python; gunicorn's Python HTTP parsing
     cost about four times as much per request (bench/article_page.py).
+
+    Granian has no option to leave out its `server: granian` header; it sends
+    the application's own instead, which SecurityHeadersMiddleware sets on
+    every response (tests/scaleout/test_server_banner.py). Answers granian
+    makes itself (a malformed request) still carry its banner.
     """
     workers = workers or default_workers()
     return [
