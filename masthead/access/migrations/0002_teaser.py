@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('access', '0001_initial'),
-        ('newsroom', '0004_image_copyright_notice'),
+        ('newsroom', '0005_image_copyright_notice'),
     ]
 
     operations = [
