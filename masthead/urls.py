@@ -14,6 +14,8 @@ urlpatterns = [
     # Both admins' sign-in forms, behind the readers' password limits.
     path("admin/login/", accounts_views.wagtail_admin_sign_in),
     path("django-admin/login/", accounts_views.django_admin_sign_in),
+    # Wagtail's password reset emails a link: the sign-in links' limits.
+    path("admin/password_reset/", accounts_views.wagtail_admin_password_reset),
     path("admin/", include(wagtailadmin_urls)),
     path("django-admin/", admin.site.urls),
     # Wagtail's address for a document's file, answered through the access rule.

@@ -16,6 +16,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
 from wagtail.admin.views.account import LoginView as WagtailLoginView
+from wagtail.admin.views.account import PasswordResetView as WagtailPasswordResetView
 
 from . import actions, ratelimit
 from .forms import (
@@ -167,6 +168,30 @@ def _password_limited(view):
 
 # WAGTAILADMIN_USER_LOGIN_FORM (forms.StaffSignInForm) refuses readers there.
 wagtail_admin_sign_in = _password_limited(WagtailLoginView.as_view())
+
+
+def _link_limited(view):
+    """`view`, a form that emails a link to the address in its "email"
+    field, behind the same limits as the readers' sign-in links: refused per
+    (address, source) and per source, and at most one email a minute to an
+    address, the others answered as if sent."""
+
+    @wraps(view)
+    @csrf_protect
+    @never_cache
+    def limited(request, *args, **kwargs):
+        if request.method == "POST":
+            email = request.POST.get("email", "")
+            if not _allow_link_request(request, email):
+                return render(request, "accounts/too_many_requests.html", status=429)
+            if not ratelimit.link_due(email):
+                return redirect("wagtailadmin_password_reset_done")
+        return view(request, *args, **kwargs)
+
+    return limited
+
+
+wagtail_admin_password_reset = _link_limited(WagtailPasswordResetView.as_view())
 
 
 @_password_limited

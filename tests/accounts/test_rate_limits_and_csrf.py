@@ -332,3 +332,23 @@ def test_password_sign_in_refusals_look_alike(client, db, email, password):
         assert "The email address or password is not right." in html
     else:
         assert 'id="id_password_error"' in html
+
+
+def test_the_admins_password_reset_is_limited_like_sign_in_links(editor, client, mailoutbox):
+    url = "/admin/password_reset/"
+    with freeze_time("2026-03-01 12:00:00") as clock:
+        # One email a minute to an address, whoever asks; the others are
+        # answered as if sent.
+        for _ in range(3):
+            response = client.post(url, {"email": editor.email})
+            assert response.status_code == 302
+        assert [message.to for message in mailoutbox] == [[editor.email]]
+        clock.tick(61)
+        assert client.post(url, {"email": editor.email}).status_code == 302
+        assert len(mailoutbox) == 2
+        # One source asking for many addresses is refused.
+        statuses = [
+            client.post(url, {"email": f"e{n}@example.com"}).status_code for n in range(20)
+        ]
+        assert statuses[-1] == 429
+        assert Client(REMOTE_ADDR="192.0.2.1").post(url, {"email": editor.email}).status_code == 302
