@@ -344,6 +344,9 @@ class StripeEvent(models.Model):
         RECEIVED = "received", _("Received")
         PROCESSED = "processed", _("Processed")
         FAILED = "failed", _("Failed")
+        # No delivery of it could ever be handled: kept for a person to look
+        # at, never retried.
+        MALFORMED = "malformed", _("Malformed")
 
     event_id = models.CharField(max_length=100, unique=True)
     type = models.CharField(max_length=100, db_index=True)

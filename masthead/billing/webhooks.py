@@ -255,7 +255,7 @@ def handle(event, stored=True):
         # Stripe would retry a 4xx or 5xx for days: answered 200, recorded as
         # failed, for a person to look at.
         logger.error("Webhook %s is malformed: %s", event["id"], reason)
-        _record_failure(event, f"Malformed event: {reason}")
+        _record_failure(event, f"Malformed event: {reason}", StripeEvent.Status.MALFORMED)
         return Outcome(200, "malformed")
     handler = HANDLERS.get(event["type"])
     try:
@@ -289,12 +289,12 @@ def handle(event, stored=True):
     return Outcome(200, "processed" if handler else "ignored")
 
 
-def _record_failure(event, message):
+def _record_failure(event, message, status=StripeEvent.Status.FAILED):
     message = message[:5000]
     pending = StripeEvent.objects.filter(event_id=event["id"]).exclude(
         status=StripeEvent.Status.PROCESSED
     )
-    if pending.update(status=StripeEvent.Status.FAILED, error=message, attempts=F("attempts") + 1):
+    if pending.update(status=status, error=message, attempts=F("attempts") + 1):
         return
     try:
         with transaction.atomic():
@@ -302,12 +302,12 @@ def _record_failure(event, message):
                 event_id=event["id"],
                 type=str(event.get("type", ""))[:100],
                 payload=event,
-                status=StripeEvent.Status.FAILED,
+                status=status,
                 error=message,
                 attempts=1,
             )
     except IntegrityError:
-        pending.update(status=StripeEvent.Status.FAILED, error=message, attempts=F("attempts") + 1)
+        pending.update(status=status, error=message, attempts=F("attempts") + 1)
 
 
 def process(stored):
@@ -317,7 +317,8 @@ def process(stored):
 
 def retry_failed(limit=100):
     """Handle again the events whose handling failed (the reconciliation's job
-    when Stripe has given up retrying)."""
+    when Stripe has given up retrying). Malformed events are not among them:
+    they would fail the same way, and take the places of those that may not."""
     outcomes = []
     for stored in StripeEvent.objects.filter(status=StripeEvent.Status.FAILED).order_by(
         "received_at"
