@@ -1,3 +1,5 @@
+import shutil
+
 import pytest
 from django.db import transaction
 from django.test import TestCase
@@ -44,15 +46,18 @@ def world(django_db_setup, django_db_blocker, world_storage):
 
 
 @pytest.fixture
-def in_world(world, settings, world_storage, db):
-    """A test inside the world: its media and private files where the world
-    keeps them (the suite's conftest moves them per test)."""
-    settings.MEDIA_ROOT = world_storage / "media"
+def in_world(world, settings, world_storage, db, tmp_path):
+    """A test inside the world, with a copy of the world's media and private
+    files of its own: its database changes are rolled back after it, and a
+    publish that moves a picture's files must not outlive it either."""
+    files = tmp_path / "world"
+    shutil.copytree(world_storage, files)
+    settings.MEDIA_ROOT = files / "media"
     settings.STORAGES = {
         **settings.STORAGES,
         "private": {
             "BACKEND": "django.core.files.storage.FileSystemStorage",
-            "OPTIONS": {"location": str(world_storage / "private"), "base_url": None},
+            "OPTIONS": {"location": str(files / "private"), "base_url": None},
         },
     }
     # Fresh objects: a test may change its articles (in its own savepoint).
