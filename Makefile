@@ -62,8 +62,8 @@ $(TEST_APT_STAMP): | $(VENV)/bin/python
 run: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
-	$(MANAGE) load_demo_magazine --if-empty
 	$(MANAGE) ensure_site_tree
+	$(MANAGE) load_demo_magazine --if-empty
 	$(MANAGE) ensure_admin
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m masthead.core.serve
 
