@@ -45,6 +45,7 @@ if settings.SERVE_MEDIA:
         re_path(
             rf"^{settings.MEDIA_URL.lstrip('/')}(?P<path>.*)$",
             serve_public_media,
+            name="public_media",
         )
     ]
 

@@ -38,7 +38,7 @@ HOSTILE_PATH = {
 PARAMETERS = {
     "api:articles": ["page", "section"],
     "api:oembed": ["url", "format", "maxwidth", "maxheight"],
-    "newsroom:search": ["q", "page"],
+    "access:search": ["q", "page"],
     "printing:hold": ["cancel", "first_issue_date", "last_issue_date"],
     "billing:success": ["session_id"],
     "billing:gift_thanks": ["session_id"],

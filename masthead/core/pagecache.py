@@ -65,7 +65,7 @@ SHARED_PAGES = frozenset({
     "news_sitemap",
     "newsroom:author_index",
     "newsroom:author",
-    "newsroom:search",
+    "access:search",
     "newsroom:rss",
     "newsroom:atom",
     "newsroom:section_rss",
@@ -79,7 +79,7 @@ SHARED_PAGES = frozenset({
     "audio:artwork",
     "audio:teaser",
     "audio:full",
-    "django.views.static.serve",
+    "public_media",
 })
 
 
