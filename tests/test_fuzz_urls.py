@@ -58,6 +58,9 @@ REGEX_PATHS = {
     r"^(\d+)/(.*)$": ["{document_id}/{document_filename}", f"{HUGE}/x", "1/%00"],
     r"^((?:[\w\-]+/)*)$": ["", "finance/", f"{HUGE}/", "a%22b/", "%00/"],
     r"^media/(?P<path>.*)$": ["media/%00", "media/..%2F..%2Fsecret", "media/%FF"],
+    # django-rq's statistics, there when the task queue is RQ.
+    r"^stats.json/?$": ["stats.json", "stats.json/", "stats.json/%00"],
+    r"^stats.json/(?P<token>[\w]+)?/?$": ["stats.json/x", f"stats.json/{HUGE}", "stats.json/a%22b"],
 }
 PARAMETER = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>[^>]+)>")
 

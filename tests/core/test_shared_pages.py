@@ -5,6 +5,8 @@ import secrets
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
 from django.utils.regex_helper import normalize
@@ -177,6 +179,10 @@ def test_a_gift_link_is_never_shared_before_or_after_redemption(
     assert client.post(link).status_code == 302
     gift.refresh_from_db()
     assert gift.status == Gift.Status.REDEEMED
+    # Django's test client connects close_old_connections again after each
+    # request; the WSGI calls below must keep the test's connection open.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
 
     # After redemption nobody sees the buyer or the message, from any cache.
     for _ in range(2):
