@@ -199,6 +199,16 @@ def test_every_process_migrates_before_it_starts():
     assert migrate < serve
 
 
+def test_the_upgrade_guide_names_what_the_nginx_site_does():
+    guide = (DEPLOY / "README.md").read_text()
+    upgrading = guide[guide.index("## Upgrading") : guide.index("## Caching")]
+    site = (DEPLOY / "nginx" / "masthead.conf").read_text()
+    for directive in ("proxy_next_upstream error timeout", "proxy_connect_timeout 2s"):
+        assert directive in " ".join(upgrading.split()), directive
+        assert f"{directive};" in site, directive
+    assert "`down`" in upgrading and "nginx -s reload" in upgrading
+
+
 def test_run_worker_picks_the_configured_backend(settings, monkeypatch):
     from django.core.management import CommandError, call_command
 
