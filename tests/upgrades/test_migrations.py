@@ -6,7 +6,11 @@ The migrations run in a process of their own, as on an upgrade (see
 conftest.py for how the fixture reaches each engine).
 """
 
+import io
 import json
+
+import pytest
+from django.core.management import call_command
 
 from tests.upgrades.first_release import fixture_counts
 from tests.upgrades.support import manage, run
@@ -72,3 +76,12 @@ def test_every_migration_runs_forward_from_the_first_release(first_release):
     assert gated["last paragraph"] not in pages["gated article, anonymous"]["body"]
     assert gated["last paragraph"] in pages["gated article, subscriber"]["body"]
     assert report["issue"] in pages["issue"]["body"]
+
+
+@pytest.mark.django_db
+def test_every_model_change_has_its_migration():
+    """As `make test` checks before the suite, so that a run of pytest alone
+    fails on a model change whose migration was not written."""
+    out = io.StringIO()
+    call_command("makemigrations", "--check", "--dry-run", stdout=out)
+    assert "No changes detected" in out.getvalue()
