@@ -250,8 +250,9 @@ def rq_worker(env, log, *, queue="default"):
 class AppServer(Process):
     """The production web server (granian), on a free loopback port."""
 
-    def __init__(self, env, log, workers=2, threads=2):
-        self.port = free_port()
+    def __init__(self, env, log, workers=2, threads=2, port=None):
+        # A given port: the same server started again, as after an upgrade.
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         super().__init__(
             web_command("127.0.0.1", self.port, workers, threads),

@@ -153,7 +153,9 @@ def test_procfile_and_units_run_commands_that_exist():
     procfile = (DEPLOY / "Procfile").read_text()
     kinds = dict(re.findall(r"^(\w+): (.+)$", procfile, re.MULTILINE))
     assert set(kinds) == {"web", "worker", "scheduler"}
-    assert kinds["web"].startswith("granian --interface wsgi")
+    assert kinds["web"].startswith(
+        "python manage.py migrate_on_start && exec granian --interface wsgi"
+    )
     assert kinds["web"].endswith("masthead.wsgi:application")
     units = {path.name: path.read_text() for path in (DEPLOY / "systemd").glob("*.service")}
     assert set(units) == {
@@ -170,6 +172,41 @@ def test_procfile_and_units_run_commands_that_exist():
     env_example = (DEPLOY / "masthead.env.example").read_text()
     for name in ("DATABASE_URL", "REDIS_URL", "MEDIA_STORAGE", "AWS_STORAGE_BUCKET_NAME"):
         assert f"\n{name}=" in env_example
+
+
+def test_every_process_migrates_before_it_starts():
+    """An upgrade's code never runs against the schema before it: each unit
+    and Procfile line migrates first, and `make run` does before serving."""
+    for path in (DEPLOY / "systemd").glob("*.service"):
+        lines = path.read_text().splitlines()
+        migrate = lines.index(
+            "ExecStartPre=/srv/masthead/.venv/bin/python manage.py migrate_on_start"
+        )
+        start = next(i for i, line in enumerate(lines) if line.startswith("ExecStart="))
+        assert migrate < start, path.name
+        # Migrations may outlast systemd's default of 90 seconds.
+        assert "TimeoutStartSec=30min" in lines, path.name
+    procfile = (DEPLOY / "Procfile").read_text()
+    kinds = dict(re.findall(r"^(\w+): (.+)$", procfile, re.MULTILINE))
+    for kind, command in kinds.items():
+        assert command.startswith("python manage.py migrate_on_start && exec "), kind
+
+    makefile = (REPO / "Makefile").read_text()
+    recipe = re.search(r"^run: .*\n((?:\t.*\n)+)", makefile, re.MULTILINE).group(1)
+    steps = [line.strip() for line in recipe.splitlines()]
+    migrate = steps.index("$(MANAGE) migrate --noinput")
+    serve = next(i for i, step in enumerate(steps) if "masthead.core.serve" in step)
+    assert migrate < serve
+
+
+def test_the_upgrade_guide_names_what_the_nginx_site_does():
+    guide = (DEPLOY / "README.md").read_text()
+    upgrading = guide[guide.index("## Upgrading") : guide.index("## Caching")]
+    site = (DEPLOY / "nginx" / "masthead.conf").read_text()
+    for directive in ("proxy_next_upstream error timeout", "proxy_connect_timeout 2s"):
+        assert directive in " ".join(upgrading.split()), directive
+        assert f"{directive};" in site, directive
+    assert "`down`" in upgrading and "nginx -s reload" in upgrading
 
 
 def test_run_worker_picks_the_configured_backend(settings, monkeypatch):
