@@ -1,0 +1,202 @@
+"""Export the demo magazine with its readers, empty the install, import the
+archive, and find the same site page by page and reader by reader."""
+
+import hashlib
+import re
+import shutil
+
+import pytest
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.management import call_command
+
+from masthead.billing.models import Gift, Subscription
+from masthead.exports.archive import site_path
+from masthead.issues.models import IssuePage
+from masthead.newsroom.models import ArticlePage, Author, CreditedImage
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def checksum(image):
+    if image is None:
+        return None
+    with image.file.open("rb") as handle:
+        return hashlib.sha256(handle.read()).hexdigest()
+
+
+def iso(value):
+    return value.isoformat() if value else None
+
+
+def teaser_position(page):
+    types = [block.block_type for block in page.body]
+    return types.index("teaser_break") if "teaser_break" in types else None
+
+
+def article_pages():
+    pages = {}
+    for page in ArticlePage.objects.order_by("path"):
+        pages[site_path(page)] = {
+            "title": page.title,
+            "dek": page.dek,
+            "body_html": str(page.body),
+            "access_level": page.access_level,
+            "effective_access_level": page.effective_access_level,
+            "teaser_break": teaser_position(page),
+            "authors": [author.name for author in page.authors],
+            "section": page.section.slug,
+            "issue": page.issue.label if page.issue else None,
+            "lead_image": checksum(page.lead_image),
+            "caption": page.caption,
+            "tags": sorted(page.tags.names()),
+            "live": page.live,
+            "date": iso(page.date),
+            "first_published_at": iso(page.first_published_at),
+            "correction": (page.correction, iso(page.corrected_at)),
+        }
+    return pages
+
+
+def issue_pages():
+    return {
+        site_path(issue): {
+            "title": issue.title,
+            "label": issue.label,
+            "cover_date": issue.cover_date,
+            "cover_image": checksum(issue.cover_image),
+            "cover_lines": issue.cover_lines,
+            "live": issue.live,
+            "contents": [site_path(article) for article in issue.draft_contents()],
+        }
+        for issue in IssuePage.objects.order_by("volume", "number")
+    }
+
+
+def authors():
+    return {
+        author.slug: (author.name, author.job_title, author.bio, checksum(author.photo))
+        for author in Author.objects.all()
+    }
+
+
+GATED_IMAGE = re.compile(r"/gated-images/(\d+)/(\d+)/")
+
+
+def without_ids(html):
+    """The page with the database ids in gated picture URLs replaced by what
+    they name (the article's path, the picture's checksum): ids differ from
+    one install to another."""
+
+    def named(match):
+        page = ArticlePage.objects.get(pk=match.group(1))
+        image = CreditedImage.objects.get(pk=match.group(2))
+        return f"/gated-images/{site_path(page)}{checksum(image)}/"
+
+    return GATED_IMAGE.sub(named, html)
+
+
+def served_pages(client, paths):
+    """What an anonymous visitor gets at each path: the status and the page."""
+    served = {}
+    for path in paths:
+        response = client.get(path)
+        served[path] = (response.status_code, without_ids(response.content.decode()))
+    return served
+
+
+def readers():
+    found = {}
+    for user in get_user_model().objects.filter(is_staff=False).order_by("email"):
+        address = getattr(user, "shipping_address", None)
+        found[user.email] = {
+            "name": user.full_name,
+            "consent": (user.wants_newsletter, user.wants_issue_emails),
+            "joined": iso(user.date_joined),
+            "print_address": address and address.lines(),
+            "subscriptions": [
+                (
+                    s.plan.code,
+                    s.price and (s.price.interval, s.price.amount),
+                    s.status,
+                    s.stripe_subscription_id,
+                    s.stripe_customer_id,
+                    iso(s.current_period_start),
+                    iso(s.current_period_end),
+                    iso(s.ends_at),
+                    iso(s.first_paid_at),
+                    s.note,
+                    s.granted_by and s.granted_by.email,
+                    s.gift and (s.gift.buyer_email, s.gift.months, s.gift.status),
+                )
+                for s in Subscription.objects.filter(member=user).order_by("created_at")
+            ],
+        }
+    return found
+
+
+def gifts():
+    return [
+        (
+            gift.plan.code,
+            gift.months,
+            gift.amount,
+            gift.status,
+            gift.buyer and gift.buyer.email,
+            gift.recipient_email,
+            gift.token_hash,
+            iso(gift.paid_at),
+            iso(gift.expires_at),
+            gift.redeemed_by and gift.redeemed_by.email,
+        )
+        for gift in Gift.objects.order_by("created_at")
+    ]
+
+
+def snapshot(client):
+    pages = article_pages()
+    issues = issue_pages()
+    live_paths = [path for path, page in pages.items() if page["live"]]
+    return {
+        "articles": pages,
+        "issues": issues,
+        "authors": authors(),
+        "served": served_pages(client, live_paths),
+        "readers": readers(),
+        "gifts": gifts(),
+        "private_images": sorted(
+            checksum(image) for image in CreditedImage.objects.all() if image.is_private
+        ),
+    }
+
+
+def empty_the_install():
+    """A fresh install: no rows at all, no media, nothing cached."""
+    call_command("flush", interactive=False, verbosity=0)
+    for root in (django_settings.MEDIA_ROOT, django_settings.PRIVATE_MEDIA_ROOT):
+        shutil.rmtree(root, ignore_errors=True)
+    cache.clear()
+
+
+def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
+    demo, readers, client, tmp_path, settings
+):
+    before = snapshot(client)
+    assert len(before["articles"]) == 3 and len(before["readers"]) == 5
+    assert {page["teaser_break"] is not None for page in before["articles"].values()} == {
+        True,
+        False,
+    }
+
+    archive = tmp_path / "magazine.zip"
+    call_command("export_magazine", str(archive), verbosity=0)
+    empty_the_install()
+    assert not ArticlePage.objects.exists() and not get_user_model().objects.exists()
+    # The operator's own account comes first on a new install.
+    get_user_model().objects.create_user("editor@meridian.example", is_staff=True)
+    call_command("import_masthead", str(archive), verbosity=0)
+
+    after = snapshot(client)
+    for part in before:
+        assert after[part] == before[part], part
