@@ -11,10 +11,12 @@ from django.contrib.auth import get_user_model
 from django.core.cache import cache
 from django.core.management import call_command
 
+from masthead.access.pictures import place_pictures
 from masthead.billing.models import Gift, Subscription
 from masthead.exports.archive import site_path
 from masthead.issues.models import IssuePage
-from masthead.newsroom.models import ArticlePage, Author, CreditedImage
+from masthead.newsroom.models import ArticlePage, Author, CreditedImage, SectionPage
+from tests.factories import make_article, make_image, paragraph
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -158,11 +160,16 @@ def snapshot(client):
     pages = article_pages()
     issues = issue_pages()
     live_paths = [path for path, page in pages.items() if page["live"]]
+    served = served_pages(client, live_paths)
+    client.force_login(get_user_model().objects.get(email="ada@example.com"))
+    served_to_subscriber = served_pages(client, live_paths)
+    client.logout()
     return {
         "articles": pages,
         "issues": issues,
         "authors": authors(),
-        "served": served_pages(client, live_paths),
+        "served": served,
+        "served_to_subscriber": served_to_subscriber,
         "readers": readers(),
         "gifts": gifts(),
         "private_images": sorted(
@@ -182,8 +189,28 @@ def empty_the_install():
 def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
     demo, readers, client, tmp_path, settings
 ):
+    finance = SectionPage.objects.get(slug="finance")
+    chart = make_image("A chart for subscribers", caption="Yields since 1990")
+    make_article(
+        finance,
+        title="Inside the yield curve",
+        access_level="subscribers",
+        authors=[Author.objects.get(slug="margaret-okafor")],
+        body=[
+            paragraph("<p>The free part.</p>"),
+            ("teaser_break", None),
+            paragraph("<p>The part for subscribers.</p>"),
+            ("figure", {"image": chart, "caption": "", "credit": ""}),
+        ],
+    )
+    # The worker moves pictures seen only past a teaser break to private storage.
+    place_pictures(list(CreditedImage.objects.values_list("pk", flat=True)))
     before = snapshot(client)
-    assert len(before["articles"]) == 3 and len(before["readers"]) == 5
+    assert len(before["articles"]) == 4 and len(before["readers"]) == 5
+    assert before["private_images"], "the demo has pictures only subscribers see"
+    gated = next(path for path in before["articles"] if path.startswith("/finance/article-"))
+    assert "The part for subscribers." in before["served_to_subscriber"][gated][1]
+    assert "The part for subscribers." not in before["served"][gated][1]
     assert {page["teaser_break"] is not None for page in before["articles"].values()} == {
         True,
         False,
