@@ -4,15 +4,16 @@ archive, and find the same site page by page and reader by reader."""
 import hashlib
 import re
 import shutil
+import uuid
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.management import call_command
 
 from masthead.access.pictures import place_pictures
+from masthead.access.reading import early_pages, refreshed_elsewhere, refreshing_elsewhere
 from masthead.billing.models import Gift, Subscription
+from masthead.core.singleflight import flights
 from masthead.exports.archive import site_path
 from masthead.issues.models import IssuePage
 from masthead.newsroom.models import ArticlePage, Author, CreditedImage, SectionPage
@@ -178,12 +179,20 @@ def snapshot(client):
     }
 
 
-def empty_the_install():
+def empty_the_install(settings):
     """A fresh install: no rows at all, no media, nothing cached."""
     call_command("flush", interactive=False, verbosity=0)
-    for root in (django_settings.MEDIA_ROOT, django_settings.PRIVATE_MEDIA_ROOT):
+    for root in (settings.MEDIA_ROOT, settings.PRIVATE_MEDIA_ROOT):
         shutil.rmtree(root, ignore_errors=True)
-    cache.clear()
+    # A new key prefix rather than cache.clear(): on Redis that would be a
+    # FLUSHDB, wiping the keys of other processes sharing the database.
+    settings.CACHES = {
+        "default": {**settings.CACHES["default"], "KEY_PREFIX": f"fresh-{uuid.uuid4().hex}"}
+    }
+    # This process's copies of cached pages belong to the old site.
+    early_pages.brief.clear()
+    for claims in (refreshed_elsewhere, refreshing_elsewhere, flights.elsewhere):
+        claims.clear()
 
 
 def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
@@ -218,7 +227,7 @@ def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
 
     archive = tmp_path / "magazine.zip"
     call_command("export_magazine", str(archive), verbosity=0)
-    empty_the_install()
+    empty_the_install(settings)
     assert not ArticlePage.objects.exists() and not get_user_model().objects.exists()
     # The operator's own account comes first on a new install.
     get_user_model().objects.create_user("editor@meridian.example", is_staff=True)
