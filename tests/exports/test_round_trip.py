@@ -4,7 +4,10 @@ archive, and find the same site page by page and reader by reader."""
 import hashlib
 import re
 import shutil
+import threading
 import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -195,6 +198,37 @@ def empty_the_install(settings):
         claims.clear()
 
 
+@contextmanager
+def stripe_watched(settings):
+    """Stripe keys set and pointed at a local stand-in that records every
+    request it gets: any call to Stripe in the block lands in the list."""
+    requests = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self):
+            requests.append(self.path)
+            self.send_response(500)
+            self.end_headers()
+
+        do_POST = do_DELETE = do_GET
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    saved = settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE
+    settings.STRIPE_SECRET_KEY = "sk_test_export"
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_port}"
+    try:
+        yield requests
+    finally:
+        settings.STRIPE_SECRET_KEY, settings.STRIPE_API_BASE = saved
+        server.shutdown()
+        server.server_close()
+
+
 def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
     demo, readers, client, tmp_path, settings
 ):
@@ -231,7 +265,9 @@ def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
     assert not ArticlePage.objects.exists() and not get_user_model().objects.exists()
     # The operator's own account comes first on a new install.
     get_user_model().objects.create_user("editor@meridian.example", is_staff=True)
-    call_command("import_masthead", str(archive), verbosity=0)
+    with stripe_watched(settings) as stripe_requests:
+        call_command("import_masthead", str(archive), verbosity=0)
+    assert stripe_requests == [], "the import never calls Stripe"
 
     after = snapshot(client)
     for part in before:
