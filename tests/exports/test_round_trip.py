@@ -15,7 +15,7 @@ from django.core.management import call_command
 
 from masthead.access.pictures import place_pictures
 from masthead.access.reading import early_pages, refreshed_elsewhere, refreshing_elsewhere
-from masthead.billing.models import Gift, Subscription
+from masthead.billing.models import Gift, Plan, Subscription
 from masthead.core.singleflight import flights
 from masthead.exports.archive import site_path
 from masthead.issues.models import IssuePage
@@ -50,6 +50,7 @@ def article_pages():
             "body_html": str(page.body),
             "access_level": page.access_level,
             "effective_access_level": page.effective_access_level,
+            "required_plans": sorted(page.required_plans.values_list("code", flat=True)),
             "teaser_break": teaser_position(page),
             "authors": [author.name for author in page.authors],
             "section": page.section.slug,
@@ -234,10 +235,10 @@ def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
 ):
     finance = SectionPage.objects.get(slug="finance")
     chart = make_image("A chart for subscribers", caption="Yields since 1990")
-    make_article(
+    gated_article = make_article(
         finance,
         title="Inside the yield curve",
-        access_level="subscribers",
+        access_level="plans",
         authors=[Author.objects.get(slug="margaret-okafor")],
         body=[
             paragraph("<p>The free part.</p>"),
@@ -246,12 +247,16 @@ def test_the_demo_comes_back_page_by_page_and_reader_by_reader(
             ("figure", {"image": chart, "caption": "", "credit": ""}),
         ],
     )
+    # Only print subscribers may read it.
+    gated_article.required_plans.set([Plan.objects.get(code="digital-print")])
+    gated_article.save_revision().publish()
     # The worker moves pictures seen only past a teaser break to private storage.
     place_pictures(list(CreditedImage.objects.values_list("pk", flat=True)))
     before = snapshot(client)
     assert len(before["articles"]) == 4 and len(before["readers"]) == 5
     assert before["private_images"], "the demo has pictures only subscribers see"
     gated = next(path for path in before["articles"] if path.startswith("/finance/article-"))
+    assert before["articles"][gated]["required_plans"] == ["digital-print"]
     assert "The part for subscribers." in before["served_to_subscriber"][gated][1]
     assert "The part for subscribers." not in before["served"][gated][1]
     assert {page["teaser_break"] is not None for page in before["articles"].values()} == {
