@@ -119,3 +119,19 @@ def test_only_staff_reach_exports(who, client, editor_client, demo):
             )
     assert client.post(reverse("exports_admin:exports")).status_code in (302, 403)
     assert MagazineExport.objects.count() == 1
+
+
+def test_an_export_that_fails_says_why_and_leaves_no_file(demo, staff_client):
+    from masthead.newsroom.models import CreditedImage
+
+    lost = CreditedImage.objects.order_by("pk").first()
+    lost.file.storage.delete(lost.file.name)
+    export = MagazineExport.objects.create()
+    with pytest.raises(FileNotFoundError):
+        run_export(export.pk)
+    export.refresh_from_db()
+    assert export.status == "failed" and lost.file.name in export.error
+    assert not export.file
+    assert not private_storage.exists("exports")
+    page = staff_client.get(reverse("exports_admin:exports")).content.decode()
+    assert "Failed" in page and lost.file.name in page
