@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "masthead.mailings",
     "masthead.ads",
     "masthead.api",
+    "masthead.exports",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
