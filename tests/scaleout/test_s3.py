@@ -12,15 +12,19 @@ import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.core.files.storage import storages
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
 from masthead.core.health import check_storage
 from masthead.core.storage import SIGNED_URL_SECONDS, save_atomically, serve_private_file
-from tests.factories import make_image
+from masthead.newsroom.models import SectionPage
+from tests.access.support import ensure_plans, make_reader
+from tests.access.test_pictures import gated_body
+from tests.factories import make_article, make_image
 from tests.scaleout.support import REPO, free_port
 
 BUCKET = "masthead-test"
@@ -178,3 +182,43 @@ def test_private_files_are_handed_out_through_short_signed_urls(s3):
 def test_health_reaches_the_bucket(s3):
     assert check_storage("default") == {"backend": "S3Storage"}
     assert check_storage("private") == {"backend": "S3Storage"}
+
+
+def test_a_picture_only_in_a_gated_part_stays_in_the_closed_part_of_the_bucket(
+    s3, site_tree, django_capture_on_commit_callbacks
+):
+    picture = make_image("Chart of the secret")
+    public_name = picture.file.name
+    assert f"media/{public_name}" in keys(s3, "media/")
+    with django_capture_on_commit_callbacks(execute=True):
+        article = make_article(
+            SectionPage.objects.get(slug="finance"),
+            body=gated_body(picture),
+            access_level="subscribers",
+        )
+    picture.refresh_from_db()
+    rendition = picture.get_rendition("width-300")
+    # The original moved and every rendition was made in the closed part.
+    assert f"private/{picture.file.name}" in keys(s3, "private/gated/")
+    assert f"private/{rendition.file.name}" in keys(s3, "private/gated/images/")
+    assert keys(s3, f"media/{public_name}") == []
+    assert not [key for key in keys(s3, "media/") if key.startswith("media/gated/")]
+
+    # Its URL is the view that asks the rule: a 403 for a passer-by, a
+    # short signed URL of the bucket for a subscriber.
+    url = rendition.url
+    assert url.startswith("/gated-images/files/gated/images/")
+    assert Client().get(url).status_code == 403
+    subscriber = make_reader("active", SimpleNamespace(plans=ensure_plans()))
+    reader = Client()
+    reader.force_login(subscriber)
+    response = reader.get(url)
+    assert response.status_code == 302 and response["Cache-Control"] == "private, no-store"
+    location = response["Location"]
+    assert "X-Amz-Signature" in location and f"/private/{rendition.file.name}" in location
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        fetch(location.split("?")[0])
+    assert refused.value.code == 403
+    status, _headers, data = fetch(location)
+    assert status == 200 and data[:2] == b"\xff\xd8"
+    assert article.live
