@@ -135,16 +135,27 @@ def _free_name(folder, stem):
 
 def _snapshot_sqlite(connection, work):
     path = work / "masthead.sqlite3"
-    connection.ensure_connection()
+    if connection.is_in_memory_db():
+        connection.ensure_connection()
+        source = connection.connection
+    else:
+        # A connection of its own: the backup waits for no transaction that
+        # the caller's connection may have open.
+        source = sqlite3.connect(
+            connection.settings_dict["NAME"],
+            timeout=connection.settings_dict.get("OPTIONS", {}).get("timeout", 20),
+        )
     target = sqlite3.connect(path)
     try:
         # pages=-1 copies everything in one step: a step-wise copy would start
         # over whenever another connection writes.
-        connection.connection.backup(target, pages=-1)
+        source.backup(target, pages=-1)
         counts = sqlite_counts(target)
         migrations = _applied(target.execute("select app, name from django_migrations"))
     finally:
         target.close()
+        if source is not connection.connection:
+            source.close()
     return path, counts, migrations
 
 
@@ -156,9 +167,7 @@ def sqlite_counts(db):
             " order by name"
         )
     ]
-    return {
-        table: db.execute(f'select count(*) from "{table}"').fetchone()[0] for table in tables
-    }
+    return {table: db.execute(f'select count(*) from "{table}"').fetchone()[0] for table in tables}
 
 
 def _applied(rows):
@@ -204,8 +213,7 @@ def postgresql_counts(pg):
     tables = [
         name
         for (name,) in pg.execute(
-            "select tablename from pg_tables where schemaname = current_schema()"
-            " order by tablename"
+            "select tablename from pg_tables where schemaname = current_schema() order by tablename"
         )
     ]
     return {

@@ -48,9 +48,7 @@ def main(ready, stop):
 
     save_atomically(private_storage, FINISHED_NARRATION, PIECE * 8)
     narration = Narrating()
-    writing = threading.Thread(
-        target=save_atomically, args=(private_storage, NARRATION, narration)
-    )
+    writing = threading.Thread(target=save_atomically, args=(private_storage, NARRATION, narration))
     writing.start()
     plan = Plan.objects.order_by("pk").first()
     committed = 0
