@@ -102,3 +102,35 @@ def test_a_backup_taken_while_members_subscribe_restores_exactly(
     assert file_checksums(fresh) == checksums
     # The source's files now include the finished narration as well.
     assert f"private/{NARRATION}" in file_checksums(tmp_path)
+
+
+@pytest.mark.slow
+def test_an_archive_from_before_a_migration_is_migrated_forward(transactional_db, tmp_path):
+    from django.core.management import call_command
+
+    site = tmp_path / "site"
+    site.mkdir()
+    call_command("migrate", "backups", "zero", verbosity=0)
+    try:
+        env = install_env(tmp_path, serve_test_database(site))
+        env["BACKUP_DIR"] = str(site / "backups")
+        backup = manage(env, "backup")
+    finally:
+        call_command("migrate", "backups", verbosity=0)
+    assert backup.returncode == 0, backup.stderr
+    [archive] = (site / "backups").glob("masthead-*.tar.gz")
+    manifest = _manifest(archive)
+    assert "backups" not in manifest["migrations"]
+    assert "backups_backup" not in manifest["counts"]
+
+    fresh = tmp_path / "fresh"
+    with fresh_database(fresh) as url:
+        restore = manage(install_env(fresh, url), "restore", str(archive))
+        assert restore.returncode == 0, restore.stderr
+        assert "Migrated forward: backups.0001_initial" in restore.stdout
+        counts = database_counts(url)
+    assert counts["backups_backup"] == 0
+    assert {table: counts[table] for table in manifest["counts"]} == {
+        **manifest["counts"],
+        "django_migrations": manifest["counts"]["django_migrations"] + 1,
+    }
