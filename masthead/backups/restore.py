@@ -78,7 +78,7 @@ def restore_backup(archive, *, using=DEFAULT_DB_ALIAS, force=False, progress=Non
                 _check_counts(manifest, postgresql_counts(pg), archive)
         report("Restoring the media")
         restored = _restore_media(manifest, staging)
-    missing = _check_buckets(manifest)
+    missing = missing_from_buckets(manifest)
     report("Migrating")
     applied = _migrate(connection, using)
     return {"manifest": manifest, "files": restored, "migrated": applied, "missing": missing}
@@ -270,7 +270,7 @@ def _restore_media(manifest, staging):
     return restored
 
 
-def _check_buckets(manifest):
+def missing_from_buckets(manifest):
     """The listed bucket objects that are not there now, with the same
     ETag: the operator brings them back from the bucket's versions."""
     missing = []
