@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "masthead.ads",
     "masthead.api",
     "masthead.exports",
+    "masthead.backups",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -318,6 +319,14 @@ if os.environ.get("MEDIA_STORAGE") == "s3":
             "custom_domain": None,
         },
     }
+
+# Backups (manage.py backup, the admin's Backups page): archives go to
+# BACKUP_DIR, outside MEDIA_ROOT so that nothing serves them; the newest
+# BACKUP_KEEP are kept (0 keeps all); BACKUP_NIGHTLY has the scheduler make
+# one a day.
+BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
+BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "7"))
+BACKUP_NIGHTLY = env_bool("BACKUP_NIGHTLY", False)
 
 SERVE_MEDIA = env_bool("SERVE_MEDIA", os.environ.get("MEDIA_STORAGE") != "s3")
 

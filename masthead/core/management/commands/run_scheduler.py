@@ -15,6 +15,8 @@ SCHEDULE = [
     (30, "command:requeue_stale_tasks"),
     (60, "command:publish_scheduled"),
     (24 * 3600, "task:masthead.billing.tasks.reconcile_subscriptions"),
+    # A no-op unless BACKUP_NIGHTLY is on.
+    (24 * 3600, "task:masthead.backups.tasks.nightly_backup"),
 ]
 
 
