@@ -27,6 +27,7 @@ from common import (
     bench_env,
     cleanup,
     free_port,
+    manage,
     prepare_site,
     python_speed,
     wrk,
@@ -65,14 +66,6 @@ for n in range(articles):
             body=body, live=True, first_published_at=now,
         ))
 """
-
-
-def manage(env, *args):
-    began = time.monotonic()
-    subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
-    )
-    return time.monotonic() - began
 
 
 def main():

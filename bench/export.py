@@ -14,13 +14,11 @@ and this machine's Python speed: the machines drift.
 import argparse
 import json
 import shutil
-import subprocess
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
-from common import PYTHON, ROOT, bench_env, manage, python_speed
+from common import bench_env, manage, python_speed
 
 MAKE_READERS = """
 from datetime import timedelta
@@ -56,14 +54,6 @@ Subscription.objects.bulk_create(subscriptions)
 """
 
 
-def timed(env, *args):
-    began = time.perf_counter()
-    subprocess.run(
-        [PYTHON, "manage.py", *args], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
-    )
-    return time.perf_counter() - began
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--readers", type=int, default=5000)
@@ -76,12 +66,12 @@ def main():
         manage(env, "load_demo_magazine")
         manage(env, "shell", "-c", MAKE_READERS.replace("{count}", str(options.readers)))
         archive = source / "magazine.zip"
-        export_seconds = timed(env, "export_magazine", str(archive))
+        export_seconds = manage(env, "export_magazine", str(archive))
         with zipfile.ZipFile(archive) as opened:
             counts = json.loads(opened.read("manifest.json"))["counts"]
         fresh = bench_env(target, TASKS_BACKEND="database", LOG_LEVEL="WARNING")
         manage(fresh, "migrate", "--noinput")
-        import_seconds = timed(fresh, "import_masthead", str(archive))
+        import_seconds = manage(fresh, "import_masthead", str(archive))
         print(f"counts: {counts}")
         print(f"archive: {archive.stat().st_size / 1e6:.1f} MB")
         print(f"export_magazine: {export_seconds:.1f} s wall")

@@ -40,10 +40,8 @@ Checkouts and gifts are limited per member and per source, so one account
 or one place cannot create sessions, pending gifts and gift emails without
 end.
 
-The client's IP is REMOTE_ADDR, unless the request came through one of the
-proxies named in TRUSTED_PROXIES (nginx in deploy/): then it is the address
-that proxy saw, the last one in X-Forwarded-For. The header is not trusted
-from anyone else, since anyone can send one.
+The client's IP is read by `core.clients.client_ip`, which trusts
+X-Forwarded-For only from TRUSTED_PROXIES.
 """
 
 import hashlib
@@ -51,8 +49,9 @@ import ipaddress
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
 from django.core.cache import cache
+
+from masthead.core.clients import client_ip
 
 
 @dataclass(frozen=True)
@@ -92,14 +91,6 @@ CHECKOUT_PER_MEMBER = Limit("checkout-member", 10, 60 * 60)
 CHECKOUT_PER_SOURCE = Limit("checkout-source", 30, 60 * 60)
 GIFT_PER_MEMBER = Limit("gift-member", 5, 24 * 60 * 60)
 GIFT_PER_SOURCE = Limit("gift-source", 10, 24 * 60 * 60)
-
-
-def client_ip(request):
-    address = request.META.get("REMOTE_ADDR") or "unknown"
-    if address in settings.TRUSTED_PROXIES:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        return forwarded or address
-    return address
 
 
 def source(request):

@@ -27,6 +27,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 
+from .clients import client_ip
+
 logger = logging.getLogger(__name__)
 
 
@@ -114,21 +116,11 @@ def run_checks():
     return results
 
 
-def client_address(request):
-    """REMOTE_ADDR, or the address one of TRUSTED_PROXIES saw (the last one
-    in X-Forwarded-For): anyone else may send that header."""
-    address = request.META.get("REMOTE_ADDR", "")
-    if address in settings.TRUSTED_PROXIES:
-        forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")[-1].strip()
-        return forwarded or address
-    return address
-
-
 def may_see_details(request):
     if request.user.is_authenticated and request.user.is_staff:
         return True
     try:
-        address = ipaddress.ip_address(client_address(request))
+        address = ipaddress.ip_address(client_ip(request))
     except ValueError:
         return False
     for allowed in settings.HEALTH_DETAIL_ADDRESSES:

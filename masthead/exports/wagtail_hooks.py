@@ -8,8 +8,8 @@ from . import views
 
 admin_urls = [
     path("", views.ExportsView.as_view(), name="exports"),
-    path("<int:export_id>/progress/", views.export_progress, name="progress"),
-    path("<int:export_id>/download/", views.download_export, name="download"),
+    path("<id:export_id>/progress/", views.export_progress, name="progress"),
+    path("<id:export_id>/download/", views.download_export, name="download"),
 ]
 
 

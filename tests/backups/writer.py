@@ -43,6 +43,8 @@ def main(ready, stop):
             while not stop.exists():
                 yield PIECE
                 self.begun.set()
+                # A pace, not a timing the test relies on: the file keeps
+                # growing through the backup without filling the disk.
                 time.sleep(0.02)
             yield PIECE
 
