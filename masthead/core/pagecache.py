@@ -178,7 +178,14 @@ class AnonymousPageCache:
         cookie = environ.get("HTTP_COOKIE", "")
         if settings.SESSION_COOKIE_NAME + "=" in cookie:
             return False
-        return not environ.get("HTTP_AUTHORIZATION")
+        if environ.get("HTTP_AUTHORIZATION"):
+            return False
+        # Static files and uploads are not pages (none of CACHEABLE_TYPES):
+        # never kept here, so not looked up either. Who may share a response
+        # is decided by SHARED_PAGES, not by this.
+        return not environ.get("PATH_INFO", "").startswith(
+            (settings.STATIC_URL, settings.MEDIA_URL)
+        )
 
     def key(self, environ, generation=None):
         host = environ.get("HTTP_HOST") or environ.get("SERVER_NAME", "")

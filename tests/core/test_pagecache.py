@@ -116,3 +116,16 @@ def test_query_strings_are_part_of_the_key(wsgi, magazine):
     _, _, bond = wsgi.get("/search/?q=bond")
     _, _, border = wsgi.get("/search/?q=border")
     assert "The bond market blinks" in bond and "The bond market blinks" not in border
+
+
+def test_static_files_and_uploads_cost_the_page_cache_nothing(wsgi, magazine, cache_calls):
+    from masthead.core import singleflight
+
+    calls = cache_calls(pagecache, singleflight)
+    for path in ("/static/css/masthead.css", "/media/original_images/notes.txt"):
+        _status, headers, _body = wsgi.get(path)
+        assert "X-Page-Cache" not in headers
+    assert calls == []
+    # A page still goes through it.
+    wsgi.get(magazine["free"].url)
+    assert calls
