@@ -1,10 +1,13 @@
 """The admin's Export page: "Export now", the exports so far with their
-progress, and their downloads (staff only)."""
+progress, and their downloads: for staff only, through links signed for a
+few minutes, so a link copied out of the page soon stops working."""
 
 from django.contrib import messages
+from django.core import signing
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, redirect
+from django.urls import reverse
 from django.views.generic import TemplateView
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
@@ -12,6 +15,14 @@ from masthead.core.storage import private_storage, serve_private_file
 
 from .actions import request_export
 from .models import MagazineExport
+
+LINK_SECONDS = 300
+SALT = "masthead.exports.download"
+
+
+def download_url(export):
+    token = signing.TimestampSigner(salt=SALT).sign(str(export.pk))
+    return reverse("exports_admin:download", args=[token])
 
 
 def may_export(user):
@@ -37,6 +48,8 @@ class ExportsView(StaffOnlyMixin, WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         exports = list(MagazineExport.objects.select_related("requested_by")[:20])
+        for export in exports:
+            export.download_url = download_url(export)
         context.update(exports=exports, running=any(not e.is_finished for e in exports))
         return context
 
@@ -55,9 +68,13 @@ def export_progress(request, export_id):
     )
 
 
-def download_export(request, export_id):
+def download_export(request, token):
     if not may_export(request.user):
         raise PermissionDenied
+    try:
+        export_id = signing.TimestampSigner(salt=SALT).unsign(token, max_age=LINK_SECONDS)
+    except signing.BadSignature:
+        raise Http404("This link has expired: open the Export page again.")
     export = get_object_or_404(MagazineExport, pk=export_id, status=MagazineExport.Status.DONE)
     if not export.file or not private_storage.exists(export.file.name):
         raise Http404

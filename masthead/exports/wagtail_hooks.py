@@ -9,7 +9,7 @@ from . import views
 admin_urls = [
     path("", views.ExportsView.as_view(), name="exports"),
     path("<id:export_id>/progress/", views.export_progress, name="progress"),
-    path("<id:export_id>/download/", views.download_export, name="download"),
+    path("download/<str:token>/", views.download_export, name="download"),
 ]
 
 

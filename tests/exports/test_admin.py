@@ -3,6 +3,7 @@ shows its progress, and the zip is a private file only staff download."""
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.urls import reverse
+from freezegun import freeze_time
 
 from masthead.core.storage import private_storage
 from masthead.exports.actions import run_export
 from masthead.exports.models import MagazineExport
+from masthead.exports.views import download_url
 
 pytestmark = pytest.mark.django_db
 
@@ -61,10 +64,11 @@ def test_export_now_runs_in_the_worker_and_offers_a_private_download(
     assert not (Path(settings.MEDIA_ROOT) / export.file.name).exists()
 
     listing = staff_client.get(reverse("exports_admin:exports")).content.decode()
-    download_url = reverse("exports_admin:download", args=[export.pk])
-    assert download_url in listing
+    # The page's own link, signed when the page was drawn.
+    link = re.search(r'href="([^"]*/download/[^"]*)"', listing)[1]
+    assert link.startswith(reverse("exports_admin:download", args=["x"]).rsplit("x/", 1)[0])
 
-    download = staff_client.get(download_url)
+    download = staff_client.get(link)
     assert download.status_code == 200
     assert download["Content-Type"] == "application/zip"
     assert "attachment" in download["Content-Disposition"]
@@ -84,8 +88,8 @@ def test_an_export_waiting_for_the_worker_shows_its_progress(staff_client, setti
     assert export.status == "queued"
     page = staff_client.get(reverse("exports_admin:exports")).content.decode()
     assert "Waiting for the worker" in page and "<progress" in page
-    assert reverse("exports_admin:download", args=[export.pk]) not in page
-    assert staff_client.get(reverse("exports_admin:download", args=[export.pk])).status_code == 404
+    assert download_url(export) not in page
+    assert staff_client.get(download_url(export)).status_code == 404
 
 
 def test_running_a_finished_export_again_leaves_it_as_it_is(demo):
@@ -107,7 +111,7 @@ def test_only_staff_reach_exports(who, client, editor_client, demo):
     urls = [
         reverse("exports_admin:exports"),
         reverse("exports_admin:progress", args=[export.pk]),
-        reverse("exports_admin:download", args=[export.pk]),
+        download_url(export),
     ]
     for url in urls:
         response = client.get(url)
@@ -135,3 +139,14 @@ def test_an_export_that_fails_says_why_and_leaves_no_file(demo, staff_client):
     assert not private_storage.exists("exports")
     page = staff_client.get(reverse("exports_admin:exports")).content.decode()
     assert "Failed" in page and lost.file.name in page
+
+
+def test_a_download_link_is_signed_and_expires(demo, staff_client):
+    export = run_export(MagazineExport.objects.create().pk)
+    with freeze_time("2026-03-01 12:00:00") as clock:
+        url = download_url(export)
+        assert staff_client.get(url).status_code == 200
+        forged = url.replace(f"/{export.pk}:", f"/{export.pk + 1}:")
+        assert staff_client.get(forged).status_code == 404
+        clock.tick(301)
+        assert staff_client.get(url).status_code == 404
