@@ -71,6 +71,9 @@ test: setup-test test-only
 
 test-only:
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	MASTHEAD_TESTING=1 $(BIN)/mypy
 	MASTHEAD_TESTING=1 $(MANAGE) makemigrations --check --dry-run
 	MASTHEAD_TESTING=1 $(BIN)/pytest -n 2 $(PYTEST_ARGS)
 

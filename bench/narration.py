@@ -60,7 +60,7 @@ def load_articles():
     """The demo magazine, else a corpus from its article files, else generated text."""
     call_command("migrate", verbosity=0)
     try:
-        from masthead.core.demo.loader import DEFAULT_ARTICLES_DIR, load_demo
+        from masthead.demo.loader import DEFAULT_ARTICLES_DIR, load_demo
 
         load_demo(DEFAULT_ARTICLES_DIR)
         source = "demo magazine (load_demo_magazine)"
@@ -80,7 +80,7 @@ def build_corpus():
     ensure_site_tree()
     sections = list(SectionPage.objects.all())
     author = Author.objects.create(name="Bench Writer")
-    files = sorted((ROOT / "masthead/core/demo/articles").glob("*.txt"))
+    files = sorted((ROOT / "masthead/demo/articles").glob("*.txt"))
     texts = [parse_demo_file(path) for path in files] or [generated(n) for n in range(24)]
     for n, (title, dek, body) in enumerate(texts):
         article = ArticlePage(title=title, slug=f"bench-{n}", dek=dek, body=body, live=False)

@@ -6,14 +6,14 @@ these; so do other apps:
 
 - billing calls `update_shipping_address(user, **fields)` with the address
   Stripe Checkout collected;
-- `delete_account(user)` calls billing's `cancel_for_deleted_member(user)`
-  (found by name, see `before_delete_hooks`) before anything is deleted.
+- `delete_account(user)` calls the hooks other apps registered in
+  `BEFORE_DELETE_HOOKS` (billing's `cancel_for_deleted_member(user)`) before
+  anything is deleted.
 
-Dependencies point one way: accounts imports mailings and core, never
-billing at import time.
+Dependencies point one way: accounts imports core, never the apps above it;
+they plug in through the hook lists here.
 """
 
-import importlib
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -21,7 +21,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from masthead.mailings.actions import send_email
+from masthead.core.email import send_email
 
 from .addresses import validate_address
 from .models import AccountEvent, EmailChangeRequest, MagicLink, ShippingAddress, User
@@ -284,6 +284,18 @@ def confirm_email_change(token):
 # Shipping address -----------------------------------------------------------
 
 
+# Callables `(user) -> str | None` asked after a member changed their shipping
+# address, for something to tell them (printing: an issue already went to the
+# old address). Apps above accounts append to this list from their
+# AppConfig.ready().
+ADDRESS_CHANGE_NOTICES = []
+
+
+def address_change_notices(user):
+    """What the hooks in ADDRESS_CHANGE_NOTICES have to tell `user`."""
+    return [notice for ask in ADDRESS_CHANGE_NOTICES if (notice := ask(user))]
+
+
 @transaction.atomic
 def update_shipping_address(user, *, source="account", **fields):
     """Replace the member's shipping address with `fields`.
@@ -309,29 +321,10 @@ def update_shipping_address(user, *, source="account", **fields):
 # Deletion -------------------------------------------------------------------
 
 # Callables run with the user before an account is deleted, inside the
-# deletion's transaction; one that raises stops the deletion. Apps append to
-# this list from their AppConfig.ready(). Billing need not: its
-# `masthead.billing.actions.cancel_for_deleted_member(user)` is found by name.
+# deletion's transaction; one that raises stops the deletion. Apps above
+# accounts append to this list from their AppConfig.ready() (billing cancels
+# the member's subscriptions).
 BEFORE_DELETE_HOOKS = []
-
-BILLING_HOOK = ("masthead.billing.actions", "cancel_for_deleted_member")
-
-
-def before_delete_hooks():
-    """Billing's cancel hook when billing defines it, then BEFORE_DELETE_HOOKS."""
-    hooks = []
-    module_name, function_name = BILLING_HOOK
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name != module_name:
-            raise
-    else:
-        hook = getattr(module, function_name, None)
-        if hook is not None:
-            hooks.append(hook)
-    hooks.extend(hook for hook in BEFORE_DELETE_HOOKS if hook not in hooks)
-    return hooks
 
 
 @transaction.atomic
@@ -340,7 +333,7 @@ def delete_account(user):
     cancels subscriptions there). Their address, links, pending email
     changes and audit rows go too; one anonymous record of the deletion
     stays. The address gets a last email saying it is done."""
-    for hook in before_delete_hooks():
+    for hook in BEFORE_DELETE_HOOKS:
         hook(user)
     email = user.email
     user_id = user.pk

@@ -335,11 +335,7 @@ def update_address(request):
         return _render_account(request, address_form=form)
     actions.update_shipping_address(request.user, source="account", **form.cleaned_data)
     messages.success(request, "Your shipping address is saved.")
-    # Print runs depend on accounts, so the lookup is imported where it is used.
-    from masthead.printing.actions import cutoff_notice_for
-
-    notice = cutoff_notice_for(request.user)
-    if notice:
+    for notice in actions.address_change_notices(request.user):
         messages.info(request, notice)
     return redirect("accounts:account")
 

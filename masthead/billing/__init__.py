@@ -1,7 +1,7 @@
 """Plans, prices, subscriptions, payments, refunds, gifts and Stripe events.
 
 Dependencies point one way: billing uses accounts (the member, their shipping
-address) and mailings (`send_email`); access and the apps that gate content
+address) and core (`email.send_email`); access and the apps that gate content
 ask billing through `entitlements.current_entitlement` and register for
 `actions.ACCESS_REVOKED_HOOKS`. Billing imports nothing of theirs.
 

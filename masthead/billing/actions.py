@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
 
-from masthead.mailings.actions import send_email
+from masthead.core.email import send_email
 
 from . import gateway
 from .models import (

@@ -1,10 +1,13 @@
 """Keep cached pages fresh: anything published changes what readers see."""
 
-from django.core.cache import cache
 from django.db import transaction
+from django.dispatch import Signal
 
-from .context_processors import NAV_CACHE_KEY
 from .pagecache import invalidate_pages
+
+# Sent once a change to what readers see is committed; apps that cache
+# something drawn from pages (issues' site navigation) forget it here.
+pages_changed = Signal()
 
 
 def content_changed(**kwargs):
@@ -16,7 +19,7 @@ def content_changed(**kwargs):
 
 
 def refresh_pages():
-    cache.delete(NAV_CACHE_KEY)
+    pages_changed.send(sender=None)
     invalidate_pages()
 
 

@@ -211,3 +211,11 @@ def record_download(member, edition):
         format=edition.format,
         content_hash=edition.content_hash,
     )
+
+
+def build_published_issue_editions(publication):
+    """The editions step of publishing an issue (issues.actions)."""
+    from masthead.issues.actions import issue_of
+
+    outcomes = build_editions(issue_of(publication))
+    return ", ".join(f"{name}: {outcome}" for name, outcome in sorted(outcomes.items()))

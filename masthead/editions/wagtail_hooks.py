@@ -22,3 +22,11 @@ def rebuild_editions_after_publish(request, page):
         return
     for issue in issues:
         schedule_edition_builds(issue)
+
+
+@hooks.register("issue_publish_context")
+def editions_of_the_issue(issue):
+    """The issue's editions and their builds, on the publish screen."""
+    from .models import Edition
+
+    return {"editions": Edition.objects.filter(issue=issue).order_by("format")}

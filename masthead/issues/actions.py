@@ -6,7 +6,12 @@ transaction commits, hands the steps to the task worker:
 1. articles  - publish the issue's ready articles, then the issue itself;
 2. editions  - build the EPUB and PDF editions (editions.actions);
 3. print_run - close the issue's print run (printing.actions);
-4. notify    - email the members the access rule grants the issue.
+4. notify    - email the members the access rule grants the issue
+               (mailings.actions).
+
+Issues runs the first step itself. The apps that own the others register
+their runner with `register_step` from their AppConfig.ready(), so issues
+never imports them.
 
 A step that succeeded is never run again; one that failed stops the run and
 is retried, with the steps after it, the next time someone asks to publish.
@@ -17,20 +22,15 @@ repeats nothing when the step runs again.
 
 import logging
 from datetime import timedelta
-from urllib.parse import urljoin
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 from wagtail.actions.publish_revision import PublishPermissionError
 
 from masthead.core.taskqueue import enqueue_on_commit
 
-from .models import IssueAnnouncement, IssuePage, IssuePublication, IssuePublicationStep
+from .models import IssuePage, IssuePublication, IssuePublicationStep
 
 logger = logging.getLogger(__name__)
 
@@ -114,7 +114,10 @@ def run_publication(publication_id):
             # Running in another worker, or failed and waiting for a retry.
             return publication
         try:
-            detail = STEP_RUNNERS[step.name](publication)
+            runner = STEP_RUNNERS.get(step.name)
+            if runner is None:
+                raise PublishIssueError(f"No installed app carries out the step {step.name!r}.")
+            detail = runner(publication)
         except Exception as error:
             logger.exception("Publishing %s: step %s failed", publication.issue_id, step.name)
             Step.objects.filter(pk=step.pk).update(
@@ -135,7 +138,8 @@ def run_publication(publication_id):
     return publication
 
 
-def _issue(publication):
+def issue_of(publication):
+    """The IssuePage a publication publishes (for step runners)."""
     return IssuePage.objects.get(pk=publication.issue_id)
 
 
@@ -145,7 +149,7 @@ def publish_articles_and_issue(publication):
 
     user = publication.requested_by
     with transaction.atomic():
-        issue = _issue(publication)
+        issue = issue_of(publication)
         articles = issue.draft_contents()
         if not articles:
             raise PublishIssueError("The issue has no articles.")
@@ -186,95 +190,13 @@ def publish_articles_and_issue(publication):
     return detail
 
 
-def build_issue_editions(publication):
-    """Step 2."""
-    from masthead.editions.actions import build_editions
-
-    outcomes = build_editions(_issue(publication))
-    return ", ".join(f"{name}: {outcome}" for name, outcome in sorted(outcomes.items()))
-
-
-def close_issue_print_run(publication):
-    """Step 3."""
-    from masthead.printing.actions import close_print_run
-
-    run = close_print_run(_issue(publication), user=publication.requested_by)
-    labels = run.entries.count()
-    return (
-        f"{labels} label(s); {run.held_count} on vacation hold; "
-        f"{len(run.unaddressed_keylines)} without a shipping address."
-    )
-
-
-def _announcement_context(issue):
-    from masthead.editions.content import magazine_settings
-    from masthead.editions.models import EditionFormat
-
-    base = settings.SITE_URL + "/"
-    return {
-        "magazine": magazine_settings().name,
-        "issue_title": issue.title,
-        "issue_label": issue.label,
-        "cover_date": format_date(issue.cover_date, "F j, Y"),
-        "cover_lines": issue.cover_line_list,
-        "issue_url": urljoin(base, issue.get_url() or ""),
-        "articles": [
-            {
-                "title": article.title,
-                "dek": article.dek,
-                "byline": ", ".join(author.name for author in article.authors),
-                "url": urljoin(base, article.get_url() or ""),
-            }
-            for article in issue.live_articles()
-        ],
-        "downloads": [
-            {
-                "label": label,
-                "url": urljoin(base, reverse("editions:download", args=[issue.pk, value])),
-            }
-            for value, label in EditionFormat.choices
-        ],
-    }
-
-
-def wants_issue_emails(members):
-    """Narrow a member queryset to those who want new-issue emails, where
-    accounts records the preference."""
-    field_names = {field.name for field in members.model._meta.get_fields()}
-    if "wants_issue_emails" in field_names:
-        return members.filter(wants_issue_emails=True)
-    return members
-
-
-def announce_issue(publication):
-    """Step 4: one email per reader the access rule grants the issue, once."""
-    from masthead.access.rules import decide
-    from masthead.mailings.actions import send_email
-
-    issue = _issue(publication)
-    context = _announcement_context(issue)
-    # Staff have access to everything by the access rule; the email is for readers.
-    members = wants_issue_emails(get_user_model().objects.filter(is_active=True, is_staff=False))
-    members = members.exclude(issue_announcements__issue=issue).exclude(email="").order_by("pk")
-    sent = 0
-    for member in members.iterator():
-        if not decide(member, issue):
-            continue
-        with transaction.atomic():
-            _, created = IssueAnnouncement.objects.get_or_create(issue=issue, member=member)
-            if created:
-                send_email(
-                    "issue_published",
-                    member.email,
-                    {**context, "member_name": member.get_short_name()},
-                )
-                sent += 1
-    return f"Emailed {sent} member(s)."
-
-
+# What carries out each step, a function of the IssuePublication returning a
+# line of detail; `register_step` fills in the steps of the apps above.
 STEP_RUNNERS = {
     Step.Name.ARTICLES: publish_articles_and_issue,
-    Step.Name.EDITIONS: build_issue_editions,
-    Step.Name.PRINT_RUN: close_issue_print_run,
-    Step.Name.NOTIFY: announce_issue,
 }
+
+
+def register_step(name, runner):
+    """Have `runner(publication)` carry out the step `name` (a Step.Name)."""
+    STEP_RUNNERS[Step.Name(name)] = runner

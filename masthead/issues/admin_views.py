@@ -1,11 +1,22 @@
 """The editors' side of issues in the Wagtail admin: what the coming issues
-still need, and "Publish issue" with its progress."""
+still need, and "Publish issue" with its progress.
+
+Apps above issues add what they know to these screens through Wagtail hooks,
+so issues never imports them:
+
+- `upcoming_issues_rows`: a function of the list's rows (UpcomingIssue) that
+  sets attributes on them for the template (printing: `print_run`);
+- `issue_publish_context`: a function of the issue that returns a dict added
+  to the publish screen's context (editions: `editions`; printing:
+  `print_run`).
+"""
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import reverse
 from django.views.generic import TemplateView
+from wagtail import hooks
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 
 from .actions import publish_issue
@@ -29,13 +40,11 @@ class UpcomingIssuesView(WagtailAdminTemplateMixin, TemplateView):
         publications = IssuePublication.objects.filter(issue_id__in=issue_ids).in_bulk(
             field_name="issue_id"
         )
-        from masthead.printing.models import PrintRun
-
-        runs = PrintRun.objects.filter(issue_id__in=issue_ids).in_bulk(field_name="issue_id")
         for row in rows:
             if row.issue:
                 row.publication = publications.get(row.issue.pk)
-                row.print_run = runs.get(row.issue.pk)
+        for annotate in hooks.get_hooks("upcoming_issues_rows"):
+            annotate(rows)
         archive = IssueIndexPage.objects.first()
         context["rows"] = rows
         context["add_issue_url"] = (
@@ -73,9 +82,6 @@ class PublishIssueView(WagtailAdminTemplateMixin, TemplateView):
         ]
 
     def get_context_data(self, **kwargs):
-        from masthead.editions.models import Edition
-        from masthead.printing.models import PrintRun
-
         from .upcoming import check_issue
 
         context = super().get_context_data(**kwargs)
@@ -92,13 +98,13 @@ class PublishIssueView(WagtailAdminTemplateMixin, TemplateView):
                 "reported_steps": others,
                 "problems": problems,
                 "notes": notes,
-                "editions": Edition.objects.filter(issue=self.issue).order_by("format"),
-                "print_run": PrintRun.objects.filter(issue=self.issue).first(),
                 "edit_url": reverse("wagtailadmin_pages:edit", args=[self.issue.pk]),
                 "refresh": (publication is not None and not publication.is_finished)
                 or any(step.status == running for step in others),
             }
         )
+        for more_context in hooks.get_hooks("issue_publish_context"):
+            context.update(more_context(self.issue))
         return context
 
     def post(self, request, *args, **kwargs):

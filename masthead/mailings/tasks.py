@@ -1,24 +1,5 @@
-import contextlib
+# Emails queued before transactional email moved to masthead.core.email name
+# their task by this path; the worker still finds it here.
+from masthead.core.email import send_templated_email
 
-from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
-from django_tasks import task
-
-
-@task()
-def send_templated_email(template, to, context):
-    """Render mailings/<template>.txt (and .html when present) and send it.
-
-    `context` must be JSON-serialisable: tasks cross process boundaries.
-    """
-    from django.conf import settings
-    from django.template import TemplateDoesNotExist
-
-    context = {**context, "site_url": settings.SITE_URL}
-    subject = render_to_string(f"mailings/{template}_subject.txt", context).strip()
-    text = render_to_string(f"mailings/{template}.txt", context)
-    message = EmailMultiAlternatives(subject=" ".join(subject.split()), body=text, to=list(to))
-    with contextlib.suppress(TemplateDoesNotExist):
-        html = render_to_string(f"mailings/{template}.html", context)
-        message.attach_alternative(html, "text/html")
-    message.send()
+__all__ = ["send_templated_email"]

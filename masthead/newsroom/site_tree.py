@@ -17,6 +17,11 @@ DEFAULT_SECTIONS = [
     ("Technology", "technology", "The machines, the makers and what they change."),
 ]
 
+# Callables that add the pages of apps above newsroom (issues' archive) to
+# the fixed tree, given the home page; those apps append them from their
+# AppConfig.ready(). Each must leave existing pages as they are.
+SITE_TREE_PAGES = []
+
 
 def site_address():
     """(hostname, port) of SITE_URL, the address readers use."""
@@ -25,15 +30,14 @@ def site_address():
 
 
 def ensure_site_tree(title="Home"):
-    """Make a HomePage the default site's root, with sections and an archive,
-    and give the default site the address of SITE_URL: Wagtail builds every
-    page's absolute URL (canonical, feeds, sitemaps, JSON-LD) from it.
+    """Make a HomePage the default site's root, with sections and the pages
+    of SITE_TREE_PAGES (the archive), and give the default site the address
+    of SITE_URL: Wagtail builds every page's absolute URL (canonical, feeds,
+    sitemaps, JSON-LD) from it.
 
     Safe to run again: existing pages are kept.
     """
     hostname, port = site_address()
-    from masthead.issues.models import IssueIndexPage
-
     home = HomePage.objects.first()
     if home is None:
         root = Page.get_first_root_node() or _create_root()
@@ -63,12 +67,8 @@ def ensure_site_tree(title="Home"):
                     title=title_, slug=slug, intro=intro, default_access_level=AccessLevel.PUBLIC
                 )
             )
-    if not IssueIndexPage.objects.exists():
-        home.add_child(
-            instance=IssueIndexPage(
-                title="Archive", slug="issues", intro="Every issue, from the first to the latest."
-            )
-        )
+    for add_pages in SITE_TREE_PAGES:
+        add_pages(home)
     return home
 
 

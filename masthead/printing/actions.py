@@ -169,6 +169,18 @@ def close_print_run(issue, user=None, now=None):
     return run
 
 
+def close_published_issue_print_run(publication):
+    """The print run step of publishing an issue (issues.actions)."""
+    from masthead.issues.actions import issue_of
+
+    run = close_print_run(issue_of(publication), user=publication.requested_by)
+    labels = run.entries.count()
+    return (
+        f"{labels} label(s); {run.held_count} on vacation hold; "
+        f"{len(run.unaddressed_keylines)} without a shipping address."
+    )
+
+
 def print_run_csv(run):
     """The printer's file: UTF-8 CSV, a header row, then one row per label
     sorted by country and postal code. The same bytes every time for a

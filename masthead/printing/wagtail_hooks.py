@@ -52,3 +52,23 @@ def keep_issues_with_closed_print_runs(request, page):
     if request.method == "POST":
         run.delete()
     return None
+
+
+@hooks.register("upcoming_issues_rows")
+def print_runs_of_upcoming_issues(rows):
+    """Each coming issue's print run, on the upcoming issues list."""
+    from .models import PrintRun
+
+    issue_ids = [row.issue.pk for row in rows if row.issue]
+    runs = PrintRun.objects.filter(issue_id__in=issue_ids).in_bulk(field_name="issue_id")
+    for row in rows:
+        if row.issue:
+            row.print_run = runs.get(row.issue.pk)
+
+
+@hooks.register("issue_publish_context")
+def print_run_of_the_issue(issue):
+    """The issue's print run, linked from the publish screen."""
+    from .models import PrintRun
+
+    return {"print_run": PrintRun.objects.filter(issue=issue).first()}

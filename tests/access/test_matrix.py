@@ -341,7 +341,7 @@ def check_newsletter(client, world, article, state, level, full):
     from django.core import mail
     from django.test import TestCase
 
-    from masthead.issues.actions import announce_issue
+    from masthead.mailings.actions import announce_issue
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         announce_issue(SimpleNamespace(issue_id=world.issue.pk))

@@ -259,8 +259,9 @@ def fake_billing_cancel(user):
 
 def test_delete_account_erases_personal_data(signed_in, member, commit, mailoutbox, monkeypatch):
     calls = []
-    monkeypatch.setattr(actions, "BILLING_HOOK", (__name__, "fake_billing_cancel"))
-    monkeypatch.setattr(actions, "BEFORE_DELETE_HOOKS", [lambda user: calls.append(user.pk)])
+    monkeypatch.setattr(
+        actions, "BEFORE_DELETE_HOOKS", [fake_billing_cancel, lambda user: calls.append(user.pk)]
+    )
     DELETED.clear()
     actions.update_shipping_address(
         member, line1="1 Rue de Rivoli", city="Paris", postal_code="75001", country="FR"
@@ -315,15 +316,12 @@ def test_a_failing_hook_stops_the_deletion(signed_in, member, monkeypatch):
     assert "_auth_user_id" in signed_in.session
 
 
-def test_billing_hook_is_found_by_name_when_billing_defines_it(monkeypatch):
-    monkeypatch.setattr(actions, "BEFORE_DELETE_HOOKS", [])
-    monkeypatch.setattr(actions, "BILLING_HOOK", ("masthead.billing.nonexistent", "cancel"))
-    assert actions.before_delete_hooks() == []
-    monkeypatch.setattr(actions, "BILLING_HOOK", (__name__, "no_such_function"))
-    assert actions.before_delete_hooks() == []
-    monkeypatch.setattr(actions, "BILLING_HOOK", (__name__, "fake_billing_cancel"))
-    monkeypatch.setattr(actions, "BEFORE_DELETE_HOOKS", [fake_billing_cancel])
-    assert actions.before_delete_hooks() == [fake_billing_cancel]  # listed once
+def test_billing_cancels_subscriptions_first_when_an_account_is_deleted():
+    """Billing registers its hook from its AppConfig; accounts never imports billing."""
+    from masthead.billing.actions import cancel_for_deleted_member
+
+    assert actions.BEFORE_DELETE_HOOKS[0] is cancel_for_deleted_member
+    assert actions.BEFORE_DELETE_HOOKS.count(cancel_for_deleted_member) == 1
 
 
 # Admin ----------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
-FIXTURE = Path(__file__).parents[1] / "core" / "demo_fixture"
+FIXTURE = Path(__file__).parents[1] / "demo" / "demo_fixture"
 
 
 def at(*day, hour=9):
@@ -21,7 +21,7 @@ def _tasks_recorded_not_run(settings):
 @pytest.fixture
 def demo(db):
     """The demo magazine (the small fixture set), published."""
-    from masthead.core.demo.loader import load_demo
+    from masthead.demo.loader import load_demo
 
     return load_demo(FIXTURE)
 

@@ -189,6 +189,30 @@ def test_address_change_after_closing_is_told_it_applies_to_the_next_issue(issue
         assert cutoff_notice_for(member) is None  # that issue is long in the post
 
 
+def test_the_account_page_tells_of_an_address_change_too_late_for_a_closed_run(
+    client, issue, members
+):
+    """Accounts asks printing through ADDRESS_CHANGE_NOTICES; it never imports it."""
+    with freeze_time("2026-05-25 09:00:00"):
+        close_print_run(issue)
+    client.force_login(members["print-us"])
+    with freeze_time("2026-05-27 12:00:00"):
+        response = client.post(
+            "/account/address/",
+            {
+                "line1": "2 Harbour Road",
+                "city": "Portland",
+                "region": "ME",
+                "postal_code": "04101",
+                "country": "US",
+            },
+            follow=True,
+        )
+    shown = [str(message) for message in response.context["messages"]]
+    assert shown[0] == "Your shipping address is saved."
+    assert "Vol. 12, No. 22" in shown[1] and "applies from the next issue" in shown[1]
+
+
 @freeze_time("2026-05-25 09:00:00")
 def test_staff_see_counts_by_country_and_download_the_file(client, issue, members):
     run = close_print_run(issue)

@@ -6,9 +6,17 @@ without access), `reader.ads`, `reader.meter`. Worked out once per request.
 
 `{% paywall reader %}`: the box a reader without access sees instead of the
 rest of the article.
+
+`{% article_json_ld page %}`: the article's structured data, marked gated
+when this reader's copy is cut.
 """
 
 from django import template
+from django.utils.html import format_html
+
+from masthead.core.models import MagazineSettings
+from masthead.newsroom.structured_data import article_json_ld as build_json_ld
+from masthead.newsroom.structured_data import as_script
 
 from ..paywall import paywall_context
 from ..reading import reader_for
@@ -19,6 +27,14 @@ register = template.Library()
 @register.simple_tag(takes_context=True)
 def article_reader(context, page):
     return reader_for(context["request"], page)
+
+
+@register.simple_tag(takes_context=True)
+def article_json_ld(context, article):
+    request = context["request"]
+    gated = reader_for(request, article).gated
+    data = build_json_ld(request, article, MagazineSettings.for_request(request), gated=gated)
+    return format_html('<script type="application/ld+json">{}</script>', as_script(data))
 
 
 @register.inclusion_tag("access/paywall.html", takes_context=True)

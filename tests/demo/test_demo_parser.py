@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from masthead.core.demo.parser import (
+from masthead.demo.parser import (
     ArticleFormatError,
     Figure,
     inline_html,

@@ -5,8 +5,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from masthead.core.demo.loader import DEFAULT_ARTICLES_DIR, DemoLoadError, load_demo
-from masthead.core.demo.parser import ArticleFormatError
+from masthead.demo.loader import DEFAULT_ARTICLES_DIR, DemoLoadError, load_demo
+from masthead.demo.parser import ArticleFormatError
 from masthead.newsroom.models import ArticlePage
 
 

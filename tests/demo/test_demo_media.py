@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.test import Client
 
-from masthead.core.demo.loader import DEFAULT_ARTICLES_DIR
+from masthead.demo.loader import DEFAULT_ARTICLES_DIR
 from masthead.editions.content import gather
 from masthead.issues.models import IssuePage
 from masthead.newsroom.models import ArticlePage, CreditedImage, HomePage

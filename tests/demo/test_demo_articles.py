@@ -7,9 +7,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from masthead.core.demo.catalogue import AUTHORS_BY_SLUG, ISSUES_BY_NUMBER, SECTION_ORDER
-from masthead.core.demo.loader import DEFAULT_ARTICLES_DIR
-from masthead.core.demo.parser import (
+from masthead.demo.catalogue import AUTHORS_BY_SLUG, ISSUES_BY_NUMBER, SECTION_ORDER
+from masthead.demo.loader import DEFAULT_ARTICLES_DIR
+from masthead.demo.parser import (
     MAX_WORDS,
     MIN_ARTICLES_PER_ISSUE,
     MIN_WORDS,

@@ -1,3 +1,5 @@
+"""The site header's navigation: the sections and the issue archive."""
+
 from django.core.cache import cache
 from django.utils.functional import SimpleLazyObject
 
@@ -8,8 +10,9 @@ def navigation():
     """Sections and the archive for the site header, cached until a publish."""
     nav = cache.get(NAV_CACHE_KEY)
     if nav is None:
-        from masthead.issues.models import IssueIndexPage
         from masthead.newsroom.models import SectionPage
+
+        from .models import IssueIndexPage
 
         archive = IssueIndexPage.objects.live().first()
         nav = {
@@ -23,5 +26,10 @@ def navigation():
     return nav
 
 
-def masthead(request):
+def forget_navigation(**kwargs):
+    """Receiver of core's `pages_changed`: a publish may add, move or rename a section."""
+    cache.delete(NAV_CACHE_KEY)
+
+
+def site_navigation(request):
     return {"nav": SimpleLazyObject(navigation)}
