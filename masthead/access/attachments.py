@@ -25,16 +25,16 @@ import hashlib
 from dataclasses import dataclass
 from io import BytesIO
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 from wagtail import hooks
 from wagtail.documents import get_document_model
-from wagtail.documents.models import document_served
+from wagtail.documents.models import AbstractDocument, document_served
 from wagtail.images import get_image_model
-from wagtail.images.models import Filter
+from wagtail.images.models import AbstractImage, Filter
 from wagtail.models import Page, ReferenceIndex
 
 from masthead.core.storage import (
@@ -57,7 +57,9 @@ IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
                "gif": "image/gif", "avif": "image/avif"}
 
 
-def _denied(request, access, article):
+def _denied(
+    request: HttpRequest, access: rules.Access, article: ArticlePage | None
+) -> HttpResponse:
     """The 403 page: it names the article the file belongs to (whose title
     is public), never the file. (The reader middleware marks it private.)"""
     context = {
@@ -72,7 +74,7 @@ def _denied(request, access, article):
 # Documents -------------------------------------------------------------------------
 
 
-def pages_linking_to(document):
+def pages_linking_to(document: AbstractDocument) -> list[Page]:
     """The live pages whose content links to `document`, as their own classes."""
     references = ReferenceIndex.get_references_to(document).filter(
         base_content_type=ReferenceIndex._get_base_content_type(Page)
@@ -81,16 +83,18 @@ def pages_linking_to(document):
     return list(Page.objects.live().filter(pk__in=page_ids).specific())
 
 
-def document_access(user, document):
+def document_access(
+    user: rules.Person, document: AbstractDocument
+) -> tuple[rules.Access, ArticlePage | None]:
     """(Access, article) for `user` and the file of `document`: the rule's
     answer for the most open page that links to it, and the article that
     refused it."""
-    if rules.is_signed_in(user) and user.is_staff:
+    if user is not None and user.is_authenticated and user.is_staff:
         return rules.Access(True, "staff"), None
     pages = pages_linking_to(document)
     if not pages:
         return rules.Access(False, "not-published"), None
-    refused = None
+    refused: tuple[rules.Access, ArticlePage | None] | None = None
     for page in pages:
         if not isinstance(page, ArticlePage):
             return rules.Access(True, "public"), None
@@ -98,11 +102,14 @@ def document_access(user, document):
         if access:
             return access, page
         refused = refused or (access, page)
+    assert refused is not None  # every page was an article that refused
     return refused
 
 
 @require_safe
-def serve_document(request, document_id, document_filename):
+def serve_document(
+    request: HttpRequest, document_id: int, document_filename: str
+) -> HttpResponseBase:
     """A document's file, at Wagtail's address for it, through the rule."""
     document = get_object_or_404(get_document_model(), pk=document_id)
     if document.filename != document_filename:
@@ -143,7 +150,7 @@ class GatedRendition:
     height: int
 
 
-def gated_rendition(image, article, spec):
+def gated_rendition(image: AbstractImage, article: ArticlePage, spec: str) -> GatedRendition:
     """A rendition of `image` in `article`'s gated part, addressed through
     the gated view; nothing is written to public storage."""
     width, height = Filter(spec).get_transform(image).size
@@ -151,7 +158,7 @@ def gated_rendition(image, article, spec):
     return GatedRendition(url, width, height)
 
 
-def _gated_images(article):
+def _gated_images(article: ArticlePage) -> set[int]:
     _teaser, gated = split_body(article)
     return {
         block.value["image"].pk
@@ -160,7 +167,7 @@ def _gated_images(article):
     }
 
 
-def _private_rendition(image, spec):
+def _private_rendition(image: AbstractImage, spec: str) -> tuple[str, str]:
     """The name in private storage of `image` made to `spec`, made once."""
     digest = hashlib.sha256(f"{image.file.name}:{image.file_hash}:{spec}".encode()).hexdigest()
     prefix = f"gated-images/{image.pk}/{spec}-{digest[:16]}"
@@ -175,7 +182,9 @@ def _private_rendition(image, spec):
 
 
 @require_safe
-def gated_image(request, article_id, image_id, spec):
+def gated_image(
+    request: HttpRequest, article_id: int, image_id: int, spec: str
+) -> HttpResponseBase:
     if spec not in GATED_IMAGE_SPECS:
         raise Http404("No such size.")
     article = get_object_or_404(ArticlePage.objects.live(), pk=article_id)
@@ -193,7 +202,7 @@ def gated_image(request, article_id, image_id, spec):
 
 
 @require_safe
-def image_file(request, name):
+def image_file(request: HttpRequest, name: str) -> HttpResponseBase:
     """A picture's file kept in private storage (an original or a rendition),
     to a reader `image_access` lets in."""
     if not is_private_image_name(name):

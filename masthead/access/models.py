@@ -56,10 +56,10 @@ class PaywallSettings(BaseGenericSetting):
     class Meta:
         verbose_name = "paywall"
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "Paywall settings"
 
-    def benefit_list(self):
+    def benefit_list(self) -> list[str]:
         return [line.strip() for line in self.benefits.splitlines() if line.strip()]
 
 
@@ -86,7 +86,7 @@ class MeteredRead(models.Model):
         ]
         indexes = [models.Index(fields=["member", "read_at"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.member} read {self.article_id} on {self.read_at:%Y-%m-%d}"
 
 
@@ -111,5 +111,5 @@ class Teaser(index.Indexed, models.Model):
         index.FilterField("article"),
     ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.title

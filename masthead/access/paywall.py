@@ -3,35 +3,43 @@ with their prices (billing's Plan and Price), and where to sign in, sign up
 or subscribe."""
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from django.urls import NoReverseMatch, reverse
 from django.utils.http import urlencode
 
 from masthead.newsroom.models import AccessLevel
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def _url(name, fallback):
+    from masthead.billing.models import Plan, Price
+
+    from .reading import Reader
+
+
+def _url(name: str, fallback: str) -> str:
     try:
         return reverse(name)
     except NoReverseMatch:
         return fallback
 
 
-def sign_in_url(next_url):
+def sign_in_url(next_url: str) -> str:
     return f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
 
 
-def subscribe_url():
+def subscribe_url() -> str:
     return _url("billing:subscribe", "/subscribe/")
 
 
 @dataclass
 class Offer:
-    plan: object
-    prices: list = field(default_factory=list)
+    plan: "Plan"
+    prices: "list[Price]" = field(default_factory=list)
 
 
-def offers(plan_codes=()):
+def offers(plan_codes: "Iterable[str]" = ()) -> list[Offer]:
     """Active plans with their active prices, monthly first; only the named
     plans when an article asks for some."""
     from masthead.billing.models import Plan
@@ -52,7 +60,7 @@ def offers(plan_codes=()):
     return found
 
 
-def paywall_context(reader, next_url):
+def paywall_context(reader: "Reader", next_url: str) -> dict[str, Any]:
     """The paywall's context for a Reader without access to an article."""
     from .models import PaywallSettings
 
@@ -60,9 +68,10 @@ def paywall_context(reader, next_url):
     level = reader.terms.level
     sign_in = sign_in_url(next_url)
     subscribe = subscribe_url()
-    sign_up_then = lambda target: (  # noqa: E731
-        f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"
-    )
+
+    def sign_up_then(target: str) -> str:
+        return f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"
+
     members_only = level == AccessLevel.MEMBERS
     return {
         "reader": reader,

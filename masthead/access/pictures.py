@@ -19,11 +19,14 @@ otherwise the rule's answer for the live articles that show it in their
 gated part, and no one when none does.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from wagtail.images import get_image_model
+from wagtail.images.models import AbstractImage
 from wagtail.models import Page, ReferenceIndex
 
 from masthead.core.pagecache import invalidate_pages
@@ -45,14 +48,14 @@ class PictureUses:
     that show it in their gated part."""
 
     public: bool
-    gated_articles: tuple
+    gated_articles: tuple[ArticlePage, ...]
 
     @property
-    def gated_only(self):
+    def gated_only(self) -> bool:
         return not self.public and bool(self.gated_articles)
 
 
-def gated_figure_ids(article):
+def gated_figure_ids(article: ArticlePage) -> set[str]:
     """The ids of the figure blocks in `article`'s gated part; none when the
     article is public, as its whole body is."""
     if article.effective_access_level == AccessLevel.PUBLIC:
@@ -61,7 +64,7 @@ def gated_figure_ids(article):
     return {block.id for block in gated if block.block_type == "figure"}
 
 
-def _uses_by_foreign_key(image):
+def _uses_by_foreign_key(image: AbstractImage) -> bool:
     """Whether a row of another model points at `image` by a foreign key (a
     lead image, a photo, a cover, an ad); a page's only while it is live."""
     rendition_model = image.get_rendition_model()
@@ -79,13 +82,13 @@ def _uses_by_foreign_key(image):
     return False
 
 
-def picture_uses(image):
+def picture_uses(image: AbstractImage) -> PictureUses:
     """Where `image` appears in live pages and other content."""
     public = _uses_by_foreign_key(image)
     article_type = ContentType.objects.get_for_model(ArticlePage)
     page_type = ContentType.objects.get_for_model(Page)
-    body_blocks = {}
-    other_pages = set()
+    body_blocks: dict[int, set[str]] = {}
+    other_pages: set[int] = set()
     for reference in ReferenceIndex.get_references_to(image).all():
         if reference.content_type_id == article_type.pk and reference.content_path.startswith(
             "body."
@@ -107,16 +110,25 @@ def picture_uses(image):
     return PictureUses(public, tuple(gated_articles))
 
 
-def image_access(user, image):
+def image_access(
+    user: rules.Person, image: AbstractImage
+) -> tuple[rules.Access, ArticlePage | None]:
     """(Access, article) for `user` and a private file of `image`; the
     article is the one that refused it, for the refusal page. A private
     picture no live page shows any more is for editors only."""
-    if rules.is_signed_in(user) and (user.is_staff or user.has_perm("wagtailadmin.access_admin")):
+    if (
+        user is not None
+        and user.is_authenticated
+        and (user.is_staff or user.has_perm("wagtailadmin.access_admin"))
+    ):
         return rules.Access(True, "staff"), None
     uses = picture_uses(image)
     if uses.public:
         return rules.Access(True, "public"), None
-    refused = (rules.Access(False, "not-published"), None)
+    refused: tuple[rules.Access, ArticlePage | None] = (
+        rules.Access(False, "not-published"),
+        None,
+    )
     for article in uses.gated_articles:
         access = rules.decide(user, article)
         if access:
@@ -129,11 +141,11 @@ def image_access(user, image):
 # --- Moving files -----------------------------------------------------------------
 
 
-def images_shown_on(page):
+def images_shown_on(page: Page) -> set[int]:
     """The ids of the pictures `page`'s saved content refers to."""
     image_model = get_image_model()
     image_type = ContentType.objects.get_for_model(image_model)
-    ids = set()
+    ids: set[int] = set()
     for (
         content_type_id,
         object_id,
@@ -146,7 +158,7 @@ def images_shown_on(page):
 
 
 @transaction.atomic
-def place_pictures(image_ids):
+def place_pictures(image_ids: Iterable[int]) -> list[int]:
     """Move each picture whose files are not where its uses say. Returns
     the ids of those moved."""
     moved = []
@@ -162,7 +174,7 @@ def place_pictures(image_ids):
     return moved
 
 
-def move_picture(image, *, private):
+def move_picture(image: AbstractImage, *, private: bool) -> None:
     """Copy `image`'s original to the private or the public storage, point
     the image at the copy, delete its renditions, and delete the old file
     once committed."""
@@ -177,7 +189,7 @@ def move_picture(image, *, private):
     transaction.on_commit(lambda: image_storage.delete(old_name))
 
 
-def images_affected_by(page):
+def images_affected_by(page: Page) -> set[int]:
     """The pictures whose place a change to `page` may change: those it shows,
     and for a section (whose level its articles may inherit) those its
     articles show."""
@@ -188,11 +200,11 @@ def images_affected_by(page):
     return ids
 
 
-def _specific(instance):
+def _specific(instance: Page) -> Page:
     return instance.specific if type(instance) is Page else instance
 
 
-def remember_pictures_before_save(instance, **kwargs):
+def remember_pictures_before_save(instance: object, **kwargs: Any) -> None:
     """pre_save of a page: note the pictures its saved content showed, to
     place them once the change is published."""
     if not isinstance(instance, Page) or instance.pk is None:
@@ -202,7 +214,7 @@ def remember_pictures_before_save(instance, **kwargs):
         instance._pictures_before = images_affected_by(saved)
 
 
-def page_changed(instance, **kwargs):
+def page_changed(instance: Page, **kwargs: Any) -> None:
     """page_published and page_unpublished: index the page's references now
     (Wagtail does it in a task), then place what it shows and showed."""
     page = _specific(instance)
@@ -211,6 +223,6 @@ def page_changed(instance, **kwargs):
     place_pictures(images_affected_by(page) | before)
 
 
-def page_deleted(instance, **kwargs):
+def page_deleted(instance: object, **kwargs: Any) -> None:
     if isinstance(instance, Page) and type(instance) is not Page:
         place_pictures(images_affected_by(instance))

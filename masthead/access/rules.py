@@ -19,14 +19,26 @@ function that spends a free read; afterwards `decide` grants that article
 """
 
 import contextvars
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 from django.db import transaction
 from django.utils import timezone
 
 from masthead.newsroom.models import AccessLevel, ArticlePage
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from masthead.accounts.models import User
+    from masthead.billing.entitlements import Entitlement
+
+# Whoever asks: a member, an anonymous visitor, or nobody (a background task).
+Person: TypeAlias = "User | AnonymousUser | None"
+T = TypeVar("T")
 
 # The metered window: free reads count for this long.
 METER_WINDOW = timedelta(days=30)
@@ -40,7 +52,7 @@ class Access:
     # "meter-spent".
     reason: str
 
-    def __bool__(self):
+    def __bool__(self) -> bool:
         return self.granted
 
 
@@ -50,14 +62,14 @@ class Terms:
 
     level: str
     # For the per-plan level: the codes of the plans that grant it.
-    plans: frozenset = frozenset()
+    plans: frozenset[str] = frozenset()
     # The article, for the meter.
     article_id: int | None = None
 
 
-def article_terms(article):
+def article_terms(article: ArticlePage) -> Terms:
     level = article.effective_access_level
-    plans = frozenset()
+    plans: frozenset[str] = frozenset()
     if level == AccessLevel.PLANS:
         plans = frozenset(plan.code for plan in article.required_plans.all())
         if not plans:
@@ -66,7 +78,7 @@ def article_terms(article):
     return Terms(level, plans, article.pk)
 
 
-def content_terms(content):
+def content_terms(content: object) -> Terms:
     if isinstance(content, Terms):
         return content
     if isinstance(content, ArticlePage):
@@ -78,18 +90,20 @@ def content_terms(content):
     return Terms(AccessLevel.SUBSCRIBERS)
 
 
-def content_level(content):
+def content_level(content: object) -> str:
     """The access level that applies to a piece of content."""
     return content_terms(content).level
 
 
 # One request asks about the same member many times (the article, its audio,
 # the ads); inside a reader scope the answers are kept for the request.
-_scope = contextvars.ContextVar("masthead_access_scope", default=None)
+_scope: contextvars.ContextVar[dict[Hashable, Any] | None] = contextvars.ContextVar(
+    "masthead_access_scope", default=None
+)
 
 
 @contextmanager
-def reader_scope():
+def reader_scope() -> Iterator[None]:
     """Remember entitlements and meter answers until the block ends.
 
     The reader middleware opens one per request; outside one, every call
@@ -102,16 +116,17 @@ def reader_scope():
         _scope.reset(token)
 
 
-def _remembered(key, compute):
+def _remembered(key: Hashable, compute: Callable[[], T]) -> T:
     memo = _scope.get()
     if memo is None:
         return compute()
     if key not in memo:
         memo[key] = compute()
-    return memo[key]
+    answer: T = memo[key]
+    return answer
 
 
-def remember(key, value):
+def remember(key: Hashable, value: object) -> None:
     """Give the reader scope an answer worked out elsewhere (reading.py's
     kept entitlements)."""
     memo = _scope.get()
@@ -119,26 +134,26 @@ def remember(key, value):
         memo[key] = value
 
 
-def _forget(key):
+def _forget(key: Hashable) -> None:
     memo = _scope.get()
     if memo is not None:
         memo.pop(key, None)
 
 
-def is_signed_in(user):
+def is_signed_in(user: Person) -> bool:
     return user is not None and user.is_authenticated
 
 
-def entitlement(user):
+def entitlement(user: Person) -> "Entitlement | None":
     """Billing's answer for this member (one query), or None."""
-    if not is_signed_in(user):
+    if user is None or not user.is_authenticated:
         return None
     from masthead.billing import entitlements
 
     return _remembered(("entitlement", user.pk), lambda: entitlements.current_entitlement(user))
 
 
-def _entitled_to_any(user, plan_codes):
+def _entitled_to_any(user: "User", plan_codes: frozenset[str]) -> bool:
     """Whether any of the member's subscriptions (not just the best one)
     grants one of these plans now."""
     from masthead.billing.entitlements import entitled_q, grace_days
@@ -151,11 +166,11 @@ def _entitled_to_any(user, plan_codes):
     ).exists()
 
 
-def decide(user, content):
+def decide(user: Person, content: object) -> Access:
     terms = content_terms(content)
     if terms.level == AccessLevel.PUBLIC:
         return Access(True, "public")
-    if not is_signed_in(user):
+    if user is None or not user.is_authenticated:
         return Access(False, "sign-in-required")
     if user.is_staff:
         return Access(True, "staff")
@@ -187,26 +202,26 @@ class Meter:
     allowance: int
 
     @property
-    def remaining(self):
+    def remaining(self) -> int:
         return max(0, self.allowance - self.used)
 
 
-def meter_settings():
+def meter_settings() -> tuple[bool, int]:
     """(metered on?, free articles per window): the publisher's settings."""
     from .models import PaywallSettings
 
-    def load():
+    def load() -> tuple[bool, int]:
         paywall = PaywallSettings.load()
         return paywall.metered, paywall.free_articles
 
     return _remembered(("meter-settings",), load)
 
 
-def _window_start():
+def _window_start() -> datetime:
     return timezone.now() - METER_WINDOW
 
 
-def _opened_on_meter(user, article_id):
+def _opened_on_meter(user: "User", article_id: int) -> bool:
     metered, _allowance = meter_settings()
     if not metered:
         return False
@@ -220,10 +235,12 @@ def _opened_on_meter(user, article_id):
     )
 
 
-def meter(user):
+def meter(user: Person) -> Meter | None:
     """The member's Meter, or None when metering is off or does not apply."""
     metered, allowance = meter_settings()
-    if not metered or not is_signed_in(user) or user.is_staff or entitlement(user) is not None:
+    if user is None or not user.is_authenticated:
+        return None
+    if not metered or user.is_staff or entitlement(user) is not None:
         return None
     from .models import MeteredRead
 
@@ -234,7 +251,7 @@ def meter(user):
     return Meter(used, allowance)
 
 
-def open_article(user, article):
+def open_article(user: Person, article: object) -> Access:
     """`decide` for a reader opening the article itself (its page, or its
     body from the API). A free member on the meter spends one free read
     here, once per article per window."""
@@ -244,6 +261,8 @@ def open_article(user, article):
     terms = content_terms(article)
     metered, allowance = meter_settings()
     if not metered or terms.level != AccessLevel.SUBSCRIBERS or terms.article_id is None:
+        return access
+    if user is None or not user.is_authenticated:  # decided above; narrows the type
         return access
     from django.contrib.auth import get_user_model
 
@@ -274,7 +293,7 @@ def open_article(user, article):
 # Ads -----------------------------------------------------------------------------------
 
 
-def shows_ads(user):
+def shows_ads(user: Person) -> bool:
     """Whether this reader sees ads: everyone but subscribers (any state that
     grants subscriber access, comp and gift included)."""
     return entitlement(user) is None

@@ -11,8 +11,11 @@ PostgreSQL full-text search at scale), so one query reads the same against
 either.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from django import forms
 from django.db import connection
+from django.db.models import QuerySet
 from wagtail.models import Page
 from wagtail.search.backends import get_search_backend
 
@@ -21,6 +24,9 @@ from masthead.newsroom.models import ArticlePage, SectionPage
 from .models import Teaser
 from .rules import decide
 from .teaser import split_body
+
+if TYPE_CHECKING:
+    from .rules import Person
 
 # A query is cut to this many characters.
 QUERY_LENGTH = 200
@@ -36,28 +42,30 @@ class SearchForm(forms.Form):
     q = forms.CharField(required=False, strip=True)
     page = forms.IntegerField(required=False, min_value=1)
 
-    def clean_q(self):
-        return " ".join(self.cleaned_data["q"].translate(SEPARATORS).split())[:QUERY_LENGTH]
+    def clean_q(self) -> str:
+        query: str = self.cleaned_data["q"]
+        return " ".join(query.translate(SEPARATORS).split())[:QUERY_LENGTH]
 
-    def clean_page(self):
-        return self.cleaned_data["page"] or 1
+    def clean_page(self) -> int:
+        page: int | None = self.cleaned_data["page"]
+        return page or 1
 
 
-def teaser_text(article):
+def teaser_text(article: ArticlePage) -> str:
     """The words of an article every reader may read, besides its headline."""
     teaser, _gated = split_body(article)
     names = [byline.author.name for byline in article.bylines.select_related("author")]
     return "\n".join([article.dek, *names, *article.plain_paragraphs(teaser)])
 
 
-def refresh_teaser(article):
+def refresh_teaser(article: ArticlePage) -> None:
     """Index what every reader may read of the article's live revision."""
     Teaser.objects.update_or_create(
         article=article, defaults={"title": article.title, "text": teaser_text(article)}
     )
 
 
-def _scored(queryset, words):
+def _scored(queryset: "QuerySet[Any]", words: str) -> list[Any]:
     return list(
         get_search_backend()
         .search(words, queryset, operator="and")
@@ -65,12 +73,12 @@ def _scored(queryset, words):
     )
 
 
-def _better(score):
+def _better(score: float) -> float:
     # SQLite's bm25() is lower for a better match; PostgreSQL's ts_rank higher.
     return score if connection.vendor == "sqlite" else -score
 
 
-def _with_sections(articles):
+def _with_sections(articles: list[ArticlePage]) -> list[ArticlePage]:
     """Give each article its section from one query, so that `decide` does
     not ask for each one."""
     steplen = Page.steplen
@@ -83,11 +91,11 @@ def _with_sections(articles):
     return articles
 
 
-def search_articles(user, words):
+def search_articles(user: "Person", words: str) -> list[ArticlePage]:
     """Live articles matching the words for this reader, best match first."""
     live = ArticlePage.objects.live().public()
     found = _scored(live.prefetch_related("required_plans"), words)
-    scores = {}
+    scores: dict[int, tuple[float, ArticlePage]] = {}
     for article in _with_sections(found):
         if decide(user, article):
             scores[article.pk] = (_better(article.score), article)

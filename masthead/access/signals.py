@@ -1,13 +1,14 @@
 """Refreshing kept pages when what a reader sees changes without a publish."""
 
 from functools import partial
+from typing import Any
 
 from django.db import transaction
 
 from masthead.core.pagecache import invalidate_pages
 
 
-def reader_pages_changed(**kwargs):
+def reader_pages_changed(**kwargs: Any) -> None:
     invalidate_pages()
 
 
@@ -15,20 +16,22 @@ def reader_pages_changed(**kwargs):
 NARRATION_FILE_FIELDS = {"audio_file", "teaser_file"}
 
 
-def article_published(instance, **kwargs):
+def article_published(instance: Any, **kwargs: Any) -> None:
     from .search import refresh_teaser
 
     refresh_teaser(instance)
 
 
-def narration_saved(instance, update_fields=None, **kwargs):
+def narration_saved(
+    instance: Any, update_fields: frozenset[str] | None = None, **kwargs: Any
+) -> None:
     if not (instance.audio_file or instance.teaser_file):
         return
     if update_fields is None or NARRATION_FILE_FIELDS & set(update_fields):
         invalidate_pages()
 
 
-def subscription_changed(instance, **kwargs):
+def subscription_changed(instance: Any, **kwargs: Any) -> None:
     """A member's subscription changed: their kept entitlement goes, now and
     again once the change is committed (a request that read the old state
     meanwhile may have kept it)."""
@@ -38,7 +41,7 @@ def subscription_changed(instance, **kwargs):
     transaction.on_commit(partial(forget_entitlement, instance.member_id))
 
 
-def member_changed(instance, **kwargs):
+def member_changed(instance: Any, **kwargs: Any) -> None:
     """A user changed (password, staff flag, deactivation): the copy kept
     for serving kept pages goes."""
     from .reading import forget_member

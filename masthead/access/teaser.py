@@ -1,17 +1,22 @@
 """Cutting an article into its free teaser and the gated rest, and rendering
 the two as HTML fragments kept per published revision."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from django.core.cache import cache
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
+
+if TYPE_CHECKING:
+    from masthead.newsroom.models import ArticlePage
 
 # Without an explicit teaser break, the teaser is this many paragraphs.
 DEFAULT_TEASER_PARAGRAPHS = 2
 FRAGMENT_TTL = 3600
 
 
-def split_body(article):
+def split_body(article: "ArticlePage") -> tuple[list[Any], list[Any]]:
     """(teaser_blocks, gated_blocks) of an article's body, in order.
 
     The teaser ends at the editor's teaser break, or after the first two
@@ -30,7 +35,9 @@ def split_body(article):
     return blocks, []
 
 
-def render_blocks(blocks, gated_article=None):
+def render_blocks(
+    blocks: Sequence[Any], gated_article: "ArticlePage | None" = None
+) -> SafeString:
     """Blocks as HTML. The gated part of an article (`gated_article`) shows
     its pictures through the view that asks the rule (access/attachments.py)."""
     context = {"gated_article": gated_article} if gated_article is not None else None
@@ -46,13 +53,13 @@ class Fragments:
     gated: str
 
 
-def cut_teaser(article):
+def cut_teaser(article: "ArticlePage") -> Fragments:
     """The article's Fragments, rendered now."""
     teaser, gated = split_body(article)
     return Fragments(render_blocks(teaser), render_blocks(gated, gated_article=article))
 
 
-def fragments_key(article):
+def fragments_key(article: "ArticlePage") -> str:
     from masthead.core.pagecache import current_generation
 
     published = article.last_published_at.timestamp() if article.last_published_at else 0
@@ -64,7 +71,7 @@ def fragments_key(article):
     )
 
 
-def article_fragments(article, preview=False):
+def article_fragments(article: "ArticlePage", preview: bool = False) -> Fragments:
     """The article's Fragments, from the cache when the live revision has
     been rendered before. A preview is rendered afresh and never kept."""
     if preview or not article.live or article.pk is None:

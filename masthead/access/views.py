@@ -1,4 +1,5 @@
 from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -8,7 +9,7 @@ SEARCH_PAGE_SIZE = 20
 
 
 @require_GET
-def search(request):
+def search(request: HttpRequest) -> HttpResponse:
     """Published articles matching the query, for this reader: words behind
     the paywall match only for readers who may read them (search.py). A
     result shows its headline and dek only."""

@@ -67,7 +67,7 @@ STATUS_FROM_STRIPE = {
 class BillingError(Exception):
     """A request the rules refuse; the message is written for the member."""
 
-    def __init__(self, message):
+    def __init__(self, message) -> None:
         super().__init__(message)
         self.message = message
 
@@ -106,7 +106,7 @@ def _email_context(subscription, **extra):
     }
 
 
-def _notify(template, subscription, **extra):
+def _notify(template, subscription, **extra) -> None:
     if subscription.member and subscription.member.email:
         send_email(template, subscription.member.email, _email_context(subscription, **extra))
 
@@ -351,7 +351,7 @@ def store_invoice(subscription, invoice: RemoteInvoice):
     return payment
 
 
-def store_payment_failure(subscription, invoice_id):
+def store_payment_failure(subscription, invoice_id) -> bool:
     """Note a failed renewal (once per episode) and tell the member."""
     if by_stripe_id(Payment.objects, "stripe_invoice_id", invoice_id).exists():
         return False  # a late failure for an invoice that has since been paid
@@ -370,7 +370,7 @@ def store_payment_failure(subscription, invoice_id):
     return True
 
 
-def store_shipping_address(member, shipping, subscription=None):
+def store_shipping_address(member, shipping, subscription=None) -> bool:
     """Keep the address Checkout collected, through accounts' rules. An address
     they refuse is noted for staff rather than failing the payment."""
     from masthead.accounts.actions import update_shipping_address
@@ -520,7 +520,7 @@ def _store_from(backend_call, subscription):
     return stored.subscription if stored else subscription
 
 
-def cancel_subscription(member, reason=""):
+def cancel_subscription(member, reason: str=""):
     """Stop renewing at the end of the paid period; access lasts until then."""
     subscription = _member_subscription(member)
     if subscription.cancel_at_period_end:
@@ -620,7 +620,7 @@ def portal_url(member, return_url):
     )
 
 
-def cancel_for_deleted_member(user):
+def cancel_for_deleted_member(user) -> None:
     """Accounts' deletion hook: end the member's paid subscriptions now, so
     nobody is billed for an account that no longer exists."""
     for subscription in Subscription.objects.live().filter(member=user):
@@ -672,7 +672,7 @@ def refundable_subscription(member, now=None):
     return subscription, None
 
 
-def can_refund(member, now=None):
+def can_refund(member, now=None) -> bool:
     subscription, problem = refundable_subscription(member, now)
     return problem is None
 
@@ -681,7 +681,7 @@ class RefundIncomplete(BillingError):
     """Stripe did not finish the refund; the request is kept and retried."""
 
 
-def refund_subscription(member, reason="", now=None):
+def refund_subscription(member, reason: str="", now=None):
     """Refund every payment of the member's subscription in full, end it now and
     revoke access. Safe to call twice, from two tabs at once, or again after a
     crash: the Refund row is unique per member and its key makes Stripe refund
@@ -821,7 +821,7 @@ def _refund_payment(refund, payment, backend):
     payment.amount_refunded = payment.amount
 
 
-def run_access_revoked_hooks(member, subscription):
+def run_access_revoked_hooks(member, subscription) -> None:
     for hook in list(ACCESS_REVOKED_HOOKS):
         try:
             hook(member, subscription)
@@ -868,7 +868,7 @@ def gift_amount(plan, months):
     raise BillingError("That plan cannot be given as a gift.")
 
 
-def start_gift_checkout(buyer, plan, months, recipient_email, recipient_name="", message=""):
+def start_gift_checkout(buyer, plan, months, recipient_email, recipient_name: str="", message: str=""):
     if months not in Gift.Months.values:
         raise BillingError("Choose 3, 6 or 12 months.")
     amount, currency = gift_amount(plan, months)
@@ -952,7 +952,7 @@ def fulfil_gift(checkout):
     return gift
 
 
-def fail_gift(checkout):
+def fail_gift(checkout) -> None:
     gift_id = checkout.metadata.get("gift_id", "")
     if gift_id.isdigit():
         Gift.objects.filter(pk=gift_id, status=Gift.Status.PENDING).update(
@@ -1016,7 +1016,7 @@ def redeem_gift(member, token, shipping=None):
     return subscription
 
 
-def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note=""):
+def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note: str=""):
     """A staff grant: access to `plan` until `ends_at` (for good when None)."""
     with transaction.atomic():
         subscription = Subscription.objects.create(

@@ -6,7 +6,7 @@ class BillingConfig(AppConfig):
     label = "billing"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from masthead.accounts.actions import BEFORE_DELETE_HOOKS
 
         from .actions import cancel_for_deleted_member

@@ -14,10 +14,18 @@ candidate subscriptions with their plan, and the grace period as a subquery.
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, Subquery, Value
+from django.db.models import Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from masthead.accounts.models import User
+
+    from .models import Subscription
 
 DEFAULT_GRACE_DAYS = 7
 
@@ -30,14 +38,16 @@ class Entitlement:
     ends_at: datetime | None
 
 
-def _statuses():
+def _statuses() -> tuple[Any, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
     from .models import Subscription
 
     S = Subscription.Status
     return S, (S.ACTIVE, S.TRIALING), (S.PAST_DUE, S.UNPAID), (S.COMPLIMENTARY, S.GIFT)
 
 
-def entitlement_for(subscription, now, grace_days):
+def entitlement_for(
+    subscription: "Subscription", now: datetime, grace_days: int
+) -> Entitlement | None:
     """The Entitlement one subscription gives at `now`, or None."""
     S, running, failing, granted = _statuses()
     grace = timedelta(days=grace_days)
@@ -67,13 +77,13 @@ def entitlement_for(subscription, now, grace_days):
     return None
 
 
-def entitled_q(now, grace_days, prefix=""):
+def entitled_q(now: datetime, grace_days: int, prefix: str = "") -> Q:
     """`entitlement_for(...) is not None`, as a filter on Subscription (or on a
     relation to it, with `prefix` such as "subscriptions__")."""
     S, running, failing, granted = _statuses()
     grace = timedelta(days=grace_days)
 
-    def q(**lookups):
+    def q(**lookups: object) -> Q:
         return Q(**{prefix + key: value for key, value in lookups.items()})
 
     running_q = q(status__in=running) & (
@@ -94,7 +104,7 @@ def entitled_q(now, grace_days, prefix=""):
     return running_q | failing_q | granted_q
 
 
-def grace_days():
+def grace_days() -> int:
     from .models import BillingSettings
 
     value = BillingSettings.objects.values_list("payment_grace_days", flat=True).first()
@@ -104,15 +114,17 @@ def grace_days():
 _RANK = {"paid": 3, "trial": 2, "gift": 1, "complimentary": 1}
 
 
-def _best(entitlements):
-    def key(entitlement):
+def _best(entitlements: list[Entitlement]) -> Entitlement | None:
+    def key(entitlement: Entitlement) -> tuple[bool, int, float]:
         ends = entitlement.ends_at.timestamp() if entitlement.ends_at else float("inf")
         return (entitlement.includes_print, _RANK[entitlement.kind], ends)
 
     return max(entitlements, key=key) if entitlements else None
 
 
-def current_entitlement(user, now=None):
+def current_entitlement(
+    user: "User | AnonymousUser | None", now: datetime | None = None
+) -> Entitlement | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     from .models import BillingSettings, Subscription
@@ -133,7 +145,7 @@ def current_entitlement(user, now=None):
     return _best([entitlement for entitlement in found if entitlement is not None])
 
 
-def print_entitled_members(now=None):
+def print_entitled_members(now: datetime | None = None) -> "QuerySet[User]":
     """Members whose entitlement at `now` includes print copies."""
     from django.contrib.auth import get_user_model
 

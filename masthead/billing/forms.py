@@ -30,7 +30,7 @@ class ShippingAddressForm(forms.Form):
     postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
     country = forms.ChoiceField(label="Country")
 
-    def __init__(self, *args, countries=(), **kwargs):
+    def __init__(self, *args, countries=(), **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         self.fields["country"].choices = country_choices(countries)
@@ -70,7 +70,7 @@ class ShippingAddressForm(forms.Form):
 
 
 class TestCardForm(forms.Form):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 

@@ -5,7 +5,7 @@ local test mode otherwise. Subscriptions made in test mode (ids starting
 from django.conf import settings
 
 
-def test_mode():
+def test_mode() -> bool:
     return not settings.STRIPE_SECRET_KEY
 
 

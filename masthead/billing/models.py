@@ -49,7 +49,7 @@ class BillingSettings(BaseGenericSetting):
     class Meta:
         verbose_name = _("billing")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return "Billing settings"
 
     def shipping_country_codes(self):
@@ -82,7 +82,7 @@ class Plan(models.Model):
     class Meta:
         ordering = ["sort_order", "name"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return self.name
 
 
@@ -121,7 +121,7 @@ class Price(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.plan.name}, {self.display_amount} per {self.interval}"
 
     @property
@@ -129,7 +129,7 @@ class Price(models.Model):
         return format_money(self.amount, self.currency)
 
 
-def format_money(amount, currency):
+def format_money(amount, currency) -> str:
     symbol = {"usd": "$", "cad": "CA$", "aud": "A$", "gbp": "£", "eur": "€"}.get(
         currency.lower(), currency.upper() + " "
     )
@@ -240,7 +240,7 @@ class Subscription(models.Model):
         ]
         indexes = [models.Index(fields=["member", "status"])]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.member or 'deleted member'}: {self.plan} ({self.get_status_display()})"
 
     @property
@@ -284,7 +284,7 @@ class Payment(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{format_money(self.amount, self.currency)} on {self.paid_at:%Y-%m-%d}"
 
     @property
@@ -326,14 +326,14 @@ class Refund(models.Model):
     class Meta:
         ordering = ["-requested_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"Refund of {self.subscription} ({self.get_status_display()})"
 
     @property
     def display_amount(self):
         return format_money(self.amount_refunded or self.amount, self.currency)
 
-    def idempotency_key(self, payment):
+    def idempotency_key(self, payment) -> str:
         return f"masthead-refund-{self.request_key}-payment-{payment.pk}"
 
 
@@ -360,7 +360,7 @@ class StripeEvent(models.Model):
     class Meta:
         ordering = ["-received_at"]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.type} {self.event_id} ({self.status})"
 
 
@@ -422,7 +422,7 @@ class Gift(models.Model):
             ),
         ]
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.get_months_display()} of {self.plan} for {self.recipient_email}"
 
     @property
@@ -467,5 +467,5 @@ class BillingAuditLog(models.Model):
         verbose_name = _("billing audit log entry")
         verbose_name_plural = _("billing audit log")
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f"{self.action} ({self.member or '-'})"

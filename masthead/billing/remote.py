@@ -18,7 +18,7 @@ def from_timestamp(value):
 class GatewayError(Exception):
     """A payment provider call failed. `code` is Stripe's error code when known."""
 
-    def __init__(self, message, *, code="", http_status=None, retryable=False):
+    def __init__(self, message, *, code: str="", http_status=None, retryable: bool=False) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or ""

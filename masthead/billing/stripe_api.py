@@ -253,7 +253,7 @@ def create_subscription_checkout(
     success_url,
     cancel_url,
     metadata,
-    trial_days=0,
+    trial_days: int=0,
     shipping_countries=(),
 ):
     """A Checkout Session in subscription mode for one member (linked by id)."""
@@ -419,7 +419,7 @@ def invoice_payment(invoice_id):
     return RemotePayment()
 
 
-def refund(*, payment_intent_id="", charge_id="", amount, idempotency_key, metadata):
+def refund(*, payment_intent_id: str="", charge_id: str="", amount, idempotency_key, metadata):
     """Refund `amount` of one payment. The same key always yields the same refund."""
     params = {"amount": amount, "reason": "requested_by_customer", "metadata": metadata}
     if payment_intent_id:

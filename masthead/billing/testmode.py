@@ -54,7 +54,7 @@ DECLINED_CARDS = {
 }
 
 
-def _digest(text, length=24):
+def _digest(text, length: int=24):
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
@@ -93,7 +93,7 @@ def subscription_id_for(session_id):
     return "tm_sub_" + _digest(session_id)
 
 
-def charge_card(number, exp_month, exp_year, cvc, today=None):
+def charge_card(number, exp_month, exp_year, cvc, today=None) -> str:
     """Check a test card as Stripe would; returns its description, raises
     CardDeclined for the decline cards and for anything that is not a test card."""
     number = "".join(str(number).split()).replace("-", "")
@@ -308,7 +308,7 @@ def invoice_payment(invoice_id):
     return RemotePayment(payment_intent_id="tm_pi_" + _digest(invoice_id))
 
 
-def refund(*, payment_intent_id="", charge_id="", amount, idempotency_key, metadata):
+def refund(*, payment_intent_id: str="", charge_id: str="", amount, idempotency_key, metadata):
     # The same key always names the same refund, as with Stripe.
     return RemoteRefund(id="tm_re_" + _digest(idempotency_key), status="succeeded", amount=amount)
 

@@ -231,7 +231,7 @@ def _writer_turn():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def malformed(event):
+def malformed(event) -> str:
     """Why no delivery of this event could ever be handled, or "" if it can."""
     event_type = event.get("type")
     if not isinstance(event_type, str) or not 0 < len(event_type) <= 100:
@@ -244,7 +244,7 @@ def malformed(event):
     return ""
 
 
-def handle(event, stored=True):
+def handle(event, stored: bool=True):
     """Fetch what the event is about, then apply it and mark the event
     processed in one transaction. A failure is stored on the event's row.
     `stored` says whether the event may already have a row."""
@@ -289,7 +289,7 @@ def handle(event, stored=True):
     return Outcome(200, "processed" if handler else "ignored")
 
 
-def _record_failure(event, message, status=StripeEvent.Status.FAILED):
+def _record_failure(event, message, status=StripeEvent.Status.FAILED) -> None:
     message = message[:5000]
     pending = StripeEvent.objects.filter(event_id=event["id"]).exclude(
         status=StripeEvent.Status.PROCESSED
@@ -315,7 +315,7 @@ def process(stored):
     return handle(stored.payload)
 
 
-def retry_failed(limit=100):
+def retry_failed(limit: int=100):
     """Handle again the events whose handling failed (the reconciliation's job
     when Stripe has given up retrying). Malformed events are not among them:
     they would fail the same way, and take the places of those that may not."""

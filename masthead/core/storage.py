@@ -32,7 +32,13 @@ from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage, Storage, default_storage, storages
 from django.core.signals import setting_changed
-from django.http import HttpResponse, HttpResponseRedirect, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    StreamingHttpResponse,
+)
+from django.http.response import HttpResponseBase
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.deconstruct import deconstructible
@@ -169,15 +175,15 @@ def signs_urls(storage):
 
 
 def serve_private_file(
-    request,
-    storage,
-    name,
+    request: HttpRequest,
+    storage: Storage,
+    name: str,
     *,
-    content_type="application/octet-stream",
-    filename=None,
-    as_attachment=False,
-    cache_control="private, max-age=3600",
-):
+    content_type: str = "application/octet-stream",
+    filename: str | None = None,
+    as_attachment: bool = False,
+    cache_control: str = "private, max-age=3600",
+) -> HttpResponseBase:
     """The response that gives `name` to a reader a view has already let in.
 
     With a storage that signs URLs: a redirect to a URL valid for

@@ -11,26 +11,32 @@ rest of the article.
 when this reader's copy is cut.
 """
 
+from typing import Any
+
 from django import template
 from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from masthead.core.models import MagazineSettings
 from masthead.newsroom.structured_data import article_json_ld as build_json_ld
+from masthead.newsroom.models import ArticlePage
 from masthead.newsroom.structured_data import as_script
 
+from ..attachments import GatedRendition
 from ..paywall import paywall_context
-from ..reading import reader_for
+from ..reading import Reader, reader_for
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def article_reader(context, page):
-    return reader_for(context["request"], page)
+def article_reader(context: template.Context, page: ArticlePage) -> Reader:
+    reader: Reader = reader_for(context["request"], page)
+    return reader
 
 
 @register.simple_tag(takes_context=True)
-def article_json_ld(context, article):
+def article_json_ld(context: template.Context, article: ArticlePage) -> SafeString:
     request = context["request"]
     gated = reader_for(request, article).gated
     data = build_json_ld(request, article, MagazineSettings.for_request(request), gated=gated)
@@ -38,13 +44,13 @@ def article_json_ld(context, article):
 
 
 @register.inclusion_tag("access/paywall.html", takes_context=True)
-def paywall(context, reader):
+def paywall(context: template.Context, reader: Reader) -> dict[str, Any]:
     request = context["request"]
     return paywall_context(reader, request.path)
 
 
 @register.simple_tag
-def gated_image(image, article, spec):
+def gated_image(image: Any, article: ArticlePage, spec: str) -> GatedRendition:
     """A rendition of a picture in an article's gated part, addressed through
     the view that asks the rule: `{% gated_image image article "width-900" as img %}`."""
     from masthead.access.attachments import gated_rendition

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from masthead.access.search import refresh_teaser
@@ -11,7 +13,7 @@ class Command(BaseCommand):
         "to a release that adds it, or after changing how teasers are cut."
     )
 
-    def handle(self, *args, **options):
+    def handle(self, *args: Any, **options: Any) -> None:
         articles = ArticlePage.objects.live()
         count = 0
         for article in articles.iterator(chunk_size=200):

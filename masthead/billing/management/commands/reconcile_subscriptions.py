@@ -6,7 +6,7 @@ from masthead.billing.reconciliation import reconcile
 class Command(BaseCommand):
     help = "Compare every member's subscription with Stripe, repair drift, print what changed."
 
-    def handle(self, *args, **options):
+    def handle(self, *args, **options) -> None:
         lines = reconcile()
         for line in lines:
             self.stdout.write(line)
