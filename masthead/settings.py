@@ -375,7 +375,7 @@ WAGTAILSEARCH_BACKENDS = {
 WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILDOCS_DOCUMENT_MODEL = "newsroom.MagazineDocument"
 WAGTAILDOCS_SERVE_METHOD = "serve_view"
-WAGTAILEMBEDS_FINDERS = []  # no oEmbed calls out; editors paste links instead
+WAGTAILEMBEDS_FINDERS: list[dict[str, str]] = []  # no oEmbed calls out; editors paste links instead
 
 LOGGING = {
     "version": 1,

@@ -14,6 +14,7 @@ Dependencies point one way: accounts imports core, never the apps above it;
 they plug in through the hook lists here.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -288,7 +289,7 @@ def confirm_email_change(token):
 # address, for something to tell them (printing: an issue already went to the
 # old address). Apps above accounts append to this list from their
 # AppConfig.ready().
-ADDRESS_CHANGE_NOTICES = []
+ADDRESS_CHANGE_NOTICES: list[Callable[[User], str | None]] = []
 
 
 def address_change_notices(user):
@@ -324,7 +325,7 @@ def update_shipping_address(user, *, source="account", **fields):
 # deletion's transaction; one that raises stops the deletion. Apps above
 # accounts append to this list from their AppConfig.ready() (billing cancels
 # the member's subscriptions).
-BEFORE_DELETE_HOOKS = []
+BEFORE_DELETE_HOOKS: list[Callable[[User], object]] = []
 
 
 @transaction.atomic

@@ -44,7 +44,8 @@ class User(AbstractUser):
     recipients with one query (`User.objects.filter(wants_issue_emails=True)`).
     """
 
-    username = None
+    # Email is the login. (django-stubs types the field as always present.)
+    username = None  # type: ignore[assignment]
     email = models.EmailField(_("email address"), unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     wants_newsletter = models.BooleanField(
@@ -56,7 +57,8 @@ class User(AbstractUser):
         help_text=_("Receives an email when a new issue is published."),
     )
 
-    objects = UserManager()
+    # django-stubs expects auth's UserManager, which takes a username.
+    objects = UserManager()  # type: ignore[misc,assignment]
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -196,7 +196,7 @@ def _parse_wav(data):
 
 
 ENGINES = {"piper": PiperEngine, "espeak": EspeakEngine}
-_loaded = {}
+_loaded: dict[str, object] = {}
 _loaded_lock = threading.Lock()
 
 

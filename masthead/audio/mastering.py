@@ -31,7 +31,7 @@ _BLOCK_SECONDS = 0.4
 _BLOCK_STEP = 0.1
 
 
-_K_FILTERS = {}
+_K_FILTERS: dict[object, object] = {}
 
 
 def _k_weighted(samples, rate):

@@ -11,6 +11,7 @@ same whichever of them gets there first.
 
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -50,7 +51,7 @@ GIFT_REDEEM_WINDOW = timedelta(days=365)
 # Called as hook(member, subscription) after a refund has ended a member's
 # access, once the transaction commits. Apps that hand out long-lived access
 # (feed tokens, download links) append a callable here from AppConfig.ready().
-ACCESS_REVOKED_HOOKS = []
+ACCESS_REVOKED_HOOKS: list[Callable[..., object]] = []
 
 STATUS_FROM_STRIPE = {
     "incomplete": Subscription.Status.INCOMPLETE,

@@ -33,7 +33,9 @@ class ShippingAddressForm(forms.Form):
     def __init__(self, *args, countries=(), **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = country_choices(countries)
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = country_choices(countries)
 
     def clean(self):
         from masthead.accounts.addresses import validate_address

@@ -7,10 +7,11 @@ reconciliation) works with these and never with Stripe's shapes.
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 
-def from_timestamp(value):
-    if value in (None, ""):
+def from_timestamp(value: int | str | None) -> datetime | None:
+    if value is None or value == "":
         return None
     return datetime.fromtimestamp(int(value), tz=UTC)
 
@@ -18,7 +19,14 @@ def from_timestamp(value):
 class GatewayError(Exception):
     """A payment provider call failed. `code` is Stripe's error code when known."""
 
-    def __init__(self, message, *, code: str="", http_status=None, retryable: bool=False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        http_status: int | None = None,
+        retryable: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code or ""
@@ -41,7 +49,7 @@ class RemoteSubscription:
     status: str  # Stripe's status
     price_id: str
     item_id: str = ""
-    metadata: dict = field(default_factory=dict)
+    metadata: dict[str, Any] = field(default_factory=dict)
     current_period_start: datetime | None = None
     current_period_end: datetime | None = None
     trial_end: datetime | None = None
@@ -50,7 +58,7 @@ class RemoteSubscription:
     ended_at: datetime | None = None
 
     @property
-    def member_id(self):
+    def member_id(self) -> int | None:
         value = self.metadata.get("member_id")
         return int(value) if value and str(value).isdigit() else None
 
@@ -90,11 +98,11 @@ class RemoteCheckout:
     payment_intent_id: str = ""
     amount_total: int = 0
     currency: str = ""
-    metadata: dict = field(default_factory=dict)
-    shipping: dict | None = None  # {"name":..., "address": {...}} as Stripe names them
+    metadata: dict[str, Any] = field(default_factory=dict)
+    shipping: dict[str, Any] | None = None  # {"name":..., "address": {...}} as Stripe names them
 
     @property
-    def is_paid(self):
+    def is_paid(self) -> bool:
         return self.status == "complete" and self.payment_status in ("paid", "no_payment_required")
 
 

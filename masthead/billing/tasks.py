@@ -2,7 +2,7 @@ from django_tasks import task
 
 
 @task()
-def reconcile_subscriptions():
+def reconcile_subscriptions() -> object:
     """Nightly: repair drift between Stripe and Masthead. Idempotent."""
     from .reconciliation import reconcile
 
@@ -10,10 +10,11 @@ def reconcile_subscriptions():
 
 
 @task()
-def complete_refund(refund_id):
+def complete_refund(refund_id: int) -> str:
     """Finish a refund request; safe to run any number of times (fixed
     idempotency keys, and every step checks what is done)."""
     from . import actions
 
     refund = actions.carry_out_refund(refund_id)
-    return refund.status
+    status: str = refund.status
+    return status

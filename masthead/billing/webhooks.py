@@ -27,6 +27,7 @@ import traceback
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any
 
 from django.conf import settings
@@ -38,6 +39,7 @@ from . import actions, stripe_api
 from .models import StripeEvent
 from .remote import SignatureError
 
+fcntl: ModuleType | None
 try:
     import fcntl
 except ImportError:  # not on Windows

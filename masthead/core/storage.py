@@ -27,6 +27,7 @@ import re
 import secrets
 import time
 from pathlib import Path
+from typing import cast
 
 from django.conf import settings
 from django.core.files.base import ContentFile, File
@@ -59,7 +60,8 @@ class PrivateStorage(LazyObject):
         self._wrapped = storages["private"]
 
 
-private_storage = PrivateStorage()
+# A LazyObject stands in for the storage it wraps, attribute for attribute.
+private_storage = cast(Storage, PrivateStorage())
 
 
 def get_private_storage():

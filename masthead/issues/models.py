@@ -90,7 +90,7 @@ class IssuePage(Page):
     search_fields = Page.search_fields + [index.SearchField("cover_lines")]
 
     parent_page_types = ["issues.IssueIndexPage"]
-    subpage_types = []
+    subpage_types: list[str] = []
 
     class Meta:
         verbose_name = "issue"

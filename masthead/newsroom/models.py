@@ -287,7 +287,7 @@ class ArticlePage(Page):
     ]
 
     parent_page_types = ["newsroom.SectionPage"]
-    subpage_types = []
+    subpage_types: list[str] = []
 
     class Meta:
         verbose_name = "article"

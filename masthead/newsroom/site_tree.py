@@ -1,5 +1,6 @@
 """The fixed shape of a magazine's page tree: home, sections, archive."""
 
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -20,7 +21,7 @@ DEFAULT_SECTIONS = [
 # Callables that add the pages of apps above newsroom (issues' archive) to
 # the fixed tree, given the home page; those apps append them from their
 # AppConfig.ready(). Each must leave existing pages as they are.
-SITE_TREE_PAGES = []
+SITE_TREE_PAGES: list[Callable[[HomePage], None]] = []
 
 
 def site_address():

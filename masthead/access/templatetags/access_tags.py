@@ -18,8 +18,8 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from masthead.core.models import MagazineSettings
-from masthead.newsroom.structured_data import article_json_ld as build_json_ld
 from masthead.newsroom.models import ArticlePage
+from masthead.newsroom.structured_data import article_json_ld as build_json_ld
 from masthead.newsroom.structured_data import as_script
 
 from ..attachments import GatedRendition

@@ -53,8 +53,8 @@ class Command(BaseCommand):
         )
         if self._tty and verbosity:
             self.stderr.write("")
-        for error in stats.errors:
-            self.stderr.write(self.style.ERROR(f"Failed: {error}"))
+        for failure in stats.errors:
+            self.stderr.write(self.style.ERROR(f"Failed: {failure}"))
         minutes = stats.audio_seconds / 60
         self.stdout.write(
             self.style.SUCCESS(

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.core.management.base import BaseCommand
 
 from masthead.billing.reconciliation import reconcile
@@ -6,7 +8,7 @@ from masthead.billing.reconciliation import reconcile
 class Command(BaseCommand):
     help = "Compare every member's subscription with Stripe, repair drift, print what changed."
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         lines = reconcile()
         for line in lines:
             self.stdout.write(line)
