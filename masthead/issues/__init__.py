@@ -1,7 +1,11 @@
 """Issues of the magazine (volume, number, cover, ordered contents), the
-publishing schedule and the archive. Depends on newsroom.
+publishing schedule, the archive and the site navigation. May import
+newsroom, accounts and core.
 
 `issues.actions.publish_issue` is the one step that publishes an issue with
-everything that comes with it; it calls editions, printing and mailings, so
-those may depend on issues' models but never on its actions.
+everything that comes with it. Issues publishes the articles itself; the
+editions, the print run and the new-issue email are steps that editions,
+printing and mailings register (`actions.register_step`), and they add to
+the admin screens through Wagtail hooks (see `admin_views`). Issues never
+imports them.
 """

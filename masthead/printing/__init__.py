@@ -2,6 +2,8 @@
 
 Depends on issues (the issue and its schedule), billing (who is entitled to
 print, through `billing.entitlements`) and accounts (shipping addresses).
-`issues.actions` closes a run when its issue is published; the account page
-may call `printing.actions.cutoff_notice_for(user)` after an address change.
+Printing registers the step that closes a run when its issue is published
+(`issues.actions.register_step`), and `cutoff_notice_for(user)` as an
+address-change notice of the account page (`accounts.actions.
+ADDRESS_CHANGE_NOTICES`). A top-floor app: nothing imports it.
 """

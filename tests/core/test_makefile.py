@@ -34,3 +34,9 @@ def test_testing_installs_the_runtime_and_the_test_tools():
     printed = commands("test")
     for name in [*RUNTIME, *TEST_TOOLS]:
         assert name in printed, name
+
+
+def test_the_test_run_checks_lint_format_layers_and_types():
+    printed = commands("test-only")
+    for check in ["ruff check .", "ruff format --check .", "lint-imports", "mypy"]:
+        assert check in printed, check
