@@ -84,6 +84,7 @@ INSTALLED_APPS = [
     "masthead.api",
     "masthead.exports",
     "masthead.backups",
+    "masthead.imports",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
