@@ -9,7 +9,6 @@ from django.core.management import CommandError, call_command
 from masthead.billing.models import Subscription
 from masthead.imports.ghost import GhostParser
 from masthead.imports.models import ImportedObject, ImportRun
-from masthead.imports.records import ImportFormatError
 from masthead.imports.writer import ImportOptions, plan_import, write_import
 from masthead.newsroom.models import ArticlePage, Author, CreditedImage, SectionPage
 from tests.imports.ghost_export import build_export, write_export, write_images
