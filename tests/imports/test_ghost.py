@@ -329,3 +329,90 @@ def test_a_members_csv_row_with_extra_values_stops(export, tmp_path):
     assert_stops(
         export, "members.csv, line 3, record bob@example.com: more values than columns", members
     )
+
+
+def test_a_failure_mid_import_keeps_whole_batches_and_the_run_resumes(export, images, monkeypatch):
+    from masthead.imports.writer import Writer
+
+    parser = GhostParser(export)
+    options = ImportOptions(images_dir=str(images), fetch_images=False, batch_size=2)
+    run = ImportRun.objects.create(importer="ghost", report=plan_import(parser, options).as_dict())
+    write_post = Writer.write_post
+
+    def crash_on_ferries(self, record, object_id):
+        if record.slug == "ferry-timetables":
+            raise RuntimeError("disk full")
+        return write_post(self, record, object_id)
+
+    monkeypatch.setattr(Writer, "write_post", crash_on_ferries)
+    with pytest.raises(RuntimeError):
+        write_import(parser, run, options)
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.FAILED
+    assert run.error == "RuntimeError: disk full"
+    # Records 1-8 (section, authors, newsletters, plan, p1, p2) committed;
+    # the batch with p3 and p4 rolled back whole.
+    assert run.position == 8
+    assert run.report["stopped_at"].startswith("after record 8 of ")
+    assert set(ArticlePage.objects.values_list("slug", flat=True)) == {
+        "harbour-master",
+        "the-river-ledger",
+    }
+
+    monkeypatch.setattr(Writer, "write_post", write_post)
+    resumed = write_import(
+        GhostParser(export),
+        run,
+        ImportOptions(images_dir=str(images), fetch_images=False, batch_size=2),
+    )
+    run.refresh_from_db()
+    assert run.status == ImportRun.Status.DONE
+    assert resumed.counts["post"] == {"created": 5, "updated": 0, "skipped": 0}
+    assert ArticlePage.objects.count() == 7
+    assert [a.name for a in ArticlePage.objects.get(slug="orchard-accounts").authors] == [
+        "Mara Quill"
+    ]
+
+
+def test_members_come_from_the_members_csv_when_given(export, images, tmp_path):
+    from tests.imports.ghost_export import members_csv
+
+    members = tmp_path / "members.csv"
+    members.write_text(
+        members_csv(
+            [
+                {
+                    "id": "m1",
+                    "email": "csv.reader@example.com",
+                    "name": "Cass Vee",
+                    "subscribed_to_emails": "true",
+                    "labels": "VIP, Print",
+                    "created_at": "2022-07-01T00:00:00.000Z",
+                },
+                {
+                    "id": "m3",
+                    "email": "comp@example.com",
+                    "name": "Cora Comp",
+                    "complimentary_plan": "true",
+                    "tiers": "Supporter",
+                },
+                {"id": "m9", "email": "gone@example.com", "deleted_at": "2024-01-01T00:00:00.000Z"},
+            ]
+        )
+    )
+    parser = GhostParser(export, members=members)
+    options = ImportOptions(images_dir=str(images), fetch_images=False)
+    run = ImportRun.objects.create(importer="ghost", report=plan_import(parser, options).as_dict())
+    write_import(parser, run, options)
+    User = get_user_model()
+    assert set(User.objects.filter(is_staff=False).values_list("email", flat=True)) == {
+        "csv.reader@example.com",
+        "comp@example.com",
+    }
+    reader = User.objects.get(email="csv.reader@example.com")
+    assert reader.wants_newsletter
+    data = ImportedObject.objects.get(kind="reader", source_id="m1").data
+    assert data["labels"] == ["VIP", "Print"]
+    # The JSON's members_products gives the comp its expiry.
+    comp = Subscription.objects.get(member__email="comp@example.com")
+    assert comp.ends_at.isoformat() == "2030-06-30T00:00:00+00:00"
