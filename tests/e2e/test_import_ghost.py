@@ -30,7 +30,7 @@ def test_editor_imports_a_ghost_export_and_a_paid_reader_reads_in_full(
     browser,
     catalogue,
     stripe_live,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     settings.SITE_URL = live_server.url
     ensure_site_tree()
