@@ -28,8 +28,8 @@ def test_editor_imports_a_ghost_export_and_a_paid_reader_reads_in_full(
     transactional_db,
     live_server,
     browser,
-    catalogue,
-    stripe_live,
+    catalogue,  # noqa: F811
+    stripe_live,  # noqa: F811
     tmp_path,
 ):
     settings.SITE_URL = live_server.url
