@@ -9,7 +9,6 @@ import json
 import re
 
 import pytest
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core import mail
 from django.test import Client
@@ -31,6 +30,7 @@ def test_editor_imports_a_ghost_export_and_a_paid_reader_reads_in_full(
     catalogue,  # noqa: F811
     stripe_live,  # noqa: F811
     tmp_path,
+    settings,
 ):
     settings.SITE_URL = live_server.url
     ensure_site_tree()
