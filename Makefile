@@ -7,6 +7,8 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# `make run DEMO=0` skips the demo magazine (a publisher moving a magazine in).
+DEMO ?= 1
 # Debian packages that running needs: WeasyPrint's libraries and a font for
 # the PDF editions, espeak-ng for the light narration engine.
 RUN_APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
@@ -63,7 +65,7 @@ run: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) collectstatic --noinput --verbosity 0
 	$(MANAGE) ensure_site_tree
-	$(MANAGE) load_demo_magazine --if-empty
+	if [ "$(DEMO)" != "0" ]; then $(MANAGE) load_demo_magazine --if-empty; fi
 	$(MANAGE) ensure_admin
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m masthead.core.serve
 

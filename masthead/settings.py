@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "masthead.exports",
     "masthead.backups",
     "masthead.demo",
+    "masthead.imports",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",

@@ -50,6 +50,58 @@ class TeaserBreakBlock(blocks.StaticBlock):
         template = "newsroom/blocks/teaser_break.html"
 
 
+class EmbedBlock(blocks.StructBlock):
+    """A video, post or map from another site, shown as a link to it: the
+    page never loads a third party's script or frame."""
+
+    url = blocks.URLBlock()
+    caption = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "media"
+        template = "newsroom/blocks/embed.html"
+
+
+class CodeBlock(blocks.StructBlock):
+    """Program code or other preformatted text, kept as typed."""
+
+    code = blocks.TextBlock()
+    language = blocks.CharBlock(required=False)
+
+    class Meta:
+        icon = "code"
+        template = "newsroom/blocks/code.html"
+
+
+class HorizontalRuleBlock(blocks.StaticBlock):
+    class Meta:
+        icon = "horizontalrule"
+        label = "Horizontal rule"
+        admin_text = "A line between parts of the article."
+        template = "newsroom/blocks/horizontal_rule.html"
+
+
+class SanitisedHTMLBlock(blocks.TextBlock):
+    """HTML brought in by an import that has no block of its own (a table, a
+    gallery). Sanitised when it is saved and again when it is shown."""
+
+    def get_prep_value(self, value):
+        from masthead.core.sanitise import sanitise_html
+
+        return sanitise_html(super().get_prep_value(value) or "")
+
+    def render_basic(self, value, context=None):
+        from django.utils.safestring import mark_safe
+
+        from masthead.core.sanitise import sanitise_html
+
+        return mark_safe(f'<div class="imported-html">{sanitise_html(value or "")}</div>')
+
+    class Meta:
+        icon = "code"
+        label = "HTML (imported)"
+
+
 class ArticleBodyBlock(blocks.StreamBlock):
     paragraph = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, template="newsroom/blocks/paragraph.html")
     heading = blocks.CharBlock(icon="title", template="newsroom/blocks/heading.html")
@@ -57,3 +109,7 @@ class ArticleBodyBlock(blocks.StreamBlock):
     block_quote = BlockQuoteBlock()
     pull_quote = PullQuoteBlock()
     teaser_break = TeaserBreakBlock()
+    embed = EmbedBlock()
+    code = CodeBlock()
+    horizontal_rule = HorizontalRuleBlock()
+    html = SanitisedHTMLBlock()
