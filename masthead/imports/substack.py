@@ -85,7 +85,7 @@ class SubstackParser(Parser):
 
     def __init__(self, path, *, author_name="", **side_files):
         super().__init__(path, **side_files)
-        self.author_name = author_name
+        self.author_name = author_name or ""
 
     @property
     def site_hosts(self):

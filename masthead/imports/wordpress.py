@@ -125,6 +125,18 @@ class WordPressParser(Parser):
                 "Not a WordPress export: no wp:wxr_version before the first item.",
                 field="wp:wxr_version",
             )
+        if self._default_access not in (
+            None,
+            "",
+            Access.PUBLIC,
+            Access.MEMBERS,
+            Access.SUBSCRIBERS,
+        ):
+            self.fail(
+                f"Unknown access level {self._default_access!r}: choose public, members or "
+                "subscribers.",
+                field="default_access",
+            )
         if self.uploads is not None and not self.uploads.is_dir():
             self.fail("The uploads folder does not exist.", file=self.uploads)
         if self.subscribers is not None:
