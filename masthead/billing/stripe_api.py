@@ -350,6 +350,25 @@ def list_subscriptions():
             yield read_subscription(_dict(subscription))
 
 
+def list_customer_subscriptions(customer_id):
+    """A customer's subscriptions, whatever their status (read only: an
+    importer links readers who already pay on Stripe)."""
+    with _errors():
+        response = client().raw_request(
+            "get", "/v1/subscriptions", customer=customer_id, status="all", limit=100
+        )
+    return [read_subscription(data) for data in response.data.get("data") or []]
+
+
+def retrieve_price(price_id):
+    """(amount, currency, interval) of a Stripe price (read only)."""
+    with _errors():
+        response = client().raw_request("get", f"/v1/prices/{quote(price_id)}")
+    data = response.data
+    recurring = data.get("recurring") or {}
+    return data.get("unit_amount") or 0, data.get("currency") or "usd", recurring.get("interval", "")
+
+
 def set_cancel_at_period_end(subscription_id, cancel):
     with _errors():
         return read_subscription(

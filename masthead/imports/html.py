@@ -185,7 +185,7 @@ class _Converter:
             self.figure(node, "", "")
         elif name == "figure":
             self.figure_element(node, classes)
-        elif name == "iframe" and node.get("src"):
+        elif name == "iframe" and (node.get("src") or "").startswith(("http://", "https://")):
             self.add("embed", {"url": node["src"], "caption": ""})
         elif name in BLOCK_CONTAINERS and not classes & {"kg-card"}:
             self.walk(node.children)
@@ -204,7 +204,7 @@ class _Converter:
         images = node.find_all("img")
         iframe = node.find("iframe")
         if "kg-embed-card" in classes or (iframe is not None and not images):
-            url = iframe.get("src") if iframe is not None else ""
+            url = (iframe.get("src") or "") if iframe is not None else ""
             if not url:
                 link = node.find("a", href=True)
                 url = link["href"] if link else ""

@@ -1,0 +1,838 @@
+"""Records from any parser written into Masthead, idempotently and in batches.
+
+An import reads the export twice. The first pass (`plan_import`) validates
+everything and works out what would be created, updated and skipped, the
+section mapping and the Stripe price → plan mapping: that is the dry-run
+report, and a malformed file stops there, before anything is written. The
+second pass (`write_import`) writes, in batches that each commit whole; the
+run remembers how many records are written, so a run that stopped resumes
+after its last whole batch.
+
+Each imported object remembers its source and source id (`ImportedObject`)
+with a fingerprint of the record: a re-run skips what did not change and
+updates what did (a changed post gets a new revision).
+
+Paid readers are linked to the Stripe subscription they already have, read
+through `billing.stripe_api`; nothing is created on Stripe and nobody is
+charged.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from .models import ImportedObject, ImportRun
+from .records import (
+    Access,
+    ImportedAuthor,
+    ImportedNewsletter,
+    ImportedPlan,
+    ImportedPost,
+    ImportedReader,
+    ImportedSection,
+    ImportProblem,
+    PostStatus,
+    ReaderStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+KIND_OF = {
+    ImportedSection: ImportedObject.Kind.SECTION,
+    ImportedAuthor: ImportedObject.Kind.AUTHOR,
+    ImportedNewsletter: ImportedObject.Kind.NEWSLETTER,
+    ImportedPlan: ImportedObject.Kind.PLAN,
+    ImportedPost: ImportedObject.Kind.POST,
+    ImportedReader: ImportedObject.Kind.READER,
+}
+DEFAULT_BATCH_SIZE = 200
+# Posts with no section go to the first section (by tree order) unless mapped.
+NO_SECTION = ""
+
+
+def fingerprint(record) -> str:
+    data = json.dumps(dataclasses.asdict(record), sort_keys=True, default=str)
+    return hashlib.sha1(data.encode()).hexdigest()
+
+
+def normalise_path(url):
+    """The path of an old URL, as Wagtail's redirects keep it: no host, no
+    trailing slash."""
+    path = urlsplit(url).path or "/"
+    return "/" + path.strip("/") if path.strip("/") else "/"
+
+
+@dataclass
+class Report:
+    """What an import did, or would do: the dry-run report."""
+
+    importer: str = ""
+    dry_run: bool = True
+    counts: dict = field(default_factory=dict)  # kind -> {created, updated, skipped}
+    problems: list = field(default_factory=list)  # ImportProblem as dicts
+    # section source id -> {"name", "slug" (Masthead section), "posts"}
+    sections: dict = field(default_factory=dict)
+    # Stripe price id -> {"plan": Masthead plan code or "", "readers": n}
+    prices: dict = field(default_factory=dict)
+    # imported plan (tier) source id -> {"name", "plan": Masthead plan code}
+    plans: dict = field(default_factory=dict)
+    missing_images: list = field(default_factory=list)  # [post source id, src, reason]
+    total: int = 0
+    written: int = 0
+    stopped_at: str = ""  # where a failed run stopped
+    error: str = ""
+
+    def count(self, kind, outcome):
+        self.counts.setdefault(kind, {"created": 0, "updated": 0, "skipped": 0})[outcome] += 1
+
+    def add_problem(self, problem: ImportProblem):
+        self.problems.append(problem.as_dict())
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data):
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{key: value for key, value in (data or {}).items() if key in names})
+
+    def problem_lines(self):
+        return [str(ImportProblem(**problem)) for problem in self.problems]
+
+
+@dataclass
+class ImportOptions:
+    images_dir: str = ""
+    fetch_images: bool = True
+    batch_size: int = DEFAULT_BATCH_SIZE
+    # The publisher's edits to the report's mappings.
+    section_mapping: dict = field(default_factory=dict)  # source id -> section slug
+    price_mapping: dict = field(default_factory=dict)  # Stripe price id -> plan code
+    plan_mapping: dict = field(default_factory=dict)  # imported plan id -> plan code
+    image_fetcher: Callable | None = None  # for tests: url -> (bytes, content type)
+
+
+def _known(source):
+    """{(kind, source_id): (fingerprint, object_id)} of what earlier runs imported."""
+    return {
+        (kind, source_id): (fp, object_id)
+        for kind, source_id, fp, object_id in ImportedObject.objects.filter(
+            source=source
+        ).values_list("kind", "source_id", "fingerprint", "object_id")
+    }
+
+
+def default_plan_code(name, includes_print=False):
+    from masthead.billing.models import Plan
+
+    slug = slugify(name)
+    if slug and Plan.objects.filter(code=slug).exists():
+        return slug
+    plans = Plan.objects.filter(includes_print=includes_print).order_by("sort_order")
+    plan = plans.first() or Plan.objects.order_by("sort_order").first()
+    if plan is not None:
+        return plan.code
+    # A fresh site gets the default plans when the import writes.
+    return "digital-print" if includes_print else "digital"
+
+
+def plan_import(parser, options: ImportOptions | None = None, *, progress=None) -> Report:
+    """Read the whole export and report what an import would do. Writes
+    nothing. Raises ImportFormatError for a malformed file."""
+    from masthead.newsroom.models import SectionPage
+
+    options = options or ImportOptions()
+    parser.check()
+    report = Report(importer=parser.source)
+    known = _known(parser.source)
+    emails = set()
+    section_slugs = dict(SectionPage.objects.values_list("slug", "title"))
+    for record in parser.records():
+        report.total += 1
+        if progress:
+            progress(report.total)
+        kind = KIND_OF[type(record)]
+        if isinstance(record, ImportedReader):
+            problem = _reader_problem(parser, record, emails)
+            if problem:
+                report.add_problem(problem)
+                report.count(kind, "skipped")
+                continue
+            if record.stripe_price_id:
+                entry = report.prices.setdefault(record.stripe_price_id, {"plan": "", "readers": 0})
+                entry["readers"] += 1
+        elif isinstance(record, ImportedSection):
+            slug = options.section_mapping.get(record.source_id) or record.slug
+            report.sections[record.source_id] = {
+                "name": record.name,
+                "slug": slug,
+                "exists": slug in section_slugs,
+                "posts": 0,
+            }
+        elif isinstance(record, ImportedPost):
+            key = record.section or NO_SECTION
+            if key not in report.sections:
+                report.sections[key] = {
+                    "name": "(no primary tag)" if key == NO_SECTION else key,
+                    "slug": options.section_mapping.get(key, ""),
+                    "exists": False,
+                    "posts": 0,
+                }
+            report.sections[key]["posts"] += 1
+        elif isinstance(record, ImportedPlan):
+            code = options.plan_mapping.get(record.source_id) or default_plan_code(
+                record.name, record.includes_print
+            )
+            report.plans[record.source_id] = {"name": record.name, "plan": code}
+            for price_id in record.stripe_price_ids:
+                report.prices.setdefault(price_id, {"plan": "", "readers": 0})["plan"] = code
+        previous = known.get((kind, record.source_id))
+        if previous is None:
+            report.count(kind, "created")
+        elif previous[0] == fingerprint(record):
+            report.count(kind, "skipped")
+        else:
+            report.count(kind, "updated")
+    for problem in parser.problems:
+        report.add_problem(problem)
+    _fill_price_mapping(report, options)
+    if NO_SECTION in report.sections and not report.sections[NO_SECTION]["slug"]:
+        first = SectionPage.objects.order_by("path").values_list("slug", flat=True).first()
+        report.sections[NO_SECTION]["slug"] = first or "news"
+    for price_id, entry in report.prices.items():
+        if not entry["plan"]:
+            report.add_problem(
+                ImportProblem(
+                    file=str(parser.path),
+                    record=price_id,
+                    field="stripe_price_id",
+                    message=(
+                        "Stripe price not mapped to a Masthead plan: choose one in the "
+                        "report, or its readers are imported as free members."
+                    ),
+                )
+            )
+    return report
+
+
+def _fill_price_mapping(report, options):
+    from masthead.billing.models import Price
+
+    ours = dict(
+        Price.objects.exclude(stripe_price_id="").values_list("stripe_price_id", "plan__code")
+    )
+    for price_id, entry in report.prices.items():
+        entry["plan"] = (
+            options.price_mapping.get(price_id) or entry["plan"] or ours.get(price_id, "")
+        )
+
+
+def _reader_problem(parser, record: ImportedReader, seen):
+    email = (record.email or "").strip()
+    where = {"file": str(parser.side_files.get("members") or parser.path), "line": record.line}
+    try:
+        validate_email(email)
+    except ValidationError:
+        return ImportProblem(
+            record=record.source_id,
+            field="email",
+            message=f"not a valid email address: {email!r}",
+            **where,
+        )
+    key = email.lower()
+    if key in seen:
+        return ImportProblem(
+            record=record.source_id,
+            field="email",
+            message=f"{email} appears more than once (emails are compared ignoring case); kept the first",
+            **where,
+        )
+    seen.add(key)
+    if record.status not in ReaderStatus.ALL:
+        return ImportProblem(
+            record=record.source_id,
+            field="status",
+            message=f"unknown status {record.status!r}",
+            **where,
+        )
+    return None
+
+
+def write_import(parser, run: ImportRun, options: ImportOptions | None = None, *, progress=None):
+    """Write the export. `run` carries the confirmed report (mappings) and
+    the position to resume from. Returns the final Report."""
+    options = options or ImportOptions()
+    report = Report.from_dict(run.report) if run.report else plan_import(parser, options)
+    report.dry_run = False
+    for key, entry in report.sections.items():
+        options.section_mapping.setdefault(key, entry["slug"])
+    for price_id, entry in report.prices.items():
+        if entry["plan"]:
+            options.price_mapping.setdefault(price_id, entry["plan"])
+    for key, entry in report.plans.items():
+        options.plan_mapping.setdefault(key, entry["plan"])
+    report.counts = {}
+    report.missing_images = []
+    report.problems = [p for p in report.problems if p.get("field") != "import"]
+    writer = Writer(parser, options, report)
+    resume_from = run.position
+    run.status = ImportRun.Status.RUNNING
+    run.started_at = run.started_at or timezone.now()
+    run.total = report.total
+    run.error = ""
+    run.save(update_fields=["status", "started_at", "total", "error"])
+    writer.prepare_site()
+    position = 0
+    batch = []
+    last = None
+    try:
+        seen_emails = set()
+        for record in parser.records():
+            position += 1
+            # Readers the plan skipped (invalid, or a repeated email) are
+            # skipped again, before and after the resume point alike.
+            invalid = isinstance(record, ImportedReader) and _reader_problem(
+                parser, record, seen_emails
+            )
+            if position <= resume_from:
+                continue
+            if invalid:
+                report.count(ImportedObject.Kind.READER, "skipped")
+                continue
+            batch.append(record)
+            if len(batch) >= options.batch_size:
+                last = batch[-1]
+                writer.write_batch(batch)
+                _save_progress(run, position, report)
+                if progress:
+                    progress(position, report.total)
+                batch = []
+        if batch:
+            last = batch[-1]
+            writer.write_batch(batch)
+            _save_progress(run, position, report)
+            if progress:
+                progress(position, report.total)
+        writer.finish()
+    except Exception as error:
+        logger.exception("Import %s stopped", run.pk)
+        report.stopped_at = f"after record {run.position} of {report.total}" + (
+            f" (last whole batch ended at {last.source_id})" if last and run.position else ""
+        )
+        report.error = f"{error.__class__.__name__}: {error}"
+        run.status = ImportRun.Status.FAILED
+        run.error = report.error
+        run.report = report.as_dict()
+        run.finished_at = timezone.now()
+        run.save(update_fields=["status", "error", "report", "finished_at"])
+        raise
+    for problem in parser.problems:
+        if problem.as_dict() not in report.problems:
+            report.add_problem(problem)
+    report.written = run.position
+    run.status = ImportRun.Status.DONE
+    run.report = report.as_dict()
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "report", "finished_at"])
+    return report
+
+
+def _save_progress(run, position, report):
+    run.position = position
+    report.written = position
+    run.report = report.as_dict()
+    run.save(update_fields=["position", "report"])
+
+
+class Writer:
+    """Turns records into Masthead objects. One instance per run."""
+
+    def __init__(self, parser, options: ImportOptions, report: Report):
+        self.parser = parser
+        self.source = parser.source
+        self.options = options
+        self.report = report
+        self.known = _known(self.source)
+        self.sections = {}  # section slug -> SectionPage
+        # source id -> Author pk, with those earlier runs (or batches before
+        # a resume) wrote.
+        self.authors = {
+            source_id: object_id
+            for (kind, source_id), (_, object_id) in self.known.items()
+            if kind == ImportedObject.Kind.AUTHOR
+        }
+        self.plans = {}  # plan code -> Plan
+        self.old_paths = {}  # old path -> new URL path
+        self.redirects = []  # (old path, page pk)
+
+    # Site ------------------------------------------------------------------
+
+    def prepare_site(self):
+        """What a fresh database needs to be a working magazine: the page
+        tree with its sections, and plans."""
+        from masthead.billing.actions import ensure_default_plans
+        from masthead.billing.models import Plan
+        from masthead.newsroom.models import SectionPage
+        from masthead.newsroom.site_tree import ensure_site_tree
+
+        with transaction.atomic():
+            self.home = ensure_site_tree()
+            ensure_default_plans()
+        self.plans = {plan.code: plan for plan in Plan.objects.all()}
+        self.sections = {section.slug: section for section in SectionPage.objects.all()}
+        # The new address of every post in the export, for link rewriting.
+        for record in self.parser.records():
+            if isinstance(record, ImportedPost) and record.old_url:
+                section_slug = self.section_slug_for(record)
+                self.old_paths[normalise_path(record.old_url)] = (
+                    f"/{section_slug}/{slugify(record.slug) or record.source_id}/"
+                )
+
+    def section_slug_for(self, record: ImportedPost):
+        key = record.section or NO_SECTION
+        return (
+            self.options.section_mapping.get(key)
+            or self.report.sections.get(key, {}).get("slug", "")
+            or "news"
+        )
+
+    def section(self, slug, name=""):
+        from masthead.newsroom.models import AccessLevel, SectionPage
+
+        section = self.sections.get(slug)
+        if section is None:
+            section = SectionPage(
+                title=name or slug.replace("-", " ").title(),
+                slug=slug,
+                default_access_level=AccessLevel.PUBLIC,
+            )
+            self.home.add_child(instance=section)
+            section.save_revision().publish()
+            self.sections[slug] = section
+        return section
+
+    # Batches -----------------------------------------------------------------
+
+    def write_batch(self, records):
+        with transaction.atomic():
+            for record in records:
+                kind = KIND_OF[type(record)]
+                fp = fingerprint(record)
+                previous = self.known.get((kind, record.source_id))
+                if previous is not None and previous[0] == fp:
+                    self.report.count(kind, "skipped")
+                    if kind == ImportedObject.Kind.AUTHOR:
+                        self.authors[record.source_id] = previous[1]
+                    continue
+                handler = getattr(self, f"write_{kind}")
+                object_id, data = handler(record, previous[1] if previous else None)
+                if object_id is None and data is None:
+                    self.report.count(kind, "skipped")
+                    continue
+                ImportedObject.objects.update_or_create(
+                    source=self.source,
+                    kind=kind,
+                    source_id=record.source_id,
+                    defaults={"object_id": object_id, "fingerprint": fp, "data": data or {}},
+                )
+                self.known[(kind, record.source_id)] = (fp, object_id)
+                self.report.count(kind, "updated" if previous else "created")
+
+    def finish(self):
+        pass
+
+    # Records -------------------------------------------------------------------
+
+    def write_section(self, record: ImportedSection, object_id):
+        slug = self.options.section_mapping.get(record.source_id) or record.slug
+        section = self.section(slug, record.name)
+        if object_id is None and record.description and not section.intro:
+            section.intro = record.description
+            section.save_revision().publish()
+        return section.pk, {}
+
+    def write_newsletter(self, record: ImportedNewsletter, object_id):
+        # Masthead has one newsletter list; each reader's choices per
+        # newsletter are kept with the reader (ImportedObject.data).
+        return None, {"name": record.name, "slug": record.slug}
+
+    def write_plan(self, record: ImportedPlan, object_id):
+        code = self.options.plan_mapping.get(record.source_id) or default_plan_code(
+            record.name, record.includes_print
+        )
+        plan = self.plans.get(code)
+        return (plan.pk if plan else None), {"name": record.name, "plan": code}
+
+    def write_author(self, record: ImportedAuthor, object_id):
+        from masthead.newsroom.models import Author
+
+        author = Author.objects.filter(pk=object_id).first() if object_id else None
+        if author is None:
+            slug = slugify(record.slug or record.name) or f"author-{record.source_id}"
+            author = Author.objects.filter(slug=slug).first() or Author(slug=slug)
+        author.name = record.name[:200]
+        author.bio = record.bio
+        author.job_title = record.job_title[:200]
+        if record.avatar is not None and record.avatar.location and author.photo_id is None:
+            author.photo_id = self.image_for(record.avatar, f"author {record.source_id}")
+        author.save()
+        self.authors[record.source_id] = author.pk
+        if record.is_staff and record.email:
+            self.staff_account(record)
+        return author.pk, {}
+
+    def staff_account(self, record: ImportedAuthor):
+        from django.contrib.auth.models import Group
+
+        User = get_user_model()
+        try:
+            validate_email(record.email)
+        except ValidationError:
+            self.problem(record.source_id, "email", f"staff email not valid: {record.email!r}")
+            return
+        user = User.objects.filter(email__iexact=record.email).first()
+        if user is None:
+            user = User.objects.create_user(email=record.email.lower(), full_name=record.name)
+            user.set_unusable_password()
+        user.is_staff = True
+        user.save()
+        editors = Group.objects.filter(name="Editors").first()
+        if editors is not None:
+            user.groups.add(editors)
+
+    def write_post(self, record: ImportedPost, object_id):
+        from wagtail.contrib.redirects.models import Redirect
+
+        from masthead.newsroom.models import AccessLevel, ArticleByline, ArticlePage
+
+        from .html import html_to_blocks
+
+        if not record.title.strip():
+            self.problem(record.source_id, "title", "post has no title; skipped")
+            return None, None
+        page = ArticlePage.objects.filter(pk=object_id).first() if object_id else None
+        section = self.section(self.section_slug_for(record))
+        created = page is None
+        if created:
+            page = ArticlePage(slug=self.free_slug(section, record))
+        page.title = record.title[:255]
+        page.dek = record.dek[:400]
+        page.seo_title = record.meta_title[:255]
+        page.search_description = record.meta_description
+        page.date = record.published_at or timezone.now()
+        page.access_level = record.access if record.access in AccessLevel.values else ""
+        conversion = html_to_blocks(
+            record.body_html,
+            teaser_break_at=record.teaser_break_at,
+            resolve_image=lambda request: self.image_for(request, f"post {record.source_id}"),
+            rewrite_link=self.rewrite_link,
+        )
+        for src, reason in conversion.missing_images:
+            if not any(m[1] == src for m in self.report.missing_images):
+                self.report.missing_images.append([record.source_id, src, reason])
+        page.body = conversion.blocks
+        if record.feature_image is not None and record.feature_image.location:
+            image_id = self.image_for(record.feature_image, f"post {record.source_id}")
+            page.lead_image_id = image_id
+            page.lead_image_caption = record.feature_image.caption[:500]
+        bylines = [self.authors.get(source_id) for source_id in record.author_ids]
+        for source_id, author_pk in zip(record.author_ids, bylines, strict=True):
+            if author_pk is None:
+                self.problem(record.source_id, "authors", f"unknown author {source_id}")
+        page.bylines.set(
+            [
+                ArticleByline(author_id=author_pk, sort_order=position)
+                for position, author_pk in enumerate(pk for pk in bylines if pk is not None)
+            ]
+        )
+        page.tags.set(list(dict.fromkeys(tag[:100] for tag in record.tags if tag)))
+        if record.access == Access.PLANS:
+            codes = {self.options.plan_mapping.get(plan_id) for plan_id in record.plan_ids}
+            page.required_plans.set([self.plans[code] for code in codes if code in self.plans])
+        if record.status == PostStatus.SCHEDULED and record.published_at:
+            page.go_live_at = record.published_at
+        if created:
+            page.live = False
+            page.has_unpublished_changes = True
+            section.add_child(instance=page)
+        revision = page.save_revision(clean=False, log_action=False)
+        if record.status == PostStatus.PUBLISHED:
+            revision.publish(log_action=False, skip_permission_checks=True)
+            if created and record.published_at:
+                ArticlePage.objects.filter(pk=page.pk).update(
+                    first_published_at=record.published_at,
+                    last_published_at=record.updated_at or record.published_at,
+                )
+        elif record.status == PostStatus.SCHEDULED:
+            # Publishing with go_live_at in the future schedules it.
+            revision.publish(log_action=False, skip_permission_checks=True)
+        if record.old_url:
+            old_path = Redirect.normalise_path(record.old_url)
+            new_path = Redirect.normalise_path(f"/{section.slug}/{page.slug}/")
+            if old_path not in ("", "/") and old_path != new_path:
+                Redirect.objects.update_or_create(
+                    old_path=old_path,
+                    site=None,
+                    defaults={
+                        "redirect_page": page,
+                        "is_permanent": True,
+                        "redirect_page_route_path": "",
+                    },
+                )
+        return page.pk, {}
+
+    def free_slug(self, section, record):
+        from masthead.newsroom.models import ArticlePage
+
+        base = slugify(record.slug or record.title)[:200] or f"post-{record.source_id}"
+        slug = base
+        taken = set(
+            ArticlePage.objects.child_of(section)
+            .filter(slug__startswith=base)
+            .values_list("slug", flat=True)
+        )
+        number = 2
+        while slug in taken:
+            slug = f"{base}-{number}"
+            number += 1
+        if slug != base:
+            self.problem(
+                record.source_id, "slug", f"slug {base} is taken in the section; used {slug}"
+            )
+        return slug
+
+    def rewrite_link(self, href):
+        parts = urlsplit(href)
+        if parts.scheme not in ("", "http", "https"):
+            return None
+        if parts.netloc and parts.netloc not in getattr(self.parser, "site_hosts", ()):
+            return None
+        new = self.old_paths.get(normalise_path(href))
+        if new is None:
+            return None
+        return new + (f"#{parts.fragment}" if parts.fragment else "")
+
+    def write_reader(self, record: ImportedReader, object_id):
+        from masthead.accounts.models import ShippingAddress
+        from masthead.billing.models import Subscription
+
+        User = get_user_model()
+        email = record.email.strip()
+        try:
+            validate_email(email)
+        except ValidationError:
+            return None, None
+        member = User.objects.filter(pk=object_id).first() if object_id else None
+        if member is None:
+            member = User.objects.filter(email__iexact=email).first()
+        if member is None:
+            member = User(email=email.lower(), full_name=record.name[:200])
+            member.set_unusable_password()
+            if record.created_at:
+                member.date_joined = record.created_at
+        elif record.name and not member.full_name:
+            member.full_name = record.name[:200]
+        member.wants_newsletter = bool(record.newsletters)
+        member.save()
+        data = {
+            "labels": record.labels,
+            "note": record.note,
+            "newsletters": record.newsletters,
+            "status": record.status,
+        }
+        address = record.shipping_address
+        if address is not None and address.line1 and address.city and address.country:
+            ShippingAddress.objects.update_or_create(
+                user=member,
+                defaults={
+                    "name": address.name[:200],
+                    "line1": address.line1[:200],
+                    "line2": address.line2[:200],
+                    "city": address.city[:100],
+                    "region": address.region[:100],
+                    "postal_code": address.postal_code[:20],
+                    "country": address.country.upper()[:2],
+                },
+            )
+        if record.status == ReaderStatus.PAID:
+            data["subscription"] = self.link_paid_reader(member, record)
+        elif record.status in (ReaderStatus.COMP, ReaderStatus.GIFT):
+            data["subscription"] = self.grant(member, record)
+        elif Subscription.objects.filter(member=member).exists():
+            pass
+        return member.pk, data
+
+    def plan_for_reader(self, record: ImportedReader):
+        code = ""
+        if record.stripe_price_id:
+            code = self.options.price_mapping.get(record.stripe_price_id, "")
+        if not code and record.plan_id:
+            code = self.options.plan_mapping.get(record.plan_id, "")
+        if not code:
+            code = default_plan_code("", False)
+        return self.plans.get(code)
+
+    def grant(self, member, record: ImportedReader):
+        from masthead.billing.actions import grant_complimentary
+        from masthead.billing.models import Subscription
+
+        plan = self.plan_for_reader(record)
+        if plan is None:
+            self.problem(record.source_id, "plan", "no Masthead plan for this complimentary reader")
+            return None
+        note = f"Imported from {self.source} ({record.status})"
+        existing = Subscription.objects.filter(
+            member=member, status=Subscription.Status.COMPLIMENTARY, note=note
+        ).first()
+        if existing is not None:
+            if existing.ends_at != record.expires_at or existing.plan_id != plan.pk:
+                existing.ends_at = record.expires_at
+                existing.current_period_end = record.expires_at
+                existing.plan = plan
+                existing.save(update_fields=["ends_at", "current_period_end", "plan"])
+            return existing.pk
+        return grant_complimentary(member, plan, ends_at=record.expires_at, note=note).pk
+
+    def link_paid_reader(self, member, record: ImportedReader):
+        """Link the reader to the subscription they already pay for on
+        Stripe, reading its state from Stripe. Creates nothing there."""
+        from masthead.billing import gateway, stripe_api
+        from masthead.billing.actions import store_subscription
+        from masthead.billing.models import Price
+        from masthead.billing.remote import GatewayError
+
+        if gateway.test_mode():
+            self.problem(
+                record.source_id,
+                "stripe_customer_id",
+                "paid reader not linked: Stripe is not configured (no STRIPE_SECRET_KEY); "
+                "imported as a free member, run the import again with Stripe keys",
+            )
+            return None
+        try:
+            if record.stripe_subscription_id:
+                remotes = [stripe_api.retrieve_subscription(record.stripe_subscription_id)]
+            elif record.stripe_customer_id:
+                remotes = stripe_api.list_customer_subscriptions(record.stripe_customer_id)
+            else:
+                remotes = []
+        except GatewayError as error:
+            self.problem(record.source_id, "stripe_subscription_id", f"Stripe: {error}")
+            return None
+        live = [remote for remote in remotes if remote.status in ("active", "trialing", "past_due")]
+        remote = (live or remotes or [None])[0]
+        if remote is None:
+            self.problem(
+                record.source_id,
+                "stripe_customer_id",
+                f"no subscription on Stripe for customer {record.stripe_customer_id or '-'}; "
+                "imported as a free member",
+            )
+            return None
+        if record.stripe_customer_id and remote.customer_id != record.stripe_customer_id:
+            self.problem(
+                record.source_id,
+                "stripe_subscription_id",
+                f"subscription {remote.id} belongs to another customer; not linked",
+            )
+            return None
+        if not Price.objects.filter(stripe_price_id=remote.price_id).exists():
+            code = self.options.price_mapping.get(remote.price_id)
+            plan = self.plans.get(code or "")
+            if plan is None:
+                self.problem(
+                    record.source_id,
+                    "stripe_price_id",
+                    f"Stripe price {remote.price_id} is not mapped to a plan; imported as a free member",
+                )
+                return None
+            try:
+                amount, currency, interval = stripe_api.retrieve_price(remote.price_id)
+            except GatewayError as error:
+                self.problem(record.source_id, "stripe_price_id", f"Stripe: {error}")
+                return None
+            # The old platform's price, kept so its subscribers map to the
+            # plan; not offered to new subscribers.
+            Price.objects.create(
+                plan=plan,
+                interval=interval if interval in ("month", "year") else "month",
+                amount=amount,
+                currency=currency,
+                stripe_price_id=remote.price_id,
+                active=False,
+            )
+        stored = store_subscription(remote, fetched_at=timezone.now(), member_hint=member.pk)
+        return stored.subscription.pk if stored else None
+
+    # Images ------------------------------------------------------------------
+
+    def image_for(self, request, where):
+        from .images import ImageUnavailable, fetch_image
+
+        src = getattr(request, "src", None) or getattr(request, "location", "")
+        try:
+            return fetch_image(
+                src,
+                images_dir=self.options.images_dir,
+                alt=getattr(request, "alt", ""),
+                caption=getattr(request, "caption", ""),
+                credit=getattr(request, "credit", ""),
+                fetcher=self.options.image_fetcher if self.options.fetch_images else False,
+            )
+        except ImageUnavailable as error:
+            self.report.missing_images.append([where, src, str(error)])
+            return None
+
+    def problem(self, record, field_name, message):
+        self.report.add_problem(
+            ImportProblem(
+                file=str(self.parser.path), record=str(record), field=field_name, message=message
+            )
+        )
+
+
+def run_to_text(report: Report) -> str:
+    """The report as the command prints it."""
+    lines = []
+    title = "Dry run: nothing was written." if report.dry_run else "Import finished."
+    if report.error:
+        title = f"Import stopped {report.stopped_at}: {report.error}"
+    lines.append(title)
+    for kind, counts in report.counts.items():
+        lines.append(
+            f"  {kind + 's':<12} {counts['created']:>7} created  {counts['updated']:>7} updated"
+            f"  {counts['skipped']:>7} skipped"
+        )
+    if report.sections:
+        lines.append("Sections (primary tag → Masthead section):")
+        for key, entry in report.sections.items():
+            lines.append(
+                f"  {entry['name']} ({key or '-'}) → {entry['slug']}  [{entry['posts']} posts]"
+            )
+    if report.prices:
+        lines.append("Stripe prices → Masthead plans:")
+        for price_id, entry in report.prices.items():
+            lines.append(
+                f"  {price_id} → {entry['plan'] or '(not mapped)'}  [{entry['readers']} readers]"
+            )
+    if report.missing_images:
+        lines.append(f"Missing images ({len(report.missing_images)}):")
+        for where, src, reason in report.missing_images:
+            lines.append(f"  {where}: {src} ({reason})")
+    if report.problems:
+        lines.append(f"Problems ({len(report.problems)}):")
+        lines.extend(f"  {line}" for line in report.problem_lines())
+    return "\n".join(lines)
