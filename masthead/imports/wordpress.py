@@ -516,8 +516,10 @@ class WordPressParser(Parser):
             )
             return None
         return ImportedImage(
-            url="" if attachment["path"] else attachment["url"],
-            path=attachment["path"],
+            # By its address, as the body's pictures are, so a picture used
+            # in both is imported once; the writer finds it in the uploads.
+            url=attachment["url"],
+            path="" if attachment["url"] else attachment["path"],
             alt=attachment["alt"],
             caption=attachment["caption"],
             credit=attachment["credit"],
@@ -863,6 +865,9 @@ def wordpress_html(content, attachments=None):
         text = _gutenberg(text, problems)
     text = SHORTCODE_CAPTION.sub(lambda m: _caption(m, attachments), text)
     text = re.sub(r"<img\b[^>]*>", lambda m: _original_image(m.group(0), attachments), text)
+    text = re.sub(
+        r"<figure\b.*?</figure>", lambda m: _credited(m.group(0), attachments), text, flags=re.S
+    )
     text = SHORTCODE_EMBED.sub(lambda m: _embed(m.group(1).strip()), text)
     if not gutenberg:
         text = _autop(text)
@@ -929,6 +934,17 @@ def _original_image(tag, attachments):
     return re.sub(
         r'\ssrc="[^"]*"', f' src="{html.escape(attachment["url"], quote=True)}"', tag, count=1
     )
+
+
+def _credited(figure, attachments):
+    """A figure of an attachment with a credit (WordPress keeps it in the
+    picture's metadata, not in the post) gets it, as the converter reads it."""
+    found = re.search(r"\bwp-image-(\d+)\b", figure)
+    attachment = attachments.get(found.group(1)) if found else None
+    if attachment is None or not attachment["credit"] or "credit" in figure:
+        return figure
+    credit = html.escape(attachment["credit"])
+    return figure[: -len("</figure>")] + f'<small class="credit">{credit}</small></figure>'
 
 
 def _embed(url):

@@ -178,6 +178,8 @@ def test_gutenberg_blocks_become_body_blocks():
     ]
     assert blocks[1]["value"] == "What the pilots know"
     assert blocks[2]["value"]["caption"] == "The six o'clock tide, seen from the lighthouse steps"
+    # The credit WordPress keeps in the picture's metadata.
+    assert blocks[2]["value"]["credit"] == "Sofia Brandt"
     # The resized copy in the post is swapped for the attachment's original.
     assert pictures[0].src == "https://lantern.example/wp-content/uploads/2026/03/harbour-dawn.jpg"
     assert blocks[4]["value"] == {
@@ -405,3 +407,294 @@ def test_a_short_subscriber_row_names_its_line(tmp_path):
     problem = failure(subscribers=bad)
     assert problem.line == 9
     assert "3 values where the header names 17" in problem.message
+
+
+# The import itself: records written into Masthead by the shared writer.
+
+
+def write_uploads(folder):
+    """The site's wp-content/uploads folder, with the originals the export names."""
+    from PIL import Image
+
+    for relative, colour in (
+        ("2026/03/harbour-dawn.jpg", (30, 50, 90)),
+        ("2026/01/sleeper-berth.jpg", (120, 30, 40)),
+    ):
+        target = folder / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (48, 32), colour).save(target)
+    return folder
+
+
+@pytest.fixture
+def uploads(tmp_path):
+    return write_uploads(tmp_path / "uploads")
+
+
+def run_import(path=EXPORT, uploads=None, subscribers=SUBSCRIBERS, **options):
+    from masthead.imports.models import ImportRun
+    from masthead.imports.writer import ImportOptions, plan_import, write_import
+
+    parser = WordPressParser(path, uploads=uploads, subscribers=subscribers)
+    opts = ImportOptions(images_dir=str(uploads or ""), fetch_images=False, **options)
+    report = plan_import(parser, opts)
+    run = ImportRun.objects.create(importer="wordpress", report=report.as_dict())
+    return write_import(parser, run, opts)
+
+
+def article(slug):
+    from masthead.newsroom.models import ArticlePage
+
+    return ArticlePage.objects.get(slug=slug)
+
+
+@pytest.mark.django_db
+def test_an_import_on_an_empty_database_makes_a_working_site(uploads, client):
+    report = run_import(uploads=uploads)
+    assert report.counts["post"] == {"created": 5, "updated": 0, "skipped": 0}
+    assert report.missing_images == []
+
+    harbour = article("the-harbour-at-dawn")
+    assert harbour.live
+    assert harbour.get_parent().slug == "dispatches"
+    assert [author.name for author in harbour.authors] == ["Theo Lindqvist", "Mara Okafor"]
+    assert sorted(harbour.tags.names()) == ["Essays", "Harbours"]
+    assert harbour.lead_image.credit == "Sofia Brandt"
+    assert harbour.lead_image_caption == "Boats leaving on the six o'clock tide"
+    assert harbour.seo_title == "Harbour pilots at dawn | The Lantern"
+    assert harbour.access_level == "subscribers"
+    assert [block.block_type for block in harbour.body][:4] == [
+        "paragraph",
+        "heading",
+        "figure",
+        "teaser_break",
+    ]
+    # The inline picture is the same image as the featured one, imported once.
+    assert list(harbour.body)[2].value["image"].pk == harbour.lead_image_id
+    # A link to another imported post points at its new address.
+    last = list(harbour.body)[-1].value.source
+    assert '<a href="/reviews/letters-spring/">letters about the pilots</a>' in last
+
+    page = client.get(harbour.url)
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "What the pilots know" in text
+    assert "read a face" not in text  # behind the teaser break
+    # The old permalink redirects for good.
+    old = client.get("/2026/03/the-harbour-at-dawn/")
+    assert old.status_code == 301
+    assert old["Location"].endswith("/dispatches/the-harbour-at-dawn/")
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_drafts_stay_unpublished_and_scheduled_posts_are_scheduled(uploads):
+    run_import(uploads=uploads)
+    draft = article("a-night-train-north")
+    assert not draft.live
+    assert draft.get_parent().slug == "essays"
+    scheduled = article("spring-tides")
+    assert not scheduled.live
+    assert scheduled.go_live_at == datetime(2031, 3, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_access_levels_and_plans_land_on_the_articles(uploads):
+    run_import(uploads=uploads)
+    assert article("letters-spring").access_level == "members"
+    print_map = article("the-print-editions-map")
+    assert print_map.access_level == "plans"
+    assert [plan.code for plan in print_map.required_plans.all()] == ["digital-print"]
+    letters = article("letters-spring")
+    assert [author.name for author in letters.authors] == ["Theo Lindqvist", "Inès Varga"]
+
+
+@pytest.mark.django_db
+def test_readers_and_a_comp_with_its_expiry(uploads):
+    from django.contrib.auth import get_user_model
+
+    from masthead.billing.models import Subscription
+
+    report = run_import(uploads=uploads)
+    User = get_user_model()
+    free = User.objects.get(email="pilotfan@readers.example")
+    assert free.full_name == "Ada Marsh"
+    assert not free.has_usable_password()
+    comp = Subscription.objects.get(member__email="kofi@readers.example")
+    assert comp.status == Subscription.Status.COMPLIMENTARY
+    assert comp.ends_at == datetime(2030, 6, 30, 23, 59, 59, tzinfo=UTC)
+    assert comp.plan.code == "digital"
+    lapsed = User.objects.get(email="lapsed@readers.example")
+    assert not Subscription.objects.filter(member=lapsed).exists()
+    # The paid reader needs Stripe; without keys the report says so.
+    assert any(
+        problem["record"] == "12" and "Stripe is not configured" in problem["message"]
+        for problem in report.problems
+    )
+    assert not User.objects.filter(email="not-an-address").exists()
+    assert User.objects.filter(email__iexact="wren.castillo@readers.example").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_rerun_creates_no_duplicates_and_a_changed_post_gets_a_new_revision(uploads, tmp_path):
+    from django.contrib.auth import get_user_model
+    from wagtail.contrib.redirects.models import Redirect
+
+    from masthead.billing.models import Subscription
+    from masthead.newsroom.models import ArticlePage, Author, CreditedImage
+
+    def counts():
+        return (
+            ArticlePage.objects.count(),
+            Author.objects.count(),
+            get_user_model().objects.count(),
+            CreditedImage.objects.count(),
+            Subscription.objects.count(),
+            Redirect.objects.count(),
+        )
+
+    export = tmp_path / "export.xml"
+    export.write_text(EXPORT.read_text())
+    run_import(export, uploads=uploads)
+    before = counts()
+    revisions = article("the-harbour-at-dawn").revisions.count()
+
+    again = run_import(export, uploads=uploads)
+    assert again.counts["post"] == {"created": 0, "updated": 0, "skipped": 5}
+    assert counts() == before
+
+    export.write_text(
+        EXPORT.read_text().replace(
+            "<title><![CDATA[The harbour at dawn]]>",
+            "<title><![CDATA[The harbour at first light]]>",
+        )
+    )
+    changed = run_import(export, uploads=uploads)
+    assert changed.counts["post"] == {"created": 0, "updated": 1, "skipped": 4}
+    harbour = article("the-harbour-at-dawn")
+    assert harbour.title == "The harbour at first light"
+    assert harbour.revisions.count() == revisions + 1
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_the_command_dry_run_writes_nothing_and_reports(uploads, capsys):
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from masthead.imports.models import ImportedObject
+    from masthead.newsroom.models import ArticlePage, Author
+
+    call_command(
+        "import_wordpress",
+        str(EXPORT),
+        "--uploads",
+        str(uploads),
+        "--subscribers",
+        str(SUBSCRIBERS),
+        "--dry-run",
+    )
+    out = capsys.readouterr().out
+    assert ArticlePage.objects.count() == 0
+    assert Author.objects.count() == 0
+    assert get_user_model().objects.count() == 0
+    assert not ImportedObject.objects.exists()
+    assert "Dry run: nothing was written." in out
+    assert "posts              5 created        0 updated        0 skipped" in out
+    assert "readers            5 created        0 updated        0 skipped" in out
+    assert "Dispatches (dispatches) → dispatches  [2 posts]" in out
+    assert "price_LINKED → digital  [1 readers]" in out
+    assert "'not-an-address' is not an email address; skipped." in out
+
+
+@pytest.mark.django_db
+def test_the_command_imports_and_a_malformed_file_stops_it(uploads, tmp_path, capsys):
+    from django.core.management import CommandError, call_command
+
+    from masthead.newsroom.models import ArticlePage
+
+    broken = tmp_path / "broken.xml"
+    broken.write_text(EXPORT.read_text().replace("</channel>", "</chanel>"))
+    with pytest.raises(CommandError) as caught:
+        call_command("import_wordpress", str(broken), "--uploads", str(uploads))
+    assert str(caught.value).startswith("Nothing was imported. broken.xml, line ")
+    assert "Not well-formed XML" in str(caught.value)
+    assert ArticlePage.objects.count() == 0
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_wordpress", str(EXPORT), "--default-access", "everyone")
+    assert "Unknown access level 'everyone'" in str(caught.value)
+
+    call_command("import_wordpress", str(EXPORT), "--uploads", str(uploads))
+    assert "Import finished." in capsys.readouterr().out
+    assert ArticlePage.objects.count() == 5
+
+
+CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"}
+
+
+def paying_customer(stripe, price_id, email):
+    customer = stripe.post("/v1/customers", {"email": email})
+    method = stripe.post("/v1/payment_methods", {"type": "card", "card": CARD})
+    stripe.post(f"/v1/payment_methods/{method['id']}/attach", {"customer": customer["id"]})
+    stripe.post(
+        f"/v1/customers/{customer['id']}",
+        {"invoice_settings": {"default_payment_method": method["id"]}},
+    )
+    subscription = stripe.post(
+        "/v1/subscriptions", {"customer": customer["id"], "items": [{"price": price_id}]}
+    )
+    return customer["id"], subscription["id"]
+
+
+def invoices_of(stripe, customer_id):
+    return [i["id"] for i in stripe.get(f"/v1/invoices?customer={customer_id}")["data"]]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("with_subscription_id", [True, False])
+def test_a_leaky_paywall_subscriber_keeps_the_stripe_subscription_and_reads_in_full(
+    catalogue, stripe_live, uploads, tmp_path, with_subscription_id
+):
+    """Leaky Paywall's export names the Stripe customer; the subscription id is
+    there only where the publisher added it to the Reporting Tool. Either way
+    the reader is linked to what Stripe knows, and nothing is charged."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from masthead.access.rules import decide
+    from masthead.billing.models import Subscription
+
+    price = catalogue["digital/month"]
+    customer_id, subscription_id = paying_customer(
+        stripe_live, price.stripe_price_id, "wren.castillo@readers.example"
+    )
+    invoices = invoices_of(stripe_live, customer_id)
+    subscribers = tmp_path / "subscribers.csv"
+    subscribers.write_text(
+        SUBSCRIBERS.read_text()
+        .replace("cus_LINKED", customer_id)
+        .replace("price_LINKED", price.stripe_price_id)
+        .replace("sub_LINKED", subscription_id if with_subscription_id else "")
+    )
+    report = run_import(uploads=uploads, subscribers=subscribers)
+
+    linked = Subscription.objects.get(member__email="wren.castillo@readers.example")
+    assert (linked.stripe_customer_id, linked.stripe_subscription_id) == (
+        customer_id,
+        subscription_id,
+    )
+    assert linked.status == Subscription.Status.ACTIVE
+    assert linked.plan.code == "digital"
+    assert invoices_of(stripe_live, customer_id) == invoices  # no second charge
+    assert not [p for p in report.problems if p["record"] == "12"]
+
+    reader = get_user_model().objects.get(email="wren.castillo@readers.example")
+    harbour = article("the-harbour-at-dawn")
+    assert decide(reader, harbour)
+    browser = Client()
+    browser.force_login(reader)
+    assert "read a face" in browser.get(harbour.url).content.decode()
+    # A free reader still sees only the teaser.
+    free = get_user_model().objects.get(email="pilotfan@readers.example")
+    assert not decide(free, harbour)

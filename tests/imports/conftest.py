@@ -1,0 +1,1 @@
+from tests.billing.conftest import catalogue, plans, stripe_live, stripe_server  # noqa: F401
