@@ -323,3 +323,159 @@ def test_a_row_with_too_few_values_names_its_line(tmp_path):
     problem = failure(build_export(tmp_path / "e.zip", replace={"posts.csv": posts}))
     assert problem.line == 11
     assert "2 values where the header names 10" in problem.message
+
+
+# The import itself, through the shared writer.
+
+
+def run_import(path, **options):
+    from masthead.imports.models import ImportRun
+    from masthead.imports.writer import ImportOptions, plan_import, write_import
+
+    parser = SubstackParser(path)
+    opts = ImportOptions(fetch_images=False, **options)
+    report = plan_import(parser, opts)
+    run = ImportRun.objects.create(importer="substack", report=report.as_dict())
+    return write_import(parser, run, opts)
+
+
+def article(slug):
+    from masthead.newsroom.models import ArticlePage
+
+    return ArticlePage.objects.get(slug=slug)
+
+
+@pytest.mark.django_db
+def test_an_import_on_an_empty_database_makes_a_working_site(export, client):
+    report = run_import(export)
+    assert report.counts["post"] == {"created": 7, "updated": 0, "skipped": 0}
+    ledger = article("the-salt-marsh-ledger")
+    assert ledger.live
+    assert ledger.access_level == "subscribers"
+    assert [author.name for author in ledger.authors] == ["Tidewater"]
+    assert "teaser_break" in [block.block_type for block in ledger.body]
+    assert article("members-mailbag").access_level == "members"
+    assert article("founders-field-trip").access_level == "plans"
+    assert not article("unfinished-draft").live
+    assert article("spring-equinox-letter").go_live_at == datetime(2031, 3, 20, 6, 0, tzinfo=UTC)
+
+    text = client.get(ledger.url).content.decode()
+    assert "We started counting in January." in text
+    assert "forty-two bottle caps" not in text
+    assert "document.cookie" not in text and "steal()" not in text
+    # Substack's /p/<slug> redirects, and links between posts are rewritten.
+    old = client.get("/p/the-salt-marsh-ledger")
+    assert old.status_code == 301
+    assert old["Location"].endswith(ledger.url)
+    first = article("tidewater-notes-1")
+    assert f'<a href="{ledger.url}">the salt-marsh ledger</a>' in list(first.body)[-1].value.source
+
+
+@pytest.mark.django_db
+def test_readers_newsletter_consent_comps_and_gifts(export):
+    from django.contrib.auth import get_user_model
+
+    from masthead.billing.models import Subscription
+
+    run_import(export)
+    User = get_user_model()
+    assert User.objects.get(email="heron@readers.example").wants_newsletter
+    assert not User.objects.get(email="quiet@readers.example").wants_newsletter
+    comp = Subscription.objects.get(member__email="comp.reader@readers.example")
+    assert comp.status == Subscription.Status.COMPLIMENTARY
+    assert comp.ends_at == datetime(2030, 1, 31, tzinfo=UTC)
+    gift = Subscription.objects.get(member__email="gift.reader@readers.example")
+    assert gift.status == Subscription.Status.COMPLIMENTARY
+    assert gift.ends_at == datetime(2029, 12, 31, tzinfo=UTC)
+    assert not Subscription.objects.filter(member__email="heron@readers.example").exists()
+    assert User.objects.filter(email__iexact="avocet@readers.example").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_rerun_creates_no_duplicates(export):
+    from django.contrib.auth import get_user_model
+    from wagtail.contrib.redirects.models import Redirect
+
+    from masthead.billing.models import Subscription
+    from masthead.newsroom.models import ArticlePage, Author
+
+    def counts():
+        return (
+            ArticlePage.objects.count(),
+            Author.objects.count(),
+            get_user_model().objects.count(),
+            Subscription.objects.count(),
+            Redirect.objects.count(),
+        )
+
+    run_import(export)
+    before = counts()
+    again = run_import(export)
+    assert again.counts["post"] == {"created": 0, "updated": 0, "skipped": 7}
+    assert counts() == before
+
+
+@pytest.mark.django_db
+def test_the_command_dry_run_writes_nothing(export, capsys):
+    from django.contrib.auth import get_user_model
+    from django.core.management import CommandError, call_command
+
+    from masthead.newsroom.models import ArticlePage
+
+    call_command("import_substack", str(export), "--dry-run", "--author", "Ruth Adair")
+    out = capsys.readouterr().out
+    assert ArticlePage.objects.count() == 0
+    assert get_user_model().objects.count() == 0
+    assert "Dry run: nothing was written." in out
+    assert "posts              7 created        0 updated        0 skipped" in out
+    assert "readers            7 created        0 updated        0 skipped" in out
+
+    with pytest.raises(CommandError) as caught:
+        call_command("import_substack", str(DATA / "posts.csv"))
+    assert str(caught.value) == (
+        "Nothing was imported. posts.csv: Not a Substack export: the file is not a zip archive."
+    )
+
+    call_command("import_substack", str(export), "--author", "Ruth Adair")
+    assert [a.name for a in article("heron-hour").authors] == ["Ruth Adair"]
+
+
+@pytest.mark.django_db
+def test_a_paid_substack_reader_keeps_the_stripe_subscription_and_reads_in_full(
+    catalogue, stripe_live, tmp_path
+):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from masthead.access.rules import decide
+    from masthead.billing.models import Subscription
+    from tests.imports.test_wordpress import invoices_of, paying_customer
+
+    price = catalogue["digital/year"]
+    customer_id, subscription_id = paying_customer(
+        stripe_live, price.stripe_price_id, "avocet@readers.example"
+    )
+    invoices = invoices_of(stripe_live, customer_id)
+    emails = (
+        (DATA / "email_list.tidewater.csv")
+        .read_text()
+        .replace("cus_LINKED", customer_id)
+        .replace("sub_LINKED", subscription_id)
+    )
+    path = build_export(tmp_path / "e.zip", replace={"email_list.tidewater.csv": emails})
+    report = run_import(path)
+
+    linked = Subscription.objects.get(member__email="avocet@readers.example")
+    assert (linked.stripe_customer_id, linked.stripe_subscription_id) == (
+        customer_id,
+        subscription_id,
+    )
+    assert linked.status == Subscription.Status.ACTIVE
+    assert invoices_of(stripe_live, customer_id) == invoices  # no second charge
+    assert not [p for p in report.problems if p["record"] == "avocet@readers.example"]
+    reader = get_user_model().objects.get(email="avocet@readers.example")
+    ledger = article("the-salt-marsh-ledger")
+    assert decide(reader, ledger)
+    browser = Client()
+    browser.force_login(reader)
+    assert "forty-two bottle caps" in browser.get(ledger.url).content.decode()
