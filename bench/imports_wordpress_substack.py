@@ -202,12 +202,54 @@ def bench(name, command, make_export, options):
         shutil.rmtree(folder, ignore_errors=True)
 
 
+def parse_only(options):
+    """The parsers alone: how long reading each export takes, and the
+    memory it holds, without the writer."""
+    import resource
+
+    import django
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "masthead.settings")
+    django.setup()
+    from masthead.imports.substack import SubstackParser
+    from masthead.imports.wordpress import WordPressParser
+
+    folder = Path(tempfile.mkdtemp())
+    try:
+        write_wxr(folder / "export.xml", options.posts)
+        write_leaky_paywall_csv(folder / "subscribers.csv", options.readers)
+        write_substack_zip(folder / "export.zip", options.posts, options.readers)
+        for name, parser in (
+            (
+                "WordPress + Leaky Paywall",
+                WordPressParser(folder / "export.xml", subscribers=folder / "subscribers.csv"),
+            ),
+            ("Substack", SubstackParser(folder / "export.zip")),
+        ):
+            began = time.perf_counter()
+            parser.check()
+            count = sum(1 for _ in parser.records())
+            seconds = time.perf_counter() - began
+            peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            print(f"{name}: {count} records read in {seconds:.1f} s; peak RSS so far {peak:.0f} MB")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--readers", type=int, default=100_000)
     parser.add_argument("--only", choices=("wordpress", "substack"))
+    parser.add_argument(
+        "--parse-only",
+        action="store_true",
+        help="time only the parsers reading the exports (no database), in this process",
+    )
     options = parser.parse_args()
+    if options.parse_only:
+        parse_only(options)
+        return
 
     def wordpress(folder):
         write_wxr(folder / "export.xml", options.posts)
