@@ -43,3 +43,26 @@ register(
         side_file_help={"members": "Ghost's members CSV (Members → Export), optional"},
     )
 )
+
+register(
+    Importer(
+        name="wordpress",
+        label="WordPress (with Leaky Paywall)",
+        parser_path="masthead.imports.wordpress.WordPressParser",
+        export_help="WordPress's export file (Tools → Export → All content), an .xml file",
+        side_file_help={
+            "subscribers": "Leaky Paywall's subscriber export (Leaky Paywall → Reporting Tool), "
+            "optional"
+        },
+    )
+)
+
+register(
+    Importer(
+        name="substack",
+        label="Substack",
+        parser_path="masthead.imports.substack.SubstackParser",
+        export_help="Substack's export archive (Settings → Exports), a .zip file",
+        side_file_help={},
+    )
+)
