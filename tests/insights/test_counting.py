@@ -87,9 +87,13 @@ def test_the_player_reports_listening_progress_without_a_session(client, magazin
         assert response.status_code == 204
         assert "Set-Cookie" not in response.headers
     assert (
-        client.post(reverse("insights_public:listening", args=[article.pk, "skipped"])).status_code == 400
+        client.post(reverse("insights_public:listening", args=[article.pk, "skipped"])).status_code
+        == 400
     )
-    assert client.get(reverse("insights_public:listening", args=[article.pk, "end"])).status_code == 405
+    assert (
+        client.get(reverse("insights_public:listening", args=[article.pk, "end"])).status_code
+        == 405
+    )
     counting.flush()
     assert tallies() == {
         ("narration_started", article.pk): 2,
