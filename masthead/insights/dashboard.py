@@ -225,9 +225,8 @@ def build(period, now=None):
     )
 
     cohort_rows = []
-    for month, size, cells in metrics.cohorts(segments, now):
-        if month < metrics.month_start(period.start_day) - relativedelta(months=12):
-            continue
+    since = metrics.month_start(period.start_day)
+    for month, size, cells in metrics.cohorts(segments, now, since=since):
         cohort_rows.append([_month_label(month), size, *[percent(cell) for cell in cells]])
     charts.append(
         Chart(

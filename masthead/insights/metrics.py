@@ -66,8 +66,8 @@ def week_start(day):
 
 
 def cents(value):
-    """A Fraction of cents, rounded half up to whole cents."""
-    return int(value + Fraction(1, 2)) if value >= 0 else -int(-value + Fraction(1, 2))
+    """Twelfths of a cent (see `monthly_amount`), rounded half up to whole cents."""
+    return (value + 6) // 12 if value >= 0 else -((-value + 6) // 12)
 
 
 # Subscriptions as runs of recurring revenue ---------------------------------------------
@@ -76,14 +76,15 @@ def cents(value):
 @dataclass(frozen=True)
 class Segment:
     """A stretch of one subscription at one price: it brings `monthly` (in
-    cents of `currency`, a Fraction) from `start` until `end` (None: still
-    running)."""
+    twelfths of a cent of `currency`, so that a yearly price divides
+    exactly) from `start` until `end` (None: still running)."""
 
     subscription_id: int
     member_id: int | None
     plan: str
     currency: str
-    monthly: Fraction
+    monthly: int
+    member: int
     start: datetime
     end: datetime | None
 
@@ -92,7 +93,8 @@ class Segment:
 
 
 def monthly_amount(amount, interval):
-    return Fraction(amount, 12) if interval == "year" else Fraction(amount)
+    """A price's monthly amount in twelfths of a cent: integers all the way."""
+    return amount if interval == "year" else amount * 12
 
 
 def _subscription_end(row):
@@ -163,25 +165,25 @@ def _segment(row, price, start, end):
         plan=price["plan__name"],
         currency=price["currency"],
         monthly=monthly_amount(price["amount"], price["interval"]),
+        # Members deleted since count one each, by their subscription.
+        member=row["member_id"] or -row["pk"],
         start=start,
         end=end,
     )
 
 
 def member_mrr(segments, moment):
-    """{(member, currency): MRR as a Fraction} at `moment`."""
-    found = defaultdict(Fraction)
+    """{(member, currency): MRR in twelfths of a cent} at `moment`."""
+    found = defaultdict(int)
     for segment in segments:
-        if segment.covers(moment):
-            found[(segment.member_id or -segment.subscription_id, segment.currency)] += (
-                segment.monthly
-            )
+        if segment.start <= moment and (segment.end is None or moment < segment.end):
+            found[(segment.member, segment.currency)] += segment.monthly
     return found
 
 
 def mrr(segments, moment):
     """{currency: MRR in cents} at `moment`."""
-    totals = defaultdict(Fraction)
+    totals = defaultdict(int)
     for (_member, currency), value in member_mrr(segments, moment).items():
         totals[currency] += value
     return {currency: cents(value) for currency, value in sorted(totals.items())}
@@ -193,14 +195,12 @@ def mrr_movement(segments, start, end):
     before = member_mrr(segments, start)
     after = member_mrr(segments, end)
     paid_before = {
-        (segment.member_id or -segment.subscription_id, segment.currency)
-        for segment in segments
-        if segment.start < start
+        (segment.member, segment.currency) for segment in segments if segment.start < start
     }
     keys = ("start", "new", "reactivated", "expansion", "contraction", "churned", "end")
-    found = defaultdict(lambda: dict.fromkeys(keys, Fraction(0)))
+    found = defaultdict(lambda: dict.fromkeys(keys, 0))
     for key in set(before) | set(after):
-        was, now = before.get(key, Fraction(0)), after.get(key, Fraction(0))
+        was, now = before.get(key, 0), after.get(key, 0)
         figures = found[key[1]]
         figures["start"] += was
         figures["end"] += now
@@ -225,11 +225,7 @@ def paying_by_plan(segments, moment):
 
 
 def paying_members(segments, moment):
-    return {
-        segment.member_id or -segment.subscription_id
-        for segment in segments
-        if segment.covers(moment)
-    }
+    return {segment.member for segment in segments if segment.covers(moment)}
 
 
 def churn_rate(segments, start, end):
@@ -240,28 +236,31 @@ def churn_rate(segments, start, end):
     return churned, len(at_start), (Fraction(churned, len(at_start)) if at_start else None)
 
 
-def cohorts(segments, now, months=12):
+def cohorts(segments, now, months=12, since=None):
     """[(first month, size, [share or None for k in 1..months])]: of members
     whose first payment fell in a month, the share still paying k months
     after it. None for a k months that have not passed yet."""
     first_paid = {}
     for segment in segments:
-        member = segment.member_id or -segment.subscription_id
+        member = segment.member
         if member not in first_paid or segment.start < first_paid[member]:
             first_paid[member] = segment.start
     by_member = defaultdict(list)
     for segment in segments:
-        by_member[segment.member_id or -segment.subscription_id].append(segment)
+        by_member[segment.member].append(segment)
     groups = defaultdict(list)
     for member, started in first_paid.items():
-        groups[month_start(local_date(started))].append(member)
+        month = month_start(local_date(started))
+        if since is None or month >= since:
+            groups[month].append(member)
     table = []
     for month in sorted(groups):
         members = groups[month]
         cells = []
         for k in range(1, months + 1):
             # Every member's own k-month mark must have passed.
-            marks = [first_paid[member] + relativedelta(months=k) for member in members]
+            step = relativedelta(months=k)
+            marks = [first_paid[member] + step for member in members]
             if max(marks) > now:
                 cells.append(None)
                 continue
