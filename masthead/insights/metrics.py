@@ -535,3 +535,41 @@ def month_ends(period, now):
         end = local_midnight(month + relativedelta(months=1))
         found.append((month, min(end, now)))
     return found
+
+
+def current_mrr(now):
+    """MRR and paying readers at `now`, in two aggregate queries: the same
+    rule as `load_segments` (first payment to end), at the current price, for
+    the admin's home page, which must not read every subscription."""
+    from django.db.models import Case, DateTimeField, F, IntegerField, Q, When
+    from django.db.models.functions import Coalesce
+
+    from masthead.billing.models import Subscription
+
+    S = Subscription.Status
+    running = (
+        Subscription.objects.paid()
+        .filter(first_paid_at__lte=now, price__isnull=False)
+        .annotate(
+            ends=Case(
+                When(status=S.REFUNDED, then=Coalesce("ended_at", "canceled_at")),
+                When(
+                    status=S.CANCELED,
+                    then=Coalesce("ended_at", "current_period_end", "canceled_at"),
+                ),
+                When(cancel_at_period_end=True, then=F("current_period_end")),
+                default=None,
+                output_field=DateTimeField(),
+            )
+        )
+        .filter(Q(ends__isnull=True) | Q(ends__gt=now))
+    )
+    twelfths = Case(
+        When(price__interval="year", then=F("price__amount")),
+        default=F("price__amount") * 12,
+        output_field=IntegerField(),
+    )
+    totals = running.values("price__currency").annotate(total=Sum(twelfths))
+    mrr_now = {row["price__currency"]: cents(row["total"]) for row in totals}
+    paying = running.values("member_id").distinct().count()
+    return dict(sorted(mrr_now.items())), paying

@@ -181,3 +181,14 @@ def test_months_begin_in_the_publishers_time_zone(history, settings):
         row for row in metrics.revenue_by_month(date(2026, 2, 1), date(2026, 2, 28)) if row[1] == ""
     ]
     assert february == [(date(2026, 2, 1), "", "usd", 100, 0, 100)]
+
+
+def test_the_home_pages_mrr_query_agrees_with_the_history(history):
+    segments = metrics.load_segments()
+    # From April on no plan switch lies ahead, so the current price is the
+    # price then too.
+    for moment in (month_end(3), at(4, 29, 12), month_end(4), NOW):
+        assert metrics.current_mrr(moment) == (
+            metrics.mrr(segments, moment),
+            len(metrics.paying_members(segments, moment)),
+        )
