@@ -237,7 +237,7 @@ class DashboardView(StaffOnlyMixin, WagtailAdminTemplateMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         form, period = _period(self.request)
-        headline, charts = dashboard.build(period)
+        headline, charts = dashboard.build_cached(period)
         context.update(
             {
                 "form": form,
@@ -255,7 +255,7 @@ def chart_csv(request, slug):
     if not request.user.is_staff:
         raise PermissionDenied
     _form, period = _period(request)
-    _headline, charts = dashboard.build(period)
+    _headline, charts = dashboard.build_cached(period)
     chart = next((chart for chart in charts if chart.slug == slug), None)
     if chart is None:
         return HttpResponse("No such chart.", status=404, content_type="text/plain")

@@ -351,3 +351,39 @@ def headline(now=None):
     now = now or timezone.now()
     mrr_now, paying = metrics.current_mrr(now)
     return {"mrr": {c.upper(): money(v) for c, v in mrr_now.items()}, "paying": paying}
+
+
+CACHE_SECONDS = 60
+
+
+def data_version():
+    """What changes whenever a figure's inputs do: the newest payment,
+    refund, gift, audit row and subscription change."""
+    from django.db.models import Max
+
+    from masthead.billing.models import BillingAuditLog, Gift, Payment, Refund, Subscription
+    from masthead.printing.models import PrintRun
+
+    parts = [
+        Payment.objects.aggregate(v=Max("pk"))["v"],
+        Refund.objects.aggregate(v=Max("completed_at"))["v"],
+        Gift.objects.aggregate(v=Max("pk"))["v"],
+        BillingAuditLog.objects.aggregate(v=Max("pk"))["v"],
+        Subscription.objects.aggregate(v=Max("updated_at"))["v"],
+        PrintRun.objects.aggregate(v=Max("closed_at"))["v"],
+    ]
+    return ":".join(str(part) for part in parts)
+
+
+def build_cached(period, now=None):
+    """`build`, kept for CACHE_SECONDS while nothing it reads has changed:
+    a payment, refund or subscription change shows at once; reading counts
+    and the month now running are at most CACHE_SECONDS old."""
+    from django.core.cache import cache
+
+    key = f"insights:dashboard:{period.start_day}:{period.end_day}:{data_version()}"
+    found = cache.get(key)
+    if found is None:
+        found = build(period, now)
+        cache.set(key, found, CACHE_SECONDS)
+    return found

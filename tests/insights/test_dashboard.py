@@ -108,3 +108,16 @@ def test_a_snapshot_is_taken_once_and_read_for_history(history):
     )
     assert figures[date(2026, 3, 1)]["mrr"] == {"usd": 1}
     assert figures[date(2026, 4, 1)]["mrr"] == {"usd": 4100}
+
+
+@freeze_time(NOW)
+def test_a_new_payment_shows_at_once_despite_the_cache(history, admin_client):
+    from masthead.billing.models import Payment
+    from tests.insights.history import at
+
+    url = reverse("insights:chart_csv", args=["revenue"])
+    before = admin_client.get(url, PERIOD).content.decode()
+    Payment.objects.create(amount=2500, currency="usd", paid_at=at(3, 9))
+    after = admin_client.get(url, PERIOD).content.decode()
+    assert before != after
+    assert "Other (USD)" in after.splitlines()[0]
