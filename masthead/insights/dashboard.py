@@ -68,10 +68,10 @@ def snapshot_figures(day, segments, now):
     }
 
 
-def month_end_figures(period, segments, now):
+def month_end_figures(period, segments, now, live=None):
     """[(month, figures at its end)]: from the daily snapshot of the month's
     last day where the scheduler kept one, computed live otherwise (and for
-    the month not yet ended)."""
+    the month not yet ended). `live`: those computed already, by month."""
     ends = metrics.month_ends(period, now)
     days = [moment.date() - timedelta(days=1) for _month, moment in ends]
     kept = {
@@ -81,6 +81,8 @@ def month_end_figures(period, segments, now):
     for (month, moment), day in zip(ends, days, strict=True):
         if moment < now and day in kept:
             found.append((month, kept[day]))
+        elif live is not None:
+            found.append((month, live[month]))
         else:
             found.append(
                 (
@@ -99,7 +101,13 @@ def build(period, now=None):
     now = now or timezone.now()
     segments = metrics.load_segments()
     ends = metrics.month_ends(period, now)
-    figures = month_end_figures(period, segments, now)
+    moments = [metrics.local_midnight(ends[0][0]), *[moment for _month, moment in ends]]
+    computed = metrics.series(segments, moments)
+    live = {
+        month: {"mrr": computed["mrr"][k + 1], "paying_by_plan": computed["paying_by_plan"][k + 1]}
+        for k, (month, _moment) in enumerate(ends)
+    }
+    figures = month_end_figures(period, segments, now, live)
     currencies = sorted({c for _m, f in figures for c in f["mrr"]} | {"usd"})
     plans = sorted({p for _m, f in figures for p in f["paying_by_plan"]})
     charts = []
@@ -119,9 +127,8 @@ def build(period, now=None):
     )
 
     movement_rows = []
-    starts = [metrics.local_midnight(m) for m, _moment in ends]
-    for (month, moment), start in zip(ends, starts, strict=True):
-        for currency, moved in metrics.mrr_movement(segments, start, moment).items():
+    for k, (month, _moment) in enumerate(ends):
+        for currency, moved in computed["movement"][k].items():
             movement_rows.append(
                 [
                     f"{_month_label(month)} {currency.upper()}",
@@ -172,8 +179,8 @@ def build(period, now=None):
     )
 
     churn_rows = []
-    for (month, moment), start in zip(ends, starts, strict=True):
-        churned, paying, rate = metrics.churn_rate(segments, start, moment)
+    for k, (month, _moment) in enumerate(ends):
+        churned, paying, rate = computed["churn"][k]
         churn_rows.append([_month_label(month), percent(rate), churned, paying])
     charts.append(
         Chart(
@@ -338,11 +345,8 @@ def build(period, now=None):
             ],
         )
     )
-    today_mrr = metrics.mrr(segments, now)
-    headline = {
-        "mrr": {c.upper(): money(v) for c, v in today_mrr.items()},
-        "paying": len(metrics.paying_members(segments, now)),
-    }
+    mrr_now, paying = metrics.current_mrr(now)
+    headline = {"mrr": {c.upper(): money(v) for c, v in mrr_now.items()}, "paying": paying}
     return headline, charts
 
 

@@ -192,3 +192,17 @@ def test_the_home_pages_mrr_query_agrees_with_the_history(history):
             metrics.mrr(segments, moment),
             len(metrics.paying_members(segments, moment)),
         )
+
+
+def test_the_one_pass_series_agrees_with_each_figure(history):
+    segments = metrics.load_segments()
+    moments = [month_end(m) for m in range(0, 6)] + [NOW]
+    found = metrics.series(segments, moments)
+    for k, moment in enumerate(moments):
+        assert found["mrr"][k] == metrics.mrr(segments, moment)
+        assert found["paying_by_plan"][k] == metrics.paying_by_plan(segments, moment)
+        if k:
+            start = moments[k - 1]
+            expected = metrics.mrr_movement(segments, start, moment)
+            assert found["movement"][k - 1] == expected
+            assert found["churn"][k - 1] == metrics.churn_rate(segments, start, moment)
