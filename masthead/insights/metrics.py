@@ -385,19 +385,23 @@ def revenue_by_month(start_day, end_day):
 
     first = local_midnight(month_start(start_day))
     last = local_midnight(end_day + timedelta(days=1))
-    rows = Payment.objects.filter(paid_at__gte=first, paid_at__lt=last).values_list(
-        "paid_at",
-        "subscription__plan__name",
-        "gift__plan__name",
-        "currency",
-        "amount",
-        "amount_refunded",
+    from django.db.models.functions import TruncMonth
+
+    rows = (
+        Payment.objects.filter(paid_at__gte=first, paid_at__lt=last)
+        .annotate(month=TruncMonth("paid_at", tzinfo=publisher_zone()))
+        .values("month", "subscription__plan__name", "gift__plan__name", "currency")
+        .annotate(gross=Sum("amount"), refunded=Sum("amount_refunded"))
+        .order_by()
     )
     totals = defaultdict(lambda: [0, 0])
-    for paid_at, plan, gift_plan, currency, amount, refunded in rows.iterator(chunk_size=5000):
-        key = (month_start(local_date(paid_at)), plan or gift_plan or "", currency)
-        totals[key][0] += amount
-        totals[key][1] += refunded
+    for row in rows:
+        month = row["month"]
+        month = month.date() if hasattr(month, "date") else month
+        plan = row["subscription__plan__name"] or row["gift__plan__name"] or ""
+        key = (month, plan, row["currency"])
+        totals[key][0] += row["gross"]
+        totals[key][1] += row["refunded"]
     return [
         (month, plan, currency, gross, refunded, gross - refunded)
         for (month, plan, currency), (gross, refunded) in sorted(totals.items())
