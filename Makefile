@@ -24,7 +24,7 @@ TEST_PIP_STAMP := $(VENV)/.pip-test-$(shell cat requirements.txt requirements-de
 .PHONY: run test test-only lint setup setup-run setup-test demo bench breaking-news clean
 
 # What `make run` needs; `make test` adds the test and benchmark tools.
-setup-run: $(RUN_APT_STAMP) $(RUN_PIP_STAMP)
+setup-run: $(RUN_APT_STAMP) $(RUN_PIP_STAMP) static/insights/vendor/chart.umd.js
 setup-test: setup-run $(TEST_APT_STAMP) $(TEST_PIP_STAMP)
 setup: setup-test
 
@@ -50,6 +50,11 @@ define apt_install
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 endef
+
+# Browser libraries (chart.js for the Insights dashboard), from npm into static/.
+static/insights/vendor/chart.umd.js: package.json package-lock.json scripts/vendor_static.sh
+	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
+	sh scripts/vendor_static.sh
 
 $(RUN_APT_STAMP): | $(VENV)/bin/python
 	$(call apt_install,$(RUN_APT_PACKAGES))

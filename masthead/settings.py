@@ -86,6 +86,7 @@ INSTALLED_APPS = [
     "masthead.backups",
     "masthead.demo",
     "masthead.imports",
+    "masthead.insights",
     "wagtail.contrib.forms",
     "wagtail.contrib.redirects",
     "wagtail.contrib.settings",
@@ -256,6 +257,13 @@ SESSION_ENGINE = os.environ.get(
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
+# The publisher's time zone: where the dashboard's days, weeks and months
+# begin. The server's own TIME_ZONE when not set.
+PUBLISHER_TIME_ZONE = os.environ.get("PUBLISHER_TIME_ZONE", TIME_ZONE)
+# Counts of reads and listens are kept per process and written in batches:
+# at this many counts or after this many seconds, whichever comes first.
+INSIGHTS_FLUSH_COUNTS = int(os.environ.get("INSIGHTS_FLUSH_COUNTS", "500"))
+INSIGHTS_FLUSH_SECONDS = float(os.environ.get("INSIGHTS_FLUSH_SECONDS", "10"))
 USE_I18N = True
 USE_TZ = True
 

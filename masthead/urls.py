@@ -36,6 +36,7 @@ urlpatterns = [
     path("audio/", include("masthead.audio.urls")),
     path("editions/", include("masthead.editions.urls")),
     path("print-runs/", include("masthead.printing.urls")),
+    path("insights/", include("masthead.insights.urls")),
     path("", include("masthead.newsroom.urls")),
 ]
 

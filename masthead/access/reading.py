@@ -428,6 +428,7 @@ def kept_body(environ, host_keys, path, variant_of):
         key = f"{current}:{terms.article_id}:{variant}"
         body = variants.get(key, shared=not flights.rendering_elsewhere("variant:" + key))
         if body is not None:
+            _count(terms, variant)
             return body, "hit"
         if previous is None or not flights.in_flight("variant:" + key):
             return None
@@ -441,7 +442,16 @@ def kept_body(environ, host_keys, path, variant_of):
         if variant is None:
             return None
     body = variants.get(f"{previous}:{terms.article_id}:{variant}")
-    return (body, "stale") if body is not None else None
+    if body is None:
+        return None
+    _count(terms, variant)
+    return body, "stale"
+
+
+def _count(terms, variant):
+    from masthead.insights import counting  # the one call insights asks of serving
+
+    counting.count_article_view(terms.article_id, variant.startswith("full:"))
 
 
 def _keep(request, key, reader, response):
@@ -468,6 +478,15 @@ def serve_article_page(serve, page, request, args, kwargs):
         return serve(page, request, args, kwargs)
     user = _signed_in_reader(request)
     reader = reader_for(request, page, user=user)
+    response = _serve_variant(serve, page, request, args, kwargs, reader)
+    from masthead.insights import counting  # the one call insights asks of serving
+
+    counting.count_article_view(page.pk, reader.full)
+    response[counting.COUNT_HEADER] = counting.article_view_mark(page.pk, reader.full)
+    return response
+
+
+def _serve_variant(serve, page, request, args, kwargs, reader):
     key = variant_key(request, page.pk, reader)
     body = variants.get(key)
     if body is not None:

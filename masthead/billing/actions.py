@@ -599,6 +599,9 @@ def switch_plan(member, price):
         actor=member,
         old_price=str(old_price) if old_price else "",
         new_price=str(price),
+        # The dashboard's revenue history reads which price ran when.
+        old_price_id=old_price.pk if old_price else None,
+        new_price_id=price.pk,
     )
     return subscription
 

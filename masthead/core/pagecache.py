@@ -93,6 +93,10 @@ _generation = [None, 0.0, 0.0]
 # and `observe(environ, status, headers)`, shown Django's responses to them.
 personal_pages = []
 
+# Called with the headers of every page answered from this cache, which no
+# Django code sees: insights counts the article reads among them.
+hit_hooks = []
+
 
 def invalidate_pages(**kwargs):
     """Make every cached page stale: in this process at once, in every other
@@ -235,6 +239,8 @@ class AnonymousPageCache:
                 self.remember(key, entry)
         if entry is not None and entry[3] > time.time():
             status, headers, body, _expires = entry
+            for hook in hit_hooks:
+                hook(headers)
             start_response(status, [*headers, ("X-Page-Cache", label)])
             return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
         return None

@@ -150,13 +150,29 @@
       if (pendingSeek !== null) { audio.currentTime = pendingSeek; pendingSeek = null; }
       audio.playbackRate = parseFloat(speed.value) || 1;
     });
-    audio.addEventListener("play", function () { setPlaying(true); highlight(audio.currentTime); });
+    // Listening counts for the publisher: started, past half, to the end,
+    // each once per page; nothing about the listener is sent.
+    var reported = {};
+    function report(mark) {
+      var url = player.getAttribute("data-progress-url");
+      if (!url || reported[mark] || player.getAttribute("data-kind") !== "full") { return; }
+      reported[mark] = true;
+      url = url.replace("MARK", mark);
+      if (navigator.sendBeacon) { navigator.sendBeacon(url); }
+      else { fetch(url, { method: "POST", credentials: "omit", keepalive: true }); }
+    }
+    audio.addEventListener("play", function () {
+      setPlaying(true);
+      highlight(audio.currentTime);
+      report("started");
+    });
     audio.addEventListener("pause", function () {
       setPlaying(false);
       store(positionKey, audio.currentTime.toFixed(1));
     });
     audio.addEventListener("ended", function () {
       setPlaying(false);
+      report("end");
       store(positionKey, null);
       var last = paragraph(current);
       if (last) { last.classList.remove("narration-reading"); }
@@ -166,6 +182,7 @@
       if (pendingSeek !== null) { return; }
       show(audio.currentTime);
       highlight(audio.currentTime);
+      if (audio.duration && audio.currentTime >= audio.duration / 2) { report("half"); }
       if (Math.abs(audio.currentTime - lastSaved) > 5) {
         lastSaved = audio.currentTime;
         store(positionKey, audio.currentTime.toFixed(1));

@@ -113,7 +113,10 @@ def test_switching_to_print_needs_an_address_then_moves_the_stripe_subscription(
     assert subscription.price == target and subscription.plan.includes_print
     remote = stripe_live.get(f"/v1/subscriptions/{session['subscription']}")
     assert remote["items"]["data"][0]["price"]["id"] == target.stripe_price_id
-    assert BillingAuditLog.objects.filter(action="plan_switched").count() == 1
+    switch = BillingAuditLog.objects.get(action="plan_switched")
+    # Insights reads which price ran when from these.
+    assert switch.detail["old_price_id"] == catalogue["digital/month"].pk
+    assert switch.detail["new_price_id"] == target.pk
     assert current_entitlement(member).includes_print is True
 
 

@@ -17,6 +17,8 @@ SCHEDULE = [
     (24 * 3600, "task:masthead.billing.tasks.reconcile_subscriptions"),
     # A no-op unless BACKUP_NIGHTLY is on.
     (24 * 3600, "task:masthead.backups.tasks.nightly_backup"),
+    # Hourly: the snapshot is taken once, soon after the publisher's midnight.
+    (3600, "task:masthead.insights.tasks.snapshot_yesterday"),
 ]
 
 

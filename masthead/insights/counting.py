@@ -1,0 +1,132 @@
+"""Counting reads, paywall views, checkouts and narration progress on the
+server, without cookies or anything about the reader.
+
+`count(kind, object_id)` adds one to a per-process counter; the counters are
+written to `Tally` rows in one statement when INSIGHTS_FLUSH_COUNTS counts
+have gathered or INSIGHTS_FLUSH_SECONDS have passed, whichever comes first,
+and when the process exits. A crash loses at most one batch of counts,
+never a page.
+
+Call sites (the article serving path):
+- `access.reading.serve_article_page` counts the pages Django serves and
+  marks the response with COUNT_HEADER, so the page cache keeps the mark;
+- `access.reading.kept_body` counts the kept pages answered before routing;
+- the page cache calls `count_cached_page` (registered in apps.py) with the
+  headers of each anonymous page it answers without Django.
+"""
+
+import atexit
+import logging
+import threading
+import time
+from collections import Counter
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db import connection, transaction
+
+logger = logging.getLogger(__name__)
+
+COUNT_HEADER = "X-Masthead-Count"
+_COUNT_HEADER_LOWER = COUNT_HEADER.lower()
+
+_lock = threading.Lock()
+_counts = Counter()
+_state = {"pending": 0, "flushed_at": time.monotonic(), "zone": None}
+
+
+def publisher_zone():
+    name = settings.PUBLISHER_TIME_ZONE
+    zone = _state["zone"]
+    if zone is None or zone.key != name:
+        zone = _state["zone"] = ZoneInfo(name)
+    return zone
+
+
+def today():
+    return datetime.now(publisher_zone()).date()
+
+
+def count(kind, object_id, n=1):
+    """Add `n` to today's count of `kind` for `object_id` (a Tally.Kind)."""
+    key = (kind, int(object_id), today())
+    with _lock:
+        _counts[key] += n
+        _state["pending"] += n
+        due = (
+            _state["pending"] >= settings.INSIGHTS_FLUSH_COUNTS
+            or time.monotonic() - _state["flushed_at"] >= settings.INSIGHTS_FLUSH_SECONDS
+        )
+    if due:
+        flush()
+
+
+def article_view_mark(article_id, full):
+    """The COUNT_HEADER value for an article page: a read when the reader
+    gets the whole article, a paywall view when not."""
+    return f"{'read' if full else 'paywall_view'}:{article_id}"
+
+
+def count_article_view(article_id, full):
+    count("read" if full else "paywall_view", article_id)
+
+
+def count_mark(mark):
+    kind, _, object_id = mark.partition(":")
+    if kind in ("read", "paywall_view") and object_id.isdigit():
+        count(kind, object_id)
+
+
+def count_cached_page(headers):
+    """The page cache's hit hook: count a kept article page by its mark."""
+    for name, value in headers:
+        if name.lower() == _COUNT_HEADER_LOWER:
+            count_mark(value)
+            return
+
+
+def pending():
+    """What this process counted and has not written yet (for tests)."""
+    with _lock:
+        return dict(_counts)
+
+
+def flush():
+    """Write this process's counts, adding to the rows already there."""
+    with _lock:
+        batch = dict(_counts)
+        _counts.clear()
+        _state["pending"] = 0
+        _state["flushed_at"] = time.monotonic()
+    if not batch:
+        return 0
+    from .models import Tally
+
+    table = connection.ops.quote_name(Tally._meta.db_table)
+    sql = (
+        f"INSERT INTO {table} (kind, object_id, day, count) VALUES (%s, %s, %s, %s) "
+        f"ON CONFLICT (kind, object_id, day) DO UPDATE SET count = {table}.count + excluded.count"
+    )
+    rows = [(kind, object_id, day, n) for (kind, object_id, day), n in batch.items()]
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+    except Exception:
+        # Keep the counts for the next try rather than lose them.
+        logger.exception("Could not write %d counts; keeping them", len(rows))
+        with _lock:
+            _counts.update(batch)
+            _state["pending"] += sum(batch.values())
+        return 0
+    return len(rows)
+
+
+def _flush_at_exit():
+    try:
+        flush()
+    except Exception:  # the database may be gone already
+        logger.exception("Counts not written at exit")
+
+
+atexit.register(_flush_at_exit)

@@ -1,0 +1,10 @@
+#!/bin/sh
+# Copy the browser libraries named in package.json (pinned by
+# package-lock.json) into static/, so pages load them from this site and
+# never from a CDN. Run by `make` (setup-run); needs npm at build time only.
+set -eu
+cd "$(dirname "$0")/.."
+npm ci --no-audit --no-fund --ignore-scripts --silent
+mkdir -p static/insights/vendor
+cp node_modules/chart.js/dist/chart.umd.min.js static/insights/vendor/chart.umd.js
+cp node_modules/chart.js/LICENSE.md static/insights/vendor/chart.js-LICENSE.md

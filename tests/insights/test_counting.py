@@ -1,0 +1,102 @@
+"""Reads, paywall views and listening counted on the server: per process,
+written in batches, and through the page cache's hits too."""
+
+from datetime import date
+
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.urls import reverse
+
+from masthead.core import pagecache
+from masthead.core.pagecache import AnonymousPageCache
+from masthead.insights import counting
+from masthead.insights.models import Tally
+from tests.core.test_pagecache import WSGIClient
+
+
+@pytest.fixture(autouse=True)
+def empty_counters(settings):
+    # Batches large and rare: each test flushes when it means to.
+    settings.INSIGHTS_FLUSH_COUNTS = 10_000
+    settings.INSIGHTS_FLUSH_SECONDS = 3600
+    settings.PUBLISHER_TIME_ZONE = "UTC"
+    counting._counts.clear()
+    counting._state["pending"] = 0
+    yield
+    counting._counts.clear()
+
+
+def tallies():
+    return {(t.kind, t.object_id): t.count for t in Tally.objects.all()}
+
+
+@pytest.mark.django_db
+def test_counts_gather_in_the_process_and_add_up_in_the_database():
+    counting.count("read", 7)
+    counting.count("read", 7)
+    counting.count("paywall_view", 7)
+    assert Tally.objects.count() == 0
+    assert counting.flush() == 2
+    counting.count("read", 7)
+    counting.flush()
+    assert tallies() == {("read", 7): 3, ("paywall_view", 7): 1}
+    assert counting.pending() == {}
+
+
+@pytest.mark.django_db
+def test_a_full_batch_is_written_without_waiting(settings):
+    settings.INSIGHTS_FLUSH_COUNTS = 3
+    for _ in range(3):
+        counting.count("read", 9)
+    assert tallies() == {("read", 9): 3}
+
+
+@pytest.mark.django_db
+def test_the_day_is_the_publishers(settings):
+    from freezegun import freeze_time
+
+    settings.PUBLISHER_TIME_ZONE = "America/New_York"
+    with freeze_time("2026-03-02 03:00:00"):  # 22:00 on Mar 1 in New York
+        counting.count("read", 1)
+    counting.flush()
+    assert Tally.objects.get().day == date(2026, 3, 1)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("wsgi_in_test_transaction")
+def test_anonymous_reads_count_on_a_miss_and_on_every_cache_hit(monkeypatch, magazine):
+    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
+    wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
+    free, gated = magazine["free"], magazine["gated"]
+    wsgi.get(free.url)
+    _status, headers, _body = wsgi.get(free.url)
+    assert headers["X-Page-Cache"] == "hit"
+    wsgi.get(free.url)
+    wsgi.get(gated.url)
+    _status, headers, _body = wsgi.get(gated.url)
+    assert headers["X-Page-Cache"] == "hit"
+    counting.flush()
+    assert tallies() == {("read", free.pk): 3, ("paywall_view", gated.pk): 2}
+
+
+@pytest.mark.django_db
+def test_the_player_reports_listening_progress_without_a_session(client, magazine):
+    article = magazine["free"]
+    for mark in ("started", "half", "end", "started"):
+        response = client.post(reverse("insights_public:listening", args=[article.pk, mark]))
+        assert response.status_code == 204
+        assert "Set-Cookie" not in response.headers
+    assert (
+        client.post(reverse("insights_public:listening", args=[article.pk, "skipped"])).status_code
+        == 400
+    )
+    assert (
+        client.get(reverse("insights_public:listening", args=[article.pk, "end"])).status_code
+        == 405
+    )
+    counting.flush()
+    assert tallies() == {
+        ("narration_started", article.pk): 2,
+        ("narration_half", article.pk): 1,
+        ("narration_end", article.pk): 1,
+    }
