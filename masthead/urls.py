@@ -36,6 +36,7 @@ urlpatterns = [
     path("audio/", include("masthead.audio.urls")),
     path("editions/", include("masthead.editions.urls")),
     path("print-runs/", include("masthead.printing.urls")),
+    path("newsletters/", include("masthead.mailings.urls")),
     path("", include("masthead.newsroom.urls")),
 ]
 

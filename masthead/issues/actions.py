@@ -6,31 +6,26 @@ transaction commits, hands the steps to the task worker:
 1. articles  - publish the issue's ready articles, then the issue itself;
 2. editions  - build the EPUB and PDF editions (editions.actions);
 3. print_run - close the issue's print run (printing.actions);
-4. notify    - email the members the access rule grants the issue.
+4. notify    - start the issue newsletter's mailing of the issue (mailings).
 
 A step that succeeded is never run again; one that failed stops the run and
 is retried, with the steps after it, the next time someone asks to publish.
 The steps are themselves idempotent (content-hashed builds, a closed run
-stays closed, one announcement per member), so a worker killed mid-step
+stays closed, one mailing per issue), so a worker killed mid-step
 repeats nothing when the step runs again.
 """
 
 import logging
 from datetime import timedelta
-from urllib.parse import urljoin
 
-from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.db.models import F
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateformat import format as format_date
 from wagtail.actions.publish_revision import PublishPermissionError
 
 from masthead.core.taskqueue import enqueue_on_commit
 
-from .models import IssueAnnouncement, IssuePage, IssuePublication, IssuePublicationStep
+from .models import IssuePage, IssuePublication, IssuePublicationStep
 
 logger = logging.getLogger(__name__)
 
@@ -206,70 +201,15 @@ def close_issue_print_run(publication):
     )
 
 
-def _announcement_context(issue):
-    from masthead.editions.content import magazine_settings
-    from masthead.editions.models import EditionFormat
-
-    base = settings.SITE_URL + "/"
-    return {
-        "magazine": magazine_settings().name,
-        "issue_title": issue.title,
-        "issue_label": issue.label,
-        "cover_date": format_date(issue.cover_date, "F j, Y"),
-        "cover_lines": issue.cover_line_list,
-        "issue_url": urljoin(base, issue.get_url() or ""),
-        "articles": [
-            {
-                "title": article.title,
-                "dek": article.dek,
-                "byline": ", ".join(author.name for author in article.authors),
-                "url": urljoin(base, article.get_url() or ""),
-            }
-            for article in issue.live_articles()
-        ],
-        "downloads": [
-            {
-                "label": label,
-                "url": urljoin(base, reverse("editions:download", args=[issue.pk, value])),
-            }
-            for value, label in EditionFormat.choices
-        ],
-    }
-
-
-def wants_issue_emails(members):
-    """Narrow a member queryset to those who want new-issue emails, where
-    accounts records the preference."""
-    field_names = {field.name for field in members.model._meta.get_fields()}
-    if "wants_issue_emails" in field_names:
-        return members.filter(wants_issue_emails=True)
-    return members
-
-
 def announce_issue(publication):
-    """Step 4: one email per reader the access rule grants the issue, once."""
-    from masthead.access.rules import decide
-    from masthead.mailings.actions import send_email
+    """Step 4: the issue newsletter's mailing of this issue, started once;
+    each reader gets what the access rule grants them (mailings app)."""
+    from masthead.mailings.actions import mail_issue
 
     issue = _issue(publication)
-    context = _announcement_context(issue)
-    # Staff have access to everything by the access rule; the email is for readers.
-    members = wants_issue_emails(get_user_model().objects.filter(is_active=True, is_staff=False))
-    members = members.exclude(issue_announcements__issue=issue).exclude(email="").order_by("pk")
-    sent = 0
-    for member in members.iterator():
-        if not decide(member, issue):
-            continue
-        with transaction.atomic():
-            _, created = IssueAnnouncement.objects.get_or_create(issue=issue, member=member)
-            if created:
-                send_email(
-                    "issue_published",
-                    member.email,
-                    {**context, "member_name": member.get_short_name()},
-                )
-                sent += 1
-    return f"Emailed {sent} member(s)."
+    mailing = mail_issue(issue, user=publication.requested_by)
+    recipients = mailing.deliveries.count()
+    return f"Mailing {mailing.pk}: {recipients} recipient(s)."
 
 
 STEP_RUNNERS = {

@@ -61,6 +61,17 @@ class Newsletter(models.Model):
         return self.name
 
     @property
+    def legacy_field(self):
+        """The account's preference field that stood for this newsletter
+        before newsletters were defined (it still holds the choice of members
+        who have no NewsletterSubscription row)."""
+        if self.kind == self.Kind.ISSUE:
+            return "wants_issue_emails"
+        if self.slug == "editors-letter":
+            return "wants_newsletter"
+        return None
+
+    @property
     def open_to_anyone(self):
         """Anyone can sign up with only an email address."""
         return self.audience == self.Audience.EVERYONE
