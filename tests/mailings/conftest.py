@@ -1,0 +1,42 @@
+"""A real SMTP server for tests (aiosmtpd on a free loopback port) that
+keeps what it receives, and refuses chosen addresses with a 550."""
+
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+
+class Collector:
+    def __init__(self):
+        self.messages = []
+        self.refuse = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return f"250 OK queued as q{len(self.messages)}"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port, ready_timeout=30)
+    controller.start()
+    settings.NEWSLETTER_EMAIL_URL = f"smtp://127.0.0.1:{port}"
+    try:
+        yield collector
+    finally:
+        controller.stop()
