@@ -207,7 +207,7 @@ def announce_issue(publication):
     from masthead.mailings.actions import mail_issue
 
     issue = _issue(publication)
-    mailing = mail_issue(issue, user=publication.requested_by)
+    mailing = mail_issue(issue, user=getattr(publication, "requested_by", None))
     recipients = mailing.deliveries.count()
     return f"Mailing {mailing.pk}: {recipients} recipient(s)."
 
