@@ -6,6 +6,9 @@ import socket
 import pytest
 from aiosmtpd.controller import Controller
 
+from masthead.mailings.models import Mailing, Newsletter
+from tests.issues.support import FakeBilling
+
 
 class Collector:
     def __init__(self):
@@ -40,3 +43,32 @@ def smtp_server(settings):
         yield collector
     finally:
         controller.stop()
+
+
+FREE_PART = "The free opening of the letter."
+GATED_PART = "Only subscribers read this paragraph."
+
+
+@pytest.fixture
+def billing(monkeypatch):
+    return FakeBilling(monkeypatch)
+
+
+@pytest.fixture
+def letter(db, site_tree):
+    return Newsletter.objects.create(
+        name="Weekly letter", slug="weekly", description="From the editors."
+    )
+
+
+@pytest.fixture
+def mailing(letter):
+    return Mailing.objects.create(
+        newsletter=letter,
+        subject="This week",
+        body=[
+            ("paragraph", f"<p>{FREE_PART}</p>"),
+            ("teaser_break", None),
+            ("paragraph", f"<p>{GATED_PART}</p>"),
+        ],
+    )

@@ -7,7 +7,6 @@ import json
 from email import message_from_bytes
 from email.policy import default
 
-import pytest
 from django.test import Client
 
 from masthead.mailings import actions
@@ -19,35 +18,8 @@ from masthead.mailings.models import (
     SignUpConfirmation,
     Suppression,
 )
-from tests.issues.support import FakeBilling, make_member
-
-FREE_PART = "The free opening of the letter."
-GATED_PART = "Only subscribers read this paragraph."
-
-
-@pytest.fixture
-def billing(monkeypatch):
-    return FakeBilling(monkeypatch)
-
-
-@pytest.fixture
-def letter(db, site_tree):
-    return Newsletter.objects.create(
-        name="Weekly letter", slug="weekly", description="From the editors."
-    )
-
-
-@pytest.fixture
-def mailing(letter):
-    return Mailing.objects.create(
-        newsletter=letter,
-        subject="This week",
-        body=[
-            ("paragraph", f"<p>{FREE_PART}</p>"),
-            ("teaser_break", None),
-            ("paragraph", f"<p>{GATED_PART}</p>"),
-        ],
-    )
+from tests.issues.support import make_member
+from tests.mailings.conftest import FREE_PART, GATED_PART
 
 
 def subscribe(member, newsletter):
