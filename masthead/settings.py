@@ -362,6 +362,37 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Masthead <editors@localhost>")
 
+# Newsletters (bulk mail) go from their own sender and, when set, their own
+# server: NEWSLETTER_EMAIL_URL takes the same forms as EMAIL_URL and defaults
+# to it. Transactional mail (sign-in links, receipts) keeps EMAIL_URL and
+# DEFAULT_FROM_EMAIL, and newsletter choices never stop it.
+NEWSLETTER_EMAIL_URL = os.environ.get("NEWSLETTER_EMAIL_URL", EMAIL_URL)
+NEWSLETTER_FROM_EMAIL = os.environ.get(
+    "NEWSLETTER_FROM_EMAIL", "Masthead newsletters <newsletters@localhost>"
+)
+# Where the one-click mailto unsubscribe goes (List-Unsubscribe's mailto).
+NEWSLETTER_UNSUBSCRIBE_MAILTO = os.environ.get("NEWSLETTER_UNSUBSCRIBE_MAILTO", "")
+# Messages per second each worker hands to the server (0: as fast as it
+# takes them), and how many recipients one task sends over one connection.
+NEWSLETTER_SEND_RATE = float(os.environ.get("NEWSLETTER_SEND_RATE", "0"))
+NEWSLETTER_BATCH_SIZE = int(os.environ.get("NEWSLETTER_BATCH_SIZE", "500"))
+# The magazine's postal address, printed in every newsletter's footer (the
+# bulk-sender rules and anti-spam laws ask for one).
+MAGAZINE_POSTAL_ADDRESS = os.environ.get("MAGAZINE_POSTAL_ADDRESS", "")
+# The sender id in Feedback-ID (Gmail's postmaster tools group by it).
+NEWSLETTER_FEEDBACK_SENDER = os.environ.get("NEWSLETTER_FEEDBACK_SENDER", "masthead")
+# DKIM: with a private key (PEM text or a file) every newsletter is signed
+# as DKIM_DOMAIN with DKIM_SELECTOR; see the README's deploy section.
+DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
+DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR", "masthead")
+DKIM_PRIVATE_KEY = os.environ.get("DKIM_PRIVATE_KEY", "")
+DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
+# Bounce and complaint webhooks (anymail's tracking views) answer only to
+# this "user:password" (basic auth in the URL the provider calls).
+ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")} if os.environ.get(
+    "ANYMAIL_WEBHOOK_SECRET"
+) else {}
+
 # Stripe: without a secret key the site runs in test mode (local checkout).
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")

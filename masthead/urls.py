@@ -37,6 +37,7 @@ urlpatterns = [
     path("editions/", include("masthead.editions.urls")),
     path("print-runs/", include("masthead.printing.urls")),
     path("insights/", include("masthead.insights.urls")),
+    path("newsletters/", include("masthead.mailings.urls")),
     path("", include("masthead.newsroom.urls")),
 ]
 

@@ -10,6 +10,10 @@ from django_tasks import task
 
 from .taskqueue import enqueue_on_commit
 
+# Functions of a list of addresses returning those that may get transactional
+# mail; apps above add theirs (mailings drops addresses that complained).
+RECIPIENT_FILTERS = []
+
 
 def send_email(template, to, context=None):
     """Send templates/mailings/<template>{_subject.txt,.txt,.html} once the
@@ -28,6 +32,10 @@ def send_templated_email(template, to, context):
     from django.conf import settings
     from django.template import TemplateDoesNotExist
 
+    for keep in RECIPIENT_FILTERS:
+        to = keep(to)
+    if not to:
+        return
     context = {**context, "site_url": settings.SITE_URL}
     subject = render_to_string(f"mailings/{template}_subject.txt", context).strip()
     text = render_to_string(f"mailings/{template}.txt", context)

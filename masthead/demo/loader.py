@@ -287,6 +287,10 @@ class _DemoBuilder:
         self.log(f"Created {len(pages)} articles.")
         for plan in issues:
             self.create_issue(plan, pages)
+        # The newsletters live in the mailings app (above core): imported here only.
+        from masthead.mailings.demo import create_demo_newsletters
+
+        self.log(f"Newsletters: {', '.join(n.name for n in create_demo_newsletters())}.")
 
     def configure_site(self):
         site = Site.objects.get(is_default_site=True)

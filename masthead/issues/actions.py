@@ -6,7 +6,7 @@ transaction commits, hands the steps to the task worker:
 1. articles  - publish the issue's ready articles, then the issue itself;
 2. editions  - build the EPUB and PDF editions (editions.actions);
 3. print_run - close the issue's print run (printing.actions);
-4. notify    - email the members the access rule grants the issue
+4. notify    - start the issue newsletter's mailing of the issue
                (mailings.actions).
 
 Issues runs the first step itself. The apps that own the others register
@@ -16,7 +16,7 @@ never imports them.
 A step that succeeded is never run again; one that failed stops the run and
 is retried, with the steps after it, the next time someone asks to publish.
 The steps are themselves idempotent (content-hashed builds, a closed run
-stays closed, one announcement per member), so a worker killed mid-step
+stays closed, one mailing per issue), so a worker killed mid-step
 repeats nothing when the step runs again.
 """
 

@@ -1,7 +1,9 @@
-"""Mailings to many readers at once: the new-issue email (the notify step of
-publishing an issue).
+"""Email to many readers at once: newsletters, mailings (the issue
+newsletter's is the notify step of publishing an issue), deliveries,
+unsubscribe, bounces and suppressions.
 
 On the top floor: may import core, accounts, newsroom, issues, billing,
 access and editions; nothing imports it. One-to-one transactional email is
-`masthead.core.email.send_email`, which any app may use.
+`masthead.core.email.send_email`, which any app may use; mailings filters
+out of it the addresses that complained (`core.email.RECIPIENT_FILTERS`).
 """

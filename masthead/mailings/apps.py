@@ -7,8 +7,15 @@ class MailingsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from anymail.signals import tracking
+
+        from masthead.core.email import RECIPIENT_FILTERS
         from masthead.issues.actions import Step, register_step
 
-        from .actions import announce_issue
+        from .actions import announce_issue, without_complainers
+        from .signals import on_tracking
 
+        tracking.connect(on_tracking, dispatch_uid="mailings_tracking")
         register_step(Step.Name.NOTIFY, announce_issue)
+        if without_complainers not in RECIPIENT_FILTERS:
+            RECIPIENT_FILTERS.append(without_complainers)

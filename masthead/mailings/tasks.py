@@ -1,5 +1,25 @@
 # Emails queued before transactional email moved to masthead.core.email name
 # their task by this path; the worker still finds it here.
+from django_tasks import task
+
 from masthead.core.email import send_templated_email
 
-__all__ = ["send_templated_email"]
+__all__ = ["send_mailing_batch", "send_templated_email", "start_scheduled_mailing"]
+
+
+@task()
+def send_mailing_batch(mailing_id, batch):
+    """Send one batch of a mailing over one connection (see
+    `delivery.send_batch`). Safe to run again: it sends only what the batch
+    has not sent yet."""
+    from .delivery import send_batch
+
+    return send_batch(mailing_id, batch)
+
+
+@task()
+def start_scheduled_mailing(mailing_id):
+    """Start a scheduled mailing once its time has come (queued to run then)."""
+    from .actions import start_due_mailings
+
+    return start_due_mailings(mailing_ids=[mailing_id])

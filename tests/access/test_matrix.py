@@ -47,6 +47,7 @@ SURFACES = (
     "gated attachments",
     "stored media files",
     "newsletter",
+    "newsletter article mailing",
     "ads",
 )
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -353,6 +354,40 @@ def check_newsletter(client, world, article, state, level, full):
         assert article.title in message.body and article.url in message.body
 
 
+def check_newsletter_article_mailing(client, world, article, state, level, full):
+    """An article sent as a newsletter: the reader's email holds what the
+    rule grants them, the teaser and a subscribe link otherwise."""
+    from django.contrib.auth import get_user_model
+    from django.core import mail
+    from django.test import TestCase
+
+    from masthead.mailings import actions
+    from masthead.mailings.models import Mailing, Newsletter, NewsletterSubscription
+
+    letter = Newsletter.objects.create(name="Letter", slug="matrix-letter")
+    mailing = Mailing.objects.create(newsletter=letter, subject="Read this", article=article)
+    email = f"{state.replace(' ', '-').replace(',', '')}@example.org"
+    readers = get_user_model().objects.filter(email=email)  # this state's reader (none if anonymous)
+    for member in readers:
+        actions.set_newsletter_consent(member, letter, True, NewsletterSubscription.Source.ADMIN)
+    mail.outbox = []
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        actions.start_mailing(mailing)
+    assert len(mail.outbox) == readers.count()
+    if state.startswith("metered"):
+        # An email spends no free read: a metered reader gets the teaser.
+        full = level == "public" or level == "members"
+    for message in mail.outbox:
+        texts = [message.body, *(content for content, _type in message.alternatives)]
+        for text in texts:
+            assert teaser_sentence(level) in text
+            if full:
+                assert gated_sentence(level) in text
+            else:
+                no_sentinel(text)
+                assert "Subscribe to read it all" in text
+
+
 def check_ads(client, world, article, state, level, full):
     html = client.get(article.url).content.decode()
     section = client.get(article.section.url).content.decode()
@@ -381,6 +416,7 @@ CHECKS = {
     "gated attachments": check_gated_attachments,
     "stored media files": check_stored_media_files,
     "newsletter": check_newsletter,
+    "newsletter article mailing": check_newsletter_article_mailing,
     "ads": check_ads,
 }
 

@@ -102,12 +102,23 @@ def test_shipping_address_errors_are_tied_to_their_fields(signed_in, member):
 
 
 def test_email_preferences(signed_in, member):
-    assert (member.wants_newsletter, member.wants_issue_emails) == (False, True)
-    signed_in.post("/account/preferences/", {"wants_newsletter": "on"})
-    member.refresh_from_db()
-    assert (member.wants_newsletter, member.wants_issue_emails) == (True, False)
+    """The account page offers a box per newsletter open to the member (the
+    subscribers' issue newsletter is not open to a free member)."""
+    from masthead.mailings.models import NewsletterSubscription
+
     html = signed_in.get("/account/").content.decode()
-    assert 'name="wants_newsletter" id="id_wants_newsletter" checked' in html
+    assert 'value="editors-letter">' in html and 'value="new-issue"' not in html
+    assert (member.wants_newsletter, member.wants_issue_emails) == (False, True)
+    signed_in.post("/newsletters/preferences/", {"newsletter": ["editors-letter"]})
+    member.refresh_from_db()
+    assert member.wants_newsletter  # the old field follows, for the exports
+    choice = NewsletterSubscription.objects.get(member=member, newsletter__slug="editors-letter")
+    assert choice.subscribed and choice.source == "account"
+    html = signed_in.get("/account/").content.decode()
+    assert 'value="editors-letter" checked' in html
+    signed_in.post("/newsletters/preferences/", {})
+    choice.refresh_from_db()
+    assert not choice.subscribed
 
 
 def test_set_password_then_sign_in_with_it(signed_in, member, commit, mailoutbox):

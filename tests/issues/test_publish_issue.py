@@ -7,7 +7,8 @@ from django.utils import timezone
 from masthead.editions import actions as edition_actions
 from masthead.editions.models import Edition
 from masthead.issues.actions import publish_issue
-from masthead.issues.models import IssueAnnouncement, IssuePublication, IssuePublicationStep
+from masthead.issues.models import IssuePublication, IssuePublicationStep
+from masthead.mailings.models import Delivery
 from masthead.newsroom.models import ArticlePage, SectionPage
 from masthead.printing.models import PrintRun
 from tests.factories import make_article, make_issue
@@ -125,7 +126,7 @@ def test_publishing_an_issue_does_everything_once(
     assert render_counts == {"epub": 1, "pdf-a4": 1, "pdf-letter": 1}
     assert len(mailoutbox) == 2
     assert billing.calls == 1
-    assert IssueAnnouncement.objects.filter(issue=issue).count() == 2
+    assert Delivery.objects.filter(mailing__issue=issue).count() == 2
     assert [step.attempts for step in again.ordered_steps()] == [1, 1, 1, 1]
 
 

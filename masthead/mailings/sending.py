@@ -1,0 +1,257 @@
+"""Bulk messages: their headers (RFC 8058 one-click unsubscribe, List-Id,
+Feedback-ID), DKIM signing, and handing them to the server over one SMTP
+connection per batch.
+
+NEWSLETTER_EMAIL_URL says where bulk mail goes: smtp://, smtp+tls://,
+smtps:// (spoken to directly with smtplib, so each message's reply is kept);
+any other form (console:, file://, a Django backend path) goes through
+Django's mail backends.
+"""
+
+import smtplib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+from urllib.parse import unquote, urlsplit
+
+from django.conf import settings
+from django.core.mail import EmailMessage as DjangoEmailMessage
+from django.core.mail import get_connection
+from django.utils import timezone
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """What a message says about its sender and its list."""
+
+    from_header: str
+    return_path: str
+    reply_to: str
+    list_id: str
+    feedback_id: str
+
+
+def sender_domain(address):
+    return parseaddr(address)[1].rpartition("@")[2] or "localhost"
+
+
+def envelope_for(mailing):
+    newsletter = mailing.newsletter
+    default_name, default_address = parseaddr(settings.NEWSLETTER_FROM_EMAIL)
+    address = newsletter.from_email or default_address
+    name = newsletter.from_name or default_name
+    domain = sender_domain(address)
+    return Envelope(
+        from_header=formataddr((name, address)) if name else address,
+        return_path=address,
+        reply_to=newsletter.reply_to,
+        list_id=f'"{newsletter.name}" <{newsletter.slug}.{domain}>',
+        # Gmail's Feedback-ID: campaign:customer:mail type:sender id.
+        feedback_id=(
+            f"{mailing.pk}:{newsletter.slug}:newsletter:{settings.NEWSLETTER_FEEDBACK_SENDER}"
+        ),
+    )
+
+
+def message_id_for(mailing_pk, delivery_pk, domain):
+    """The same delivery always has the same Message-ID: a message sent
+    again after a crash (see tasks.send_mailing_batch) is a duplicate that
+    mailbox providers recognise."""
+    return f"<newsletter.{mailing_pk}.{delivery_pk}@{domain}>"
+
+
+def build_message(envelope, *, to, subject, html, text, message_id, unsubscribe_url, mailto=""):
+    """The message as bytes, DKIM-signed when a key is configured."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = envelope.from_header
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(timezone.now())
+    message["Message-ID"] = message_id
+    if envelope.reply_to:
+        message["Reply-To"] = envelope.reply_to
+    unsubscribe = f"<{unsubscribe_url}>"
+    if mailto:
+        unsubscribe += f", <mailto:{mailto}?subject=unsubscribe>"
+    message["List-Unsubscribe"] = unsubscribe
+    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message["List-Id"] = envelope.list_id
+    message["Feedback-ID"] = envelope.feedback_id
+    message["Precedence"] = "bulk"
+    message.set_content(text, cte="quoted-printable")
+    message.add_alternative(html, subtype="html", cte="quoted-printable")
+    raw = message.as_bytes()
+    return dkim_sign(raw)
+
+
+SIGNED_HEADERS = (
+    b"from",
+    b"to",
+    b"subject",
+    b"date",
+    b"message-id",
+    b"reply-to",
+    b"list-unsubscribe",
+    b"list-unsubscribe-post",
+    b"list-id",
+    b"feedback-id",
+    b"mime-version",
+    b"content-type",
+)
+
+
+@lru_cache(maxsize=4)
+def _dkim_key(text, path):
+    if text:
+        return text.encode()
+    if path:
+        with open(path, "rb") as handle:
+            return handle.read()
+    return None
+
+
+def dkim_sign(raw):
+    """Prepend a DKIM-Signature when DKIM_DOMAIN and a key are set."""
+    key = _dkim_key(settings.DKIM_PRIVATE_KEY, settings.DKIM_PRIVATE_KEY_FILE)
+    if not key or not settings.DKIM_DOMAIN:
+        return raw
+    import dkim
+
+    signature = dkim.sign(
+        raw,
+        settings.DKIM_SELECTOR.encode(),
+        settings.DKIM_DOMAIN.encode(),
+        key,
+        include_headers=list(SIGNED_HEADERS),
+        canonicalize=(b"relaxed", b"relaxed"),
+    )
+    return signature + raw
+
+
+class Refused(Exception):
+    """The server refused one message. `permanent`: a 5xx reply, so the
+    address is marked and not tried again."""
+
+    def __init__(self, code, reply):
+        super().__init__(f"{code} {reply}")
+        self.code = code
+        self.reply = reply
+
+    @property
+    def permanent(self):
+        return 500 <= self.code < 600
+
+
+class SMTPBatch:
+    """One SMTP connection for a batch of messages; `send` returns the
+    server's reply to the message's data."""
+
+    def __init__(self, url):
+        parts = urlsplit(url)
+        self.host = parts.hostname or "localhost"
+        self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        self.user = unquote(parts.username or "")
+        self.password = unquote(parts.password or "")
+        self.scheme = parts.scheme
+        self.connection = None
+
+    def __enter__(self):
+        if self.scheme == "smtps":
+            self.connection = smtplib.SMTP_SSL(self.host, self.port, timeout=60)
+        else:
+            self.connection = smtplib.SMTP(self.host, self.port, timeout=60)
+        self.connection.ehlo()
+        if self.scheme == "smtp+tls":
+            self.connection.starttls()
+            self.connection.ehlo()
+        if self.user:
+            self.connection.login(self.user, self.password)
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.connection.quit()
+        except (smtplib.SMTPException, OSError):
+            self.connection.close()
+
+    def send(self, return_path, to, raw):
+        smtp = self.connection
+        code, reply = smtp.mail(return_path)
+        if code != 250:
+            smtp.rset()
+            raise Refused(code, reply.decode(errors="replace"))
+        code, reply = smtp.rcpt(to)
+        if code not in (250, 251):
+            smtp.rset()
+            raise Refused(code, reply.decode(errors="replace"))
+        code, reply = smtp.data(raw)
+        if code != 250:
+            raise Refused(code, reply.decode(errors="replace"))
+        return f"{code} {reply.decode(errors='replace')}"
+
+
+class PreparedMessage(DjangoEmailMessage):
+    """A built message for Django's mail backends (console, file, locmem):
+    its bytes go out as they are; subject, body and alternatives are read
+    back from them for whoever inspects the message."""
+
+    def __init__(self, raw, return_path, to):
+        from email import message_from_bytes
+        from email.policy import default
+
+        parsed = message_from_bytes(raw, policy=default)
+        text = parsed.get_body(preferencelist=("plain",))
+        html = parsed.get_body(preferencelist=("html",))
+        super().__init__(
+            subject=str(parsed["Subject"] or ""),
+            body=text.get_content() if text else "",
+            from_email=return_path,
+            to=[to],
+        )
+        self.alternatives = [(html.get_content(), "text/html")] if html else []
+        self.raw = raw
+
+    def message(self, *, policy=None):
+        from email import message_from_bytes
+
+        return message_from_bytes(self.raw, policy=SMTP)
+
+
+class DjangoBatch:
+    def __init__(self, url):
+        self.connection = get_connection(_django_backend(url))
+
+    def __enter__(self):
+        self.connection.open()
+        return self
+
+    def __exit__(self, *exc):
+        self.connection.close()
+
+    def send(self, return_path, to, raw):
+        self.connection.send_messages([PreparedMessage(raw, return_path, to)])
+        return "accepted by " + type(self.connection).__name__
+
+
+def _django_backend(url):
+    if url == settings.EMAIL_URL:
+        return settings.EMAIL_BACKEND
+    if url.startswith("file:"):
+        return "django.core.mail.backends.filebased.EmailBackend"
+    if url.startswith("console:"):
+        return "django.core.mail.backends.console.EmailBackend"
+    if url.startswith("anymail:"):
+        return url.removeprefix("anymail:")
+    if url.startswith("locmem:"):
+        return "django.core.mail.backends.locmem.EmailBackend"
+    return settings.EMAIL_BACKEND
+
+
+def open_batch():
+    """A context manager with `send(return_path, to, raw)` for one batch."""
+    url = settings.NEWSLETTER_EMAIL_URL
+    if url.startswith(("smtp://", "smtp+tls://", "smtps://")):
+        return SMTPBatch(url)
+    return DjangoBatch(url)

@@ -1,0 +1,74 @@
+"""A real SMTP server for tests (aiosmtpd on a free loopback port) that
+keeps what it receives, and refuses chosen addresses with a 550."""
+
+import socket
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from masthead.mailings.models import Mailing, Newsletter
+from tests.issues.support import FakeBilling
+
+
+class Collector:
+    def __init__(self):
+        self.messages = []
+        self.refuse = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope.content)
+        return f"250 OK queued as q{len(self.messages)}"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(settings):
+    collector = Collector()
+    port = free_port()
+    controller = Controller(collector, hostname="127.0.0.1", port=port, ready_timeout=30)
+    controller.start()
+    settings.NEWSLETTER_EMAIL_URL = f"smtp://127.0.0.1:{port}"
+    try:
+        yield collector
+    finally:
+        controller.stop()
+
+
+FREE_PART = "The free opening of the letter."
+GATED_PART = "Only subscribers read this paragraph."
+
+
+@pytest.fixture
+def billing(monkeypatch):
+    return FakeBilling(monkeypatch)
+
+
+@pytest.fixture
+def letter(db, site_tree):
+    return Newsletter.objects.create(
+        name="Weekly letter", slug="weekly", description="From the editors."
+    )
+
+
+@pytest.fixture
+def mailing(letter):
+    return Mailing.objects.create(
+        newsletter=letter,
+        subject="This week",
+        body=[
+            ("paragraph", f"<p>{FREE_PART}</p>"),
+            ("teaser_break", None),
+            ("paragraph", f"<p>{GATED_PART}</p>"),
+        ],
+    )
