@@ -20,13 +20,14 @@ gated part, and no one when none does.
 """
 
 from dataclasses import dataclass
+from functools import partial
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from wagtail.images import get_image_model
 from wagtail.models import Page, ReferenceIndex
 
-from masthead.core.pagecache import invalidate_pages
+from masthead.core.signals import pages_changed
 from masthead.core.storage import (
     image_storage,
     private_image_name,
@@ -158,7 +159,7 @@ def place_pictures(image_ids):
             moved.append(image.pk)
     if moved:
         # Cached pages name the old files.
-        transaction.on_commit(invalidate_pages)
+        transaction.on_commit(partial(pages_changed.send, sender=None))
     return moved
 
 

@@ -22,11 +22,15 @@ import contextvars
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
 
 from masthead.newsroom.models import AccessLevel, ArticlePage
+
+if TYPE_CHECKING:
+    from masthead.billing.entitlements import Entitlement
 
 # The metered window: free reads count for this long.
 METER_WINDOW = timedelta(days=30)
@@ -112,8 +116,8 @@ def _remembered(key, compute):
 
 
 def remember(key, value):
-    """Give the reader scope an answer worked out elsewhere (reading.py's
-    kept entitlements)."""
+    """Give the reader scope an answer worked out elsewhere (serving's cached
+    entitlements)."""
     memo = _scope.get()
     if memo is not None:
         memo[key] = value
@@ -174,6 +178,19 @@ def decide(user, content):
     if terms.article_id is not None and _opened_on_meter(user, terms.article_id):
         return Access(True, "metered")
     return Access(False, "subscription-required")
+
+
+def decidable_without_query(terms: Terms, held: "Entitlement | None") -> bool:
+    """Whether `decide` answers `terms` for a signed-in reader who is not
+    staff, holding `held` (None: no entitlement), without a query: the
+    levels for any member, and a subscription that settles the level by its
+    own plan. The meter, the paywall and plans another subscription may
+    grant need the database."""
+    if terms.level in (AccessLevel.PUBLIC, AccessLevel.MEMBERS):
+        return True
+    if held is None:
+        return False
+    return terms.level == AccessLevel.SUBSCRIBERS or held.plan_code in terms.plans
 
 
 # Metered access ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import time
 import pytest
 from django.conf import settings
 
-from masthead.core.pagecache import GENERATION_TTL
+from masthead.serving.pagecache import GENERATION_TTL
 from tests.scaleout import support
 
 pytestmark = pytest.mark.django_db(transaction=True)

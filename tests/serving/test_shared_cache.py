@@ -13,8 +13,8 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 
 from masthead.billing.models import Subscription
-from masthead.core import pagecache
-from masthead.core.pagecache import AnonymousPageCache
+from masthead.serving import pagecache
+from masthead.serving.pagecache import AnonymousPageCache
 from tests.access.support import gated_sentence, make_reader, teaser_sentence
 from tests.factories import paragraph
 
@@ -464,7 +464,7 @@ def kept_variant(article, access):
     as another request rendering it anew would."""
     from contextlib import contextmanager
 
-    from masthead.core.singleflight import flights
+    from masthead.serving.singleflight import flights
 
     name = kept_variant_name(article, access)
 
@@ -562,7 +562,7 @@ def test_a_variant_rendered_in_another_process_is_answered_from_before_without_r
     from django.core.cache import cache
 
     from masthead.access import reading
-    from masthead.core import singleflight
+    from masthead.serving import singleflight
 
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
