@@ -1,4 +1,4 @@
-"""Kept article pages (access/reading.py): one rendering per variant, served
+"""Cached article variants (serving/variants.py): one rendering per variant, served
 to signed-in readers without routing, rendering or queries, and never kept
 when the page is anyone's own."""
 
@@ -38,8 +38,8 @@ def test_a_member_without_a_kept_copy_costs_two_queries(in_world, django_assert_
     user = make_reader("active", in_world)
     client = client_for(user)
     client.get(article.url)
-    cache.delete(f"access:member:{user.pk}")
-    cache.delete(f"access:entitlement:{user.pk}")
+    cache.delete(f"serving:member:{user.pk}")
+    cache.delete(f"serving:entitlement:{user.pk}")
     # The member (Django's own check of the session) and the entitlement;
     # whether they may use the admin this process knows from the first request.
     with django_assert_num_queries(2):
