@@ -8,7 +8,7 @@ entitlement) uses a ReportingQuerySet, which sends `core.signals.rows_changed`
 once the rows are written, naming them by `report_field`.
 """
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from django.db import models
@@ -43,7 +43,7 @@ class ReportingQuerySet(models.QuerySet[M]):
         return created
 
     def bulk_update(
-        self, objs: Iterable[M], fields: Sequence[str], *args: Any, **kwargs: Any
+        self, objs: Iterable[M], fields: Iterable[str], batch_size: int | None = None
     ) -> int:
         objs = list(objs)
         # Their keys as stored, and as they will be.
@@ -52,6 +52,6 @@ class ReportingQuerySet(models.QuerySet[M]):
                 self.report_field, flat=True
             )
         )
-        count = super().bulk_update(objs, fields, *args, **kwargs)
+        count = super().bulk_update(objs, fields, batch_size=batch_size)
         self._report(keys | {getattr(obj, self.report_field) for obj in objs})
         return count

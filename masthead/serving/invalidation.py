@@ -167,7 +167,8 @@ def make_stale(stale: Stale, **kwargs: Any) -> None:
 
 def _label(sender: Any) -> str | None:
     if isinstance(sender, type) and issubclass(sender, models.Model):
-        return str(sender._meta.concrete_model._meta.label)
+        concrete = sender._meta.concrete_model or sender
+        return str(concrete._meta.label)
     return None
 
 

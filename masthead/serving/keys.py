@@ -46,12 +46,12 @@ def environ_host(environ: Mapping[str, Any]) -> str:
 
 
 def environ_place(environ: Mapping[str, Any]) -> str:
-    """"scheme:host" of a WSGI environ."""
+    """ "scheme:host" of a WSGI environ."""
     return f"{environ_scheme(environ)}:{environ_host(environ)}"
 
 
 def request_place(request: HttpRequest) -> str:
-    """"scheme:host" of a Django request."""
+    """ "scheme:host" of a Django request."""
     return f"{request.scheme}:{request.get_host()}"
 
 
@@ -66,13 +66,13 @@ class PlaceKeys:
     def route(self, path: str) -> str:
         return f"{self.current}:{path}"
 
-    def variant(self, article_id: int, variant: str) -> str:
+    def variant(self, article_id: int | None, variant: str) -> str:
         return f"{self.current}:{article_id}:{variant}"
 
     def route_before(self, path: str) -> str | None:
         return f"{self.previous}:{path}" if self.previous else None
 
-    def variant_before(self, article_id: int, variant: str) -> str | None:
+    def variant_before(self, article_id: int | None, variant: str) -> str | None:
         return f"{self.previous}:{article_id}:{variant}" if self.previous else None
 
 
@@ -80,6 +80,4 @@ def place_keys(place: str) -> PlaceKeys:
     from .pagecache import generations
 
     current, previous = generations()
-    return PlaceKeys(
-        f"{current}:{place}", f"{previous}:{place}" if previous is not None else None
-    )
+    return PlaceKeys(f"{current}:{place}", f"{previous}:{place}" if previous is not None else None)

@@ -42,9 +42,7 @@ class Flights:
         self.lock = threading.Lock()
         self.flights: dict[str, threading.Event] = {}
         # Keys this process found claimed by another process a moment ago.
-        self.elsewhere: PerProcessCache[bool] = per_process_cache(
-            10_000, claim_recheck_seconds
-        )
+        self.elsewhere: PerProcessCache[bool] = per_process_cache(10_000, claim_recheck_seconds)
 
     @contextmanager
     def wait_or_lead(

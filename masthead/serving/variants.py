@@ -242,7 +242,7 @@ def _current_route(keys: PlaceKeys, terms: rules.Terms, variant_of: VariantOf) -
     return _from_before(keys, terms.article_id, variant)
 
 
-def _from_before(keys: PlaceKeys, article_id: int, variant: str) -> CachedBody | None:
+def _from_before(keys: PlaceKeys, article_id: int | None, variant: str) -> CachedBody | None:
     key = keys.variant_before(article_id, variant)
     body = variants.get(key) if key else None
     return CachedBody(body, Label.STALE) if body is not None else None
@@ -399,7 +399,7 @@ class SignedInPages:
         # As long as the generation lasts: a publish may change them.
         self.headers.set(place_keys(environ_place(environ)).current, kept, 24 * 3600)
 
-    def answer(self, environ: Mapping[str, Any]) -> Answer | None:
+    def answer(self, environ: dict[str, Any]) -> Answer | None:
         try:
             return self._answer(environ)
         except Exception:
@@ -407,7 +407,7 @@ class SignedInPages:
             logger.exception("Cached article page not answered before Django")
             return None
 
-    def _answer(self, environ: Mapping[str, Any]) -> Answer | None:
+    def _answer(self, environ: dict[str, Any]) -> Answer | None:
         if settings.SESSION_SAVE_EVERY_REQUEST:
             return None
         cookie = environ.get("HTTP_COOKIE", "")
@@ -431,13 +431,13 @@ class SignedInPages:
                 if entry is None:
                     return None  # Django reads it (again)
                 reader.update(member=member, held=entry.entitlement)
-            member: CachedMember = reader["member"]
+            signed_in: CachedMember = reader["member"]
             held = reader["held"]
             if not rules.decidable_without_query(terms, held):
                 return None
             with rules.reader_scope():
-                rules.remember(("entitlement", member.pk), held)
-                access = rules.decide(member, terms)
+                rules.remember(("entitlement", signed_in.pk), held)
+                access = rules.decide(signed_in, terms)
             return Reader(
                 article=None, terms=terms, access=access, signed_in=True, ads=held is None
             ).variant

@@ -13,7 +13,6 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 
 from masthead.billing.models import Subscription
-from masthead.serving import pagecache
 from masthead.serving.pagecache import AnonymousPageCache
 from tests.access.support import gated_sentence, make_reader, teaser_sentence
 from tests.factories import paragraph
@@ -335,7 +334,6 @@ def age_kept_entries(user, *, refresh_in, expire_in=30):
     """Ages the member's kept details and entitlement as time passing would:
     due to be read again in `refresh_in` seconds, gone in `expire_in`."""
     import dataclasses
-    import time
 
     from django.core.cache import cache
 
@@ -365,7 +363,6 @@ def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_e
     django_assert_num_queries,
     long_refresh_claim,
 ):
-    import time
 
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
