@@ -391,13 +391,13 @@ class SignedInPages:
             or "set-cookie" in named
         ):
             return
-        kept = [
+        replayed = [
             (name, value)
             for name, value in headers
             if name.lower() not in ("content-length", "set-cookie", HIT_HEADER.lower())
         ]
         # As long as the generation lasts: a publish may change them.
-        self.headers.set(place_keys(environ_place(environ)).current, kept, 24 * 3600)
+        self.headers.set(place_keys(environ_place(environ)).current, replayed, 24 * 3600)
 
     def answer(self, environ: dict[str, Any]) -> Answer | None:
         try:

@@ -241,7 +241,7 @@ def test_unpublishing_removes_the_page_for_everyone_at_once(
     assert visitor.get(article.url)[0].startswith("404")
 
 
-# The early door: kept pages answered before Django --------------------------------
+# Cached pages answered before Django (variants.SignedInPages) --------------------------------
 
 
 @pytest.fixture
@@ -370,7 +370,7 @@ def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_e
     assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
     age_kept_entries(subscriber, refresh_in=-1)
     del django_requests[:]
-    # The first request to find them due leaves the early door; Django reads
+    # The first request to find them due is left to Django, which reads
     # the member (its own check of the session) and the entitlement again.
     with django_assert_num_queries(2):
         _, headers, page = reader.get(article.url)
