@@ -20,7 +20,7 @@ def client_for(user):
     return client
 
 
-def test_a_kept_page_costs_a_subscriber_no_query(in_world, django_assert_num_queries):
+def test_a_cached_page_costs_a_subscriber_no_query(in_world, django_assert_num_queries):
     article = in_world.articles["subscribers"]
     client = client_for(make_reader("active", in_world))
     assert client.get(article.url)[HIT] == "stored"
@@ -31,7 +31,7 @@ def test_a_kept_page_costs_a_subscriber_no_query(in_world, django_assert_num_que
     assert gated_sentence("subscribers") in response.content.decode()
 
 
-def test_a_member_without_a_kept_copy_costs_two_queries(in_world, django_assert_num_queries):
+def test_a_member_without_a_cached_copy_costs_two_queries(in_world, django_assert_num_queries):
     from django.core.cache import cache
 
     article = in_world.articles["subscribers"]
@@ -88,7 +88,7 @@ def test_metered_pages_show_the_readers_own_count(in_world):
     assert "2 left." in first.get(article.url).content.decode()
 
 
-def test_pages_behind_a_view_restriction_are_never_kept(in_world):
+def test_pages_behind_a_view_restriction_are_never_cached(in_world):
     article = in_world.articles["public"]
     PageViewRestriction.objects.create(page=article, restriction_type="login")
     assert Client().get(article.url).status_code == 302

@@ -170,7 +170,7 @@ def test_a_deactivated_member_is_signed_out(application, in_world, subscriber):
     assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
 
 
-def test_publishing_an_edit_refreshes_kept_pages(
+def test_publishing_an_edit_refreshes_cached_pages(
     application, in_world, subscriber, django_capture_on_commit_callbacks
 ):
     article = in_world.articles["subscribers"]
@@ -287,7 +287,7 @@ def test_a_subscriber_reading_on_costs_no_django_request_and_no_query(
         ("active on another plan", "plans", False),
     ],
 )
-def test_the_early_door_answers_only_what_needs_no_query(
+def test_the_path_before_django_answers_only_what_needs_no_query(
     state, level, early, application, in_world
 ):
     article = in_world.articles[level]
@@ -298,7 +298,7 @@ def test_the_early_door_answers_only_what_needs_no_query(
     assert page == first[2]
 
 
-def test_the_early_door_never_serves_editors(application, in_world, django_user_model):
+def test_the_path_before_django_never_serves_editors(application, in_world, django_user_model):
     editor = django_user_model.objects.create_superuser("desk@example.org", "pw-123456789")
     article = in_world.articles["subscribers"]
     reader = signed_in(application, editor)
@@ -307,7 +307,7 @@ def test_the_early_door_never_serves_editors(application, in_world, django_user_
         assert "X-Article-Cache" not in headers and "wagtail-userbar" in page
 
 
-def test_a_forged_or_stale_session_gets_nothing_early(application, in_world, subscriber):
+def test_a_forged_or_stale_session_gets_nothing_before_django(application, in_world, subscriber):
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     reader.get(article.url)
@@ -355,7 +355,7 @@ def long_refresh_claim(settings):
     settings.REFRESH_CLAIM_SECONDS = 60
 
 
-def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_expire(
+def test_a_busy_members_cached_details_are_read_again_by_one_request_before_they_expire(
     application,
     in_world,
     subscriber,
@@ -393,7 +393,7 @@ def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_e
     assert django_requests == []
 
 
-def test_a_kept_entitlement_is_never_used_past_its_expiry_while_another_request_reads_it_again(
+def test_a_cached_entitlement_is_never_used_past_its_expiry_while_another_request_reads_it_again(
     application, in_world, subscriber, long_refresh_claim
 ):
     from django.db import connection
@@ -654,7 +654,7 @@ def test_an_article_unpublished_is_gone_for_everyone_once_one_request_found_it_g
     assert second.get(article.url)[0].startswith("404")
 
 
-def test_a_page_from_before_the_publish_is_never_kept_as_the_page_after(
+def test_a_page_from_before_the_publish_is_never_cached_as_the_page_after(
     application, in_world, long_grace, django_capture_on_commit_callbacks
 ):
     article = in_world.articles["subscribers"]
