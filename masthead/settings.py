@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "masthead.newsroom",
     "masthead.issues",
     "masthead.access",
+    "masthead.serving",
     "masthead.billing",
     "masthead.audio",
     "masthead.editions",
@@ -121,7 +122,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Inside WhiteNoise, whose static files are public; outside everything that
     # decides a response's caching, so it has the last word.
-    "masthead.core.middleware.SharedPagesMiddleware",
+    "masthead.serving.middleware.SharedPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -129,7 +130,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
-    "masthead.access.middleware.ReaderCacheHeadersMiddleware",
+    "masthead.serving.middleware.ReaderCacheHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "masthead.urls"
@@ -137,6 +138,47 @@ WSGI_APPLICATION = "masthead.wsgi.application"
 # Seconds an anonymous page may be served from the shared page cache; 0 turns
 # the cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+
+# Serving's timings (masthead/serving), in seconds.
+# How long a process trusts its own copy of the publish generation, of a
+# session, a signed-in member and their entitlement: a change made in another
+# process reaches this one within this time (tests use 0: they change state
+# under the cache).
+SERVING_PER_PROCESS_SECONDS = float(
+    os.environ.get("SERVING_PER_PROCESS_SECONDS", "0" if TESTING else "0.5")
+)
+# After a publish, how long the page from before it may answer readers while
+# one request renders the new one (it must outlast a process noticing the
+# publish late, plus one rendering under load).
+PUBLISH_GRACE_SECONDS = float(os.environ.get("PUBLISH_GRACE_SECONDS", "2"))
+# How long a rendered article variant is cached (less when an ad on it starts
+# or ends sooner).
+ARTICLE_VARIANT_SECONDS = int(os.environ.get("ARTICLE_VARIANT_SECONDS", "300"))
+# How long shared caches (the page cache, a proxy) may keep an anonymous page.
+SHARED_PAGE_MAX_AGE = int(os.environ.get("SHARED_PAGE_MAX_AGE", "300"))
+# How long a process trusts its answer to "may this member use the admin?".
+EDITOR_CHECK_SECONDS = float(os.environ.get("EDITOR_CHECK_SECONDS", "60"))
+# How long a signed-in member's details and their entitlement are cached for
+# serving article pages; every change to either makes them stale at once
+# (serving/invalidation.py), so this only bounds how long a missed one lasts.
+CACHED_MEMBER_SECONDS = int(os.environ.get("CACHED_MEMBER_SECONDS", "30"))
+CACHED_ENTITLEMENT_SECONDS = int(os.environ.get("CACHED_ENTITLEMENT_SECONDS", "30"))
+# For the last this many seconds of a cached member's or entitlement's life,
+# the first request to find it reads it again while the others go on using
+# it, so a busy member's requests never all find it gone at once.
+REFRESH_AHEAD_SECONDS = float(os.environ.get("REFRESH_AHEAD_SECONDS", "10"))
+# How long a request's claim on reading an entry again, or on rendering a page
+# anew after a publish, stands if the request never ends it (it crashed).
+REFRESH_CLAIM_SECONDS = float(os.environ.get("REFRESH_CLAIM_SECONDS", "2"))
+# How long a request waits for another one rendering the same page before it
+# renders the page itself.
+SINGLE_FLIGHT_WAIT_SECONDS = float(os.environ.get("SINGLE_FLIGHT_WAIT_SECONDS", "10"))
+# How often a request waiting on another process's rendering looks for it.
+SINGLE_FLIGHT_POLL_SECONDS = float(os.environ.get("SINGLE_FLIGHT_POLL_SECONDS", "0.005"))
+# How long a process takes a key it found claimed by another process as still
+# claimed without asking the shared cache again (a round trip per request
+# otherwise, while the page from before a publish answers).
+CLAIM_RECHECK_SECONDS = float(os.environ.get("CLAIM_RECHECK_SECONDS", "0.02"))
 
 TEMPLATES = [
     {

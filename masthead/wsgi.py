@@ -7,12 +7,17 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "masthead.settings")
 
 from django.conf import settings
 
-from masthead.core.pagecache import AnonymousPageCache
-from masthead.core.warmup import warm_up
-
 application = django_application = get_wsgi_application()
+
+# Serving's modules import models: only once Django is set up.
+from masthead.serving.pagecache import AnonymousPageCache  # noqa: E402
+from masthead.serving.variants import signed_in_pages  # noqa: E402
+from masthead.serving.warmup import warm_up  # noqa: E402
+
 if settings.PAGE_CACHE_SECONDS:
-    application = AnonymousPageCache(application, ttl=settings.PAGE_CACHE_SECONDS)
+    application = AnonymousPageCache(
+        application, ttl=settings.PAGE_CACHE_SECONDS, signed_in_pages=signed_in_pages
+    )
 warm_up(django_application)
 
 # Django, Wagtail and the models make a quarter of a million objects that live

@@ -36,14 +36,22 @@ def _isolated_storage(settings, tmp_path):
                 "LOCATION": str(tmp_path),
             }
         }
-    # This process's brief copies of cache entries belong to the last test's cache.
-    from masthead.access.reading import early_pages, refreshed_elsewhere, refreshing_elsewhere
-    from masthead.core.singleflight import flights
+    # This process's copies of cache entries belong to the last test's cache.
+    from masthead.serving import perprocess
 
-    early_pages.brief.clear()
-    for claims in (refreshed_elsewhere, refreshing_elsewhere, flights.elsewhere):
-        claims.clear()
+    perprocess.clear_all()
     yield
+
+
+@pytest.fixture
+def serving_clock():
+    """Serving's clock, moved on only by the test (`serving_clock.advance`)."""
+    from masthead.serving import clock
+
+    fake = clock.FakeClock()
+    previous = clock.use(fake)
+    yield fake
+    clock.use(previous)
 
 
 @pytest.fixture

@@ -21,6 +21,7 @@ gated part, and no one when none does.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
@@ -29,7 +30,7 @@ from wagtail.images import get_image_model
 from wagtail.images.models import AbstractImage
 from wagtail.models import Page, ReferenceIndex
 
-from masthead.core.pagecache import invalidate_pages
+from masthead.core.signals import pages_changed
 from masthead.core.storage import (
     image_storage,
     private_image_name,
@@ -170,7 +171,7 @@ def place_pictures(image_ids: Iterable[int]) -> list[int]:
             moved.append(image.pk)
     if moved:
         # Cached pages name the old files.
-        transaction.on_commit(invalidate_pages)
+        transaction.on_commit(partial(pages_changed.send, sender=None))
     return moved
 
 

@@ -127,8 +127,8 @@ def _remembered(key: Hashable, compute: Callable[[], T]) -> T:
 
 
 def remember(key: Hashable, value: object) -> None:
-    """Give the reader scope an answer worked out elsewhere (reading.py's
-    kept entitlements)."""
+    """Give the reader scope an answer worked out elsewhere (serving's cached
+    entitlements)."""
     memo = _scope.get()
     if memo is not None:
         memo[key] = value
@@ -189,6 +189,19 @@ def decide(user: Person, content: object) -> Access:
     if terms.article_id is not None and _opened_on_meter(user, terms.article_id):
         return Access(True, "metered")
     return Access(False, "subscription-required")
+
+
+def decidable_without_query(terms: Terms, held: "Entitlement | None") -> bool:
+    """Whether `decide` answers `terms` for a signed-in reader who is not
+    staff, holding `held` (None: no entitlement), without a query: the
+    levels for any member, and a subscription that settles the level by its
+    own plan. The meter, the paywall and plans another subscription may
+    grant need the database."""
+    if terms.level in (AccessLevel.PUBLIC, AccessLevel.MEMBERS):
+        return True
+    if held is None:
+        return False
+    return terms.level == AccessLevel.SUBSCRIBERS or held.plan_code in terms.plans
 
 
 # Metered access ------------------------------------------------------------------------

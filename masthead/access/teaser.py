@@ -60,13 +60,13 @@ def cut_teaser(article: "ArticlePage") -> Fragments:
 
 
 def fragments_key(article: "ArticlePage") -> str:
-    from masthead.core.pagecache import current_generation
+    from masthead.core import generation
 
     published = article.last_published_at.timestamp() if article.last_published_at else 0
     # The generation moves on any publish, image or settings change, so
     # rendition URLs and linked pages in the body stay current.
     return (
-        f"access:fragments:{current_generation()}:{article.pk}:"
+        f"access:fragments:{generation.current()}:{article.pk}:"
         f"{article.live_revision_id}:{published}"
     )
 

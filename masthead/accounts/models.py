@@ -5,11 +5,16 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from masthead.core.querysets import ReportingQuerySet
+
 from .countries import COUNTRIES
 from .tokens import hash_token
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager.from_queryset(ReportingQuerySet)):
+    """Bulk writes to users (a deactivation by `update()`) are reported, so
+    serving's cached members go stale (serving/invalidation.py)."""
+
     use_in_migrations = True
 
     def _create_user(self, email, password, **extra_fields):

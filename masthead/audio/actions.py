@@ -89,11 +89,11 @@ def regenerate_narration(article, user=None):
 
 def narrate_on_publish():
     """Whether publishing narrates: settings.NARRATE_ON_PUBLISH, on by default
-    except in tests (which run tasks inline and would synthesise every
-    article they publish)."""
+    and off in the test settings (tests run tasks inline and would synthesise
+    every article they publish)."""
     from django.conf import settings
 
-    return getattr(settings, "NARRATE_ON_PUBLISH", not settings.TESTING)
+    return bool(settings.NARRATE_ON_PUBLISH)
 
 
 def on_page_published(sender, instance, revision=None, **kwargs):
@@ -273,9 +273,9 @@ def delete_narration_files(sender, instance, **kwargs):
 
 
 def _invalidate_pages():
-    from masthead.core.pagecache import invalidate_pages
+    from masthead.core.signals import pages_changed
 
-    invalidate_pages()
+    pages_changed.send(sender=None)
 
 
 def _rebuild_episodes(article_id):

@@ -17,6 +17,8 @@ from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
+from masthead.core.querysets import ReportingQuerySet
+
 
 def hash_token(token):
     return hashlib.sha256(token.encode()).hexdigest()
@@ -144,7 +146,11 @@ def by_stripe_id(queryset, field, stripe_id):
     return queryset.exclude(**{field: ""}).filter(**{field: stripe_id})
 
 
-class SubscriptionQuerySet(models.QuerySet):
+class SubscriptionQuerySet(ReportingQuerySet):
+    # A subscription's bulk writes change its member's entitlement: serving
+    # makes their cached entitlement stale (serving/invalidation.py).
+    report_field = "member_id"
+
     def paid(self):
         return self.exclude(stripe_subscription_id="")
 

@@ -211,7 +211,7 @@ def _store_processed(event):
 
 
 @contextmanager
-def _writer_turn():
+def _one_sqlite_writer_at_a_time():
     """On SQLite, wait for the one writer's turn on a file lock.
 
     SQLite lets one connection write at a time, and a connection that finds
@@ -262,7 +262,7 @@ def handle(event, stored: bool=True):
     handler = HANDLERS.get(event["type"])
     try:
         fetched = handler.fetch(event) if handler else None
-        with _writer_turn(), transaction.atomic():
+        with _one_sqlite_writer_at_a_time(), transaction.atomic():
             row = _locked_event_row(event) if stored else None
             if row is not None and row.status == StripeEvent.Status.PROCESSED:
                 return Outcome(200, "duplicate")

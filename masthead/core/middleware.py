@@ -1,16 +1,11 @@
-"""Headers every response gets: who may cache it, what the browser may run.
+"""Headers every response gets: what the browser may run.
 
-`SharedPagesMiddleware` is the default of the page cache's rule: a response
-of a page type not in `pagecache.SHARED_PAGES` is `private` or `no-store`,
-whatever its view or another middleware said. `SecurityHeadersMiddleware`
-adds the Content-Security-Policy, the Permissions-Policy and a Server header
-that names no software.
+`SecurityHeadersMiddleware` adds the Content-Security-Policy, the
+Permissions-Policy and a Server header that names no software. (Who may cache
+a response is serving's: `serving.middleware.SharedPagesMiddleware`.)
 """
 
 from django.urls import reverse
-from django.utils.cache import patch_cache_control
-
-from .pagecache import may_be_shared
 
 # Reader pages run scripts from this site's files only: no inline script, no
 # handler attribute, no eval. No nonce either: a page kept in the shared cache
@@ -57,42 +52,6 @@ SERVER_NAME = "web"
 
 def policy_header(policy):
     return "; ".join(f"{directive} {sources}" for directive, sources in policy.items())
-
-
-class SharedPagesMiddleware:
-    """Make every response that is not of a shared page type private.
-
-    A view or middleware may have marked it `public`, `private, no-cache`
-    or nothing: unless the page type is in SHARED_PAGES, it becomes
-    `private, no-store`, kept by no cache, not even the reader's browser
-    (a gift link opened on a shared computer). A response that is already
-    `no-store`, or `private` with a max-age of its own (a subscriber's audio,
-    kept by their browser while they listen), keeps its header.
-    """
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-
-    def __call__(self, request):
-        response = self.get_response(request)
-        if may_be_shared(request) or keeps_its_header(response.get("Cache-Control", "")):
-            return response
-        if response.has_header("Cache-Control"):
-            del response["Cache-Control"]
-        patch_cache_control(response, private=True, no_store=True)
-        return response
-
-
-def keeps_its_header(cache_control):
-    directives = {
-        name.strip().lower(): value.strip()
-        for name, _, value in (part.partition("=") for part in cache_control.split(","))
-    }
-    if "public" in directives:
-        return False
-    if "no-store" in directives:
-        return True
-    return "private" in directives and directives.get("max-age", "0") not in ("", "0")
 
 
 class SecurityHeadersMiddleware:

@@ -7,11 +7,14 @@ class InsightsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from masthead.core import pagecache
+        from masthead.serving import pagecache, variants
 
         from . import counting
 
-        # Anonymous article pages answered from the page cache never reach
-        # Django: the cache tells this app about each hit instead.
-        if counting.count_cached_page not in pagecache.hit_hooks:
-            pagecache.hit_hooks.append(counting.count_cached_page)
+        # Article pages served through Masthead's variants report each view;
+        # anonymous pages answered from the page cache never reach Django,
+        # so the cache reports each hit with the page's headers instead.
+        if counting.article_viewed not in variants.ARTICLE_VIEW_HOOKS:
+            variants.ARTICLE_VIEW_HOOKS.append(counting.article_viewed)
+        if counting.count_cached_page not in pagecache.HIT_HOOKS:
+            pagecache.HIT_HOOKS.append(counting.count_cached_page)

@@ -8,9 +8,9 @@ and when the process exits. A crash loses at most one batch of counts,
 never a page.
 
 Call sites (the article serving path):
-- `access.reading.serve_article_page` counts the pages Django serves and
-  marks the response with COUNT_HEADER, so the page cache keeps the mark;
-- `access.reading.kept_body` counts the kept pages answered before routing;
+- serving's variants call `article_viewed` (registered in apps.py) for each
+  article page they serve, and it marks the response with COUNT_HEADER, so
+  the page cache keeps the mark;
 - the page cache calls `count_cached_page` (registered in apps.py) with the
   headers of each anonymous page it answers without Django.
 """
@@ -70,6 +70,13 @@ def article_view_mark(article_id, full):
 
 def count_article_view(article_id, full):
     count("read" if full else "paywall_view", article_id)
+
+
+def article_viewed(article_id, full):
+    """Serving's article view hook: count the view, and mark the response so
+    the page cache counts it again on each hit."""
+    count_article_view(article_id, full)
+    return COUNT_HEADER, article_view_mark(article_id, full)
 
 
 def count_mark(mark):

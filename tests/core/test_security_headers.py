@@ -9,9 +9,8 @@ import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
-from masthead.core import pagecache
-from masthead.core.pagecache import AnonymousPageCache
-from tests.core.test_pagecache import WSGIClient
+from masthead.serving.pagecache import AnonymousPageCache
+from tests.serving.test_pagecache import WSGIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +90,6 @@ def test_the_admin_has_a_policy_of_its_own(client, django_user_model):
 
 @pytest.mark.usefixtures("wsgi_in_test_transaction")
 def test_pages_from_the_page_cache_carry_the_headers_and_no_server_name(magazine, monkeypatch):
-    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
     wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
     for label in (None, "hit"):
         _, headers, _ = wsgi.get(magazine["free"].url)

@@ -14,12 +14,11 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from masthead.access.pictures import place_pictures
-from masthead.access.reading import early_pages, refreshed_elsewhere, refreshing_elsewhere
 from masthead.billing.models import Gift, Plan, Subscription
-from masthead.core.singleflight import flights
 from masthead.exports.archive import site_path
 from masthead.issues.models import IssuePage
 from masthead.newsroom.models import ArticlePage, Author, CreditedImage, SectionPage
+from masthead.serving import perprocess
 from tests.factories import make_article, make_image, paragraph
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -194,9 +193,7 @@ def empty_the_install(settings):
         "default": {**settings.CACHES["default"], "KEY_PREFIX": f"fresh-{uuid.uuid4().hex}"}
     }
     # This process's copies of cached pages belong to the old site.
-    early_pages.brief.clear()
-    for claims in (refreshed_elsewhere, refreshing_elsewhere, flights.elsewhere):
-        claims.clear()
+    perprocess.clear_all()
 
 
 @contextmanager

@@ -7,11 +7,11 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.urls import reverse
 
-from masthead.core import pagecache
-from masthead.core.pagecache import AnonymousPageCache
 from masthead.insights import counting
 from masthead.insights.models import Tally
-from tests.core.test_pagecache import WSGIClient
+from masthead.serving import pagecache
+from masthead.serving.pagecache import AnonymousPageCache
+from tests.serving.test_pagecache import WSGIClient
 
 
 @pytest.fixture(autouse=True)

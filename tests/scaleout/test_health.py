@@ -106,7 +106,7 @@ def test_queue_report(settings, backend, expected):
 def test_never_served_from_the_page_cache():
     from django.core.handlers.wsgi import WSGIHandler
 
-    from masthead.core.pagecache import AnonymousPageCache
+    from masthead.serving.pagecache import AnonymousPageCache
 
     application = AnonymousPageCache(WSGIHandler(), ttl=300)
     captured = {}

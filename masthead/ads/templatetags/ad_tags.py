@@ -13,9 +13,9 @@ from django import template
 from django.core.cache import cache
 from django.template.loader import render_to_string
 
-from masthead.access.reading import valid_until
 from masthead.access.rules import shows_ads
-from masthead.core.pagecache import current_generation
+from masthead.serving.pagecache import current_generation
+from masthead.serving.variants import valid_until
 
 from ..models import AdSlot, Placement
 

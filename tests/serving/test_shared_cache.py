@@ -13,8 +13,7 @@ from django.core.handlers.wsgi import WSGIHandler
 from django.test import Client
 
 from masthead.billing.models import Subscription
-from masthead.core import pagecache
-from masthead.core.pagecache import AnonymousPageCache
+from masthead.serving.pagecache import AnonymousPageCache
 from tests.access.support import gated_sentence, make_reader, teaser_sentence
 from tests.factories import paragraph
 
@@ -71,14 +70,14 @@ class WSGIClient:
         return self.request("POST", path, data)
 
 
-@pytest.fixture(params=["fresh copies", "brief copies"])
-def application(request, monkeypatch, settings):
-    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
-    if request.param == "brief copies":
-        # As in production: the early door trusts this process's copies of
-        # sessions, members and entitlements for a moment. Changes made in
-        # this process must still show at once.
-        settings.TESTING = False
+@pytest.fixture(params=["fresh copies", "per-process copies"])
+def application(request, settings, serving_clock):
+    if request.param == "per-process copies":
+        # As in production: pages answered before Django trust this
+        # process's copies of the generation, sessions, members and
+        # entitlements for a moment (the clock does not move in the test).
+        # Changes made in this process must still show at once.
+        settings.SERVING_PER_PROCESS_SECONDS = 0.5
     return AnonymousPageCache(WSGIHandler(), ttl=60)
 
 
@@ -171,7 +170,7 @@ def test_a_deactivated_member_is_signed_out(application, in_world, subscriber):
     assert "sentinel" not in page.lower() and 'data-paywall="sign-in-required"' in page
 
 
-def test_publishing_an_edit_refreshes_kept_pages(
+def test_publishing_an_edit_refreshes_cached_pages(
     application, in_world, subscriber, django_capture_on_commit_callbacks
 ):
     article = in_world.articles["subscribers"]
@@ -242,7 +241,7 @@ def test_unpublishing_removes_the_page_for_everyone_at_once(
     assert visitor.get(article.url)[0].startswith("404")
 
 
-# The early door: kept pages answered before Django --------------------------------
+# Cached pages answered before Django (variants.SignedInPages) --------------------------------
 
 
 @pytest.fixture
@@ -288,7 +287,7 @@ def test_a_subscriber_reading_on_costs_no_django_request_and_no_query(
         ("active on another plan", "plans", False),
     ],
 )
-def test_the_early_door_answers_only_what_needs_no_query(
+def test_the_path_before_django_answers_only_what_needs_no_query(
     state, level, early, application, in_world
 ):
     article = in_world.articles[level]
@@ -299,7 +298,7 @@ def test_the_early_door_answers_only_what_needs_no_query(
     assert page == first[2]
 
 
-def test_the_early_door_never_serves_editors(application, in_world, django_user_model):
+def test_the_path_before_django_never_serves_editors(application, in_world, django_user_model):
     editor = django_user_model.objects.create_superuser("desk@example.org", "pw-123456789")
     article = in_world.articles["subscribers"]
     reader = signed_in(application, editor)
@@ -308,7 +307,7 @@ def test_the_early_door_never_serves_editors(application, in_world, django_user_
         assert "X-Article-Cache" not in headers and "wagtail-userbar" in page
 
 
-def test_a_forged_or_stale_session_gets_nothing_early(application, in_world, subscriber):
+def test_a_forged_or_stale_session_gets_nothing_before_django(application, in_world, subscriber):
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     reader.get(article.url)
@@ -328,35 +327,35 @@ def kept_entries(user):
     """The member's kept details and entitlement, as the cache holds them."""
     from django.core.cache import cache
 
-    return cache.get(f"access:member:{user.pk}"), cache.get(f"access:entitlement:{user.pk}")
+    return cache.get(f"serving:member:{user.pk}"), cache.get(f"serving:entitlement:{user.pk}")
 
 
 def age_kept_entries(user, *, refresh_in, expire_in=30):
     """Ages the member's kept details and entitlement as time passing would:
     due to be read again in `refresh_in` seconds, gone in `expire_in`."""
     import dataclasses
-    import time
 
     from django.core.cache import cache
 
-    from masthead.access.reading import early_pages
+    from masthead.serving import clock, members
 
-    member, (held, _expires, _refresh_at) = kept_entries(user)
-    now = time.time()
-    cache.set(f"access:member:{user.pk}", dataclasses.replace(member, refresh_at=now + refresh_in))
-    cache.set(f"access:entitlement:{user.pk}", (held, now + expire_in, now + refresh_in))
-    early_pages.brief.clear()  # this process's copies: as if read from the cache now
+    member, entitlement = kept_entries(user)
+    now = clock.now()
+    cache.set(f"serving:member:{user.pk}", dataclasses.replace(member, refresh_at=now + refresh_in))
+    cache.set(
+        f"serving:entitlement:{user.pk}",
+        dataclasses.replace(entitlement, expires=now + expire_in, refresh_at=now + refresh_in),
+    )
+    members.copies.clear()  # this process's copies: as if read from the cache now
 
 
 @pytest.fixture
-def long_refresh_claim(monkeypatch):
-    """A request's claim on re-reading a kept entry outlasts the test."""
-    from masthead.access import reading
-
-    monkeypatch.setattr(reading, "REFRESH_AHEAD_CLAIM_SECONDS", 60)
+def long_refresh_claim(settings):
+    """A request's claim on re-reading a cached entry outlasts the test."""
+    settings.REFRESH_CLAIM_SECONDS = 60
 
 
-def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_expire(
+def test_a_busy_members_cached_details_are_read_again_by_one_request_before_they_expire(
     application,
     in_world,
     subscriber,
@@ -364,7 +363,6 @@ def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_e
     django_assert_num_queries,
     long_refresh_claim,
 ):
-    import time
 
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
@@ -372,14 +370,16 @@ def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_e
     assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
     age_kept_entries(subscriber, refresh_in=-1)
     del django_requests[:]
-    # The first request to find them due leaves the early door; Django reads
+    # The first request to find them due is left to Django, which reads
     # the member (its own check of the session) and the entitlement again.
     with django_assert_num_queries(2):
         _, headers, page = reader.get(article.url)
     assert headers["X-Article-Cache"] == "hit" and len(django_requests) == 1
     assert gated_sentence("subscribers") in page
     member, entitlement = kept_entries(subscriber)
-    assert member.refresh_at > time.time() + 10 and entitlement[2] > time.time() + 10
+    from masthead.serving import clock
+
+    assert member.refresh_at > clock.now() + 10 and entitlement.refresh_at > clock.now() + 10
 
     # Every other request meanwhile (another process's, whose copies are
     # still the old ones) uses them until they expire, without a query.
@@ -393,17 +393,23 @@ def test_a_busy_members_kept_details_are_read_again_by_one_request_before_they_e
     assert django_requests == []
 
 
-def test_a_kept_entitlement_is_never_used_past_its_expiry_while_another_request_reads_it_again(
+def test_a_cached_entitlement_is_never_used_past_its_expiry_while_another_request_reads_it_again(
     application, in_world, subscriber, long_refresh_claim
 ):
+    from django.db import connection
+
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     reader.get(article.url)
     assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
     age_kept_entries(subscriber, refresh_in=-1)
     assert reader.get(article.url)[1]["X-Article-Cache"] == "hit"  # holds the re-reading
-    # Refunded behind the cache's back (no signal drops the kept copy)...
-    Subscription.objects.filter(member=subscriber).update(status=Subscription.Status.REFUNDED)
+    # Refunded behind the cache's back (raw SQL: nothing reports it)...
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Subscription._meta.db_table} SET status = %s WHERE member_id = %s",
+            [Subscription.Status.REFUNDED, subscriber.pk],
+        )
     age_kept_entries(subscriber, refresh_in=-1)
     assert reader.get(article.url)[1]["X-Article-Cache"] == "early"
     # ...the kept entitlement serves until it expires, and never after.
@@ -417,44 +423,45 @@ def test_a_kept_entitlement_is_never_used_past_its_expiry_while_another_request_
 
 
 def route_key(path):
-    from masthead.access.reading import environ_host_key
+    from masthead.serving.keys import environ_place, place_keys
 
-    return f"{environ_host_key({'HTTP_HOST': 'testserver', 'wsgi.url_scheme': 'http'})}:{path}"
+    environ = {"HTTP_HOST": "testserver", "wsgi.url_scheme": "http"}
+    return place_keys(environ_place(environ)).route(path)
 
 
 @pytest.fixture
-def long_grace(monkeypatch):
+def long_grace(settings):
     """A publish's grace outlasts the test, however slow this machine is now."""
-    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)
+    settings.PUBLISH_GRACE_SECONDS = 60
 
 
 @pytest.fixture
 def another_request_renders(long_grace):
     """Claims the rendering of a page in this generation, as the request
     that got there first does; ends that request's claim after the test."""
-    from masthead.access.reading import claim_refresh, end_refresh
+    from masthead.serving.variants import RouteRefresh
 
     claims = []
 
     def claim(path):
-        environ = {}
-        assert claim_refresh(environ, route_key(path))
-        claims.append(environ)
-        return lambda: end_refresh(environ)
+        refresh = RouteRefresh()
+        assert refresh.claim(route_key(path))
+        claims.append(refresh)
+        return refresh.end
 
     yield claim
-    for environ in claims:
-        end_refresh(environ)
+    for refresh in claims:
+        refresh.end()
 
 
 def kept_variant_name(article, access):
     """The name of the one variant of the article kept for `access` ("full",
     "teaser") in this generation."""
-    from masthead.access.reading import variants
+    from masthead.serving.variants import variants
 
     # Kept variants are "generation:scheme:host:article:variant".
     kept = route_key(f"{article.pk}:{access}:")
-    (variant,) = {key.removeprefix(kept) for key in variants.local if key.startswith(kept)}
+    (variant,) = {key.removeprefix(kept) for key in variants.local.entries if key.startswith(kept)}
     return f"{access}:{variant}"
 
 
@@ -464,14 +471,14 @@ def kept_variant(article, access):
     as another request rendering it anew would."""
     from contextlib import contextmanager
 
-    from masthead.core.singleflight import flights
+    from masthead.serving.singleflight import Flight, flights
 
     name = kept_variant_name(article, access)
 
     @contextmanager
     def rendering_anew():
-        with flights.wait_or_lead(f"variant:{route_key(f'{article.pk}:{name}')}") as leading:
-            assert leading is True
+        with flights.wait_or_lead(f"variant:{route_key(f'{article.pk}:{name}')}") as flight:
+            assert flight is Flight.RENDER
             yield
 
     return rendering_anew
@@ -518,14 +525,14 @@ def test_while_another_request_renders_a_publish_the_page_from_before_costs_no_r
     django_capture_on_commit_callbacks,
     cache_calls,
 ):
-    from masthead.access import reading
+    from masthead.serving import variants
 
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     reader.get(article.url)
     publish_new_opening(article, django_capture_on_commit_callbacks)
     another_request_renders(article.url)
-    calls = cache_calls(reading)
+    calls = cache_calls(variants)
     for _ in range(5):
         _, headers, page = reader.get(article.url)
         assert headers["X-Article-Cache"] == "stale" and gated_sentence("subscribers") in page
@@ -533,7 +540,7 @@ def test_while_another_request_renders_a_publish_the_page_from_before_costs_no_r
     # claimed; the others took that as still so.
     route = route_key(article.url)
     asked = [call for call in calls if route in call[1]]
-    assert asked == [("get", f"access:route:{route}"), ("add", f"access:refreshing:{route}")]
+    assert asked == [("get", f"serving:route:{route}"), ("get", f"serving:refreshing:{route}")]
 
 
 def test_a_variant_being_rendered_is_answered_from_before(
@@ -561,8 +568,7 @@ def test_a_variant_rendered_in_another_process_is_answered_from_before_without_r
 ):
     from django.core.cache import cache
 
-    from masthead.access import reading
-    from masthead.core import singleflight
+    from masthead.serving import singleflight, variants
 
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
@@ -573,24 +579,24 @@ def test_a_variant_rendered_in_another_process_is_answered_from_before_without_r
     assert "A new opening" in WSGIClient(application).get(article.url)[2]
     key = route_key(f"{article.pk}:{name}")
     cache.add(f"flight:variant:{key}", 1, 10)  # another process renders it
-    calls = cache_calls(reading, singleflight)
+    calls = cache_calls(variants, singleflight)
     for _ in range(5):
         _, headers, page = reader.get(article.url)
         assert headers["X-Article-Cache"] == "stale" and "A new opening" not in page
     # The first reader found the variant not kept and its rendering claimed;
     # the others took that as still so.
     asked = [call for call in calls if key in call[1]]
-    assert asked == [("get", f"access:variant:{key}"), ("get", f"flight:variant:{key}")]
+    assert asked == [("get", f"serving:variant:{key}"), ("get", f"flight:variant:{key}")]
 
 
 def test_after_the_grace_nobody_gets_the_page_from_before(
-    application, in_world, subscriber, another_request_renders, monkeypatch,
+    application, in_world, subscriber, another_request_renders, settings,
     django_capture_on_commit_callbacks,
 ):
     article = in_world.articles["subscribers"]
     reader = signed_in(application, subscriber)
     reader.get(article.url), reader.get(article.url)
-    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 0)
+    settings.PUBLISH_GRACE_SECONDS = 0
     publish_new_opening(article, django_capture_on_commit_callbacks)
     another_request_renders(article.url)
     _, headers, page = reader.get(article.url)
@@ -648,7 +654,7 @@ def test_an_article_unpublished_is_gone_for_everyone_once_one_request_found_it_g
     assert second.get(article.url)[0].startswith("404")
 
 
-def test_a_page_from_before_the_publish_is_never_kept_as_the_page_after(
+def test_a_page_from_before_the_publish_is_never_cached_as_the_page_after(
     application, in_world, long_grace, django_capture_on_commit_callbacks
 ):
     article = in_world.articles["subscribers"]

@@ -13,11 +13,10 @@ from django.utils.regex_helper import normalize
 
 from masthead.billing.actions import ensure_default_plans
 from masthead.billing.models import Gift, Plan, Price, hash_token
-from masthead.core import pagecache
-from masthead.core.middleware import SharedPagesMiddleware
-from masthead.core.pagecache import SHARED_PAGES, AnonymousPageCache
-from tests.core.test_pagecache import WSGIClient
+from masthead.serving.middleware import SharedPagesMiddleware
+from masthead.serving.pagecache import SHARED_PAGES, AnonymousPageCache
 from tests.factories import make_image
+from tests.serving.test_pagecache import WSGIClient
 
 pytestmark = pytest.mark.django_db
 
@@ -73,7 +72,6 @@ def make_gift(plan, status=Gift.Status.PAID):
 
 @pytest.fixture
 def wsgi(monkeypatch):
-    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
     return WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
 
 

@@ -1,4 +1,4 @@
-"""One rendering per stale page per process (core/singleflight.py), through
+"""One rendering per stale page per process (serving/singleflight.py), through
 the anonymous page cache, with a slow application standing in for Django."""
 
 import io
@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from masthead.core import pagecache
-from masthead.core.pagecache import AnonymousPageCache
-from masthead.core.singleflight import Flights
+from masthead.serving import pagecache
+from masthead.serving.pagecache import AnonymousPageCache, CachedPage
+from masthead.serving.singleflight import Flight, Flights
 
 
 class SlowPage:
@@ -71,11 +71,6 @@ def get_all_at_once(application, path, readers=8, label=False):
     return bodies
 
 
-@pytest.fixture(autouse=True)
-def fresh_generation(monkeypatch):
-    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
-
-
 def test_readers_arriving_together_share_one_rendering():
     page = SlowPage()
     bodies = get_all_at_once(AnonymousPageCache(page, ttl=60), "/politics/hot/")
@@ -84,9 +79,9 @@ def test_readers_arriving_together_share_one_rendering():
 
 
 def test_after_a_publish_one_reader_renders_while_the_others_get_the_page_from_before(
-    monkeypatch,
+    settings,
 ):
-    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)  # however slow this machine is now
+    settings.PUBLISH_GRACE_SECONDS = 60  # however slow this machine is now
     page = SlowPage()
     application = AnonymousPageCache(page, ttl=60)
     get_all_at_once(application, "/politics/hot/")
@@ -110,11 +105,11 @@ def test_after_a_publish_one_reader_renders_while_the_others_get_the_page_from_b
     ] * 2
 
 
-def test_after_the_grace_readers_wait_for_the_new_page(monkeypatch):
+def test_after_the_grace_readers_wait_for_the_new_page(settings):
     page = SlowPage()
     application = AnonymousPageCache(page, ttl=60)
     get_all_at_once(application, "/politics/hot/")
-    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 0)
+    settings.PUBLISH_GRACE_SECONDS = 0
     pagecache.invalidate_pages()
     bodies = get_all_at_once(application, "/politics/hot/")
     assert page.renderings == 2
@@ -134,12 +129,12 @@ def test_a_page_from_two_publishes_ago_never_stands_in():
 
 
 @pytest.fixture
-def rendered_elsewhere(monkeypatch):
+def rendered_elsewhere(settings, serving_clock):
     """A page kept, then published anew, another process rendering it in the
     publish's grace: (this process's page cache, its application, the key)."""
     from django.core.cache import cache
 
-    monkeypatch.setattr(pagecache, "GRACE_SECONDS", 60)
+    settings.PUBLISH_GRACE_SECONDS = 60
     page = SlowPage()
     here = AnonymousPageCache(page, ttl=60)
     get_all_at_once(here, "/politics/hot/", 1)
@@ -157,11 +152,11 @@ def test_during_the_grace_a_rendering_in_another_process_is_not_waited_for(rende
 
 
 def test_while_another_process_renders_the_page_from_before_costs_no_round_trip(
-    rendered_elsewhere, cache_calls
+    rendered_elsewhere, cache_calls, serving_clock, settings
 ):
     from django.core.cache import cache
 
-    from masthead.core import singleflight
+    from masthead.serving import singleflight
 
     here, page, key = rendered_elsewhere
     calls = cache_calls(pagecache, singleflight)
@@ -174,9 +169,13 @@ def test_while_another_process_renders_the_page_from_before_costs_no_round_trip(
 
     # A moment later a reader asks again, and finds the page kept.
     headers = [("Content-Type", "text/html"), ("Cache-Control", "public, max-age=60")]
-    cache.set(key, ("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
+    cache.set(key, CachedPage("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
     cache.delete(f"flight:{key}")
-    time.sleep(singleflight.RECHECK_SECONDS * 2)
+    # Still taken as rendered elsewhere (no round trip) until the recheck.
+    assert get_all_at_once(here, "/politics/hot/", 1, label=True) == [
+        ("stale", b"<p>rendering 1</p>")
+    ]
+    serving_clock.advance(settings.CLAIM_RECHECK_SECONDS)
     assert get_all_at_once(here, "/politics/hot/", 2, label=True) == [
         ("hit", b"<p>rendered elsewhere</p>")
     ] * 2
@@ -198,8 +197,8 @@ def test_a_failing_leader_releases_the_others():
     def worker(number):
         start.wait()
         try:
-            with flights.wait_or_lead("key") as leading:
-                if leading:
+            with flights.wait_or_lead("key") as flight:
+                if flight is Flight.RENDER:
                     time.sleep(0.1)
                     raise RuntimeError("rendering failed")
                 outcomes.append("waited")
@@ -231,7 +230,7 @@ def test_a_rendering_in_another_process_is_waited_for_and_shared():
     assert answers == [] and page.renderings == 0  # waiting, not rendering
     # The other process keeps its rendering in the shared cache, then lands.
     headers = [("Content-Type", "text/html"), ("Cache-Control", "public, max-age=60")]
-    cache.set(key, ("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
+    cache.set(key, CachedPage("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
     cache.delete(f"flight:{key}")
     reader.join(5)
     assert answers == [[("200 OK", b"<p>rendered elsewhere</p>")]] and page.renderings == 0

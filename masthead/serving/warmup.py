@@ -12,14 +12,16 @@ requests.
 
 import io
 import logging
+from typing import Any
 
 from django.conf import settings
+from django.core.handlers.wsgi import WSGIHandler
 from django.http.request import validate_host
 
 logger = logging.getLogger(__name__)
 
 
-def warm_up(application):
+def warm_up(application: WSGIHandler) -> None:
     """GETs the home page and the latest article through `application`
     (Django's WSGI handler), as an anonymous reader would; the pages are
     thrown away. Anything that fails (no database yet, an empty site) is
@@ -28,8 +30,9 @@ def warm_up(application):
 
     try:
         host, paths = _what_to_warm()
-        for path in paths:
-            _get(application, host, path)
+        if host is not None:
+            for path in paths:
+                _get(application, host, path)
     except Exception:
         logger.warning("Web process not warmed up", exc_info=True)
     finally:
@@ -40,7 +43,7 @@ def warm_up(application):
                 connection.close()
 
 
-def _what_to_warm():
+def _what_to_warm() -> tuple[str | None, list[str]]:
     from wagtail.models import Site
 
     from masthead.newsroom.models import ArticlePage
@@ -66,7 +69,7 @@ def _what_to_warm():
     return host, paths
 
 
-def _get(application, host, path):
+def _get(application: WSGIHandler, host: str, path: str) -> None:
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
@@ -79,8 +82,12 @@ def _get(application, host, path):
         "wsgi.input": io.BytesIO(),
         "wsgi.errors": io.StringIO(),
     }
-    answered = []
-    body = application(environ, lambda status, headers, exc_info=None: answered.append(status))
+    answered: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        answered.append(status)
+
+    body = application(environ, start_response)  # type: ignore[arg-type]
     try:
         for _chunk in body:
             pass

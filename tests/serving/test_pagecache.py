@@ -4,8 +4,8 @@ import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
-from masthead.core import pagecache
-from masthead.core.pagecache import AnonymousPageCache
+from masthead.serving import pagecache
+from masthead.serving.pagecache import AnonymousPageCache
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wsgi_in_test_transaction")]
 
@@ -43,7 +43,6 @@ class WSGIClient:
 
 @pytest.fixture
 def wsgi(monkeypatch):
-    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
     return WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
 
 
@@ -119,7 +118,7 @@ def test_query_strings_are_part_of_the_key(wsgi, magazine):
 
 
 def test_static_files_and_uploads_cost_the_page_cache_nothing(wsgi, magazine, cache_calls):
-    from masthead.core import singleflight
+    from masthead.serving import singleflight
 
     calls = cache_calls(pagecache, singleflight)
     for path in ("/static/css/masthead.css", "/media/original_images/notes.txt"):

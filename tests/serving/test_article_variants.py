@@ -1,4 +1,4 @@
-"""Kept article pages (access/reading.py): one rendering per variant, served
+"""Cached article variants (serving/variants.py): one rendering per variant, served
 to signed-in readers without routing, rendering or queries, and never kept
 when the page is anyone's own."""
 
@@ -20,7 +20,7 @@ def client_for(user):
     return client
 
 
-def test_a_kept_page_costs_a_subscriber_no_query(in_world, django_assert_num_queries):
+def test_a_cached_page_costs_a_subscriber_no_query(in_world, django_assert_num_queries):
     article = in_world.articles["subscribers"]
     client = client_for(make_reader("active", in_world))
     assert client.get(article.url)[HIT] == "stored"
@@ -31,15 +31,15 @@ def test_a_kept_page_costs_a_subscriber_no_query(in_world, django_assert_num_que
     assert gated_sentence("subscribers") in response.content.decode()
 
 
-def test_a_member_without_a_kept_copy_costs_two_queries(in_world, django_assert_num_queries):
+def test_a_member_without_a_cached_copy_costs_two_queries(in_world, django_assert_num_queries):
     from django.core.cache import cache
 
     article = in_world.articles["subscribers"]
     user = make_reader("active", in_world)
     client = client_for(user)
     client.get(article.url)
-    cache.delete(f"access:member:{user.pk}")
-    cache.delete(f"access:entitlement:{user.pk}")
+    cache.delete(f"serving:member:{user.pk}")
+    cache.delete(f"serving:entitlement:{user.pk}")
     # The member (Django's own check of the session) and the entitlement;
     # whether they may use the admin this process knows from the first request.
     with django_assert_num_queries(2):
@@ -88,7 +88,7 @@ def test_metered_pages_show_the_readers_own_count(in_world):
     assert "2 left." in first.get(article.url).content.decode()
 
 
-def test_pages_behind_a_view_restriction_are_never_kept(in_world):
+def test_pages_behind_a_view_restriction_are_never_cached(in_world):
     article = in_world.articles["public"]
     PageViewRestriction.objects.create(page=article, restriction_type="login")
     assert Client().get(article.url).status_code == 302

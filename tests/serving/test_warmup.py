@@ -7,7 +7,7 @@ import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from wagtail.models import Site
 
-from masthead.core.warmup import warm_up
+from masthead.serving.warmup import warm_up
 
 pytestmark = pytest.mark.usefixtures("wsgi_in_test_transaction")
 
@@ -33,7 +33,7 @@ def test_a_process_renders_the_home_page_and_the_latest_article_as_it_starts(mag
     latest = ArticlePage.objects.live().order_by("-first_published_at").first()
     host = Site.objects.get(is_default_site=True).hostname
     application = Recording()
-    with caplog.at_level(logging.WARNING, logger="masthead.core.warmup"):
+    with caplog.at_level(logging.WARNING, logger="masthead.serving.warmup"):
         warm_up(application)
     assert application.answers == [
         ("/", host, "200 OK"),
@@ -52,6 +52,6 @@ def test_a_process_that_cannot_warm_up_starts_anyway(magazine, caplog):
     def broken(environ, start_response):
         raise RuntimeError("the database is not there yet")
 
-    with caplog.at_level(logging.WARNING, logger="masthead.core.warmup"):
+    with caplog.at_level(logging.WARNING, logger="masthead.serving.warmup"):
         warm_up(broken)
     assert "not warmed up" in caplog.text

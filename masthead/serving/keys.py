@@ -1,0 +1,83 @@
+"""Where a request is for, as cache keys: one host rule, Django's.
+
+A cached page is for one scheme and host. Django's `request.scheme` and
+`request.get_host()` decide both: X-Forwarded-Host counts only with
+USE_X_FORWARDED_HOST, X-Forwarded-Port only with USE_X_FORWARDED_PORT, the
+scheme comes from SECURE_PROXY_SSL_HEADER when set. `environ_place` is the
+same rule read from a WSGI environ, for the page cache and for signed-in
+pages answered before Django makes a request (tests hold the two to the same
+answers).
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def environ_scheme(environ: Mapping[str, Any]) -> str:
+    """`HttpRequest.scheme`, from a WSGI environ."""
+    if settings.SECURE_PROXY_SSL_HEADER:
+        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+        value = environ.get(header)
+        if value is not None:
+            value, *_ = value.split(",", 1)
+            return "https" if value.strip() == secure_value else "http"
+    return str(environ.get("wsgi.url_scheme", "http"))
+
+
+def environ_host(environ: Mapping[str, Any]) -> str:
+    """`HttpRequest.get_host()`'s host (before it is checked against
+    ALLOWED_HOSTS), from a WSGI environ."""
+    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+        return str(environ["HTTP_X_FORWARDED_HOST"])
+    if "HTTP_HOST" in environ:
+        return str(environ["HTTP_HOST"])
+    host = str(environ.get("SERVER_NAME", ""))
+    if settings.USE_X_FORWARDED_PORT and "HTTP_X_FORWARDED_PORT" in environ:
+        port = str(environ["HTTP_X_FORWARDED_PORT"])
+    else:
+        port = str(environ.get("SERVER_PORT", ""))
+    if port != ("443" if environ_scheme(environ) == "https" else "80"):
+        host = f"{host}:{port}"
+    return host
+
+
+def environ_place(environ: Mapping[str, Any]) -> str:
+    """ "scheme:host" of a WSGI environ."""
+    return f"{environ_scheme(environ)}:{environ_host(environ)}"
+
+
+def request_place(request: HttpRequest) -> str:
+    """ "scheme:host" of a Django request."""
+    return f"{request.scheme}:{request.get_host()}"
+
+
+@dataclass(frozen=True)
+class PlaceKeys:
+    """A place's keys in the current generation, and in the one before while
+    a publish's grace lasts (else None): see `pagecache.generations`."""
+
+    current: str
+    previous: str | None
+
+    def route(self, path: str) -> str:
+        return f"{self.current}:{path}"
+
+    def variant(self, article_id: int | None, variant: str) -> str:
+        return f"{self.current}:{article_id}:{variant}"
+
+    def route_before(self, path: str) -> str | None:
+        return f"{self.previous}:{path}" if self.previous else None
+
+    def variant_before(self, article_id: int | None, variant: str) -> str | None:
+        return f"{self.previous}:{article_id}:{variant}" if self.previous else None
+
+
+def place_keys(place: str) -> PlaceKeys:
+    from .pagecache import generations
+
+    current, previous = generations()
+    return PlaceKeys(f"{current}:{place}", f"{previous}:{place}" if previous is not None else None)
