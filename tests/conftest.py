@@ -41,6 +41,9 @@ def _isolated_storage(settings, tmp_path):
     from masthead.core.singleflight import flights
 
     early_pages.brief.clear()
+    from masthead.serving.routing import forget_routes
+
+    forget_routes()
     for claims in (refreshed_elsewhere, refreshing_elsewhere, flights.elsewhere):
         claims.clear()
     yield

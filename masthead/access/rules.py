@@ -191,15 +191,17 @@ class Meter:
         return max(0, self.allowance - self.used)
 
 
-def meter_settings():
-    """(metered on?, free articles per window): the publisher's settings."""
+def paywall_settings():
+    """The publisher's PaywallSettings, read once per reader scope."""
     from .models import PaywallSettings
 
-    def load():
-        paywall = PaywallSettings.load()
-        return paywall.metered, paywall.free_articles
+    return _remembered(("paywall-settings",), PaywallSettings.load)
 
-    return _remembered(("meter-settings",), load)
+
+def meter_settings():
+    """(metered on?, free articles per window): the publisher's settings."""
+    paywall = paywall_settings()
+    return paywall.metered, paywall.free_articles
 
 
 def _window_start():
