@@ -107,14 +107,16 @@ def serve(request: HttpRequest, path: str) -> HttpResponse:
     """Wagtail's `serve` view, with the site and the route found in the
     generation's cache when they are there."""
     find_route(request, path)
-    return wagtail_views.serve(request, path)
+    response: HttpResponse = wagtail_views.serve(request, path)
+    return response
 
 
 def find_route(request: HttpRequest, path: str) -> Page | None:
     """The live page at `path` for this request, also handed to Wagtail's
     per-request caches; None leaves routing to Wagtail."""
     generation = current_generation()
-    hostname = split_domain_port(request._get_raw_host())[0]
+    # Django's host rule (ALLOWED_HOSTS), as CommonMiddleware applied it.
+    hostname = split_domain_port(request.get_host())[0]
     port = request.get_port()
     place = f"{generation}:{hostname}:{port}"
     site_key, route_key = f"serving:site:{place}", f"serving:route:{place}:{path}"
