@@ -107,7 +107,7 @@ def main():
             var_dir, DJANGO_SETTINGS_MODULE="plainpage.settings", PAGE_CACHE_SECONDS=0,
             PYTHONPATH=bench_path + os.pathsep + os.environ.get("PYTHONPATH", ""),
         )
-        manage(env, "migrate", "--noinput", "--run-syncdb")
+        manage(env, "migrate", "--noinput")
         manage(env, "collectstatic", "--noinput")
         manage(env, "load_demo_magazine", "--if-empty")
         articles = build(env, BUILD_ARCHIVE, args.articles, var_dir / "articles.txt")
