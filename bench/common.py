@@ -150,9 +150,12 @@ def cleanup(path):
     shutil.rmtree(path, ignore_errors=True)
 
 
-def wrk(url, connections=32, seconds=10, threads=2, headers=()):
-    """Run wrk and return requests/s, p50 and p99 latency (ms) and errors."""
+def wrk(url, connections=32, seconds=10, threads=2, headers=(), script=None):
+    """Run wrk and return requests/s, p50 and p99 latency (ms) and errors;
+    `script`, a Lua file, may choose each request's path."""
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        command += ["-s", str(script)]
     for header in headers:
         command += ["-H", header]
     output = subprocess.run(

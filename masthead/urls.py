@@ -9,6 +9,7 @@ from masthead.access import attachments as access_attachments
 from masthead.accounts import views as accounts_views
 from masthead.core.storage import serve_public_media
 from masthead.newsroom import views as newsroom_views
+from masthead.serving import routing
 
 urlpatterns = [
     # Both admins' sign-in forms, behind the readers' password limits.
@@ -51,4 +52,9 @@ if settings.SERVE_MEDIA:
         )
     ]
 
-urlpatterns += [path("", include(wagtail_urls))]
+urlpatterns += [
+    # Wagtail's pages, routed through the generation's cached routes; the
+    # name is Wagtail's, so shared caches and reverse() treat it as Wagtail's.
+    re_path(wagtail_urls.serve_pattern, routing.serve, name="wagtail_serve"),
+    path("", include(wagtail_urls)),
+]

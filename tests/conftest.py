@@ -40,6 +40,9 @@ def _isolated_storage(settings, tmp_path):
     from masthead.serving import perprocess
 
     perprocess.clear_all()
+    from masthead.serving.routing import forget_routes
+
+    forget_routes()
     yield
 
 

@@ -42,29 +42,28 @@ class Offer:
 def offers(plan_codes: "Iterable[str]" = ()) -> list[Offer]:
     """Active plans with their active prices, monthly first; only the named
     plans when an article asks for some."""
-    from masthead.billing.models import Plan
+    from masthead.billing.models import Price
 
-    plans = (
-        Plan.objects.filter(active=True).prefetch_related("prices").order_by("sort_order", "name")
-    )
+    # One query: the active prices with their plans, grouped by plan.
+    prices = Price.objects.filter(active=True, plan__active=True).select_related("plan")
     if plan_codes:
-        plans = plans.filter(code__in=plan_codes)
-    found = []
-    for plan in plans:
-        prices = sorted(
-            (price for price in plan.prices.all() if price.active),
-            key=lambda price: (price.interval != "month", price.amount),
-        )
-        if prices:
-            found.append(Offer(plan, prices))
+        prices = prices.filter(plan__code__in=plan_codes)
+    by_plan = {}
+    for price in prices:
+        by_plan.setdefault(price.plan_id, (price.plan, []))[1].append(price)
+    found = [
+        Offer(plan, sorted(plan_prices, key=lambda p: (p.interval != "month", p.amount)))
+        for plan, plan_prices in by_plan.values()
+    ]
+    found.sort(key=lambda offer: (offer.plan.sort_order, offer.plan.name))
     return found
 
 
 def paywall_context(reader: "Reader", next_url: str) -> dict[str, Any]:
     """The paywall's context for a Reader without access to an article."""
-    from .models import PaywallSettings
+    from .rules import paywall_settings
 
-    settings = PaywallSettings.load()
+    settings = paywall_settings()
     level = reader.terms.level
     sign_in = sign_in_url(next_url)
     subscribe = subscribe_url()

@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from masthead.accounts.models import User
     from masthead.billing.entitlements import Entitlement
 
+    from .models import PaywallSettings
+
 # Whoever asks: a member, an anonymous visitor, or nobody (a background task).
 Person: TypeAlias = "User | AnonymousUser | None"
 T = TypeVar("T")
@@ -219,15 +221,17 @@ class Meter:
         return max(0, self.allowance - self.used)
 
 
-def meter_settings() -> tuple[bool, int]:
-    """(metered on?, free articles per window): the publisher's settings."""
+def paywall_settings() -> "PaywallSettings":
+    """The publisher's PaywallSettings, read once per reader scope."""
     from .models import PaywallSettings
 
-    def load() -> tuple[bool, int]:
-        paywall = PaywallSettings.load()
-        return paywall.metered, paywall.free_articles
+    return _remembered(("paywall-settings",), PaywallSettings.load)
 
-    return _remembered(("meter-settings",), load)
+
+def meter_settings() -> tuple[bool, int]:
+    """(metered on?, free articles per window): the publisher's settings."""
+    paywall = paywall_settings()
+    return paywall.metered, paywall.free_articles
 
 
 def _window_start() -> datetime:

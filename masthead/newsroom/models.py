@@ -3,7 +3,8 @@ from html import unescape
 
 from django import forms
 from django.db import models
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q, prefetch_related_objects
+from django.db.models.functions import Length, Substr
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -24,7 +25,7 @@ from wagtail.images.models import (
     get_upload_to,
 )
 from wagtail.images.models import Image as WagtailImage
-from wagtail.models import Orderable, Page
+from wagtail.models import Orderable, Page, PageViewRestriction
 from wagtail.search import index
 
 from masthead.core.storage import (
@@ -304,17 +305,51 @@ class ArticlePage(Page):
             self.corrected_at = None
         super().save(*args, **kwargs)
 
+    # What routing loads with the page itself (masthead.serving.routing): the
+    # lead image is on every article page.
+    serve_select_related = ("lead_image",)
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        context["related_articles"] = self.related_articles()
+        return context
+
     @cached_property
     def section(self):
-        return self.get_parent().specific
+        # Routing hands the parent over (`_cached_parent_obj`), as Wagtail's
+        # own routing does; a section is a SectionPage already.
+        parent = self.get_parent()
+        return parent if isinstance(parent, SectionPage) else parent.specific
 
     @property
     def effective_access_level(self):
-        return self.access_level or self.section.default_access_level
+        if self.access_level:
+            return self.access_level
+        # Cards of related articles read their section's level with the page
+        # (`related_articles`) instead of a query each.
+        known = getattr(self, "section_access_level", None)
+        return known or self.section.default_access_level
 
     @cached_property
     def authors(self):
-        return [byline.author for byline in self.bylines.select_related("author")]
+        return [byline.author for byline in read_bylines([self])[self.pk]]
+
+    def get_view_restrictions(self):
+        """Wagtail's answer, asked once per instance: Wagtail's check before
+        serving and the article variants' check after it read the same rows."""
+        restrictions = getattr(self, "_view_restrictions", None)
+        if restrictions is None:
+            restrictions = self._view_restrictions = super().get_view_restrictions()
+        return restrictions
+
+    def remember_view_restrictions(self, restriction_ids):
+        """Take these restrictions (ids) as this page's, found by routing in
+        the same publish generation: asking again would find the same."""
+        self._view_restrictions = (
+            PageViewRestriction.objects.filter(pk__in=restriction_ids)
+            if restriction_ids
+            else PageViewRestriction.objects.none()
+        )
 
     @property
     def caption(self):
@@ -333,8 +368,15 @@ class ArticlePage(Page):
         )
         return entry.issue if entry else None
 
+    @cached_property
+    def tag_list(self):
+        return list(self.tags.all())
+
     def related_articles(self, limit=3):
-        tag_ids = list(self.tags.values_list("id", flat=True))
+        """Articles sharing the most tags (else the latest of the section),
+        read together with what their cards and this page show: the bylines
+        of all of them in one query, their pictures' renditions in another."""
+        tag_ids = [tag.pk for tag in self.tag_list]
         candidates = ArticlePage.objects.live().exclude(pk=self.pk)
         if tag_ids:
             candidates = candidates.annotate(
@@ -342,7 +384,23 @@ class ArticlePage(Page):
             ).order_by("-shared_tags", "-date")
         else:
             candidates = candidates.descendant_of(self.get_parent()).order_by("-date")
-        return candidates.select_related("lead_image").prefetch_related("bylines__author")[:limit]
+        steplen = self.steplen
+        related = list(
+            candidates.select_related("lead_image").annotate(
+                section_access_level=models.Subquery(
+                    SectionPage.objects.filter(
+                        path=Substr(
+                            models.OuterRef("path"), 1, Length(models.OuterRef("path")) - steplen
+                        )
+                    ).values("default_access_level")[:1]
+                )
+            )[:limit]
+        )
+        bylines = read_bylines([self, *related])
+        self.__dict__["authors"] = [byline.author for byline in bylines[self.pk]]
+        images = [page.lead_image for page in (self, *related) if page.lead_image_id]
+        prefetch_related_objects(images, "renditions")
+        return related
 
     def plain_paragraphs(self, blocks=None):
         """The body (or these of its blocks) as plain-text paragraphs, in
@@ -365,6 +423,18 @@ class ArticlePage(Page):
         for url in urls:
             url["lastmod"] = self.last_published_at or self.date
         return urls
+
+
+def read_bylines(articles):
+    """Each article's bylines with their authors, in one query, by article
+    id; cached on each article as its `bylines.all()`."""
+    missing = [a for a in articles if "bylines" not in getattr(a, "_prefetched_objects_cache", {})]
+    if missing:
+        prefetch_related_objects(
+            missing,
+            Prefetch("bylines", queryset=ArticleByline.objects.select_related("author")),
+        )
+    return {article.pk: list(article.bylines.all()) for article in articles}
 
 
 def rich_text_paragraphs(html):

@@ -1,5 +1,5 @@
 """How pages are served and cached: the anonymous page cache in front of
-Django, single flight for stale pages, warming a process up, the cached
+Django, single flight for stale pages, warming a process up, routing (which page answers a path), the cached
 article variants and the per-member path that answers signed-in readers
 before Django, and invalidation (what makes cached copies stale). No models.
 

@@ -98,6 +98,9 @@ STALE_WHEN: tuple[Rule, ...] = (
     Rule(None, page_slug_changed, Stale.PAGES_ON_COMMIT),
     Rule(None, post_page_move, Stale.PAGES_ON_COMMIT),
     Rule("wagtailcore.Page", post_delete, Stale.PAGES_ON_COMMIT),
+    # A site's host name or root: cached routes and sites go.
+    Rule("wagtailcore.Site", post_save, Stale.PAGES_ON_COMMIT),
+    Rule("wagtailcore.Site", post_delete, Stale.PAGES_ON_COMMIT),
     Rule("newsroom.Author", post_save, Stale.PAGES_ON_COMMIT),
     Rule("newsroom.CreditedImage", post_save, Stale.PAGES_ON_COMMIT, _visible_image_change),
     Rule("core.MagazineSettings", post_save, Stale.PAGES_ON_COMMIT, _not_created),

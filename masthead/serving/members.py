@@ -138,6 +138,9 @@ def _can_use_admin(user: User) -> bool:
         return True
     # Readers hold no permissions at all: one query says so.
     if not Permission.objects.filter(Q(user=user) | Q(group__user=user)).exists():
+        # Django's ModelBackend would ask twice more when the page's userbar
+        # asks `has_perm`: tell it what this query found.
+        user._perm_cache = set()
         return False
     return user.has_perm("wagtailadmin.access_admin")
 
