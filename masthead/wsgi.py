@@ -15,7 +15,7 @@ from masthead.serving.variants import signed_in_pages  # noqa: E402
 from masthead.serving.warmup import warm_up  # noqa: E402
 
 if settings.PAGE_CACHE_SECONDS:
-    application = AnonymousPageCache(
+    application = AnonymousPageCache(  # type: ignore[assignment]  # both are WSGI callables
         application, ttl=settings.PAGE_CACHE_SECONDS, signed_in_pages=signed_in_pages
     )
 warm_up(django_application)

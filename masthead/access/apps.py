@@ -6,7 +6,7 @@ class AccessConfig(AppConfig):
     label = "access"
     default_auto_field = "django.db.models.BigAutoField"
 
-    def ready(self):
+    def ready(self) -> None:
         from django.db.models.signals import post_delete, pre_save
         from wagtail.signals import page_published, page_unpublished
 

@@ -48,7 +48,7 @@ def offers(plan_codes: "Iterable[str]" = ()) -> list[Offer]:
     prices = Price.objects.filter(active=True, plan__active=True).select_related("plan")
     if plan_codes:
         prices = prices.filter(plan__code__in=plan_codes)
-    by_plan = {}
+    by_plan: dict[int, tuple[Plan, list[Price]]] = {}
     for price in prices:
         by_plan.setdefault(price.plan_id, (price.plan, []))[1].append(price)
     found = [

@@ -43,6 +43,7 @@ class Reader:
     @property
     def fragments(self) -> Fragments:
         if not hasattr(self, "_fragments"):
+            assert self.article is not None, "fragments of a reader made without its article"
             self._fragments = article_fragments(self.article, preview=self.preview)
         return self._fragments
 

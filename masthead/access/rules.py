@@ -225,7 +225,8 @@ def paywall_settings() -> "PaywallSettings":
     """The publisher's PaywallSettings, read once per reader scope."""
     from .models import PaywallSettings
 
-    return _remembered(("paywall-settings",), PaywallSettings.load)
+    settings_: PaywallSettings = _remembered(("paywall-settings",), PaywallSettings.load)
+    return settings_
 
 
 def meter_settings() -> tuple[bool, int]:

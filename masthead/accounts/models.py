@@ -11,7 +11,7 @@ from .countries import COUNTRIES
 from .tokens import hash_token
 
 
-class UserManager(BaseUserManager.from_queryset(ReportingQuerySet)):
+class UserManager(BaseUserManager.from_queryset(ReportingQuerySet)):  # type: ignore[misc]  # django-stubs cannot follow from_queryset on BaseUserManager
     """Bulk writes to users (a deactivation by `update()`) are reported, so
     serving's cached members go stale (serving/invalidation.py)."""
 
@@ -63,7 +63,7 @@ class User(AbstractUser):
     )
 
     # django-stubs expects auth's UserManager, which takes a username.
-    objects = UserManager()  # type: ignore[misc,assignment]
+    objects = UserManager()  # type: ignore[misc]
 
     USERNAME_FIELD = "email"
     REQUIRED_FIELDS = []

@@ -150,7 +150,7 @@ def print_entitled_members(now: datetime | None = None) -> "QuerySet[User]":
     from django.contrib.auth import get_user_model
 
     now = now or timezone.now()
-    return (
+    members: QuerySet[User] = (
         get_user_model()
         .objects.filter(
             entitled_q(now, grace_days(), prefix="subscriptions__"),
@@ -159,3 +159,4 @@ def print_entitled_members(now: datetime | None = None) -> "QuerySet[User]":
         .distinct()
         .order_by("pk")
     )
+    return members

@@ -3,6 +3,7 @@ once the current transaction commits. Every app that writes to a member uses
 this; the templates live under templates/mailings/."""
 
 import contextlib
+from collections.abc import Callable
 
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
@@ -12,7 +13,7 @@ from .taskqueue import enqueue_on_commit
 
 # Functions of a list of addresses returning those that may get transactional
 # mail; apps above add theirs (mailings drops addresses that complained).
-RECIPIENT_FILTERS = []
+RECIPIENT_FILTERS: list[Callable[[list[str]], list[str]]] = []
 
 
 def send_email(template, to, context=None):

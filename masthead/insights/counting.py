@@ -21,6 +21,7 @@ import threading
 import time
 from collections import Counter
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -32,7 +33,7 @@ COUNT_HEADER = "X-Masthead-Count"
 _COUNT_HEADER_LOWER = COUNT_HEADER.lower()
 
 _lock = threading.Lock()
-_counts = Counter()
+_counts: Counter[tuple[str, int, Any]] = Counter()
 _state = {"pending": 0, "flushed_at": time.monotonic(), "zone": None}
 
 

@@ -34,7 +34,7 @@ import enum
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
@@ -58,6 +58,9 @@ from .members import (
 )
 from .perprocess import PerProcessCache, per_process_cache
 from .singleflight import Flight, flights
+
+if TYPE_CHECKING:
+    from masthead.accounts.models import User
 
 HIT_HEADER = "X-Article-Cache"
 
@@ -472,7 +475,8 @@ class SignedInPages:
                 return None
             with rules.reader_scope():
                 rules.remember(("entitlement", signed_in.pk), held)
-                access = rules.decide(signed_in, terms)
+                # The cached member stands in for the user (pk, staff flags).
+                access = rules.decide(cast("User", signed_in), terms)
             return Reader(
                 article=None, terms=terms, access=access, signed_in=True, ads=held is None
             ).variant
