@@ -58,9 +58,11 @@ def main():
         prepare_site(env)
         cached_port, uncached_port, nginx_port = free_port(), free_port(), free_port()
         gunicorn_port = free_port()
-        with app_server(env, cached_port, args.workers), app_server(
-            bench_env(var_dir, PAGE_CACHE_SECONDS=0), uncached_port, args.workers
-        ), gunicorn_server(env, gunicorn_port, args.workers):
+        with (
+            app_server(env, cached_port, args.workers),
+            app_server(bench_env(var_dir, PAGE_CACHE_SECONDS=0), uncached_port, args.workers),
+            gunicorn_server(env, gunicorn_port, args.workers),
+        ):
             cached = f"http://127.0.0.1:{cached_port}"
             path = public_article_path(cached)
             html = wait_for(cached + path)
@@ -83,9 +85,11 @@ def main():
                     ),
                 ]
                 cleanup(nginx.folder)
-        print(f"\nArticle {path} ({len(html) / 1024:.0f} KB), {args.connections} connections, "
-              f"{args.seconds}s each, {args.workers} server workers; "
-              f"load average before: {load_before:.2f}\n")
+        print(
+            f"\nArticle {path} ({len(html) / 1024:.0f} KB), {args.connections} connections, "
+            f"{args.seconds}s each, {args.workers} server workers; "
+            f"load average before: {load_before:.2f}\n"
+        )
         print_table(rows, reference)
     finally:
         cleanup(var_dir)

@@ -375,7 +375,9 @@ class CorrectionWatch:
             raise RuntimeError(f"the correction was not published: {errors[-2000:]}")
         published = self.published = float(match.group(1))
         took = re.search(r"publish_took ([\d.]+) ([\d.]+)", output)
-        self.took = f"{float(took.group(1)) * 1000:.0f} ms, {float(took.group(2)) * 1000:.0f} ms CPU"
+        self.took = (
+            f"{float(took.group(1)) * 1000:.0f} ms, {float(took.group(2)) * 1000:.0f} ms CPU"
+        )
         result = {}
         for name in self.urls:
             if name not in self.windows:
@@ -762,8 +764,7 @@ def main():
         for config, result in results.items()
         for step in ("ramp", "peak", "paced")
         for role, numbers in result.get(step, {}).items()
-        if role not in NOT_ROLES
-        and (numbers.get("wrong") or numbers["errors"])
+        if role not in NOT_ROLES and (numbers.get("wrong") or numbers["errors"])
     ]
     target = paced_rate(args, work["reference"]["rps"])
     for config, result in results.items():

@@ -84,9 +84,18 @@ end
 
 def build(env, code, count, paths_file):
     subprocess.run(
-        [PYTHON, "manage.py", "shell", "-c",
-         f"import sys; sys.argv = ['', {str(count)!r}, {str(paths_file)!r}]\n" + code],
-        cwd=ROOT, env=env, check=True, capture_output=True, text=True,
+        [
+            PYTHON,
+            "manage.py",
+            "shell",
+            "-c",
+            f"import sys; sys.argv = ['', {str(count)!r}, {str(paths_file)!r}]\n" + code,
+        ],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
     )
     return paths_file.read_text().split("\n")
 
@@ -104,7 +113,9 @@ def main():
     try:
         bench_path = str(ROOT / "bench")
         env = bench_env(
-            var_dir, DJANGO_SETTINGS_MODULE="plainpage.settings", PAGE_CACHE_SECONDS=0,
+            var_dir,
+            DJANGO_SETTINGS_MODULE="plainpage.settings",
+            PAGE_CACHE_SECONDS=0,
             PYTHONPATH=bench_path + os.pathsep + os.environ.get("PYTHONPATH", ""),
         )
         manage(env, "migrate", "--noinput")
@@ -113,8 +124,9 @@ def main():
         articles = build(env, BUILD_ARCHIVE, args.articles, var_dir / "articles.txt")
         plain = build(env, BUILD_PLAIN_PAGES, args.articles, var_dir / "plain.txt")
         masthead_port, plain_port = free_port(), free_port()
-        with app_server(env, masthead_port, args.workers), app_server(
-            {**env, "PLAIN_WAGTAIL": "1"}, plain_port, args.workers
+        with (
+            app_server(env, masthead_port, args.workers),
+            app_server({**env, "PLAIN_WAGTAIL": "1"}, plain_port, args.workers),
         ):
             masthead_url = f"http://127.0.0.1:{masthead_port}"
             plain_url = f"http://127.0.0.1:{plain_port}"
@@ -122,23 +134,23 @@ def main():
             wait_for(masthead_url + "/", timeout=180)
             wait_for(plain_url + plain[-1], timeout=180)
             run = {"connections": args.connections, "seconds": args.seconds}
-            reference = wrk(
-                plain_url, script=walk_script(var_dir, "plain", plain, 2), **run
-            )
-            ours = wrk(
-                masthead_url, script=walk_script(var_dir, "articles", articles, 2), **run
-            )
+            reference = wrk(plain_url, script=walk_script(var_dir, "plain", plain, 2), **run)
+            ours = wrk(masthead_url, script=walk_script(var_dir, "articles", articles, 2), **run)
         rows = [
             ("Wagtail plain page, stock serve (no cache)", reference),
             ("Masthead article, cold render (page cache off)", ours),
         ]
         requests = ours["rps"] * args.seconds
-        print(f"\n{args.articles} articles and as many plain pages, {args.connections} "
-              f"connections, {args.seconds}s each, {args.workers} server workers; "
-              f"load average before: {load_before:.2f}")
+        print(
+            f"\n{args.articles} articles and as many plain pages, {args.connections} "
+            f"connections, {args.seconds}s each, {args.workers} server workers; "
+            f"load average before: {load_before:.2f}"
+        )
         if requests > args.articles:
-            print(f"(about {requests:.0f} article requests: more than the articles, so some "
-                  "were answered from the variants cache)")
+            print(
+                f"(about {requests:.0f} article requests: more than the articles, so some "
+                "were answered from the variants cache)"
+            )
         print()
         print_table(rows, reference)
         print("\n('vs nginx' is against Wagtail's plain page here.)")

@@ -105,9 +105,20 @@ def gunicorn_server(env, port, workers=2, threads=4):
     """gunicorn with gthread workers, for comparison with granian."""
     return Server(
         [
-            PYTHON, "-m", "gunicorn", "masthead.wsgi:application",
-            "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-            "--threads", str(threads), "--keep-alive", "30", "--log-level", "warning",
+            PYTHON,
+            "-m",
+            "gunicorn",
+            "masthead.wsgi:application",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            str(threads),
+            "--keep-alive",
+            "30",
+            "--log-level",
+            "warning",
         ],
         env=env,
     )

@@ -263,9 +263,7 @@ def main():
         ("members, search", "/admin/members/?q=reader4242"),
     ]:
         first, median, p99 = timed(client, path, args.runs)
-        print(
-            f"{name:26s} first {first:8.1f} ms   median {median:8.1f} ms   p99 {p99:8.1f} ms"
-        )
+        print(f"{name:26s} first {first:8.1f} ms   median {median:8.1f} ms   p99 {p99:8.1f} ms")
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     began = time.perf_counter()
     response = client.get("/admin/members/export.csv")

@@ -132,12 +132,25 @@ def main():
         env = bench_env(var_dir)
         prepare_site(env)
         paths_file = var_dir / "paths.txt"
-        session_key = subprocess.run(
-            [PYTHON, "manage.py", "shell", "-c",
-             f"import sys; sys.argv = ['', {str(args.articles)!r}, {str(paths_file)!r}]\n"
-             + BUILD_ARCHIVE],
-            cwd=ROOT, env=env, check=True, capture_output=True, text=True,
-        ).stdout.strip().splitlines()[-1]
+        session_key = (
+            subprocess.run(
+                [
+                    PYTHON,
+                    "manage.py",
+                    "shell",
+                    "-c",
+                    f"import sys; sys.argv = ['', {str(args.articles)!r}, {str(paths_file)!r}]\n"
+                    + BUILD_ARCHIVE,
+                ],
+                cwd=ROOT,
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            .stdout.strip()
+            .splitlines()[-1]
+        )
         paths = paths_file.read_text().split("\n")
         script = lua_script(var_dir, zipf_sample(paths, args.sample))
         port, nginx_port = free_port(), free_port()
@@ -154,14 +167,17 @@ def main():
                     ("Zipf(1.1) archive, anonymous", wrk(base, script=script, **run)),
                     (
                         "Zipf(1.1) archive, subscriber",
-                        wrk(base, script=script, headers=[f"Cookie: sessionid={session_key}"],
-                            **run),
+                        wrk(
+                            base, script=script, headers=[f"Cookie: sessionid={session_key}"], **run
+                        ),
                     ),
                 ]
                 cleanup(nginx.folder)
-        print(f"\n{args.articles} articles, Zipf(1.1) sample of {args.sample}, "
-              f"{args.connections} connections, {args.seconds}s each, {args.workers} server "
-              f"workers; load average before: {load_before:.2f}\n")
+        print(
+            f"\n{args.articles} articles, Zipf(1.1) sample of {args.sample}, "
+            f"{args.connections} connections, {args.seconds}s each, {args.workers} server "
+            f"workers; load average before: {load_before:.2f}\n"
+        )
         print_table(rows, reference)
     finally:
         cleanup(var_dir)

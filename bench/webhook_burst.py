@@ -122,8 +122,21 @@ def profile(stripe, events):
     by_package = {}
     for (filename, _line, _name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
         package = "other"
-        for marker in ("masthead", "django", "stripe", "requests", "urllib3", "sqlite3",
-                       "psycopg", "json", "http", "socket", "ssl", "email", "logging"):
+        for marker in (
+            "masthead",
+            "django",
+            "stripe",
+            "requests",
+            "urllib3",
+            "sqlite3",
+            "psycopg",
+            "json",
+            "http",
+            "socket",
+            "ssl",
+            "email",
+            "logging",
+        ):
             if f"/{marker}/" in filename or filename.startswith(f"<{marker}") or marker in filename:
                 package = marker
                 break

@@ -293,9 +293,7 @@ if TESTING:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGIN_URL = "accounts:sign_in"
 LOGIN_REDIRECT_URL = "/"
-SESSION_ENGINE = os.environ.get(
-    "SESSION_ENGINE", "django.contrib.sessions.backends.cached_db"
-)
+SESSION_ENGINE = os.environ.get("SESSION_ENGINE", "django.contrib.sessions.backends.cached_db")
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
@@ -431,9 +429,11 @@ DKIM_PRIVATE_KEY = os.environ.get("DKIM_PRIVATE_KEY", "")
 DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
 # Bounce and complaint webhooks (anymail's tracking views) answer only to
 # this "user:password" (basic auth in the URL the provider calls).
-ANYMAIL = {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")} if os.environ.get(
-    "ANYMAIL_WEBHOOK_SECRET"
-) else {}
+ANYMAIL = (
+    {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
+    if os.environ.get("ANYMAIL_WEBHOOK_SECRET")
+    else {}
+)
 
 # Stripe: without a secret key the site runs in test mode (local checkout).
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

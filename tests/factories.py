@@ -120,9 +120,7 @@ def build_magazine(home):
     )
     draft = make_article(sections["culture"], title="An unpublished draft", publish=False)
     current = make_issue([free, gated], number=22, cover_date=date.today() - timedelta(days=3))
-    older = make_issue(
-        [gated], number=2, volume=11, cover_date=date.today() - timedelta(days=400)
-    )
+    older = make_issue([gated], number=2, volume=11, cover_date=date.today() - timedelta(days=400))
     return {
         "home": home,
         "sections": sections,

@@ -53,8 +53,13 @@ from .teaser import split_body
 
 # The rendition sizes the gated view makes: the body's figures (figure.html).
 GATED_IMAGE_SPECS = {"width-900"}
-IMAGE_TYPES = {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp",
-               "gif": "image/gif", "avif": "image/avif"}
+IMAGE_TYPES = {
+    "jpeg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+    "gif": "image/gif",
+    "avif": "image/avif",
+}
 
 
 def _denied(
@@ -196,7 +201,10 @@ def gated_image(
     image = get_object_or_404(get_image_model(), pk=image_id)
     name, content_type = _private_rendition(image, spec)
     return serve_private_file(
-        request, private_storage, name, content_type=content_type,
+        request,
+        private_storage,
+        name,
+        content_type=content_type,
         cache_control="private, max-age=86400",
     )
 

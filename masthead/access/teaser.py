@@ -35,9 +35,7 @@ def split_body(article: "ArticlePage") -> tuple[list[Any], list[Any]]:
     return blocks, []
 
 
-def render_blocks(
-    blocks: Sequence[Any], gated_article: "ArticlePage | None" = None
-) -> SafeString:
+def render_blocks(blocks: Sequence[Any], gated_article: "ArticlePage | None" = None) -> SafeString:
     """Blocks as HTML. The gated part of an article (`gated_article`) shows
     its pictures through the view that asks the rule (access/attachments.py)."""
     context = {"gated_article": gated_article} if gated_article is not None else None

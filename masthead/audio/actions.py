@@ -57,7 +57,9 @@ def request_narration(article, revision_id=None, force=False):
     if revision_id is None:
         return None
     with transaction.atomic():
-        narration, _ = Narration.objects.select_for_update(of=("self",)).get_or_create(article_id=article.pk)
+        narration, _ = Narration.objects.select_for_update(of=("self",)).get_or_create(
+            article_id=article.pk
+        )
         up_to_date = narration.narrated_revision_id == revision_id and narration.has_audio
         queued = narration.revision_id == revision_id and narration.status in (
             NarrationStatus.QUEUED,
@@ -130,7 +132,9 @@ def start_narration(page_id, revision_id, engine, force=False):
     if revision is None:
         return None
     with transaction.atomic():
-        narration, _ = Narration.objects.select_for_update(of=("self",)).get_or_create(article_id=page_id)
+        narration, _ = Narration.objects.select_for_update(of=("self",)).get_or_create(
+            article_id=page_id
+        )
         if narration.revision_id and narration.revision_id > revision_id:
             return None  # a newer revision has been asked for
         if (

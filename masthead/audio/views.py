@@ -152,7 +152,10 @@ def enclosure(request, signed):
     else:
         raise Http404("No such episode.")
     response = serve_private_file(
-        request, private_storage(), name, content_type="audio/mpeg",
+        request,
+        private_storage(),
+        name,
+        content_type="audio/mpeg",
         cache_control="private, max-age=3600",
     )
     response["X-Robots-Tag"] = "noindex"

@@ -521,7 +521,7 @@ def _store_from(backend_call, subscription):
     return stored.subscription if stored else subscription
 
 
-def cancel_subscription(member, reason: str=""):
+def cancel_subscription(member, reason: str = ""):
     """Stop renewing at the end of the paid period; access lasts until then."""
     subscription = _member_subscription(member)
     if subscription.cancel_at_period_end:
@@ -685,7 +685,7 @@ class RefundIncomplete(BillingError):
     """Stripe did not finish the refund; the request is kept and retried."""
 
 
-def refund_subscription(member, reason: str="", now=None):
+def refund_subscription(member, reason: str = "", now=None):
     """Refund every payment of the member's subscription in full, end it now and
     revoke access. Safe to call twice, from two tabs at once, or again after a
     crash: the Refund row is unique per member and its key makes Stripe refund
@@ -693,7 +693,11 @@ def refund_subscription(member, reason: str="", now=None):
     now = now or timezone.now()
     with transaction.atomic():
         # Serialise requests for this member (two tabs, double clicks).
-        list(Subscription.objects.select_for_update(of=("self",)).filter(member=member).values_list("pk"))
+        list(
+            Subscription.objects.select_for_update(of=("self",))
+            .filter(member=member)
+            .values_list("pk")
+        )
         refund = Refund.objects.select_for_update(of=("self",)).filter(member=member).first()
         if refund is None:
             subscription, problem = refundable_subscription(member, now)
@@ -872,7 +876,9 @@ def gift_amount(plan, months):
     raise BillingError("That plan cannot be given as a gift.")
 
 
-def start_gift_checkout(buyer, plan, months, recipient_email, recipient_name: str="", message: str=""):
+def start_gift_checkout(
+    buyer, plan, months, recipient_email, recipient_name: str = "", message: str = ""
+):
     if months not in Gift.Months.values:
         raise BillingError("Choose 3, 6 or 12 months.")
     amount, currency = gift_amount(plan, months)
@@ -916,7 +922,10 @@ def fulfil_gift(checkout):
     redemption link. Call inside a transaction; runs once per gift."""
     gift_id = checkout.metadata.get("gift_id", "")
     gift = (
-        Gift.objects.select_for_update(of=("self",)).select_related("plan").filter(pk=gift_id).first()
+        Gift.objects.select_for_update(of=("self",))
+        .select_related("plan")
+        .filter(pk=gift_id)
+        .first()
         if gift_id.isdigit()
         else None
     )
@@ -1020,7 +1029,7 @@ def redeem_gift(member, token, shipping=None):
     return subscription
 
 
-def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note: str=""):
+def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note: str = ""):
     """A staff grant: access to `plan` until `ends_at` (for good when None)."""
     with transaction.atomic():
         subscription = Subscription.objects.create(

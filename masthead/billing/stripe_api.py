@@ -253,7 +253,7 @@ def create_subscription_checkout(
     success_url,
     cancel_url,
     metadata,
-    trial_days: int=0,
+    trial_days: int = 0,
     shipping_countries=(),
 ):
     """A Checkout Session in subscription mode for one member (linked by id)."""
@@ -366,7 +366,11 @@ def retrieve_price(price_id):
         response = client().raw_request("get", f"/v1/prices/{quote(price_id)}")
     data = response.data
     recurring = data.get("recurring") or {}
-    return data.get("unit_amount") or 0, data.get("currency") or "usd", recurring.get("interval", "")
+    return (
+        data.get("unit_amount") or 0,
+        data.get("currency") or "usd",
+        recurring.get("interval", ""),
+    )
 
 
 def set_cancel_at_period_end(subscription_id, cancel):
@@ -438,7 +442,7 @@ def invoice_payment(invoice_id):
     return RemotePayment()
 
 
-def refund(*, payment_intent_id: str="", charge_id: str="", amount, idempotency_key, metadata):
+def refund(*, payment_intent_id: str = "", charge_id: str = "", amount, idempotency_key, metadata):
     """Refund `amount` of one payment. The same key always yields the same refund."""
     params = {"amount": amount, "reason": "requested_by_customer", "metadata": metadata}
     if payment_intent_id:

@@ -54,7 +54,7 @@ DECLINED_CARDS = {
 }
 
 
-def _digest(text, length: int=24):
+def _digest(text, length: int = 24):
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
@@ -238,7 +238,9 @@ def retrieve_checkout(session_id):
 
 
 def retrieve_subscription(subscription_id):
-    subscription = by_stripe_id(Subscription.objects, "stripe_subscription_id", subscription_id).first()
+    subscription = by_stripe_id(
+        Subscription.objects, "stripe_subscription_id", subscription_id
+    ).first()
     if subscription is None:
         raise GatewayError(f"No such subscription: {subscription_id}", code="resource_missing")
     status = subscription.status
@@ -308,7 +310,7 @@ def invoice_payment(invoice_id):
     return RemotePayment(payment_intent_id="tm_pi_" + _digest(invoice_id))
 
 
-def refund(*, payment_intent_id: str="", charge_id: str="", amount, idempotency_key, metadata):
+def refund(*, payment_intent_id: str = "", charge_id: str = "", amount, idempotency_key, metadata):
     # The same key always names the same refund, as with Stripe.
     return RemoteRefund(id="tm_re_" + _digest(idempotency_key), status="succeeded", amount=amount)
 

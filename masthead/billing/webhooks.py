@@ -246,7 +246,7 @@ def malformed(event) -> str:
     return ""
 
 
-def handle(event, stored: bool=True):
+def handle(event, stored: bool = True):
     """Fetch what the event is about, then apply it and mark the event
     processed in one transaction. A failure is stored on the event's row.
     `stored` says whether the event may already have a row."""
@@ -317,7 +317,7 @@ def process(stored):
     return handle(stored.payload)
 
 
-def retry_failed(limit: int=100):
+def retry_failed(limit: int = 100):
     """Handle again the events whose handling failed (the reconciliation's job
     when Stripe has given up retrying). Malformed events are not among them:
     they would fail the same way, and take the places of those that may not."""

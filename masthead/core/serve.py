@@ -37,10 +37,23 @@ def web_command(host="127.0.0.1", port=8000, workers=None, threads=4):
     """
     workers = workers or default_workers()
     return [
-        sys.executable, "-m", "granian", "--interface", "wsgi",
-        "--host", str(host), "--port", str(port),
-        "--workers", str(workers), "--blocking-threads", str(threads),
-        "--no-ws", "--respawn-failed-workers", "--log-level", "warning",
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        str(host),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+        "--respawn-failed-workers",
+        "--log-level",
+        "warning",
         "masthead.wsgi:application",
     ]
 

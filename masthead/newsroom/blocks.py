@@ -103,7 +103,9 @@ class SanitisedHTMLBlock(blocks.TextBlock):
 
 
 class ArticleBodyBlock(blocks.StreamBlock):
-    paragraph = blocks.RichTextBlock(features=RICH_TEXT_FEATURES, template="newsroom/blocks/paragraph.html")
+    paragraph = blocks.RichTextBlock(
+        features=RICH_TEXT_FEATURES, template="newsroom/blocks/paragraph.html"
+    )
     heading = blocks.CharBlock(icon="title", template="newsroom/blocks/heading.html")
     figure = FigureBlock()
     block_quote = BlockQuoteBlock()

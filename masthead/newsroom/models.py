@@ -76,9 +76,7 @@ class MagazineDocument(AbstractDocument):
     storage: readers get it only through Wagtail's document view, which asks
     the access rule about the pages that link to it (access/attachments.py)."""
 
-    file = models.FileField(
-        upload_to="documents", storage=get_private_storage, verbose_name="file"
-    )
+    file = models.FileField(upload_to="documents", storage=get_private_storage, verbose_name="file")
 
     admin_form_fields = WagtailDocument.admin_form_fields
 
@@ -152,8 +150,10 @@ class Author(index.Indexed, models.Model):
         return reverse("newsroom:author", args=[self.slug])
 
     def published_articles(self):
-        return ArticlePage.objects.live().filter(bylines__author=self).order_by(
-            "-date", "-first_published_at"
+        return (
+            ArticlePage.objects.live()
+            .filter(bylines__author=self)
+            .order_by("-date", "-first_published_at")
         )
 
 
@@ -222,12 +222,8 @@ class ArticleTag(TaggedItemBase):
 class ArticlePage(Page):
     """One piece of journalism. The page title is its headline."""
 
-    dek = models.TextField(
-        max_length=400, blank=True, help_text="The line under the headline."
-    )
-    date = models.DateTimeField(
-        default=timezone.now, help_text="The publication date readers see."
-    )
+    dek = models.TextField(max_length=400, blank=True, help_text="The line under the headline.")
+    date = models.DateTimeField(default=timezone.now, help_text="The publication date readers see.")
     lead_image = models.ForeignKey(
         CreditedImage, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -283,7 +279,9 @@ class ArticlePage(Page):
     search_fields = Page.search_fields + [
         index.SearchField("dek"),
         index.SearchField("body"),
-        index.RelatedFields("bylines", [index.RelatedFields("author", [index.SearchField("name")])]),
+        index.RelatedFields(
+            "bylines", [index.RelatedFields("author", [index.SearchField("name")])]
+        ),
         index.FilterField("date"),
     ]
 

@@ -40,7 +40,9 @@ def article_json_ld(request, article, magazine, gated=False):
         "description": article.dek,
         "url": article.get_full_url(request),
         "datePublished": article.date.isoformat(),
-        "dateModified": (article.corrected_at or article.last_published_at or article.date).isoformat(),
+        "dateModified": (
+            article.corrected_at or article.last_published_at or article.date
+        ).isoformat(),
         "author": [
             {
                 "@type": "Person",

@@ -20,9 +20,7 @@ def author_detail(request, slug):
     author = get_object_or_404(Author, slug=slug)
     articles = author.published_articles().select_related("lead_image")
     page = Paginator(articles, 20).get_page(request.GET.get("page"))
-    return render(
-        request, "newsroom/author_detail.html", {"author": author, "articles": page}
-    )
+    return render(request, "newsroom/author_detail.html", {"author": author, "articles": page})
 
 
 def sitemap(request):

@@ -57,8 +57,6 @@ def keeps_its_header(cache_control: str) -> bool:
     return "private" in directives and directives.get("max-age", "0") not in ("", "0")
 
 
-
-
 class ReaderCacheHeadersMiddleware:
     """Answer cached article pages for signed-in readers, and mark who may
     share a response.

@@ -61,7 +61,9 @@ NO_SITE = "no-site"
 
 # Keys carry the generation, so a copy is never used past the publish that
 # made it stale: the copies need no lifetime of their own.
-recent: PerProcessCache[object] = per_process_cache(PER_PROCESS_ENTRIES, seconds=lambda: float("inf"))
+recent: PerProcessCache[object] = per_process_cache(
+    PER_PROCESS_ENTRIES, seconds=lambda: float("inf")
+)
 
 
 @dataclass(frozen=True)

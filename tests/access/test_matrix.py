@@ -217,7 +217,11 @@ def check_api_detail(client, world, article, state, level, full):
         no_sentinel(response.content.decode())
         assert data["access"]["reason"] == paywall_reason(state, level)
     if state != "anonymous" and level != "public":
-        assert "private" in response["Cache-Control"], (response.status_code, response.get("Content-Type"), response.content[:300] if not response.streaming else "stream")
+        assert "private" in response["Cache-Control"], (
+            response.status_code,
+            response.get("Content-Type"),
+            response.content[:300] if not response.streaming else "stream",
+        )
 
 
 def check_oembed(client, world, article, state, level, full):
@@ -297,7 +301,11 @@ def check_gated_attachments(client, world, article, state, level, full):
     picture = client.get(reverse("access:gated_image", args=[article.pk, figure.pk, "width-900"]))
     document = client.get(report.url)
     for response in (picture, document):
-        assert "private" in response["Cache-Control"], (response.status_code, response.get("Content-Type"), response.content[:300] if not response.streaming else "stream")
+        assert "private" in response["Cache-Control"], (
+            response.status_code,
+            response.get("Content-Type"),
+            response.content[:300] if not response.streaming else "stream",
+        )
     if full:
         assert picture.status_code == 200 and picture["Content-Type"] == "image/jpeg"
         assert b"".join(picture.streaming_content)[:2] == b"\xff\xd8"
@@ -367,7 +375,9 @@ def check_newsletter_article_mailing(client, world, article, state, level, full)
     letter = Newsletter.objects.create(name="Letter", slug="matrix-letter")
     mailing = Mailing.objects.create(newsletter=letter, subject="Read this", article=article)
     email = f"{state.replace(' ', '-').replace(',', '')}@example.org"
-    readers = get_user_model().objects.filter(email=email)  # this state's reader (none if anonymous)
+    readers = get_user_model().objects.filter(
+        email=email
+    )  # this state's reader (none if anonymous)
     for member in readers:
         actions.set_newsletter_consent(member, letter, True, NewsletterSubscription.Source.ADMIN)
     mail.outbox = []

@@ -72,9 +72,33 @@ def test_headline_dek_and_byline_find_a_gated_article(client, magazine):
 # Quote marks, FTS5 and tsquery syntax, format markers, control and
 # direction characters, and lengths past the cut.
 HOSTILE_QUERIES = [
-    '"', 'a"b', "a\x00b", "\x00", "'", "*", "a*", "-", "(", ")", "NEAR(a b)", "a OR", "AND",
-    "^a", "a:b", "title:x", "\\", "%", "%s", "{a}", "%s %d x", "a \\ b", "NEAR a OR b NOT c",
-    "a - b", "a" * 5000, "\u202e", "é" * 300,
+    '"',
+    'a"b',
+    "a\x00b",
+    "\x00",
+    "'",
+    "*",
+    "a*",
+    "-",
+    "(",
+    ")",
+    "NEAR(a b)",
+    "a OR",
+    "AND",
+    "^a",
+    "a:b",
+    "title:x",
+    "\\",
+    "%",
+    "%s",
+    "{a}",
+    "%s %d x",
+    "a \\ b",
+    "NEAR a OR b NOT c",
+    "a - b",
+    "a" * 5000,
+    "\u202e",
+    "é" * 300,
 ]
 
 

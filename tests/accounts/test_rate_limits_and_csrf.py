@@ -347,8 +347,6 @@ def test_the_admins_password_reset_is_limited_like_sign_in_links(editor, client,
         assert client.post(url, {"email": editor.email}).status_code == 302
         assert len(mailoutbox) == 2
         # One source asking for many addresses is refused.
-        statuses = [
-            client.post(url, {"email": f"e{n}@example.com"}).status_code for n in range(20)
-        ]
+        statuses = [client.post(url, {"email": f"e{n}@example.com"}).status_code for n in range(20)]
         assert statuses[-1] == 429
         assert Client(REMOTE_ADDR="192.0.2.1").post(url, {"email": editor.email}).status_code == 302

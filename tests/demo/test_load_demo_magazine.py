@@ -236,7 +236,9 @@ def test_loading_queues_each_published_issue_s_editions(django_capture_on_commit
     with django_capture_on_commit_callbacks(execute=True):
         load()
     builds = [
-        result for result in default_task_backend.results if result.task.name == "build_issue_editions"
+        result
+        for result in default_task_backend.results
+        if result.task.name == "build_issue_editions"
     ]
     queued = [result.args for result in builds]
     published = IssuePage.objects.live().filter(volume=12).order_by("number")

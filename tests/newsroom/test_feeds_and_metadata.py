@@ -82,7 +82,9 @@ def test_json_ld_names_author_dates_image_and_publisher(client, magazine):
     assert data["@type"] == "NewsArticle"
     assert data["headline"] == "Border talks resume"
     assert [a["name"] for a in data["author"]] == ["Ana Peña", "José Ortiz"]
-    assert data["author"][0]["url"] == "http://testserver" + magazine["authors"][0].get_absolute_url()
+    assert (
+        data["author"][0]["url"] == "http://testserver" + magazine["authors"][0].get_absolute_url()
+    )
     assert data["datePublished"] == article.date.isoformat()
     assert data["image"][0]["url"].startswith("http://testserver/media/images/")
     assert data["publisher"]["name"] == "Meridian Press"

@@ -36,7 +36,12 @@ def test_only_one_home_and_one_archive(site_tree):
 def test_site_tree_has_the_six_sections_in_order(site_tree):
     titles = [s.title for s in SectionPage.objects.child_of(site_tree).order_by("path")]
     assert titles == [
-        "Politics", "Finance", "Foreign Affairs", "Environment", "Culture", "Technology",
+        "Politics",
+        "Finance",
+        "Foreign Affairs",
+        "Environment",
+        "Culture",
+        "Technology",
     ]
 
 

@@ -18,7 +18,7 @@ def test_article_page_has_byline_links_dates_image_and_issue(client, magazine):
     response = client.get(article.url)
     assert response.status_code == 200
     html = response.content.decode()
-    assert "<h1 class=\"article__headline\" itemprop=\"headline\">Border talks resume</h1>" in html
+    assert '<h1 class="article__headline" itemprop="headline">Border talks resume</h1>' in html
     for author in magazine["authors"]:
         assert f'href="{author.get_absolute_url()}"' in html
     assert "A caption" in html and "Test Images" in html
@@ -37,7 +37,9 @@ def test_section_author_issue_archive_search(client, magazine):
     assert magazine["issue"].title in archive and magazine["older_issue"].title in archive
     results = client.get("/search/", {"q": "bond market"}).content.decode()
     assert "The bond market blinks" in results
-    assert "An unpublished draft" not in client.get("/search/", {"q": "unpublished"}).content.decode()
+    assert (
+        "An unpublished draft" not in client.get("/search/", {"q": "unpublished"}).content.decode()
+    )
 
 
 def test_related_cards_read_their_bylines_together(client, magazine):

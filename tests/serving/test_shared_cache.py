@@ -544,7 +544,11 @@ def test_while_another_request_renders_a_publish_the_page_from_before_costs_no_r
 
 
 def test_a_variant_being_rendered_is_answered_from_before(
-    application, in_world, subscriber, django_requests, long_grace,
+    application,
+    in_world,
+    subscriber,
+    django_requests,
+    long_grace,
     django_capture_on_commit_callbacks,
 ):
     article = in_world.articles["subscribers"]
@@ -590,7 +594,11 @@ def test_a_variant_rendered_in_another_process_is_answered_from_before_without_r
 
 
 def test_after_the_grace_nobody_gets_the_page_from_before(
-    application, in_world, subscriber, another_request_renders, settings,
+    application,
+    in_world,
+    subscriber,
+    another_request_renders,
+    settings,
     django_capture_on_commit_callbacks,
 ):
     article = in_world.articles["subscribers"]

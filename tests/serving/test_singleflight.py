@@ -100,9 +100,10 @@ def test_after_a_publish_one_reader_renders_while_the_others_get_the_page_from_b
     assert page.renderings == 2 and led == [(None, b"<p>rendering 2</p>")]
     assert bodies == [("stale", b"<p>rendering 1</p>")] * 7
     # Once it is kept, everyone gets the new page.
-    assert get_all_at_once(application, "/politics/hot/", 2, label=True) == [
-        ("hit", b"<p>rendering 2</p>")
-    ] * 2
+    assert (
+        get_all_at_once(application, "/politics/hot/", 2, label=True)
+        == [("hit", b"<p>rendering 2</p>")] * 2
+    )
 
 
 def test_after_the_grace_readers_wait_for_the_new_page(settings):
@@ -169,16 +170,19 @@ def test_while_another_process_renders_the_page_from_before_costs_no_round_trip(
 
     # A moment later a reader asks again, and finds the page kept.
     headers = [("Content-Type", "text/html"), ("Cache-Control", "public, max-age=60")]
-    cache.set(key, CachedPage("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
+    cache.set(
+        key, CachedPage("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60
+    )
     cache.delete(f"flight:{key}")
     # Still taken as rendered elsewhere (no round trip) until the recheck.
     assert get_all_at_once(here, "/politics/hot/", 1, label=True) == [
         ("stale", b"<p>rendering 1</p>")
     ]
     serving_clock.advance(settings.CLAIM_RECHECK_SECONDS)
-    assert get_all_at_once(here, "/politics/hot/", 2, label=True) == [
-        ("hit", b"<p>rendered elsewhere</p>")
-    ] * 2
+    assert (
+        get_all_at_once(here, "/politics/hot/", 2, label=True)
+        == [("hit", b"<p>rendered elsewhere</p>")] * 2
+    )
 
 
 def test_a_page_that_may_not_be_shared_is_rendered_for_each_reader():
@@ -224,13 +228,17 @@ def test_a_rendering_in_another_process_is_waited_for_and_shared():
     key = here.key(environ_for("/politics/hot/"))
     cache.add(f"flight:{key}", 1, 10)  # the other process is rendering
     answers = []
-    reader = threading.Thread(target=lambda: answers.append(get_all_at_once(here, "/politics/hot/", 1)))
+    reader = threading.Thread(
+        target=lambda: answers.append(get_all_at_once(here, "/politics/hot/", 1))
+    )
     reader.start()
     time.sleep(0.1)
     assert answers == [] and page.renderings == 0  # waiting, not rendering
     # The other process keeps its rendering in the shared cache, then lands.
     headers = [("Content-Type", "text/html"), ("Cache-Control", "public, max-age=60")]
-    cache.set(key, CachedPage("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60)
+    cache.set(
+        key, CachedPage("200 OK", headers, b"<p>rendered elsewhere</p>", time.time() + 60), 60
+    )
     cache.delete(f"flight:{key}")
     reader.join(5)
     assert answers == [[("200 OK", b"<p>rendered elsewhere</p>")]] and page.renderings == 0
@@ -244,7 +252,9 @@ def test_when_the_other_process_keeps_nothing_this_one_renders():
     key = here.key(environ_for("/account-like/"))
     cache.add(f"flight:{key}", 1, 10)
     answers = []
-    reader = threading.Thread(target=lambda: answers.append(get_all_at_once(here, "/account-like/", 1)))
+    reader = threading.Thread(
+        target=lambda: answers.append(get_all_at_once(here, "/account-like/", 1))
+    )
     reader.start()
     time.sleep(0.1)
     cache.delete(f"flight:{key}")  # the other process is done, with nothing to share
