@@ -10,8 +10,10 @@ GatewayError(code="not_configured") without sending anything.
 
 import json
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import quote
 
 import requests
@@ -31,23 +33,32 @@ from .remote import (
     from_timestamp,
 )
 
+if TYPE_CHECKING:
+    from stripe.params import (
+        ProductCreateParams,
+        RefundCreateParams,
+    )
+    from stripe.params.checkout import (
+        SessionCreateParams,
+        SessionCreateParamsSubscriptionData,
+    )
+
 API_VERSION = "2026-10-28.endive"
 WEBHOOK_TOLERANCE = 300  # seconds: signatures older or newer are refused (replays)
 
 
 @lru_cache(maxsize=4)
-def _client(api_key, api_base, max_network_retries):
-    base_addresses = {"api": api_base} if api_base else None
+def _client(api_key: str, api_base: str, max_network_retries: int) -> stripe.StripeClient:
     return stripe.StripeClient(
         api_key,
         stripe_version=API_VERSION,
-        base_addresses=base_addresses,
+        base_addresses={"api": api_base} if api_base else None,
         max_network_retries=max_network_retries,
         http_client=_http_client(api_base or stripe.DEFAULT_API_BASE),
     )
 
 
-def _http_client(api_base):
+def _http_client(api_base: str) -> stripe.RequestsClient:
     """Stripe's requests client, with the environment's proxy settings
     (HTTPS_PROXY, NO_PROXY) read once, now. Left to itself, requests reads
     os.environ and looks for ~/.netrc on every call: about a tenth of a
@@ -56,10 +67,14 @@ def _http_client(api_base):
     session.trust_env = False
     proxies = requests.utils.get_environ_proxies(api_base)
     proxy = {scheme: proxies[scheme] for scheme in ("http", "https") if proxies.get(scheme)}
-    return stripe.RequestsClient(session=session, proxy=proxy or None)
+    # Stripe's type wants both schemes, but the dict goes to requests as it
+    # is, and requests takes either one alone.
+    return stripe.RequestsClient(
+        session=session, proxy=cast("stripe.HTTPClient._Proxy", proxy) if proxy else None
+    )
 
 
-def client():
+def client() -> stripe.StripeClient:
     """The Stripe client for the configured key. Without a key the site is
     in test mode and nothing may reach Stripe: every call made through this
     module stops here, before any request is sent."""
@@ -76,7 +91,7 @@ def client():
 
 
 @contextmanager
-def _errors():
+def _errors() -> Iterator[None]:
     try:
         yield
     except stripe.CardError as error:
@@ -99,20 +114,22 @@ def _errors():
         )
 
 
-def _dict(obj):
-    return obj.to_dict() if hasattr(obj, "to_dict") else dict(obj)
+def _dict(obj: stripe.StripeObject) -> dict[str, Any]:
+    return obj.to_dict()
 
 
-def _id(value):
+def _id(value: str | dict[str, Any] | None) -> str:
+    """The id of a field Stripe sends as an id or, expanded, as the object."""
     if isinstance(value, dict):
-        return value.get("id", "")
+        expanded: str = value.get("id", "")
+        return expanded
     return value or ""
 
 
 # Reading Stripe's objects -----------------------------------------------------
 
 
-def read_subscription(data):
+def read_subscription(data: Mapping[str, Any]) -> RemoteSubscription:
     items = (data.get("items") or {}).get("data") or [{}]
     item = items[0]
     return RemoteSubscription(
@@ -131,7 +148,7 @@ def read_subscription(data):
     )
 
 
-def read_invoice(data):
+def read_invoice(data: Mapping[str, Any]) -> RemoteInvoice:
     parent = data.get("parent") or {}
     details = parent.get("subscription_details") or {}
     transitions = data.get("status_transitions") or {}
@@ -149,7 +166,7 @@ def read_invoice(data):
     )
 
 
-def read_checkout(data):
+def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
     collected = data.get("collected_information") or {}
     shipping = collected.get("shipping_details")
     return RemoteCheckout(
@@ -169,7 +186,7 @@ def read_checkout(data):
     )
 
 
-def read_charge(data):
+def read_charge(data: Mapping[str, Any]) -> RemoteCharge:
     return RemoteCharge(
         id=data["id"],
         payment_intent_id=_id(data.get("payment_intent")),
@@ -181,7 +198,7 @@ def read_charge(data):
 # Webhooks -----------------------------------------------------------------------
 
 
-def _signed_at(sig_header):
+def _signed_at(sig_header: str) -> int:
     """The timestamp (t=) of a Stripe-Signature header the library accepted."""
     for item in sig_header.split(","):
         key, _, value = item.partition("=")
@@ -190,7 +207,7 @@ def _signed_at(sig_header):
     raise ValueError("No timestamp in the signature.")
 
 
-def construct_event(payload, sig_header, secret):
+def construct_event(payload: bytes | str, sig_header: str, secret: str) -> dict[str, Any]:
     """The event in a verified webhook body, as a dict. Raises SignatureError
     for a missing or forged signature, one signed more than 5 minutes ago or
     ahead, or a body that is not an event with an id Masthead can store."""
@@ -207,11 +224,12 @@ def construct_event(payload, sig_header, secret):
         # the future would let a captured delivery be replayed until then.
         if _signed_at(sig_header) > time.time() + WEBHOOK_TOLERANCE:
             raise SignatureError("The signature's timestamp is in the future.")
-        event = json.loads(payload)
+        event: object = json.loads(payload)
     except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as error:
         raise SignatureError(str(error))
     event_id = event.get("id") if isinstance(event, dict) else None
-    if not isinstance(event_id, str) or not 0 < len(event_id) <= 100:
+    valid_id = isinstance(event_id, str) and 0 < len(event_id) <= 100
+    if not isinstance(event, dict) or not valid_id:
         raise SignatureError("Not an event.")
     return event
 
@@ -219,15 +237,17 @@ def construct_event(payload, sig_header, secret):
 # Catalogue --------------------------------------------------------------------------
 
 
-def create_product(*, name, description, metadata):
-    params = {"name": name, "metadata": metadata}
+def create_product(*, name: str, description: str, metadata: dict[str, str]) -> str:
+    params: ProductCreateParams = {"name": name, "metadata": metadata}
     if description:
         params["description"] = description
     with _errors():
         return client().v1.products.create(params).id
 
 
-def create_price(*, product_id, amount, currency, interval, metadata):
+def create_price(
+    *, product_id: str, amount: int, currency: str, interval: str, metadata: dict[str, str]
+) -> str:
     with _errors():
         price = client().v1.prices.create(
             {
@@ -246,29 +266,30 @@ def create_price(*, product_id, amount, currency, interval, metadata):
 
 def create_subscription_checkout(
     *,
-    price_id,
-    member_id,
-    email,
-    customer_id,
-    success_url,
-    cancel_url,
-    metadata,
+    price_id: str,
+    member_id: int,
+    email: str,
+    customer_id: str,
+    success_url: str,
+    cancel_url: str,
+    metadata: dict[str, str],
     trial_days: int = 0,
-    shipping_countries=(),
-):
+    shipping_countries: Iterable[str] = (),
+) -> RemoteCheckout:
     """A Checkout Session in subscription mode for one member (linked by id)."""
-    params = {
+    subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
+    params: SessionCreateParams = {
         "mode": "subscription",
         "line_items": [{"price": price_id, "quantity": 1}],
         "client_reference_id": str(member_id),
         "metadata": metadata,
-        "subscription_data": {"metadata": metadata},
+        "subscription_data": subscription_data,
         "allow_promotion_codes": True,
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
     if trial_days:
-        params["subscription_data"]["trial_period_days"] = trial_days
+        subscription_data["trial_period_days"] = trial_days
     if customer_id:
         params["customer"] = customer_id
     else:
@@ -281,18 +302,18 @@ def create_subscription_checkout(
 
 def create_payment_checkout(
     *,
-    name,
-    amount,
-    currency,
-    email,
-    client_reference_id,
-    success_url,
-    cancel_url,
-    metadata,
-    shipping_countries=(),
-):
+    name: str,
+    amount: int,
+    currency: str,
+    email: str,
+    client_reference_id: int | str,
+    success_url: str,
+    cancel_url: str,
+    metadata: dict[str, str],
+    shipping_countries: Iterable[str] = (),
+) -> RemoteCheckout:
     """A Checkout Session in payment mode: one charge, for a gift."""
-    params = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {
@@ -319,12 +340,12 @@ def create_payment_checkout(
         return read_checkout(_dict(client().v1.checkout.sessions.create(params)))
 
 
-def retrieve_checkout(session_id):
+def retrieve_checkout(session_id: str) -> RemoteCheckout:
     with _errors():
         return read_checkout(_dict(client().v1.checkout.sessions.retrieve(session_id)))
 
 
-def create_portal_session(*, customer_id, return_url):
+def create_portal_session(*, customer_id: str, return_url: str) -> str:
     with _errors():
         session = client().v1.billing_portal.sessions.create(
             {"customer": customer_id, "return_url": return_url}
@@ -335,14 +356,14 @@ def create_portal_session(*, customer_id, return_url):
 # Subscriptions ------------------------------------------------------------------------
 
 
-def retrieve_subscription(subscription_id):
+def retrieve_subscription(subscription_id: str) -> RemoteSubscription:
     # Every webhook calls this: the raw JSON skips building StripeObjects.
     with _errors():
         response = client().raw_request("get", f"/v1/subscriptions/{quote(subscription_id)}")
     return read_subscription(response.data)
 
 
-def list_subscriptions():
+def list_subscriptions() -> Iterator[RemoteSubscription]:
     """Every subscription on the account, whatever its status."""
     with _errors():
         page = client().v1.subscriptions.list({"status": "all", "limit": 100})
@@ -350,7 +371,7 @@ def list_subscriptions():
             yield read_subscription(_dict(subscription))
 
 
-def list_customer_subscriptions(customer_id):
+def list_customer_subscriptions(customer_id: str) -> list[RemoteSubscription]:
     """A customer's subscriptions, whatever their status (read only: an
     importer links readers who already pay on Stripe)."""
     with _errors():
@@ -360,7 +381,7 @@ def list_customer_subscriptions(customer_id):
     return [read_subscription(data) for data in response.data.get("data") or []]
 
 
-def retrieve_price(price_id):
+def retrieve_price(price_id: str) -> tuple[int, str, str]:
     """(amount, currency, interval) of a Stripe price (read only)."""
     with _errors():
         response = client().raw_request("get", f"/v1/prices/{quote(price_id)}")
@@ -373,7 +394,7 @@ def retrieve_price(price_id):
     )
 
 
-def set_cancel_at_period_end(subscription_id, cancel):
+def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> RemoteSubscription:
     with _errors():
         return read_subscription(
             _dict(
@@ -384,7 +405,7 @@ def set_cancel_at_period_end(subscription_id, cancel):
         )
 
 
-def switch_price(subscription_id, *, item_id, price_id):
+def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> RemoteSubscription:
     """Move the subscription to another price, prorating the difference."""
     with _errors():
         return read_subscription(
@@ -400,7 +421,7 @@ def switch_price(subscription_id, *, item_id, price_id):
         )
 
 
-def cancel_subscription(subscription_id):
+def cancel_subscription(subscription_id: str) -> RemoteSubscription:
     """End the subscription now. Cancelling one already cancelled is not an error."""
     try:
         with _errors():
@@ -415,19 +436,19 @@ def cancel_subscription(subscription_id):
 # Invoices, payments and refunds ----------------------------------------------------------
 
 
-def list_paid_invoices(subscription_id):
+def list_paid_invoices(subscription_id: str) -> list[RemoteInvoice]:
     with _errors():
         page = client().v1.invoices.list({"subscription": subscription_id, "limit": 100})
         invoices = [read_invoice(_dict(invoice)) for invoice in page.auto_paging_iter()]
     return [invoice for invoice in invoices if invoice.status == "paid"]
 
 
-def retrieve_invoice(invoice_id):
+def retrieve_invoice(invoice_id: str) -> RemoteInvoice:
     with _errors():
         return read_invoice(_dict(client().v1.invoices.retrieve(invoice_id)))
 
 
-def invoice_payment(invoice_id):
+def invoice_payment(invoice_id: str) -> RemotePayment:
     """The PaymentIntent (or charge) that paid an invoice."""
     with _errors():
         page = client().v1.invoice_payments.list({"invoice": invoice_id, "limit": 10})
@@ -442,18 +463,29 @@ def invoice_payment(invoice_id):
     return RemotePayment()
 
 
-def refund(*, payment_intent_id: str = "", charge_id: str = "", amount, idempotency_key, metadata):
+def refund(
+    *,
+    payment_intent_id: str = "",
+    charge_id: str = "",
+    amount: int,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> RemoteRefund:
     """Refund `amount` of one payment. The same key always yields the same refund."""
-    params = {"amount": amount, "reason": "requested_by_customer", "metadata": metadata}
+    params: RefundCreateParams = {
+        "amount": amount,
+        "reason": "requested_by_customer",
+        "metadata": metadata,
+    }
     if payment_intent_id:
         params["payment_intent"] = payment_intent_id
     else:
         params["charge"] = charge_id
     with _errors():
         result = client().v1.refunds.create(params, {"idempotency_key": idempotency_key})
-    return RemoteRefund(id=result.id, status=result.status, amount=result.amount)
+    return RemoteRefund(id=result.id, status=result.status or "", amount=result.amount)
 
 
-def retrieve_charge(charge_id):
+def retrieve_charge(charge_id: str) -> RemoteCharge:
     with _errors():
         return read_charge(_dict(client().v1.charges.retrieve(charge_id)))
