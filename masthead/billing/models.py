@@ -8,6 +8,7 @@ needs to decide access, send email and show the publisher what happened.
 
 import hashlib
 import uuid
+from typing import TypeVar
 
 from django.conf import settings
 from django.db import models
@@ -138,7 +139,12 @@ def format_money(amount, currency) -> str:
     return f"{symbol}{amount // 100}.{amount % 100:02d}"
 
 
-def by_stripe_id(queryset, field, stripe_id):
+_Row = TypeVar("_Row", bound=models.Model)
+
+
+def by_stripe_id(
+    queryset: "models.Manager[_Row] | models.QuerySet[_Row]", field: str, stripe_id: str
+) -> "models.QuerySet[_Row]":
     """The rows of `queryset` whose `field`, a Stripe id kept unique where it
     is not empty, is `stripe_id`. Saying "not empty" too lets SQLite use the
     partial unique index, which it cannot infer from the equality: without

@@ -10,8 +10,10 @@ own row.
 """
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import date, datetime
+from typing import Any, NotRequired, TypedDict
 
 from dateutil.relativedelta import relativedelta
 from django.core import signing
@@ -35,6 +37,16 @@ SESSION_PREFIX = "tm_cs_"
 SESSION_SALT = "masthead.billing.testmode.session"
 SESSION_MAX_AGE = 24 * 3600
 
+
+class SessionNote(TypedDict):
+    """What a test-mode session id signs (short keys keep the id short)."""
+
+    m: int  # the member's pk
+    n: str  # random, so that two sessions never share an id
+    p: NotRequired[int]  # the price's pk, for a subscription
+    g: NotRequired[int]  # the gift's pk, for a gift
+
+
 # Stripe's test cards: https://docs.stripe.com/testing
 APPROVED_CARDS = {
     "4242424242424242": "Visa",
@@ -54,46 +66,56 @@ DECLINED_CARDS = {
 }
 
 
-def _digest(text, length: int = 24):
+def _digest(text: str, length: int = 24) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 # Checkout sessions ------------------------------------------------------------------
 
 
-def new_session(*, member, price=None, gift=None):
+def new_session(*, member: int, price: int | None = None, gift: int | None = None) -> str:
     """A test-mode Checkout Session id: a signed note of what is being bought."""
-    data = {"m": member, "n": get_random_string(12)}
+    data: SessionNote = {"m": member, "n": get_random_string(12)}
     if gift is not None:
         data["g"] = gift
-    else:
+    elif price is not None:
         data["p"] = price
+    else:
+        raise ValueError("A checkout session is for a price or a gift.")
     return SESSION_PREFIX + signing.dumps(data, salt=SESSION_SALT, compress=True)
 
 
-def load_session(session_id):
+def load_session(session_id: str) -> SessionNote:
     """The session's contents, or GatewayError for a forged or stale one."""
     if not session_id.startswith(SESSION_PREFIX):
         raise GatewayError("Unknown checkout session.", code="resource_missing")
     try:
-        return signing.loads(
+        # Signed by new_session, so it is a SessionNote.
+        note: SessionNote = signing.loads(
             session_id.removeprefix(SESSION_PREFIX), salt=SESSION_SALT, max_age=SESSION_MAX_AGE
         )
     except signing.BadSignature:
         raise GatewayError(
             "This checkout has expired. Please start again.", code="resource_missing"
         )
+    return note
 
 
-def checkout_url(session_id):
+def checkout_url(session_id: str) -> str:
     return reverse("billing:test_checkout", args=[session_id])
 
 
-def subscription_id_for(session_id):
+def subscription_id_for(session_id: str) -> str:
     return "tm_sub_" + _digest(session_id)
 
 
-def charge_card(number, exp_month, exp_year, cvc, today=None) -> str:
+def charge_card(
+    number: str,
+    exp_month: int | str,
+    exp_year: int | str,
+    cvc: str,
+    today: date | None = None,
+) -> str:
     """Check a test card as Stripe would; returns its description, raises
     CardDeclined for the decline cards and for anything that is not a test card."""
     number = "".join(str(number).split()).replace("-", "")
@@ -122,13 +144,15 @@ def charge_card(number, exp_month, exp_year, cvc, today=None) -> str:
     return f"{APPROVED_CARDS[number]} ending {number[-4:]}"
 
 
-def _interval(price):
+def _interval(price: Price) -> relativedelta:
     return (
         relativedelta(years=1) if price.interval == Price.Interval.YEAR else relativedelta(months=1)
     )
 
 
-def complete_checkout(session_id, *, shipping=None):
+def complete_checkout(
+    session_id: str, *, shipping: dict[str, Any] | None = None
+) -> Subscription | Gift | None:
     """Pay for a session whose card `charge_card` accepted, and fulfil it
     through the same action as Stripe's webhook. Safe to submit twice."""
     from . import actions
@@ -150,7 +174,10 @@ def complete_checkout(session_id, *, shipping=None):
             metadata={"kind": "gift", "gift_id": str(gift.pk), "member_id": str(data["m"])},
         )
         with transaction.atomic():
-            return actions.apply_checkout(actions.CheckoutState(checkout, None, [], now))
+            fulfilled: Subscription | Gift | None = actions.apply_checkout(
+                actions.CheckoutState(checkout, None, [], now)
+            )
+        return fulfilled
 
     subscription_id = subscription_id_for(session_id)
     existing = by_stripe_id(Subscription.objects, "stripe_subscription_id", subscription_id).first()
@@ -169,7 +196,7 @@ def complete_checkout(session_id, *, shipping=None):
         current_period_end=trial_end or now + _interval(price),
         trial_end=trial_end,
     )
-    invoices = []
+    invoices: list[RemoteInvoice] = []
     if not trial_end:
         invoices.append(_invoice(remote, price, 1, now))
     checkout = RemoteCheckout(
@@ -187,10 +214,13 @@ def complete_checkout(session_id, *, shipping=None):
         shipping=shipping,
     )
     with transaction.atomic():
-        return actions.apply_checkout(actions.CheckoutState(checkout, remote, invoices, now))
+        fulfilled = actions.apply_checkout(actions.CheckoutState(checkout, remote, invoices, now))
+    return fulfilled
 
 
-def _invoice(remote, price, number, paid_at):
+def _invoice(
+    remote: RemoteSubscription, price: Price, number: int, paid_at: datetime
+) -> RemoteInvoice:
     return RemoteInvoice(
         id=f"tm_in_{remote.id.removeprefix('tm_sub_')}_{number}",
         status="paid",
@@ -204,7 +234,7 @@ def _invoice(remote, price, number, paid_at):
     )
 
 
-def retrieve_checkout(session_id):
+def retrieve_checkout(session_id: str) -> RemoteCheckout:
     data = load_session(session_id)
     if "g" in data:
         gift = Gift.objects.filter(pk=data["g"]).first()
@@ -237,7 +267,7 @@ def retrieve_checkout(session_id):
 # The "Stripe side" of test-mode subscriptions ------------------------------------------
 
 
-def retrieve_subscription(subscription_id):
+def retrieve_subscription(subscription_id: str) -> RemoteSubscription:
     subscription = by_stripe_id(
         Subscription.objects, "stripe_subscription_id", subscription_id
     ).first()
@@ -262,25 +292,25 @@ def retrieve_subscription(subscription_id):
     )
 
 
-def list_subscriptions():
+def list_subscriptions() -> Iterator[RemoteSubscription]:
     for subscription_id in Subscription.objects.filter(
         stripe_subscription_id__startswith="tm_sub_"
     ).values_list("stripe_subscription_id", flat=True):
         yield retrieve_subscription(subscription_id)
 
 
-def set_cancel_at_period_end(subscription_id, cancel):
+def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> RemoteSubscription:
     remote = retrieve_subscription(subscription_id)
     return replace(
         remote, cancel_at_period_end=bool(cancel), canceled_at=timezone.now() if cancel else None
     )
 
 
-def switch_price(subscription_id, *, item_id, price_id):
+def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> RemoteSubscription:
     return replace(retrieve_subscription(subscription_id), price_id=price_id)
 
 
-def cancel_subscription(subscription_id):
+def cancel_subscription(subscription_id: str) -> RemoteSubscription:
     remote = retrieve_subscription(subscription_id)
     if remote.status == "canceled":
         return remote
@@ -290,7 +320,7 @@ def cancel_subscription(subscription_id):
     )
 
 
-def list_paid_invoices(subscription_id):
+def list_paid_invoices(subscription_id: str) -> list[RemoteInvoice]:
     payments = Payment.objects.filter(subscription__stripe_subscription_id=subscription_id)
     return [
         RemoteInvoice(
@@ -306,26 +336,33 @@ def list_paid_invoices(subscription_id):
     ]
 
 
-def invoice_payment(invoice_id):
+def invoice_payment(invoice_id: str) -> RemotePayment:
     return RemotePayment(payment_intent_id="tm_pi_" + _digest(invoice_id))
 
 
-def refund(*, payment_intent_id: str = "", charge_id: str = "", amount, idempotency_key, metadata):
+def refund(
+    *,
+    payment_intent_id: str = "",
+    charge_id: str = "",
+    amount: int,
+    idempotency_key: str,
+    metadata: dict[str, str],
+) -> RemoteRefund:
     # The same key always names the same refund, as with Stripe.
     return RemoteRefund(id="tm_re_" + _digest(idempotency_key), status="succeeded", amount=amount)
 
 
-def create_portal_session(*, customer_id, return_url):
+def create_portal_session(*, customer_id: str, return_url: str) -> str:
     raise GatewayError("Test mode has no Customer Portal.", code="test_mode")
 
 
-def renew_due(now=None):
+def renew_due(now: datetime | None = None) -> list[str]:
     """Play Stripe's renewals: charge the test card for every period that has
     ended, or end the subscriptions that were cancelled. Returns what changed."""
     from . import actions
 
     now = now or timezone.now()
-    changes = []
+    changes: list[str] = []
     due = Subscription.objects.filter(
         stripe_subscription_id__startswith="tm_sub_",
         status__in=(Subscription.Status.ACTIVE, Subscription.Status.TRIALING),
@@ -341,13 +378,18 @@ def renew_due(now=None):
                 changes.append(f"{subscription.member}: {remote.id} ended at the period's end")
                 continue
             number = subscription.payments.count() + 1
-            while remote.current_period_end <= now:
-                start = remote.current_period_end
+            # The query chose subscriptions whose period has an end, and
+            # complete_checkout makes each one with a price.
+            period_end = remote.current_period_end
+            assert period_end is not None and price is not None
+            while period_end <= now:
+                start = period_end
+                period_end = start + _interval(price)
                 remote = replace(
                     remote,
                     status="active",
                     current_period_start=start,
-                    current_period_end=start + _interval(price),
+                    current_period_end=period_end,
                     trial_end=None,
                 )
                 stored = actions.store_subscription(remote, fetched_at=now)
