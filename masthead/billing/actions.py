@@ -13,7 +13,7 @@ import logging
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -41,7 +41,7 @@ from .models import (
     format_money,
     hash_token,
 )
-from .remote import GatewayError, RemoteInvoice, RemoteSubscription
+from .remote import GatewayError, RemoteCheckout, RemoteInvoice, RemoteSubscription
 
 logger = logging.getLogger(__name__)
 
@@ -448,10 +448,10 @@ def start_checkout(member, price):
 class CheckoutState:
     """What a completed Checkout Session led to, as fetched from Stripe."""
 
-    checkout: object
+    checkout: RemoteCheckout
     subscription: RemoteSubscription | None
-    invoices: list
-    fetched_at: object
+    invoices: list[RemoteInvoice]
+    fetched_at: datetime
 
 
 def fetch_checkout(session_id):

@@ -24,11 +24,12 @@ and what it applied is rolled back.
 
 import logging
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from types import ModuleType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import IntegrityError, connections, transaction
@@ -37,7 +38,7 @@ from django.utils import timezone
 
 from . import actions, stripe_api
 from .models import StripeEvent
-from .remote import SignatureError
+from .remote import RemoteCharge, RemoteInvoice, RemoteSubscription, SignatureError
 
 fcntl: ModuleType | None
 try:
@@ -47,6 +48,11 @@ except ImportError:  # not on Windows
 
 logger = logging.getLogger(__name__)
 
+# A Stripe event as it arrived: JSON, checked by `malformed` before a handler
+# reads it.
+Event = dict[str, Any]
+Fetch = TypeVar("Fetch")
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -55,27 +61,32 @@ class Outcome:
 
 
 @dataclass(frozen=True)
-class Handler:
-    fetch: Callable[[dict], Any]
-    apply: Callable[[dict, Any], Any]
+class Handler(Generic[Fetch]):
+    """`fetch` reads what an event is about from Stripe; `apply` stores it
+    (what `apply` returns is not used)."""
+
+    fetch: Callable[[Event], Fetch]
+    apply: Callable[[Event, Fetch], object]
 
 
-def _object(event):
-    return event["data"]["object"]
+def _object(event: Event) -> dict[str, Any]:
+    thing: dict[str, Any] = event["data"]["object"]
+    return thing
 
 
 # Handlers ----------------------------------------------------------------------------
 
 
-def fetch_checkout(event):
-    return actions.fetch_checkout(_object(event)["id"])
+def fetch_checkout(event: Event) -> actions.CheckoutState:
+    state: actions.CheckoutState = actions.fetch_checkout(_object(event)["id"])
+    return state
 
 
-def apply_checkout(event, state):
+def apply_checkout(event: Event, state: actions.CheckoutState) -> object:
     return actions.apply_checkout(state)
 
 
-def apply_checkout_failed(event, state):
+def apply_checkout_failed(event: Event, state: actions.CheckoutState) -> object:
     checkout = state.checkout
     if checkout.mode == "payment" and checkout.metadata.get("kind") == "gift":
         actions.fail_gift(checkout)
@@ -91,27 +102,27 @@ def apply_checkout_failed(event, state):
 
 @dataclass
 class Fetched:
-    subscription: Any
-    fetched_at: Any
+    subscription: RemoteSubscription
+    fetched_at: datetime
 
 
-def fetch_subscription(event):
+def fetch_subscription(event: Event) -> Fetched:
     fetched_at = timezone.now()
     return Fetched(stripe_api.retrieve_subscription(_object(event)["id"]), fetched_at)
 
 
-def apply_subscription(event, fetched):
+def apply_subscription(event: Event, fetched: Fetched) -> object:
     return actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
 
 
 @dataclass
 class FetchedInvoice:
-    invoice: Any
-    subscription: Any
-    fetched_at: Any
+    invoice: RemoteInvoice
+    subscription: RemoteSubscription | None  # None for an invoice not a subscription's
+    fetched_at: datetime | None
 
 
-def fetch_invoice(event):
+def fetch_invoice(event: Event) -> FetchedInvoice:
     invoice = stripe_api.read_invoice(_object(event))
     if not invoice.subscription_id:
         return FetchedInvoice(invoice, None, None)
@@ -121,7 +132,7 @@ def fetch_invoice(event):
     )
 
 
-def apply_invoice_paid(event, fetched):
+def apply_invoice_paid(event: Event, fetched: FetchedInvoice) -> object:
     if fetched.subscription is None:
         return None  # not a subscription's invoice
     stored = actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
@@ -130,7 +141,7 @@ def apply_invoice_paid(event, fetched):
     return actions.store_invoice(stored.subscription, fetched.invoice)
 
 
-def apply_invoice_failed(event, fetched):
+def apply_invoice_failed(event: Event, fetched: FetchedInvoice) -> object:
     if fetched.subscription is None:
         return None
     stored = actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
@@ -139,15 +150,15 @@ def apply_invoice_failed(event, fetched):
     return actions.store_payment_failure(stored.subscription, fetched.invoice.id)
 
 
-def fetch_charge(event):
+def fetch_charge(event: Event) -> RemoteCharge:
     return stripe_api.retrieve_charge(_object(event)["id"])
 
 
-def apply_charge_refunded(event, charge):
+def apply_charge_refunded(event: Event, charge: RemoteCharge) -> object:
     return actions.record_charge_refunds(charge)
 
 
-HANDLERS = {
+HANDLERS: dict[str, Handler[Any]] = {
     "checkout.session.completed": Handler(fetch_checkout, apply_checkout),
     "checkout.session.async_payment_succeeded": Handler(fetch_checkout, apply_checkout),
     "checkout.session.async_payment_failed": Handler(fetch_checkout, apply_checkout_failed),
@@ -163,7 +174,7 @@ HANDLERS = {
 # Receiving ----------------------------------------------------------------------------
 
 
-def receive(payload, signature):
+def receive(payload: bytes | str, signature: str) -> Outcome:
     """Handle one webhook delivery; returns an Outcome (HTTP status and why)."""
     try:
         event = stripe_api.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
@@ -180,18 +191,19 @@ class _StoredMeanwhile(Exception):
     """A concurrent delivery stored the event first."""
 
 
-def _status(event):
-    return actions.one(
+def _status(event: Event) -> str | None:
+    status: str | None = actions.one(
         StripeEvent.objects.filter(event_id=event["id"]).values_list("status", flat=True)
     )
+    return status
 
 
-def _locked_event_row(event):
+def _locked_event_row(event: Event) -> StripeEvent:
     """The stored event's row, locked until the transaction ends."""
     return StripeEvent.objects.select_for_update(of=("self",)).get(event_id=event["id"])
 
 
-def _store_processed(event):
+def _store_processed(event: Event) -> None:
     """Store a new event as processed, at the end of the transaction that
     applied it. Its unique key is the lock: a concurrent delivery of the same
     event that applied it too waits here until this one commits, then fails
@@ -211,7 +223,7 @@ def _store_processed(event):
 
 
 @contextmanager
-def _one_sqlite_writer_at_a_time():
+def _one_sqlite_writer_at_a_time() -> Iterator[None]:
     """On SQLite, wait for the one writer's turn on a file lock.
 
     SQLite lets one connection write at a time, and a connection that finds
@@ -233,7 +245,7 @@ def _one_sqlite_writer_at_a_time():
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def malformed(event) -> str:
+def malformed(event: Event) -> str:
     """Why no delivery of this event could ever be handled, or "" if it can."""
     event_type = event.get("type")
     if not isinstance(event_type, str) or not 0 < len(event_type) <= 100:
@@ -246,7 +258,7 @@ def malformed(event) -> str:
     return ""
 
 
-def handle(event, stored: bool = True):
+def handle(event: Event, stored: bool = True) -> Outcome:
     """Fetch what the event is about, then apply it and mark the event
     processed in one transaction. A failure is stored on the event's row.
     `stored` says whether the event may already have a row."""
@@ -291,7 +303,7 @@ def handle(event, stored: bool = True):
     return Outcome(200, "processed" if handler else "ignored")
 
 
-def _record_failure(event, message, status=StripeEvent.Status.FAILED) -> None:
+def _record_failure(event: Event, message: str, status: str = StripeEvent.Status.FAILED) -> None:
     message = message[:5000]
     pending = StripeEvent.objects.filter(event_id=event["id"]).exclude(
         status=StripeEvent.Status.PROCESSED
@@ -312,16 +324,16 @@ def _record_failure(event, message, status=StripeEvent.Status.FAILED) -> None:
         pending.update(status=status, error=message, attempts=F("attempts") + 1)
 
 
-def process(stored):
+def process(stored: StripeEvent) -> Outcome:
     """Handle a stored event again (a retry of one that failed)."""
     return handle(stored.payload)
 
 
-def retry_failed(limit: int = 100):
+def retry_failed(limit: int = 100) -> list[tuple[str, Outcome]]:
     """Handle again the events whose handling failed (the reconciliation's job
     when Stripe has given up retrying). Malformed events are not among them:
     they would fail the same way, and take the places of those that may not."""
-    outcomes = []
+    outcomes: list[tuple[str, Outcome]] = []
     for stored in StripeEvent.objects.filter(status=StripeEvent.Status.FAILED).order_by(
         "received_at"
     )[:limit]:
