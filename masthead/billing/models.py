@@ -21,7 +21,7 @@ from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 from masthead.core.querysets import ReportingQuerySet
 
 
-def hash_token(token):
+def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
@@ -55,7 +55,7 @@ class BillingSettings(BaseGenericSetting):
     def __str__(self) -> str:
         return "Billing settings"
 
-    def shipping_country_codes(self):
+    def shipping_country_codes(self) -> list[str]:
         return [code.strip().upper() for code in self.shipping_countries.split(",") if code.strip()]
 
 
@@ -128,11 +128,11 @@ class Price(models.Model):
         return f"{self.plan.name}, {self.display_amount} per {self.interval}"
 
     @property
-    def display_amount(self):
+    def display_amount(self) -> str:
         return format_money(self.amount, self.currency)
 
 
-def format_money(amount, currency) -> str:
+def format_money(amount: int, currency: str) -> str:
     symbol = {"usd": "$", "cad": "CA$", "aud": "A$", "gbp": "£", "eur": "€"}.get(
         currency.lower(), currency.upper() + " "
     )
@@ -152,15 +152,19 @@ def by_stripe_id(
     return queryset.exclude(**{field: ""}).filter(**{field: stripe_id})
 
 
-class SubscriptionQuerySet(ReportingQuerySet):
+_Subscription = TypeVar("_Subscription", bound="Subscription")
+
+
+# Generic, as QuerySet is, so that annotate() can add to the rows' type.
+class SubscriptionQuerySet(ReportingQuerySet[_Subscription]):
     # A subscription's bulk writes change its member's entitlement: serving
     # makes their cached entitlement stale (serving/invalidation.py).
     report_field = "member_id"
 
-    def paid(self):
+    def paid(self) -> "SubscriptionQuerySet[_Subscription]":
         return self.exclude(stripe_subscription_id="")
 
-    def live(self):
+    def live(self) -> "SubscriptionQuerySet[_Subscription]":
         """Paid subscriptions that still bill or may bill again."""
         return self.paid().filter(status__in=Subscription.LIVE_STATUSES)
 
@@ -256,11 +260,11 @@ class Subscription(models.Model):
         return f"{self.member or 'deleted member'}: {self.plan} ({self.get_status_display()})"
 
     @property
-    def is_stripe(self):
+    def is_stripe(self) -> bool:
         return bool(self.stripe_subscription_id)
 
     @property
-    def is_test_mode(self):
+    def is_test_mode(self) -> bool:
         return self.stripe_subscription_id.startswith("tm_")
 
 
@@ -300,7 +304,7 @@ class Payment(models.Model):
         return f"{format_money(self.amount, self.currency)} on {self.paid_at:%Y-%m-%d}"
 
     @property
-    def display_amount(self):
+    def display_amount(self) -> str:
         return format_money(self.amount, self.currency)
 
 
@@ -342,10 +346,10 @@ class Refund(models.Model):
         return f"Refund of {self.subscription} ({self.get_status_display()})"
 
     @property
-    def display_amount(self):
+    def display_amount(self) -> str:
         return format_money(self.amount_refunded or self.amount, self.currency)
 
-    def idempotency_key(self, payment) -> str:
+    def idempotency_key(self, payment: "Payment") -> str:
         return f"masthead-refund-{self.request_key}-payment-{payment.pk}"
 
 
@@ -438,7 +442,7 @@ class Gift(models.Model):
         return f"{self.get_months_display()} of {self.plan} for {self.recipient_email}"
 
     @property
-    def display_amount(self):
+    def display_amount(self) -> str:
         return format_money(self.amount, self.currency)
 
 
