@@ -8,18 +8,20 @@ returns one line per change, for the command's output and the task log.
 """
 
 import logging
+from datetime import datetime
+from types import ModuleType
 
 from django.db import transaction
 from django.utils import timezone
 
 from . import actions, gateway, stripe_api, testmode, webhooks
 from .models import Refund, Subscription
-from .remote import GatewayError
+from .remote import GatewayError, RemoteSubscription
 
 logger = logging.getLogger(__name__)
 
 
-def _describe(subscription, changes):
+def _describe(subscription: Subscription, changes: dict[str, tuple[object, object]]) -> str:
     parts = [f"{name} {old} → {new}" for name, (old, new) in changes.items()]
     return (
         f"{subscription.member or 'deleted member'} {subscription.stripe_subscription_id}: "
@@ -27,9 +29,12 @@ def _describe(subscription, changes):
     )
 
 
-def sync_subscription(backend, remote, fetched_at):
-    """Store one subscription and its paid invoices; the lines that changed."""
-    lines = []
+def sync_subscription(
+    backend: ModuleType, remote: RemoteSubscription, fetched_at: datetime
+) -> list[str]:
+    """Store one subscription and its paid invoices; the lines that changed.
+    `backend` is `stripe_api` or `testmode` (see `gateway`)."""
+    lines: list[str] = []
     invoices = backend.list_paid_invoices(remote.id) if remote.status != "incomplete" else []
     with transaction.atomic():
         try:
@@ -50,10 +55,10 @@ def sync_subscription(backend, remote, fetched_at):
     return lines
 
 
-def reconcile(now=None):
+def reconcile(now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
-    lines = []
-    seen = set()
+    lines: list[str] = []
+    seen: set[str] = set()
     if not gateway.test_mode():
         fetched_at = timezone.now()
         for remote in stripe_api.list_subscriptions():
