@@ -1,13 +1,21 @@
 """The publisher's billing screens in the Wagtail admin: plans and prices
 (with "Create on Stripe"), complimentary grants, and read-only lists of
-subscriptions, cancellations, refunds and gifts with their reasons."""
+subscriptions, cancellations, refunds and gifts with their reasons.
+
+Wagtail ships no type information: its base classes and what their methods
+return are Any here, and the overrides below say what they hand back."""
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, URLResolver, path, reverse
 from wagtail import hooks
 from wagtail.admin.panels import FieldPanel
 from wagtail.admin.ui.menus import MenuItem
@@ -30,22 +38,29 @@ from .models import (
 )
 from .remote import GatewayError
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from masthead.accounts.models import User
+
 
 class ReadOnlyPolicy(ModelPermissionPolicy):
     """Staff with the model's view (or change) permission may look; nobody
     adds, edits or deletes here: these rows follow Stripe and the actions."""
 
-    def user_has_permission(self, user, action):
+    def user_has_permission(self, user: "User | AnonymousUser", action: str) -> bool:
         if action != "view":
             return False
-        return super().user_has_permission(user, "view") or super().user_has_permission(
-            user, "change"
+        return bool(
+            super().user_has_permission(user, "view") or super().user_has_permission(user, "change")
         )
 
-    def user_has_any_permission(self, user, actions):
+    def user_has_any_permission(self, user: "User | AnonymousUser", actions: Iterable[str]) -> bool:
         return any(self.user_has_permission(user, action) for action in actions)
 
-    def user_has_permission_for_instance(self, user, action, instance):
+    def user_has_permission_for_instance(
+        self, user: "User | AnonymousUser", action: str, instance: Model
+    ) -> bool:
         return self.user_has_permission(user, action)
 
 
@@ -68,8 +83,8 @@ for _model in (Subscription, Refund, Gift, StripeEvent, BillingAuditLog):
 
 
 class PlanIndexView(IndexView):
-    def get_list_more_buttons(self, instance):
-        buttons = super().get_list_more_buttons(instance)
+    def get_list_more_buttons(self, instance: Plan) -> list[MenuItem]:
+        buttons: list[MenuItem] = super().get_list_more_buttons(instance)
         buttons.append(
             MenuItem(
                 "Create on Stripe",
@@ -83,8 +98,8 @@ class PlanIndexView(IndexView):
 
 class PlanEditView(EditView):
     @property
-    def header_more_buttons(self):
-        buttons = list(super().header_more_buttons)
+    def header_more_buttons(self) -> list[HeaderButton]:
+        buttons: list[HeaderButton] = list(super().header_more_buttons)
         buttons.append(
             HeaderButton(
                 "Create on Stripe",
@@ -107,7 +122,7 @@ class PlanViewSet(ModelViewSet):
     edit_view_class = PlanEditView
     list_display = ["name", "code", "includes_print", "active", "stripe_product_id"]
 
-    def create_on_stripe_view(self, request, pk):
+    def create_on_stripe_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         plan = get_object_or_404(Plan, pk=pk)
         if not self.permission_policy.user_has_permission(request.user, "change"):
             raise PermissionDenied
@@ -129,8 +144,9 @@ class PlanViewSet(ModelViewSet):
             {"plan": plan, "prices": plan.prices.all(), "header_title": f"Create {plan} on Stripe"},
         )
 
-    def get_urlpatterns(self):
-        return super().get_urlpatterns() + [
+    def get_urlpatterns(self) -> list[URLPattern | URLResolver]:
+        patterns: list[URLPattern | URLResolver] = super().get_urlpatterns()
+        return patterns + [
             path(
                 "<id:pk>/create-on-stripe/",
                 self.create_on_stripe_view,
@@ -181,7 +197,7 @@ class SubscriptionViewSet(ReadOnlyViewSet):
 
 
 class CancellationIndexView(IndexView):
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> "QuerySet[Subscription]":
         return (
             Subscription.objects.filter(canceled_at__isnull=False)
             .exclude(status=Subscription.Status.REFUNDED)
@@ -267,30 +283,31 @@ class AuditLogViewSet(ReadOnlyViewSet):
 
 
 class GrantIndexView(IndexView):
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> "QuerySet[ComplimentaryGrant]":
         return ComplimentaryGrant.objects.filter(
             status=Subscription.Status.COMPLIMENTARY
         ).select_related("member", "plan")
 
 
 class GrantCreateView(CreateView):
-    def save_instance(self):
+    def save_instance(self) -> Subscription:
         data = self.form.cleaned_data
-        return actions.grant_complimentary(
+        granted: Subscription = actions.grant_complimentary(
             data["member"],
             data["plan"],
             ends_at=data.get("ends_at"),
             granted_by=self.request.user,
             note=data.get("note", ""),
         )
+        return granted
 
 
 class GrantEditView(EditView):
-    def get_base_queryset(self):
+    def get_base_queryset(self) -> "QuerySet[ComplimentaryGrant]":
         return ComplimentaryGrant.objects.filter(status=Subscription.Status.COMPLIMENTARY)
 
-    def save_instance(self):
-        instance = super().save_instance()
+    def save_instance(self) -> ComplimentaryGrant:
+        instance: ComplimentaryGrant = super().save_instance()
         actions.audit(
             "complimentary_changed",
             subscription=instance,
@@ -334,5 +351,5 @@ class BillingGroup(ModelViewSetGroup):
 
 
 @hooks.register("register_admin_viewset")
-def register_billing_viewsets():
+def register_billing_viewsets() -> BillingGroup:
     return BillingGroup()
