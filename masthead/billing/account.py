@@ -1,31 +1,38 @@
 """What the account page shows of a member's billing, in one object."""
 
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 
 from . import actions, gateway
-from .entitlements import current_entitlement
+from .entitlements import Entitlement, current_entitlement
 from .models import Payment, Price, Refund, Subscription
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from masthead.accounts.models import User
 
 
 @dataclass
 class AccountBilling:
-    entitlement: object = None
+    entitlement: Entitlement | None = None
     subscription: Subscription | None = None  # the paid one that still bills
-    grants: list = field(default_factory=list)  # current gifts and complimentary
+    grants: list[Subscription] = field(default_factory=list)  # current gifts and complimentary
     refund: Refund | None = None
     can_refund: bool = False
-    refund_deadline: object = None
+    refund_deadline: datetime | None = None
     refund_refusal: str = ""
-    payments: list = field(default_factory=list)
-    switch_to: list = field(default_factory=list)
+    payments: list[Payment] = field(default_factory=list)
+    switch_to: list[Price] = field(default_factory=list)
     test_mode: bool = False
     portal: bool = False
     needs_address: bool = False
 
 
-def summary(member, now=None):
+def summary(member: "User | AnonymousUser | None", now: datetime | None = None) -> AccountBilling:
     now = now or timezone.now()
     billing = AccountBilling(test_mode=gateway.test_mode())
     if member is None or not member.is_authenticated:
@@ -53,11 +60,10 @@ def summary(member, now=None):
     if subscription is not None:
         billing.portal = not subscription.is_test_mode and not billing.test_mode
         if subscription.status in (Subscription.Status.ACTIVE, Subscription.Status.TRIALING):
-            billing.switch_to = list(
-                Price.objects.filter(active=True, plan__active=True)
-                .exclude(pk=subscription.price_id)
-                .select_related("plan")
-            )
+            offered = Price.objects.filter(active=True, plan__active=True)
+            if subscription.price_id is not None:
+                offered = offered.exclude(pk=subscription.price_id)
+            billing.switch_to = list(offered.select_related("plan"))
         if subscription.plan.includes_print:
             billing.needs_address = not actions.member_has_shipping_address(member)
     return billing
