@@ -1,4 +1,6 @@
 import unicodedata
+from collections.abc import Iterable
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -13,7 +15,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(label="Why? (optional)", max_length=200, required=False, strip=True)
 
 
-def country_choices(codes):
+def country_choices(codes: Iterable[str]) -> list[tuple[str, str]]:
     from masthead.accounts.countries import COUNTRIES
 
     return [("", "Choose a country")] + [(code, COUNTRIES.get(code, code)) for code in codes]
@@ -30,14 +32,14 @@ class ShippingAddressForm(forms.Form):
     postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
     country = forms.ChoiceField(label="Country")
 
-    def __init__(self, *args, countries=(), **kwargs) -> None:
+    def __init__(self, *args: Any, countries: Iterable[str] = (), **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
         country = self.fields["country"]
         assert isinstance(country, forms.ChoiceField)
         country.choices = country_choices(countries)
 
-    def clean(self):
+    def clean(self) -> dict[str, Any] | None:
         from masthead.accounts.addresses import validate_address
 
         data = super().clean()
@@ -52,7 +54,7 @@ class ShippingAddressForm(forms.Form):
                     self.add_error(target if target in self.fields else None, message)
         return data
 
-    def address_fields(self):
+    def address_fields(self) -> dict[str, str]:
         data = self.cleaned_data
         return {
             "name": data.get("ship_name", ""),
@@ -64,7 +66,7 @@ class ShippingAddressForm(forms.Form):
             "country": data.get("country", ""),
         }
 
-    def stripe_shipping(self):
+    def stripe_shipping(self) -> dict[str, Any]:
         """The address as Stripe Checkout reports it."""
         fields = self.address_fields()
         name = fields.pop("name")
@@ -72,7 +74,7 @@ class ShippingAddressForm(forms.Form):
 
 
 class TestCardForm(forms.Form):
-    def __init__(self, *args, **kwargs) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
 
@@ -81,8 +83,8 @@ class TestCardForm(forms.Form):
     cvc = forms.CharField(label="CVC", max_length=4)
     card_name = forms.CharField(label="Name on card", max_length=200, required=False)
 
-    def clean_expiry(self):
-        value = self.cleaned_data["expiry"].replace(" ", "")
+    def clean_expiry(self) -> tuple[int, int]:
+        value: str = self.cleaned_data["expiry"].replace(" ", "")
         month, _, year = value.partition("/")
         if not (month.isdigit() and year.isdigit()):
             raise ValidationError("Enter the expiry as MM / YY.")
@@ -110,16 +112,16 @@ class GiftForm(forms.Form):
         help_text=f"Plain text, up to {MESSAGE_MAX_LENGTH} characters.",
     )
 
-    def clean_recipient_name(self):
-        name = self.cleaned_data["recipient_name"]
+    def clean_recipient_name(self) -> str:
+        name: str = self.cleaned_data["recipient_name"]
         if _has_control_characters(name, allowed=""):
             raise ValidationError("Enter the name on one line.")
         return _refuse_markup(name)
 
-    def clean_message(self):
+    def clean_message(self) -> str:
         """The message goes by email to an address the buyer chooses: plain
         text only, so it cannot pass for the magazine's own markup."""
-        message = self.cleaned_data["message"].replace("\r\n", "\n").replace("\r", "\n")
+        message: str = self.cleaned_data["message"].replace("\r\n", "\n").replace("\r", "\n")
         if _has_control_characters(message, allowed="\n\t"):
             raise ValidationError("The message can only hold plain text.")
         if message.count("\n") >= MESSAGE_MAX_LINES:
@@ -127,11 +129,11 @@ class GiftForm(forms.Form):
         return _refuse_markup(message)
 
 
-def _has_control_characters(text, *, allowed):
+def _has_control_characters(text: str, *, allowed: str) -> bool:
     return any(unicodedata.category(char) in ("Cc", "Cf") and char not in allowed for char in text)
 
 
-def _refuse_markup(text):
+def _refuse_markup(text: str) -> str:
     if strip_tags(text) != text:
         raise ValidationError("Write it as plain text, without HTML.")
     return text
