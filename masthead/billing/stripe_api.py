@@ -207,12 +207,14 @@ def _signed_at(sig_header: str) -> int:
     raise ValueError("No timestamp in the signature.")
 
 
-def construct_event(payload: bytes | str, sig_header: str, secret: str) -> dict[str, Any]:
+def construct_event(payload: bytes | str, sig_header: str | None, secret: str) -> dict[str, Any]:
     """The event in a verified webhook body, as a dict. Raises SignatureError
     for a missing or forged signature, one signed more than 5 minutes ago or
     ahead, or a body that is not an event with an id Masthead can store."""
     if not secret:
         raise SignatureError("No webhook secret is configured.")
+    if not sig_header:
+        raise SignatureError("No Stripe-Signature header.")
     try:
         stripe.WebhookSignature.verify_header(
             payload.decode("utf-8") if isinstance(payload, bytes) else payload,

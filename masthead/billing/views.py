@@ -2,12 +2,14 @@
 Thin: each view checks the request and calls one action."""
 
 import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -18,23 +20,31 @@ from masthead.accounts import ratelimit
 
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
-from .models import Gift, Plan, Price
-from .remote import CardDeclined, GatewayError
+from .models import Gift, Plan, Price, Subscription
+from .remote import CardDeclined, GatewayError, RemoteCheckout
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from masthead.accounts.models import User
 
 logger = logging.getLogger(__name__)
+Result = TypeVar("Result")
 
 ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
 TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
 
 
-def _to_account(request, message=None, level=messages.SUCCESS):
+def _to_account(
+    request: HttpRequest, message: str | None = None, level: int = messages.SUCCESS
+) -> HttpResponseRedirect:
     if message:
         messages.add_message(request, level, message, extra_tags="billing")
     return redirect(ACCOUNT_URL)
 
 
-def subscribe(request):
+def subscribe(request: HttpRequest) -> HttpResponse:
     plans = (
         Plan.objects.filter(active=True).prefetch_related("prices").order_by("sort_order", "name")
     )
@@ -57,7 +67,7 @@ def subscribe(request):
 
 
 @require_POST
-def start_checkout(request, price_id):
+def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
     if not request.user.is_authenticated:
         # Back to the plans after signing in: this address takes POST only.
         return redirect_to_login(reverse("billing:subscribe"))
@@ -78,7 +88,9 @@ def start_checkout(request, price_id):
     return HttpResponseRedirect(url, status=303)
 
 
-def _fulfil_own_session(request, session_id):
+def _fulfil_own_session(
+    request: HttpRequest, session_id: str
+) -> tuple[RemoteCheckout, Subscription | Gift | None]:
     """Fulfil a Checkout Session the signed-in member started (the webhook's
     code path); 404 for anyone else's."""
     if gateway.test_mode() and not session_id.startswith(testmode.SESSION_PREFIX):
@@ -96,7 +108,7 @@ def _fulfil_own_session(request, session_id):
 
 
 @login_required
-def success(request):
+def success(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     if not session_id:
         return redirect("billing:subscribe")
@@ -108,20 +120,20 @@ def success(request):
     )
 
 
-def checkout_cancel(request):
+def checkout_cancel(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/checkout_cancel.html")
 
 
 @csrf_exempt
 @require_POST
-def webhook(request):
+def webhook(request: HttpRequest) -> HttpResponse:
     outcome = webhooks.receive(request.body, request.headers.get("Stripe-Signature"))
     return HttpResponse(outcome.result, status=outcome.status, content_type="text/plain")
 
 
 @login_required
 @require_POST
-def portal(request):
+def portal(request: HttpRequest) -> HttpResponse:
     try:
         url = actions.portal_url(request.user, return_url=actions.absolute_url(ACCOUNT_URL))
     except GatewayError:
@@ -137,7 +149,11 @@ def portal(request):
     return HttpResponseRedirect(url, status=303)
 
 
-def _billing_action(request, action, success_message):
+def _billing_action(
+    request: HttpRequest,
+    action: Callable[["User | AnonymousUser", str], Result],
+    success_message: Callable[[Result], str],
+) -> HttpResponse:
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
@@ -154,7 +170,7 @@ def _billing_action(request, action, success_message):
 
 @login_required
 @require_POST
-def cancel(request):
+def cancel(request: HttpRequest) -> HttpResponse:
     return _billing_action(
         request,
         actions.cancel_subscription,
@@ -167,7 +183,7 @@ def cancel(request):
 
 @login_required
 @require_POST
-def resume(request):
+def resume(request: HttpRequest) -> HttpResponse:
     return _billing_action(
         request,
         lambda user, reason: actions.resume_subscription(user),
@@ -177,7 +193,7 @@ def resume(request):
 
 @login_required
 @require_POST
-def refund(request):
+def refund(request: HttpRequest) -> HttpResponse:
     return _billing_action(
         request,
         actions.refund_subscription,
@@ -187,7 +203,7 @@ def refund(request):
 
 @login_required
 @require_POST
-def switch(request, price_id):
+def switch(request: HttpRequest, price_id: int) -> HttpResponse:
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
     return _billing_action(
         request,
@@ -203,7 +219,7 @@ def switch(request, price_id):
 
 
 @login_required
-def test_checkout(request, session):
+def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
     if not session.startswith(testmode.SESSION_PREFIX):
         raise Http404("No such checkout.")
     try:
@@ -265,7 +281,7 @@ def test_checkout(request, session):
 # Gifts ------------------------------------------------------------------------------
 
 
-def gift(request):
+def gift(request: HttpRequest) -> HttpResponse:
     form = GiftForm(request.POST or None)
     if request.method == "POST":
         if not request.user.is_authenticated:
@@ -302,7 +318,7 @@ def gift(request):
 
 
 @login_required
-def gift_thanks(request):
+def gift_thanks(request: HttpRequest) -> HttpResponse:
     session_id = request.GET.get("session_id", "")
     if not session_id:
         return redirect("billing:gift")
@@ -310,7 +326,7 @@ def gift_thanks(request):
     return render(request, "billing/gift_thanks.html", {"gift": gift, "checkout": checkout})
 
 
-def gift_redeem(request, token):
+def gift_redeem(request: HttpRequest, token: str) -> HttpResponse:
     gift = actions.find_gift(token)
     usable = gift is not None and gift.status == Gift.Status.PAID
     needs_address = (

@@ -174,7 +174,7 @@ HANDLERS: dict[str, Handler[Any]] = {
 # Receiving ----------------------------------------------------------------------------
 
 
-def receive(payload: bytes | str, signature: str) -> Outcome:
+def receive(payload: bytes | str, signature: str | None) -> Outcome:
     """Handle one webhook delivery; returns an Outcome (HTTP status and why)."""
     try:
         event = stripe_api.construct_event(payload, signature, settings.STRIPE_WEBHOOK_SECRET)
