@@ -733,7 +733,7 @@ class Writer:
             self.problem(record.source_id, "stripe_subscription_id", f"Stripe: {error}")
             return None
         live = [remote for remote in remotes if remote.status in ("active", "trialing", "past_due")]
-        remote = (live or remotes or [None])[0]
+        remote = next(iter(live or remotes), None)
         if remote is None:
             self.problem(
                 record.source_id,
