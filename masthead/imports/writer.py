@@ -25,6 +25,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from django.contrib.auth import get_user_model
@@ -47,6 +48,10 @@ from .records import (
     PostStatus,
     ReaderStatus,
 )
+
+if TYPE_CHECKING:
+    from masthead.billing.models import Plan
+    from masthead.newsroom.models import SectionPage
 
 logger = logging.getLogger(__name__)
 
@@ -158,7 +163,7 @@ def plan_import(parser, options: ImportOptions | None = None, *, progress=None) 
     parser.check()
     report = Report(importer=parser.source)
     known = _known(parser.source)
-    emails = set()
+    emails: set[str] = set()
     section_slugs = dict(SectionPage.objects.values_list("slug", "title"))
     for record in parser.records():
         report.total += 1
@@ -240,34 +245,32 @@ def _fill_price_mapping(report, options):
         )
 
 
-def _reader_problem(parser, record: ImportedReader, seen):
+def _reader_problem(parser, record: ImportedReader, seen: set[str]) -> ImportProblem | None:
     email = (record.email or "").strip()
-    where = {"file": str(parser.side_files.get("members") or parser.path), "line": record.line}
+    file = str(parser.side_files.get("members") or parser.path)
+
+    def problem(field_name: str, message: str) -> ImportProblem:
+        return ImportProblem(
+            file=file,
+            line=record.line,
+            record=record.source_id,
+            field=field_name,
+            message=message,
+        )
+
     try:
         validate_email(email)
     except ValidationError:
-        return ImportProblem(
-            record=record.source_id,
-            field="email",
-            message=f"not a valid email address: {email!r}",
-            **where,
-        )
+        return problem("email", f"not a valid email address: {email!r}")
     key = email.lower()
     if key in seen:
-        return ImportProblem(
-            record=record.source_id,
-            field="email",
-            message=f"{email} appears more than once (emails are compared ignoring case); kept the first",
-            **where,
+        return problem(
+            "email",
+            f"{email} appears more than once (emails are compared ignoring case); kept the first",
         )
     seen.add(key)
     if record.status not in ReaderStatus.ALL:
-        return ImportProblem(
-            record=record.source_id,
-            field="status",
-            message=f"unknown status {record.status!r}",
-            **where,
-        )
+        return problem("status", f"unknown status {record.status!r}")
     return None
 
 
@@ -299,7 +302,7 @@ def write_import(parser, run: ImportRun, options: ImportOptions | None = None, *
     batch = []
     last = None
     try:
-        seen_emails = set()
+        seen_emails: set[str] = set()
         for record in parser.records():
             position += 1
             # Readers the plan skipped (invalid, or a repeated email) are
@@ -366,7 +369,7 @@ class Writer:
         self.options = options
         self.report = report
         self.known = _known(self.source)
-        self.sections = {}  # section slug -> SectionPage
+        self.sections: dict[str, SectionPage] = {}  # by slug
         # source id -> Author pk, with those earlier runs (or batches before
         # a resume) wrote.
         self.authors = {
@@ -374,9 +377,8 @@ class Writer:
             for (kind, source_id), (_, object_id) in self.known.items()
             if kind == ImportedObject.Kind.AUTHOR
         }
-        self.plans = {}  # plan code -> Plan
-        self.old_paths = {}  # old path -> new URL path
-        self.redirects = []  # (old path, page pk)
+        self.plans: dict[str, Plan] = {}  # by code
+        self.old_paths: dict[str, str] = {}  # old path -> new URL path
 
     # Site ------------------------------------------------------------------
 
@@ -523,11 +525,10 @@ class Writer:
         if not record.title.strip():
             self.problem(record.source_id, "title", "post has no title; skipped")
             return None, None
-        page = ArticlePage.objects.filter(pk=object_id).first() if object_id else None
+        existing = ArticlePage.objects.filter(pk=object_id).first() if object_id else None
         section = self.section(self.section_slug_for(record))
-        created = page is None
-        if created:
-            page = ArticlePage(slug=self.free_slug(section, record))
+        created = existing is None
+        page = existing or ArticlePage(slug=self.free_slug(section, record))
         page.title = record.title[:255]
         page.dek = record.dek[:400]
         page.seo_title = record.meta_title[:255]
