@@ -337,14 +337,14 @@ def test_a_failure_mid_import_keeps_whole_batches_and_the_run_resumes(export, im
     parser = GhostParser(export)
     options = ImportOptions(images_dir=str(images), fetch_images=False, batch_size=2)
     run = ImportRun.objects.create(importer="ghost", report=plan_import(parser, options).as_dict())
-    write_post = Writer.write_post
+    fill_page = Writer.fill_page
 
-    def crash_on_ferries(self, record, object_id):
+    def crash_on_ferries(self, page, record):
         if record.slug == "ferry-timetables":
             raise RuntimeError("disk full")
-        return write_post(self, record, object_id)
+        return fill_page(self, page, record)
 
-    monkeypatch.setattr(Writer, "write_post", crash_on_ferries)
+    monkeypatch.setattr(Writer, "fill_page", crash_on_ferries)
     with pytest.raises(RuntimeError):
         write_import(parser, run, options)
     run.refresh_from_db()
@@ -359,7 +359,7 @@ def test_a_failure_mid_import_keeps_whole_batches_and_the_run_resumes(export, im
         "the-river-ledger",
     }
 
-    monkeypatch.setattr(Writer, "write_post", write_post)
+    monkeypatch.setattr(Writer, "fill_page", fill_page)
     resumed = write_import(
         GhostParser(export),
         run,
