@@ -13,6 +13,7 @@ The result is StreamField raw data: a list of {"type", "value"} dicts.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,6 +90,14 @@ def inline_html(fragment: str, rewrite_link=None) -> str:
     return cleaned.strip()
 
 
+TAG = re.compile(r"<[^>]*>")
+
+
+def _has_text(cleaned: str) -> bool:
+    """Whether sanitised (so well-formed) HTML has any text outside its tags."""
+    return bool(html_lib.unescape(TAG.sub("", cleaned)).strip())
+
+
 def _text(node) -> str:
     return " ".join(node.get_text(" ").split())
 
@@ -151,7 +160,7 @@ class _Converter:
 
     def paragraph(self, fragment, tag="p"):
         text = inline_html(fragment, self.rewrite_link)
-        if BeautifulSoup(text, "lxml").get_text().strip():
+        if _has_text(text):
             self.add("paragraph", f"<{tag}>{text}</{tag}>")
 
     def element(self, node: Tag):
@@ -254,5 +263,5 @@ class _Converter:
 
     def raw(self, node: Tag):
         cleaned = sanitise_html(str(node)).strip()
-        if cleaned and (BeautifulSoup(cleaned, "lxml").get_text().strip() or "<img" in cleaned):
+        if cleaned and (_has_text(cleaned) or "<img" in cleaned):
             self.add("html", cleaned)

@@ -19,6 +19,7 @@ charged.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import logging
@@ -399,7 +400,7 @@ class Writer:
             if kind == ImportedObject.Kind.AUTHOR
         }
         self.plans: dict[str, Plan] = {}  # by code
-        self.old_paths: dict[str, str] = {}  # old path -> new URL path
+        self._old_paths: dict[str, str] | None = None
         # Per section (pk): the slugs its children have, and the path of its
         # last child, so a batch of new articles takes no tree queries.
         self.taken_slugs: dict[int, set[str]] = {}
@@ -411,6 +412,7 @@ class Writer:
         self.page_images: set[int] = set()
         self.redirects: dict[str, ArticlePage] = {}
         self.grown_sections: dict[int, SectionPage] = {}
+        self.contents: dict[int, dict[str, Any]] = {}  # page pk -> its first revision
 
     # Site ------------------------------------------------------------------
 
@@ -427,13 +429,22 @@ class Writer:
             ensure_default_plans()
         self.plans = {plan.code: plan for plan in Plan.objects.all()}
         self.sections = {section.slug: section for section in SectionPage.objects.all()}
-        # The new address of every post in the export, for link rewriting.
-        for record in self.parser.records():
-            if isinstance(record, ImportedPost) and record.old_url:
-                section_slug = self.section_slug_for(record)
-                self.old_paths[normalise_path(record.old_url)] = (
-                    f"/{section_slug}/{slugify(record.slug) or record.source_id}/"
-                )
+
+    @property
+    def old_paths(self) -> dict[str, str]:
+        """Old path -> new address of every post in the export, for link
+        rewriting: read from the export when the first post is written (a
+        re-run that changes no post never reads it), by a copy of the parser,
+        whose own pass is under way."""
+        if self._old_paths is None:
+            self._old_paths = {}
+            for record in copy.copy(self.parser).records():
+                if isinstance(record, ImportedPost) and record.old_url:
+                    section_slug = self.section_slug_for(record)
+                    self._old_paths[normalise_path(record.old_url)] = (
+                        f"/{section_slug}/{slugify(record.slug) or record.source_id}/"
+                    )
+        return self._old_paths
 
     def section_slug_for(self, record: ImportedPost):
         key = record.section or NO_SECTION
@@ -590,7 +601,7 @@ class Writer:
         insert for the batch; drafts, scheduled posts and changed posts go
         through Wagtail's revisions one by one. Search, reference and
         teaser indexing wait for one task per batch after the commit."""
-        from wagtail.models import Page, Revision
+        from wagtail.models import Page, PageLogEntry, Revision
 
         from masthead.access.pictures import place_pictures
         from masthead.core.indexing import quiet_indexing
@@ -600,6 +611,7 @@ class Writer:
         from .tasks import index_imported_pages
 
         results: list[Written] = []
+        inserted: list[ArticlePage] = []
         published: list[ArticlePage] = []
         touched: list[int] = []
         self.page_images = set()
@@ -619,6 +631,7 @@ class Writer:
                 page = existing.get(item.object_id or 0)
                 if page is None:
                     page = self.insert_post(record)
+                    inserted.append(page)
                     if page.live:
                         published.append(page)
                     else:
@@ -636,10 +649,22 @@ class Writer:
                         content_object=page,
                         base_content_type=page.get_base_content_type(),
                         object_str=str(page),
-                        content=page.serializable_data(),
+                        content=self.contents.pop(page.pk),
                         created_at=now,
                     )
                     for page in published
+                ]
+            )
+            PageLogEntry.objects.bulk_create(
+                [
+                    PageLogEntry(
+                        page=page,
+                        content_type_id=page.content_type_id,
+                        label=page.get_admin_display_title(),
+                        action="wagtail.create",
+                        timestamp=now,
+                    )
+                    for page in inserted
                 ]
             )
             for page, revision in zip(published, revisions, strict=True):
@@ -657,12 +682,15 @@ class Writer:
         place_pictures(self.page_images)
         if published:
             transaction.on_commit(partial(pages_changed.send, sender=None))
-        enqueue_on_commit(index_imported_pages, touched)
+        if touched:
+            enqueue_on_commit(index_imported_pages, touched)
         return results
 
     def insert_post(self, record: ImportedPost):
         """A new article under its section, saved once: live with its
         publication times when published, else a draft to revise."""
+        from modelcluster.models import get_all_child_relations
+
         from masthead.newsroom.models import ArticlePage
 
         section = self.section(self.section_slug_for(record))
@@ -674,16 +702,33 @@ class Writer:
         page.path = self.next_path(section)
         page.numchild = 0
         page._cached_parent_obj = section
-        if record.status == PostStatus.PUBLISHED:
-            when = record.published_at or timezone.now()
-            page.live = True
-            page.has_unpublished_changes = False
-            page.first_published_at = when
-            page.last_published_at = record.updated_at or when
-        else:
+        page.set_url_path(section)
+        if record.status != PostStatus.PUBLISHED:
             page.live = False
             page.has_unpublished_changes = True
-        page.save(clean=False)
+            page.save(clean=False, log_action=None)
+            return page
+        when = record.published_at or timezone.now()
+        page.live = True
+        page.has_unpublished_changes = False
+        page.first_published_at = when
+        page.last_published_at = record.updated_at or when
+        # The revision's content is read while the page's child rows
+        # (bylines, tags) are still in memory: once saved, reading them
+        # again would take a query each.
+        content = page.serializable_data()
+        children = {
+            relation: list(getattr(page, relation.get_accessor_name()).all())
+            for relation in get_all_child_relations(page)
+        }
+        page.save(clean=False, log_action=None)
+        content["pk"] = page.pk
+        for relation, rows in children.items():
+            name = relation.get_accessor_name()
+            for data, row in zip(content.get(name, []) if rows else [], rows, strict=True):
+                data["pk"] = row.pk
+                data[relation.field.name] = page.pk
+        self.contents[page.pk] = content
         return page
 
     def revise_post(self, page, record: ImportedPost, *, created: bool):
