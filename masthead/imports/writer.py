@@ -674,7 +674,11 @@ class Writer:
                 published, ["latest_revision", "live_revision", "latest_revision_created_at"]
             )
             for section in self.grown_sections.values():
-                section.numchild = section.get_children().count()
+                # Not get_children(): treebeard answers none for a section
+                # whose numchild says it has none.
+                section.numchild = Page.objects.filter(
+                    path__startswith=section.path, depth=section.depth + 1
+                ).count()
                 Page.objects.filter(pk=section.pk).update(numchild=section.numchild)
             self.write_redirects()
         # A picture shown in a paid article is moved to private storage now,

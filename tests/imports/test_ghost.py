@@ -85,6 +85,36 @@ def test_title_dek_authors_in_order_tags_meta_and_feature_image(export, images):
     assert mara.photo is not None
 
 
+def test_articles_written_in_bulk_are_whole_wagtail_pages(
+    export, images, django_capture_on_commit_callbacks
+):
+    """The tree positions, first revisions, creation log and indexes that
+    the bulk write makes by itself are what Wagtail would have made."""
+    from wagtail.models import Page, PageLogEntry, ReferenceIndex
+
+    from masthead.access.models import Teaser
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(export, images)
+    assert Page.find_problems() == ([], [], [], [], [])
+    coast = SectionPage.objects.get(slug="coast")
+    added = coast.add_child(instance=ArticlePage(title="Added by an editor", slug="added"))
+    assert added.get_parent().specific == coast
+    harbour = ArticlePage.objects.get(slug="harbour-master")
+    assert harbour.url_path == "/home/coast/harbour-master/"
+    assert harbour.live_revision == harbour.latest_revision
+    revised = harbour.live_revision.as_object()
+    assert revised.pk == harbour.pk
+    assert [byline.pk for byline in revised.bylines.all()] == [
+        byline.pk for byline in harbour.bylines.all()
+    ]
+    assert [author.name for author in revised.authors] == ["Tomasz Reed", "Mara Quill"]
+    assert PageLogEntry.objects.filter(page=harbour, action="wagtail.create").count() == 1
+    # Indexed by the task each batch enqueues once committed.
+    assert Teaser.objects.filter(article=harbour).exists()
+    assert ReferenceIndex.get_references_for_object(harbour).exists()
+
+
 def test_html_becomes_blocks_with_nothing_dropped(export, images):
     run_import(export, images)
     page = ArticlePage.objects.get(slug="harbour-master")
