@@ -600,7 +600,10 @@ class Writer:
         treebeard lookups), published ones with their revision made in one
         insert for the batch; drafts, scheduled posts and changed posts go
         through Wagtail's revisions one by one. Search, reference and
-        teaser indexing wait for one task per batch after the commit."""
+        teaser indexing wait for one task per batch after the commit. New
+        published articles send no page_published: their pictures are placed
+        and cached pages made stale here, once per batch, and an archive
+        brought in is not narrated as if it were news."""
         from wagtail.models import Page, PageLogEntry, Revision
 
         from masthead.access.pictures import place_pictures
@@ -635,10 +638,10 @@ class Writer:
                     if page.live:
                         published.append(page)
                     else:
-                        self.revise_post(page, record, created=True)
+                        self.revise_post(page, record)
                 else:
                     self.fill_page(page, record)
-                    self.revise_post(page, record, created=False)
+                    self.revise_post(page, record)
                 touched.append(page.pk)
                 self.remember_redirect(record, page)
                 results.append((item, page.pk, {}))
@@ -735,7 +738,7 @@ class Writer:
         self.contents[page.pk] = content
         return page
 
-    def revise_post(self, page, record: ImportedPost, *, created: bool):
+    def revise_post(self, page, record: ImportedPost):
         """A new revision of `page` through Wagtail: published, scheduled
         (publishing with a future go-live time schedules it) or a draft."""
         revision = page.save_revision(clean=False, log_action=False)
