@@ -169,7 +169,7 @@ def write_substack_zip(path, posts, readers):
 
 
 def timed(env, *args):
-    """Wall seconds and peak RSS (MB) of one management command."""
+    """Wall seconds, CPU seconds and peak RSS (MB) of one management command."""
     began = time.perf_counter()
     process = subprocess.Popen(
         [PYTHON, "manage.py", *args], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
@@ -178,7 +178,7 @@ def timed(env, *args):
     seconds = time.perf_counter() - began
     if status != 0:
         raise SystemExit(f"{args[0]} failed ({status})")
-    return seconds, usage.ru_maxrss / 1024
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def bench(name, command, make_export, options):
@@ -189,13 +189,14 @@ def bench(name, command, make_export, options):
         made = time.perf_counter() - began
         env = bench_env(folder, TASKS_BACKEND="database", LOG_LEVEL="WARNING")
         manage(env, "migrate", "--noinput")
-        first, rss = timed(env, command, *args)
-        again, rss_again = timed(env, command, *args)
+        first, first_cpu, rss = timed(env, command, *args)
+        again, again_cpu, rss_again = timed(env, command, *args)
         print(
             f"{name}: {options.posts} posts, {options.readers} readers "
             f"(export written in {made:.1f} s)\n"
-            f"  first import: {first:.1f} s wall, peak RSS {rss:.0f} MB\n"
-            f"  re-run:       {again:.1f} s wall, peak RSS {rss_again:.0f} MB "
+            f"  first import: {first:.1f} s wall ({first_cpu:.1f} s CPU), peak RSS {rss:.0f} MB\n"
+            f"  re-run:       {again:.1f} s wall ({again_cpu:.1f} s CPU), "
+            f"peak RSS {rss_again:.0f} MB "
             f"({first / again:.1f}x faster)"
         )
     finally:

@@ -1053,6 +1053,45 @@ def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note: st
     return subscription
 
 
+def grant_complimentary_many(grants, *, note: str = ""):
+    """Staff grants in bulk (an import's comped readers): `grants` is a list
+    of (member, plan, ends_at). One insert for the subscriptions and one for
+    their audit rows (the subscriptions' queryset reports the members whose
+    entitlement changed)."""
+    now = timezone.now()
+    with transaction.atomic():
+        subscriptions = Subscription.objects.bulk_create(
+            [
+                Subscription(
+                    member=member,
+                    plan=plan,
+                    status=Subscription.Status.COMPLIMENTARY,
+                    ends_at=ends_at,
+                    current_period_start=now,
+                    current_period_end=ends_at,
+                    note=note[:200],
+                    welcomed_at=now,
+                )
+                for member, plan, ends_at in grants
+            ]
+        )
+        BillingAuditLog.objects.bulk_create(
+            [
+                BillingAuditLog(
+                    action="complimentary_granted",
+                    member=subscription.member,
+                    subscription=subscription,
+                    detail={
+                        "ends_at": str(subscription.ends_at) if subscription.ends_at else "",
+                        "note": note,
+                    },
+                )
+                for subscription in subscriptions
+            ]
+        )
+    return subscriptions
+
+
 def end_expired_grants(now=None):
     """Mark gifts and complimentary grants whose end date passed as ended."""
     now = now or timezone.now()

@@ -20,7 +20,6 @@ import hashlib
 import io
 import os
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from functools import partial
@@ -30,12 +29,9 @@ from time import monotonic
 from django.core.files.images import ImageFile
 from django.db import transaction
 from django.db.models import Q
-from django.db.models.signals import post_save
-from modelsearch import index as search_index
-from modelsearch.signal_handlers import post_save_signal_handler
-from wagtail.models import Collection, Page, ReferenceIndex, Site
-from wagtail.signal_handlers import disable_reference_index_auto_update
+from wagtail.models import Collection, Page, Site
 
+from masthead.core.indexing import index_objects, quiet_indexing
 from masthead.core.models import MagazineSettings
 from masthead.editions.actions import schedule_edition_builds
 from masthead.issues.models import IssueArticle, IssueIndexPage, IssuePage
@@ -92,29 +88,6 @@ def at_publish_time(day):
 
 def long_date(day):
     return f"{day:%B} {day.day}, {day.year}"
-
-
-@contextmanager
-def quiet_indexing():
-    """Skip the per-save search and reference index tasks; the loader indexes at the end."""
-    muted = [
-        model
-        for model in search_index.get_indexed_models()
-        if post_save.disconnect(post_save_signal_handler, sender=model)
-    ]
-    try:
-        with disable_reference_index_auto_update():
-            yield
-    finally:
-        for model in muted:
-            post_save.connect(post_save_signal_handler, sender=model)
-
-
-def index_objects(objects):
-    for obj in objects:
-        search_index.insert_or_update_object(obj)
-        if ReferenceIndex.is_indexed(type(obj)):
-            ReferenceIndex.create_or_update_for_object(obj)
 
 
 def demo_collection():

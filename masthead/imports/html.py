@@ -13,6 +13,7 @@ The result is StreamField raw data: a list of {"type", "value"} dicts.
 
 from __future__ import annotations
 
+import html as html_lib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -89,12 +90,34 @@ def inline_html(fragment: str, rewrite_link=None) -> str:
     return cleaned.strip()
 
 
+TAG = re.compile(r"<[^>]*>")
+
+
+def _has_text(cleaned: str) -> bool:
+    """Whether sanitised (so well-formed) HTML has any text outside its tags."""
+    return bool(html_lib.unescape(TAG.sub("", cleaned)).strip())
+
+
 def _text(node) -> str:
     return " ".join(node.get_text(" ").split())
 
 
+def _attr(node: Tag, name: str) -> str:
+    """An attribute's value as one string (BeautifulSoup gives lists for
+    multi-valued ones such as class)."""
+    value = node.get(name)
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else " ".join(value)
+
+
 class _Converter:
-    def __init__(self, conversion, resolve_image, rewrite_link):
+    def __init__(
+        self,
+        conversion: Conversion,
+        resolve_image: Callable[[ImageRequest], int | None] | None,
+        rewrite_link: Callable[[str], str | None] | None,
+    ) -> None:
         self.conversion = conversion
         self.resolve_image = resolve_image
         self.rewrite_link = rewrite_link
@@ -137,7 +160,7 @@ class _Converter:
 
     def paragraph(self, fragment, tag="p"):
         text = inline_html(fragment, self.rewrite_link)
-        if BeautifulSoup(text, "lxml").get_text().strip():
+        if _has_text(text):
             self.add("paragraph", f"<{tag}>{text}</{tag}>")
 
     def element(self, node: Tag):
@@ -185,8 +208,8 @@ class _Converter:
             self.figure(node, "", "")
         elif name == "figure":
             self.figure_element(node, classes)
-        elif name == "iframe" and (node.get("src") or "").startswith(("http://", "https://")):
-            self.add("embed", {"url": node["src"], "caption": ""})
+        elif name == "iframe" and _attr(node, "src").startswith(("http://", "https://")):
+            self.add("embed", {"url": _attr(node, "src"), "caption": ""})
         elif name in BLOCK_CONTAINERS and not classes & {"kg-card"}:
             self.walk(node.children)
             self.flush_inline()
@@ -204,10 +227,10 @@ class _Converter:
         images = node.find_all("img")
         iframe = node.find("iframe")
         if "kg-embed-card" in classes or (iframe is not None and not images):
-            url = (iframe.get("src") or "") if iframe is not None else ""
+            url = _attr(iframe, "src") if iframe is not None else ""
             if not url:
                 link = node.find("a", href=True)
-                url = link["href"] if link else ""
+                url = _attr(link, "href") if link is not None else ""
             if url.startswith(("http://", "https://")):
                 self.add("embed", {"url": url, "caption": caption})
             else:
@@ -224,8 +247,8 @@ class _Converter:
         self.raw(node)
 
     def figure(self, img: Tag, caption, credit):
-        src = img.get("src") or ""
-        alt = img.get("alt") or ""
+        src = _attr(img, "src")
+        alt = _attr(img, "alt")
         image_id = None
         if src and self.resolve_image is not None:
             image_id = self.resolve_image(
@@ -240,5 +263,5 @@ class _Converter:
 
     def raw(self, node: Tag):
         cleaned = sanitise_html(str(node)).strip()
-        if cleaned and (BeautifulSoup(cleaned, "lxml").get_text().strip() or "<img" in cleaned):
+        if cleaned and (_has_text(cleaned) or "<img" in cleaned):
             self.add("html", cleaned)

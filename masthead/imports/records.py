@@ -243,7 +243,7 @@ class Parser:
     #: what the admin's upload form and the command call the side files
     side_file_names: tuple[str, ...] = ()
 
-    def __init__(self, path, **side_files):
+    def __init__(self, path: str | Path, **side_files: str | Path | None) -> None:
         self.path = Path(path)
         self.side_files = {
             name: (Path(value) if value else None) for name, value in side_files.items()

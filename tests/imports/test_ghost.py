@@ -85,6 +85,36 @@ def test_title_dek_authors_in_order_tags_meta_and_feature_image(export, images):
     assert mara.photo is not None
 
 
+def test_articles_written_in_bulk_are_whole_wagtail_pages(
+    export, images, django_capture_on_commit_callbacks
+):
+    """The tree positions, first revisions, creation log and indexes that
+    the bulk write makes by itself are what Wagtail would have made."""
+    from wagtail.models import Page, PageLogEntry, ReferenceIndex
+
+    from masthead.access.models import Teaser
+
+    with django_capture_on_commit_callbacks(execute=True):
+        run_import(export, images)
+    assert Page.find_problems() == ([], [], [], [], [])
+    coast = SectionPage.objects.get(slug="coast")
+    added = coast.add_child(instance=ArticlePage(title="Added by an editor", slug="added"))
+    assert added.get_parent().specific == coast
+    harbour = ArticlePage.objects.get(slug="harbour-master")
+    assert harbour.url_path == "/home/coast/harbour-master/"
+    assert harbour.live_revision == harbour.latest_revision
+    revised = harbour.live_revision.as_object()
+    assert revised.pk == harbour.pk
+    assert [byline.pk for byline in revised.bylines.all()] == [
+        byline.pk for byline in harbour.bylines.all()
+    ]
+    assert [author.name for author in revised.authors] == ["Tomasz Reed", "Mara Quill"]
+    assert PageLogEntry.objects.filter(page=harbour, action="wagtail.create").count() == 1
+    # Indexed by the task each batch enqueues once committed.
+    assert Teaser.objects.filter(article=harbour).exists()
+    assert ReferenceIndex.get_references_for_object(harbour).exists()
+
+
 def test_html_becomes_blocks_with_nothing_dropped(export, images):
     run_import(export, images)
     page = ArticlePage.objects.get(slug="harbour-master")
@@ -337,14 +367,14 @@ def test_a_failure_mid_import_keeps_whole_batches_and_the_run_resumes(export, im
     parser = GhostParser(export)
     options = ImportOptions(images_dir=str(images), fetch_images=False, batch_size=2)
     run = ImportRun.objects.create(importer="ghost", report=plan_import(parser, options).as_dict())
-    write_post = Writer.write_post
+    fill_page = Writer.fill_page
 
-    def crash_on_ferries(self, record, object_id):
+    def crash_on_ferries(self, page, record):
         if record.slug == "ferry-timetables":
             raise RuntimeError("disk full")
-        return write_post(self, record, object_id)
+        return fill_page(self, page, record)
 
-    monkeypatch.setattr(Writer, "write_post", crash_on_ferries)
+    monkeypatch.setattr(Writer, "fill_page", crash_on_ferries)
     with pytest.raises(RuntimeError):
         write_import(parser, run, options)
     run.refresh_from_db()
@@ -359,7 +389,7 @@ def test_a_failure_mid_import_keeps_whole_batches_and_the_run_resumes(export, im
         "the-river-ledger",
     }
 
-    monkeypatch.setattr(Writer, "write_post", write_post)
+    monkeypatch.setattr(Writer, "fill_page", fill_page)
     resumed = write_import(
         GhostParser(export),
         run,
