@@ -9,7 +9,6 @@ from django.urls import reverse
 
 from masthead.insights import counting
 from masthead.insights.models import Tally
-from masthead.serving import pagecache
 from masthead.serving.pagecache import AnonymousPageCache
 from tests.serving.test_pagecache import WSGIClient
 
@@ -64,8 +63,8 @@ def test_the_day_is_the_publishers(settings):
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("wsgi_in_test_transaction")
-def test_anonymous_reads_count_on_a_miss_and_on_every_cache_hit(monkeypatch, magazine):
-    monkeypatch.setattr(pagecache, "GENERATION_TTL", 0)
+def test_anonymous_reads_count_on_a_miss_and_on_every_cache_hit(settings, magazine):
+    settings.SERVING_PER_PROCESS_SECONDS = 0
     wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
     free, gated = magazine["free"], magazine["gated"]
     wsgi.get(free.url)
