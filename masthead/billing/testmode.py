@@ -61,13 +61,16 @@ def _digest(text, length: int = 24):
 # Checkout sessions ------------------------------------------------------------------
 
 
-def new_session(*, member, price=None, gift=None):
-    """A test-mode Checkout Session id: a signed note of what is being bought."""
+def new_session(*, member, price=None, gift=None, from_article=None):
+    """A test-mode Checkout Session id: a signed note of what is being bought
+    (and from which article's paywall)."""
     data = {"m": member, "n": get_random_string(12)}
     if gift is not None:
         data["g"] = gift
     else:
         data["p"] = price
+    if from_article:
+        data["a"] = from_article
     return SESSION_PREFIX + signing.dumps(data, salt=SESSION_SALT, compress=True)
 
 
@@ -183,7 +186,7 @@ def complete_checkout(session_id, *, shipping=None):
         subscription_id=remote.id,
         amount_total=0 if trial_end else price.amount,
         currency=price.currency,
-        metadata=remote.metadata,
+        metadata={**remote.metadata, **({"from_article": str(data["a"])} if "a" in data else {})},
         shipping=shipping,
     )
     with transaction.atomic():

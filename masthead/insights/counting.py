@@ -116,6 +116,14 @@ def count_cached_page(headers):
             return
 
 
+def checkout_fulfilled(subscription, from_article):
+    """Billing's hook once a checkout is fulfilled: a checkout for the
+    article whose paywall it began from, written at once (checkouts are few,
+    and each matters)."""
+    if from_article is not None and settings.INSIGHTS_COUNTING:
+        _write({("checkout", from_article, today()): 1})
+
+
 def pending():
     """What this process counted and has not written yet (for tests)."""
     with _lock:
@@ -131,6 +139,19 @@ def flush():
         _state["flushed_at"] = time.monotonic()
     if not batch:
         return 0
+    try:
+        return _write(batch)
+    except Exception:
+        # Keep the counts for the next try rather than lose them.
+        logger.exception("Could not write %d counts; keeping them", len(batch))
+        with _lock:
+            _counts.update(batch)
+            _state["pending"] += sum(batch.values())
+        return 0
+
+
+def _write(batch):
+    """Add `batch` ({(kind, object id, day): n}) to the Tally rows."""
     from .models import Tally
 
     table = connection.ops.quote_name(Tally._meta.db_table)
@@ -139,16 +160,8 @@ def flush():
         f"ON CONFLICT (kind, object_id, day) DO UPDATE SET count = {table}.count + excluded.count"
     )
     rows = [(kind, object_id, day, n) for (kind, object_id, day), n in batch.items()]
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-    except Exception:
-        # Keep the counts for the next try rather than lose them.
-        logger.exception("Could not write %d counts; keeping them", len(rows))
-        with _lock:
-            _counts.update(batch)
-            _state["pending"] += sum(batch.values())
-        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
     return len(rows)
 
 
