@@ -473,7 +473,12 @@ def build(period, now=None):
             ],
         )
     )
-    mrr_now, paying = metrics.current_mrr(now)
+    _month, running = figures[-1]
+    if "paying" in running and metrics.month_ends(period, now)[-1][1] == now:
+        # The running month's figures, worked out live, are those of now.
+        mrr_now, paying = running["mrr"], running["paying"]
+    else:
+        mrr_now, paying = metrics.current_mrr(now)
     headline = {"mrr": {c.upper(): money(v) for c, v in mrr_now.items()}, "paying": paying}
     return headline, charts
 

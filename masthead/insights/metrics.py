@@ -719,30 +719,22 @@ def month_since(opening, start, now):
 def cohort_segments(months, now):
     """The segments of the members whose first payment fell in one of
     `months` (first days), for `cohorts` to recompute those rows alone."""
-    from django.db.models import Min, Q
+    from django.db.models import Q
 
-    ranges = Q()
-    for month in months:
-        ranges |= Q(
-            first__gte=local_midnight(month),
-            first__lt=local_midnight(month + relativedelta(months=1)),
-        )
-    found = (
-        _paid_subscriptions()
-        .filter(member__isnull=False)
-        .values("member_id")
-        .annotate(first=Min("first_paid_at"))
-        .filter(ranges)
-        .values("member_id")
-    )
-    orphans = _paid_subscriptions().filter(member__isnull=True)
+    # Every member with a subscription first paid in one of the months: a
+    # superset of those whose first payment was then, which `cohorts` sorts
+    # out (it groups each member by their own first payment).
     within = Q()
     for month in months:
         within |= Q(
             first_paid_at__gte=local_midnight(month),
             first_paid_at__lt=local_midnight(month + relativedelta(months=1)),
         )
-    return load_segments(Q(member_id__in=found) | Q(pk__in=orphans.filter(within).values("pk")))
+    started = _paid_subscriptions().filter(within)
+    return load_segments(
+        Q(member_id__in=started.filter(member__isnull=False).values("member_id"))
+        | Q(pk__in=started.filter(member__isnull=True).values("pk"))
+    )
 
 
 def kept_cohorts(segments, moment):
