@@ -300,6 +300,9 @@ TIME_ZONE = os.environ.get("TIME_ZONE", "UTC")
 # The publisher's time zone: where the dashboard's days, weeks and months
 # begin. The server's own TIME_ZONE when not set.
 PUBLISHER_TIME_ZONE = os.environ.get("PUBLISHER_TIME_ZONE", TIME_ZONE)
+# Counting reads, paywall views and listens for the dashboard; off, the
+# article page does no counting work at all.
+INSIGHTS_COUNTING = os.environ.get("INSIGHTS_COUNTING", "1").lower() not in ("0", "false", "no")
 # Counts of reads and listens are kept per process and written in batches:
 # at this many counts or after this many seconds, whichever comes first.
 INSIGHTS_FLUSH_COUNTS = int(os.environ.get("INSIGHTS_FLUSH_COUNTS", "500"))

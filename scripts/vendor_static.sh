@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --ignore-scripts --silent
 mkdir -p static/insights/vendor
 cp node_modules/chart.js/dist/chart.umd.min.js static/insights/vendor/chart.umd.js
+# The bundle names its source map; collectstatic's manifest refuses it missing.
+cp node_modules/chart.js/dist/chart.umd.min.js.map static/insights/vendor/
 cp node_modules/chart.js/LICENSE.md static/insights/vendor/chart.js-LICENSE.md

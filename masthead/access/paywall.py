@@ -29,8 +29,11 @@ def sign_in_url(next_url: str) -> str:
     return f"{_url('accounts:sign_in', '/account/sign-in/')}?{urlencode({'next': next_url})}"
 
 
-def subscribe_url() -> str:
-    return _url("billing:subscribe", "/subscribe/")
+def subscribe_url(from_article: int | None = None) -> str:
+    """The plans page; from an article's paywall it names the article, so
+    that a checkout begun there is counted for it."""
+    url = _url("billing:subscribe", "/subscribe/")
+    return f"{url}?{urlencode({'from': from_article})}" if from_article else url
 
 
 @dataclass
@@ -66,7 +69,7 @@ def paywall_context(reader: "Reader", next_url: str) -> dict[str, Any]:
     settings = paywall_settings()
     level = reader.terms.level
     sign_in = sign_in_url(next_url)
-    subscribe = subscribe_url()
+    subscribe = subscribe_url(reader.article.pk if reader.article is not None else None)
 
     def sign_up_then(target: str) -> str:
         return f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"

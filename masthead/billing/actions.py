@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
@@ -52,6 +53,12 @@ GIFT_REDEEM_WINDOW = timedelta(days=365)
 # access, once the transaction commits. Apps that hand out long-lived access
 # (feed tokens, download links) append a callable here from AppConfig.ready().
 ACCESS_REVOKED_HOOKS: list[Callable[..., object]] = []
+
+# Called as hook(subscription, from_article) once a subscription's checkout
+# is fulfilled, after the transaction commits; `from_article` is the page id
+# of the article whose paywall the checkout began from, or None. Insights
+# counts checkouts by article with it (registered from its ready()).
+CHECKOUT_FULFILLED_HOOKS: list[Callable[..., object]] = []
 
 STATUS_FROM_STRIPE = {
     "incomplete": Subscription.Status.INCOMPLETE,
@@ -402,8 +409,10 @@ def shipping_countries():
     return BillingSettings.load().shipping_country_codes()
 
 
-def start_checkout(member, price):
-    """Begin subscribing `member` to `price`; returns the URL to send them to."""
+def start_checkout(member, price, from_article=None):
+    """Begin subscribing `member` to `price`; returns the URL to send them to.
+    `from_article`: the page id of the article whose paywall led here, kept
+    with the checkout."""
     if not price.active or not price.plan.active:
         raise BillingError("That plan is no longer offered.")
     current = live_subscription(member)
@@ -413,11 +422,15 @@ def start_checkout(member, price):
             "Change plans from your account page instead."
         )
     metadata = {"member_id": str(member.pk), "price_id": str(price.pk), "kind": "subscription"}
+    if from_article:
+        metadata["from_article"] = str(from_article)
     countries = shipping_countries() if price.plan.includes_print else []
     if gateway.test_mode():
         from . import testmode
 
-        return testmode.checkout_url(testmode.new_session(member=member.pk, price=price.pk))
+        return testmode.checkout_url(
+            testmode.new_session(member=member.pk, price=price.pk, from_article=from_article)
+        )
     if not price.stripe_price_id:
         raise BillingError("That plan is not set up for payments yet.")
     known_customer = (
@@ -493,7 +506,23 @@ def apply_checkout(state):
         subscription.save(update_fields=["checkout_session_id"])
         if checkout.shipping and subscription.plan.includes_print and subscription.member:
             store_shipping_address(subscription.member, checkout.shipping, subscription)
+        from_article = (checkout.metadata or {}).get("from_article", "")
+        transaction.on_commit(
+            partial(
+                run_checkout_fulfilled_hooks,
+                subscription,
+                int(from_article) if from_article.isdigit() else None,
+            )
+        )
     return subscription
+
+
+def run_checkout_fulfilled_hooks(subscription, from_article) -> None:
+    for hook in list(CHECKOUT_FULFILLED_HOOKS):
+        try:
+            hook(subscription, from_article)
+        except Exception:  # a count must never undo or fail a checkout
+            logger.exception("Checkout hook %r failed", hook)
 
 
 def fulfil_checkout(session_id):

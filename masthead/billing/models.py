@@ -254,7 +254,12 @@ class Subscription(models.Model):
                 name="billing_subscription_unique_stripe_id",
             ),
         ]
-        indexes = [models.Index(fields=["member", "status"])]
+        indexes = [
+            models.Index(fields=["member", "status"]),
+            # Insights: subscriptions first paid or cancelled in a period.
+            models.Index(fields=["first_paid_at"], name="billing_sub_first_paid"),
+            models.Index(fields=["canceled_at"], name="billing_sub_canceled"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.member or 'deleted member'}: {self.plan} ({self.get_status_display()})"
@@ -297,6 +302,17 @@ class Payment(models.Model):
                 fields=["stripe_invoice_id"],
                 condition=~Q(stripe_invoice_id=""),
                 name="billing_payment_unique_invoice",
+            ),
+        ]
+        indexes = [
+            # Insights: revenue by month, payments recorded since a snapshot,
+            # and the few payments with a refund.
+            models.Index(fields=["paid_at"], name="billing_payment_paid_at"),
+            models.Index(fields=["created_at"], name="billing_payment_created_at"),
+            models.Index(
+                fields=["paid_at"],
+                condition=Q(amount_refunded__gt=0),
+                name="billing_payment_refunded",
             ),
         ]
 

@@ -45,6 +45,7 @@ class SessionNote(TypedDict):
     n: str  # random, so that two sessions never share an id
     p: NotRequired[int]  # the price's pk, for a subscription
     g: NotRequired[int]  # the gift's pk, for a gift
+    a: NotRequired[int]  # the article whose paywall the reader came from
 
 
 # Stripe's test cards: https://docs.stripe.com/testing
@@ -73,8 +74,15 @@ def _digest(text: str, length: int = 24) -> str:
 # Checkout sessions ------------------------------------------------------------------
 
 
-def new_session(*, member: int, price: int | None = None, gift: int | None = None) -> str:
-    """A test-mode Checkout Session id: a signed note of what is being bought."""
+def new_session(
+    *,
+    member: int,
+    price: int | None = None,
+    gift: int | None = None,
+    from_article: int | None = None,
+) -> str:
+    """A test-mode Checkout Session id: a signed note of what is being bought
+    (and from which article's paywall)."""
     data: SessionNote = {"m": member, "n": get_random_string(12)}
     if gift is not None:
         data["g"] = gift
@@ -82,6 +90,8 @@ def new_session(*, member: int, price: int | None = None, gift: int | None = Non
         data["p"] = price
     else:
         raise ValueError("A checkout session is for a price or a gift.")
+    if from_article:
+        data["a"] = from_article
     return SESSION_PREFIX + signing.dumps(data, salt=SESSION_SALT, compress=True)
 
 
@@ -210,7 +220,7 @@ def complete_checkout(
         subscription_id=remote.id,
         amount_total=0 if trial_end else price.amount,
         currency=price.currency,
-        metadata=remote.metadata,
+        metadata={**remote.metadata, **({"from_article": str(data["a"])} if "a" in data else {})},
         shipping=shipping,
     )
     with transaction.atomic():

@@ -62,8 +62,16 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             "offers": offers,
             "current": actions.live_subscription(request.user),
             "test_mode": gateway.test_mode(),
+            "from_article": _from_article(request.GET),
         },
     )
+
+
+def _from_article(data):
+    """The article whose paywall the reader came from (`?from=<page id>`),
+    or None; anything but a page id is ignored."""
+    value = data.get("from", "")
+    return int(value) if value.isdigit() and len(value) < 10 else None
 
 
 @require_POST
@@ -77,7 +85,7 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
     ):
         return render(request, "accounts/too_many_requests.html", status=429)
     try:
-        url = actions.start_checkout(request.user, price)
+        url = actions.start_checkout(request.user, price, from_article=_from_article(request.POST))
     except actions.BillingError as error:
         messages.error(request, error.message, extra_tags="billing")
         return redirect("billing:subscribe")

@@ -4,9 +4,9 @@ private notes, CSV export, bulk actions) and the publisher's dashboard
 circulation, reading and listening).
 
 The top floor: it may import every domain app (accounts, billing, printing,
-editions, audio, mailings, access, newsroom, issues) and nothing imports it,
-except that the article serving path calls `counting.count` and the page
-cache calls the hook this app registers (`apps.py`). State changes made from
+editions, audio, mailings, access, newsroom, issues) and nothing imports it:
+serving (article views, page cache hits) and billing (fulfilled checkouts)
+call the hooks this app registers in `apps.py`. State changes made from
 the members area go through the owning app's actions, and each leaves a
 `StaffAction` row here as well.
 """

@@ -1,6 +1,8 @@
 """Counting reads, paywall views, checkouts and narration progress on the
 server, without cookies or anything about the reader.
 
+Nothing is counted when INSIGHTS_COUNTING is off.
+
 `count(kind, object_id)` adds one to a per-process counter; the counters are
 written to `Tally` rows in one statement when INSIGHTS_FLUSH_COUNTS counts
 have gathered or INSIGHTS_FLUSH_SECONDS have passed, whichever comes first,
@@ -20,7 +22,7 @@ import logging
 import threading
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +37,8 @@ _COUNT_HEADER_LOWER = COUNT_HEADER.lower()
 _lock = threading.Lock()
 _counts: Counter[tuple[str, int, Any]] = Counter()
 _state = {"pending": 0, "flushed_at": time.monotonic(), "zone": None}
+# Today in the publisher's zone, and the wall-clock seconds it spans.
+_day = {"zone": None, "date": None, "starts": 0.0, "ends": 0.0}
 
 
 def publisher_zone():
@@ -46,11 +50,25 @@ def publisher_zone():
 
 
 def today():
-    return datetime.now(publisher_zone()).date()
+    """The publisher's date now, worked out again only when a day ends."""
+    zone = publisher_zone()
+    now = time.time()
+    if _day["zone"] is not zone or not _day["starts"] <= now < _day["ends"]:
+        local = datetime.fromtimestamp(now, zone)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        _day.update(
+            zone=zone,
+            date=local.date(),
+            starts=midnight.timestamp(),
+            ends=(midnight + timedelta(days=1)).timestamp(),
+        )
+    return _day["date"]
 
 
 def count(kind, object_id, n=1):
     """Add `n` to today's count of `kind` for `object_id` (a Tally.Kind)."""
+    if not settings.INSIGHTS_COUNTING:
+        return
     key = (kind, int(object_id), today())
     with _lock:
         _counts[key] += n
@@ -76,6 +94,8 @@ def count_article_view(article_id, full):
 def article_viewed(article_id, full):
     """Serving's article view hook: count the view, and mark the response so
     the page cache counts it again on each hit."""
+    if not settings.INSIGHTS_COUNTING:
+        return None
     count_article_view(article_id, full)
     return COUNT_HEADER, article_view_mark(article_id, full)
 
@@ -88,10 +108,20 @@ def count_mark(mark):
 
 def count_cached_page(headers):
     """The page cache's hit hook: count a kept article page by its mark."""
+    if not settings.INSIGHTS_COUNTING:
+        return
     for name, value in headers:
         if name.lower() == _COUNT_HEADER_LOWER:
             count_mark(value)
             return
+
+
+def checkout_fulfilled(subscription, from_article):
+    """Billing's hook once a checkout is fulfilled: a checkout for the
+    article whose paywall it began from, written at once (checkouts are few,
+    and each matters)."""
+    if from_article is not None and settings.INSIGHTS_COUNTING:
+        _write({("checkout", from_article, today()): 1})
 
 
 def pending():
@@ -109,6 +139,19 @@ def flush():
         _state["flushed_at"] = time.monotonic()
     if not batch:
         return 0
+    try:
+        return _write(batch)
+    except Exception:
+        # Keep the counts for the next try rather than lose them.
+        logger.exception("Could not write %d counts; keeping them", len(batch))
+        with _lock:
+            _counts.update(batch)
+            _state["pending"] += sum(batch.values())
+        return 0
+
+
+def _write(batch):
+    """Add `batch` ({(kind, object id, day): n}) to the Tally rows."""
     from .models import Tally
 
     table = connection.ops.quote_name(Tally._meta.db_table)
@@ -117,16 +160,8 @@ def flush():
         f"ON CONFLICT (kind, object_id, day) DO UPDATE SET count = {table}.count + excluded.count"
     )
     rows = [(kind, object_id, day, n) for (kind, object_id, day), n in batch.items()]
-    try:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows)
-    except Exception:
-        # Keep the counts for the next try rather than lose them.
-        logger.exception("Could not write %d counts; keeping them", len(rows))
-        with _lock:
-            _counts.update(batch)
-            _state["pending"] += sum(batch.values())
-        return 0
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
     return len(rows)
 
 

@@ -10,6 +10,7 @@ currency's units (dollars, not cents); shares are percentages.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
+from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 from django.utils import timezone
@@ -59,55 +60,183 @@ def _month_label(month):
     return month.strftime("%Y-%m")
 
 
-def snapshot_figures(day, segments, now):
-    """The figures a daily snapshot keeps for the end of `day`."""
+def snapshot_figures(day, segments, now, with_cohorts=False):
+    """The figures a daily snapshot keeps for the end of `day`: MRR, paying
+    readers (and by plan); on a month's last day that month's MRR movement
+    and churn; with `with_cohorts`, the cohort table as it stood."""
     moment = min(metrics.local_midnight(day + timedelta(days=1)), now)
-    return {
+    figures = {
         "mrr": metrics.mrr(segments, moment),
+        "paying": len(metrics.paying_members(segments, moment)),
         "paying_by_plan": metrics.paying_by_plan(segments, moment),
     }
-
-
-def month_end_figures(period, segments, now, live=None):
-    """[(month, figures at its end)]: from the daily snapshot of the month's
-    last day where the scheduler kept one, computed live otherwise (and for
-    the month not yet ended). `live`: those computed already, by month."""
-    ends = metrics.month_ends(period, now)
-    days = [moment.date() - timedelta(days=1) for _month, moment in ends]
-    kept = {
-        snapshot.day: snapshot.figures for snapshot in DailySnapshot.objects.filter(day__in=days)
-    }
-    found = []
-    for (month, moment), day in zip(ends, days, strict=True):
-        if moment < now and day in kept:
-            found.append((month, kept[day]))
-        elif live is not None:
-            found.append((month, live[month]))
-        else:
-            found.append(
-                (
-                    month,
-                    {
-                        "mrr": metrics.mrr(segments, moment),
-                        "paying_by_plan": metrics.paying_by_plan(segments, moment),
-                    },
-                )
+    if (day + timedelta(days=1)).day == 1:
+        start = metrics.local_midnight(metrics.month_start(day))
+        figures["movement"] = metrics.mrr_movement(segments, start, moment)
+        churned, paying, _rate = metrics.churn_rate(segments, start, moment)
+        figures["churn"] = [churned, paying]
+        figures["gross"] = [
+            [plan, currency, gross]
+            for (_month, plan, currency), gross in sorted(
+                month_gross([metrics.month_start(day)]).items()
             )
-    return found
+        ]
+    if with_cohorts:
+        figures["cohorts"] = metrics.kept_cohorts(segments, moment)
+    return figures
+
+
+def month_gross(months):
+    """{(month, plan, currency): payments in cents} for `months` (first days)."""
+    from django.db.models import Q
+
+    from masthead.billing.models import Payment
+
+    within = Q()
+    for month in months:
+        within |= Q(
+            paid_at__gte=metrics.local_midnight(month),
+            paid_at__lt=metrics.local_midnight(month + relativedelta(months=1)),
+        )
+    totals = metrics.payment_totals(Payment.objects.filter(within), "amount")
+    return {key: gross for key, (gross,) in totals.items()}
+
+
+def revenue(period, now):
+    """`metrics.revenue_by_month` for the period: each finished month's
+    payments from the snapshot of its last day while they still hold, the
+    others' counted live; refunds always live (few payments have any)."""
+    from masthead.billing.models import Payment
+
+    months = metrics.months_between(period.start_day, period.end_day)
+    whole = [
+        month
+        for month in months
+        if _last_day(month) <= period.end_day
+        and metrics.local_midnight(month + relativedelta(months=1)) <= now
+    ]
+    kept, kept_at = {}, {}
+    for snapshot in DailySnapshot.objects.filter(
+        day__in=[_last_day(month) for month in whole], figures__has_key="gross"
+    ):
+        month = metrics.month_start(snapshot.day)
+        kept[month] = snapshot.figures["gross"]
+        kept_at[month] = snapshot.computed_at
+    for month in metrics.months_with_changed_gross(kept_at, now):
+        del kept[month]
+    gross = {
+        (month, plan, currency): cents
+        for month, rows in kept.items()
+        for plan, currency, cents in rows
+    }
+    live = [month for month in whole if month not in kept]
+    if live:
+        gross.update(month_gross(live))
+    if months[-1] not in whole:
+        # The month running, or the period ends before its last month does.
+        payments = Payment.objects.filter(
+            paid_at__gte=metrics.local_midnight(months[-1]),
+            paid_at__lt=metrics.local_midnight(period.end_day + timedelta(days=1)),
+        )
+        gross.update(
+            (key, cents) for key, (cents,) in metrics.payment_totals(payments, "amount").items()
+        )
+    refunded = metrics.payment_totals(
+        Payment.objects.filter(
+            paid_at__gte=metrics.local_midnight(months[0]),
+            paid_at__lt=metrics.local_midnight(period.end_day + timedelta(days=1)),
+            amount_refunded__gt=0,
+        ),
+        "amount_refunded",
+    )
+    return metrics.revenue_rows(gross, {key: cents for key, (cents,) in refunded.items()})
+
+
+def _last_day(month):
+    return month + relativedelta(months=1) - timedelta(days=1)
+
+
+def _from_snapshot(figures):
+    churned, paying = figures["churn"]
+    return {
+        "mrr": figures["mrr"],
+        "paying_by_plan": figures["paying_by_plan"],
+        "movement": figures["movement"],
+        "churn": (churned, paying, Fraction(churned, paying) if paying else None),
+    }
+
+
+class Segments:
+    """Every subscription's segments, read from the database the first time
+    they are needed (reading them is the dashboard's slowest step)."""
+
+    def __init__(self):
+        self._segments = None
+
+    def get(self):
+        if self._segments is None:
+            self._segments = metrics.load_segments()
+        return self._segments
+
+
+def month_figures(period, now, segments=None):
+    """[(month, figures)]: MRR and paying readers by plan at each month's end
+    (now for the running month), and its MRR movement and churn. A finished
+    month's come from the snapshot of its last day; the running month's from
+    the snapshot of the day before it and the members whose revenue changed
+    since. Only a month without its snapshot reads every segment."""
+    segments = segments or Segments()
+    ends = metrics.month_ends(period, now)
+    wanted = set()
+    for month, _moment in ends:
+        wanted.update((month - timedelta(days=1), _last_day(month)))
+    kept = {
+        snapshot.day: snapshot.figures for snapshot in DailySnapshot.objects.filter(day__in=wanted)
+    }
+    found = {}
+    for month, moment in ends:
+        closing = kept.get(_last_day(month))
+        opening = kept.get(month - timedelta(days=1))
+        if moment < now and closing and "movement" in closing:
+            found[month] = _from_snapshot(closing)
+        elif moment == now and opening and "paying" in opening:
+            found[month] = metrics.month_since(opening, metrics.local_midnight(month), now)
+    if len(found) < len(ends):
+        moments = [metrics.local_midnight(ends[0][0]), *[moment for _month, moment in ends]]
+        computed = metrics.series(segments.get(), moments)
+        for k, (month, _moment) in enumerate(ends):
+            if month not in found:
+                found[month] = {
+                    "mrr": computed["mrr"][k + 1],
+                    "paying_by_plan": computed["paying_by_plan"][k + 1],
+                    "movement": computed["movement"][k],
+                    "churn": computed["churn"][k],
+                }
+    return [(month, found[month]) for month, _moment in ends]
+
+
+def cohort_table(period, now, segments=None):
+    """`metrics.cohorts` for the period's months on: from the newest snapshot
+    that kept the table, updated where it has changed since; from every
+    segment when there is none."""
+    segments = segments or Segments()
+    since = metrics.month_start(period.start_day)
+    snapshot = (
+        DailySnapshot.objects.filter(figures__has_key="cohorts", day__lt=metrics.local_date(now))
+        .order_by("-day")
+        .first()
+    )
+    if snapshot is None:
+        return metrics.cohorts(segments.get(), now, since=since)
+    kept_at = metrics.local_midnight(snapshot.day + timedelta(days=1))
+    return metrics.cohorts_since(snapshot.figures["cohorts"], kept_at, now, since=since)
 
 
 def build(period, now=None):
     """Every chart of the dashboard for `period`, and the headline figures."""
     now = now or timezone.now()
-    segments = metrics.load_segments()
-    ends = metrics.month_ends(period, now)
-    moments = [metrics.local_midnight(ends[0][0]), *[moment for _month, moment in ends]]
-    computed = metrics.series(segments, moments)
-    live = {
-        month: {"mrr": computed["mrr"][k + 1], "paying_by_plan": computed["paying_by_plan"][k + 1]}
-        for k, (month, _moment) in enumerate(ends)
-    }
-    figures = month_end_figures(period, segments, now, live)
+    segments = Segments()
+    figures = month_figures(period, now, segments)
     currencies = sorted({c for _m, f in figures for c in f["mrr"]} | {"usd"})
     plans = sorted({p for _m, f in figures for p in f["paying_by_plan"]})
     charts = []
@@ -127,8 +256,8 @@ def build(period, now=None):
     )
 
     movement_rows = []
-    for k, (month, _moment) in enumerate(ends):
-        for currency, moved in computed["movement"][k].items():
+    for month, found in figures:
+        for currency, moved in found["movement"].items():
             movement_rows.append(
                 [
                     f"{_month_label(month)} {currency.upper()}",
@@ -179,8 +308,8 @@ def build(period, now=None):
     )
 
     churn_rows = []
-    for k, (month, _moment) in enumerate(ends):
-        churned, paying, rate = computed["churn"][k]
+    for month, found in figures:
+        churned, paying, rate = found["churn"]
         churn_rows.append([_month_label(month), percent(rate), churned, paying])
     charts.append(
         Chart(
@@ -232,8 +361,7 @@ def build(period, now=None):
     )
 
     cohort_rows = []
-    since = metrics.month_start(period.start_day)
-    for month, size, cells in metrics.cohorts(segments, now, since=since):
+    for month, size, cells in cohort_table(period, now, segments):
         cohort_rows.append([_month_label(month), size, *[percent(cell) for cell in cells]])
     charts.append(
         Chart(
@@ -245,10 +373,10 @@ def build(period, now=None):
         )
     )
 
-    revenue = metrics.revenue_by_month(period.start_day, period.end_day)
-    series = sorted({(plan or "Other", currency) for _m, plan, currency, *_ in revenue})
+    revenue_rows = revenue(period, now)
+    series = sorted({(plan or "Other", currency) for _m, plan, currency, *_ in revenue_rows})
     by_month = defaultdict(dict)
-    for month, plan, currency, _gross, _refunded, net in revenue:
+    for month, plan, currency, _gross, _refunded, net in revenue_rows:
         by_month[month][(plan or "Other", currency)] = net
     charts.append(
         Chart(
@@ -345,7 +473,12 @@ def build(period, now=None):
             ],
         )
     )
-    mrr_now, paying = metrics.current_mrr(now)
+    _month, running = figures[-1]
+    if "paying" in running and metrics.month_ends(period, now)[-1][1] == now:
+        # The running month's figures, worked out live, are those of now.
+        mrr_now, paying = running["mrr"], running["paying"]
+    else:
+        mrr_now, paying = metrics.current_mrr(now)
     headline = {"mrr": {c.upper(): money(v) for c, v in mrr_now.items()}, "paying": paying}
     return headline, charts
 

@@ -108,38 +108,44 @@ def _subscription_end(row):
     return None
 
 
-def load_segments():
-    """Every paid subscription's runs of recurring revenue."""
-    from masthead.billing.models import BillingAuditLog, Price, Subscription
+def _paid_subscriptions():
+    from masthead.billing.models import Subscription
 
+    return Subscription.objects.paid().filter(first_paid_at__isnull=False, price__isnull=False)
+
+
+def load_segments(only=None):
+    """Every paid subscription's runs of recurring revenue; `only` (a Q on
+    Subscription) keeps some of them."""
+    from masthead.billing.models import BillingAuditLog, Price
+
+    subscriptions = _paid_subscriptions()
+    if only is not None:
+        subscriptions = subscriptions.filter(only)
     prices = {
         price["pk"]: price
         for price in Price.objects.values("pk", "amount", "interval", "currency", "plan__name")
     }
+    switched = BillingAuditLog.objects.filter(action="plan_switched", subscription__isnull=False)
+    if only is not None:
+        switched = switched.filter(subscription__in=subscriptions.values("pk"))
     switches = defaultdict(list)
-    for subscription_id, created_at, detail in (
-        BillingAuditLog.objects.filter(action="plan_switched", subscription__isnull=False)
-        .order_by("created_at", "pk")
-        .values_list("subscription_id", "created_at", "detail")
+    for subscription_id, created_at, detail in switched.order_by("created_at", "pk").values_list(
+        "subscription_id", "created_at", "detail"
     ):
         if detail.get("new_price_id"):
             switches[subscription_id].append((created_at, detail))
-    rows = (
-        Subscription.objects.paid()
-        .filter(first_paid_at__isnull=False, price__isnull=False)
-        .values(
-            "pk",
-            "member_id",
-            "price_id",
-            "status",
-            "first_paid_at",
-            "ended_at",
-            "canceled_at",
-            "current_period_end",
-            "cancel_at_period_end",
-        )
-        .iterator(chunk_size=5000)
-    )
+    rows = subscriptions.values(
+        "pk",
+        "member_id",
+        "price_id",
+        "status",
+        "first_paid_at",
+        "ended_at",
+        "canceled_at",
+        "current_period_end",
+        "cancel_at_period_end",
+    ).iterator(chunk_size=5000)
     segments = []
     for row in rows:
         end = _subscription_end(row)
@@ -385,27 +391,87 @@ def revenue_by_month(start_day, end_day):
 
     first = local_midnight(month_start(start_day))
     last = local_midnight(end_day + timedelta(days=1))
+    totals = payment_totals(
+        Payment.objects.filter(paid_at__gte=first, paid_at__lt=last), "amount", "amount_refunded"
+    )
+    return revenue_rows(
+        {key: gross for key, (gross, _refunded) in totals.items()},
+        {key: refunded for key, (_gross, refunded) in totals.items()},
+    )
+
+
+def revenue_rows(gross, refunded):
+    """`revenue_by_month`'s rows from its two sums, each {(month, plan,
+    currency): cents}."""
+    rows = []
+    for key in sorted(set(gross) | set(refunded)):
+        month, plan, currency = key
+        paid, back = gross.get(key, 0), refunded.get(key, 0)
+        rows.append((month, plan, currency, paid, back, paid - back))
+    return rows
+
+
+def payment_totals(payments, *columns):
+    """{(month, plan, currency): [sum of each of `columns`]} over `payments`.
+    The plan is the subscription's plan now, or the gift's."""
     from django.db.models.functions import TruncMonth
 
+    sums = {f"sum_{column}": Sum(column) for column in columns}
     rows = (
-        Payment.objects.filter(paid_at__gte=first, paid_at__lt=last)
-        .annotate(month=TruncMonth("paid_at", tzinfo=publisher_zone()))
+        payments.annotate(month=TruncMonth("paid_at", tzinfo=publisher_zone()))
         .values("month", "subscription__plan__name", "gift__plan__name", "currency")
-        .annotate(gross=Sum("amount"), refunded=Sum("amount_refunded"))
+        .annotate(**sums)
         .order_by()
     )
-    totals = defaultdict(lambda: [0, 0])
+    totals = defaultdict(lambda: [0] * len(columns))
     for row in rows:
         month = row["month"]
         month = month.date() if hasattr(month, "date") else month
         plan = row["subscription__plan__name"] or row["gift__plan__name"] or ""
-        key = (month, plan, row["currency"])
-        totals[key][0] += row["gross"]
-        totals[key][1] += row["refunded"]
-    return [
-        (month, plan, currency, gross, refunded, gross - refunded)
-        for (month, plan, currency), (gross, refunded) in sorted(totals.items())
-    ]
+        found = totals[(month, plan, row["currency"])]
+        for index, name in enumerate(sums):
+            found[index] += row[name] or 0
+    return dict(totals)
+
+
+def months_with_changed_gross(kept_at, now):
+    """Of the months in `kept_at` ({month: when its gross payments were
+    kept}), those whose kept gross may no longer hold: a payment dated in
+    the month was recorded after, or a subscription with a payment in it
+    changed plans after (a payment counts under its subscription's plan
+    now)."""
+    from django.db.models import Q
+
+    from masthead.billing.models import BillingAuditLog, Payment
+
+    if not kept_at:
+        return set()
+    since = min(kept_at.values())
+    first = local_midnight(min(kept_at))
+    last = local_midnight(max(kept_at) + relativedelta(months=1))
+    changed = set()
+    for paid_at, created_at in Payment.objects.filter(
+        created_at__gt=since, paid_at__gte=first, paid_at__lt=last
+    ).values_list("paid_at", "created_at"):
+        month = month_start(local_date(paid_at))
+        if month in kept_at and created_at > kept_at[month]:
+            changed.add(month)
+    replanned = defaultdict(list)
+    for subscription_id, created_at in BillingAuditLog.objects.filter(
+        Q(action="plan_switched")
+        | Q(action="subscription_updated", detail__changes__has_key="price_id"),
+        created_at__gt=since,
+        subscription__isnull=False,
+    ).values_list("subscription_id", "created_at"):
+        replanned[subscription_id].append(created_at)
+    if replanned:
+        for subscription_id, paid_at in Payment.objects.filter(
+            subscription_id__in=replanned, paid_at__gte=first, paid_at__lt=last
+        ).values_list("subscription_id", "paid_at"):
+            month = month_start(local_date(paid_at))
+            if month in kept_at and max(replanned[subscription_id]) > kept_at[month]:
+                changed.add(month)
+    return changed
 
 
 def circulation(limit=24):
@@ -545,29 +611,9 @@ def current_mrr(now):
     """MRR and paying readers at `now`, in two aggregate queries: the same
     rule as `load_segments` (first payment to end), at the current price, for
     the admin's home page, which must not read every subscription."""
-    from django.db.models import Case, DateTimeField, F, IntegerField, Q, When
-    from django.db.models.functions import Coalesce
+    from django.db.models import Case, F, IntegerField, When
 
-    from masthead.billing.models import Subscription
-
-    S = Subscription.Status
-    running = (
-        Subscription.objects.paid()
-        .filter(first_paid_at__lte=now, price__isnull=False)
-        .annotate(
-            ends=Case(
-                When(status=S.REFUNDED, then=Coalesce("ended_at", "canceled_at")),
-                When(
-                    status=S.CANCELED,
-                    then=Coalesce("ended_at", "current_period_end", "canceled_at"),
-                ),
-                When(cancel_at_period_end=True, then=F("current_period_end")),
-                default=None,
-                output_field=DateTimeField(),
-            )
-        )
-        .filter(Q(ends__isnull=True) | Q(ends__gt=now))
-    )
+    running = _running(now)
     twelfths = Case(
         When(price__interval="year", then=F("price__amount")),
         default=F("price__amount") * 12,
@@ -577,6 +623,173 @@ def current_mrr(now):
     mrr_now = {row["price__currency"]: cents(row["total"]) for row in totals}
     paying = running.values("member_id").distinct().count()
     return dict(sorted(mrr_now.items())), paying
+
+
+def _with_end(subscriptions):
+    """`subscriptions` annotated with `ends`: `_subscription_end` in SQL."""
+    from django.db.models import Case, DateTimeField, F, When
+    from django.db.models.functions import Coalesce
+
+    from masthead.billing.models import Subscription
+
+    S = Subscription.Status
+    return subscriptions.annotate(
+        ends=Case(
+            When(status=S.REFUNDED, then=Coalesce("ended_at", "canceled_at")),
+            When(
+                status=S.CANCELED,
+                then=Coalesce("ended_at", "current_period_end", "canceled_at"),
+            ),
+            When(cancel_at_period_end=True, then=F("current_period_end")),
+            default=None,
+            output_field=DateTimeField(),
+        )
+    )
+
+
+def _running(now):
+    """Paid subscriptions bringing recurring revenue at `now`."""
+    from django.db.models import Q
+
+    return _with_end(_paid_subscriptions().filter(first_paid_at__lte=now)).filter(
+        Q(ends__isnull=True) | Q(ends__gt=now)
+    )
+
+
+def paying_by_plan_now(now):
+    """`paying_by_plan` at `now` in one aggregate query (the price in force
+    now is the subscription's current one)."""
+    rows = (
+        _running(now)
+        .values("price__plan__name")
+        .annotate(paying=Count("pk"))
+        .values_list("price__plan__name", "paying")
+    )
+    return dict(sorted(rows))
+
+
+def changed_segments(start, end):
+    """The segments of every member whose recurring revenue may differ
+    between the moments `start` and `end`: a subscription of theirs was
+    first paid, ended or switched plans in (start, end]. Every other
+    member's figures are the same at both moments."""
+    from django.db.models import Q
+
+    from masthead.billing.models import BillingAuditLog
+
+    switched = BillingAuditLog.objects.filter(
+        action="plan_switched", created_at__gt=start, created_at__lte=end
+    ).values("subscription_id")
+    changed = _with_end(_paid_subscriptions()).filter(
+        Q(first_paid_at__gt=start, first_paid_at__lte=end)
+        | Q(ends__gt=start, ends__lte=end)
+        | Q(pk__in=switched)
+    )
+    return load_segments(
+        Q(member_id__in=changed.filter(member__isnull=False).values("member_id"))
+        | Q(pk__in=changed.filter(member__isnull=True).values("pk"))
+    )
+
+
+def month_since(opening, start, now):
+    """The running month's figures (`series`' for its last step) from the
+    figures kept at its start (`opening`: mrr and paying, as a daily
+    snapshot keeps them) and the members whose revenue changed since."""
+    changed = changed_segments(start, now)
+    mrr_now, paying_now = current_mrr(now)
+    moved = mrr_movement(changed, start, now)
+    names = ("start", "new", "reactivated", "expansion", "contraction", "churned", "end")
+    movement = {}
+    for currency in sorted(set(opening["mrr"]) | set(mrr_now)):
+        figures = moved.get(currency) or dict.fromkeys(names, 0)
+        figures["start"] = opening["mrr"].get(currency, 0)
+        figures["end"] = mrr_now.get(currency, 0)
+        movement[currency] = figures
+    churned = len(paying_members(changed, start) - paying_members(changed, now))
+    at_start = opening["paying"]
+    return {
+        "mrr": mrr_now,
+        "paying": paying_now,
+        "paying_by_plan": paying_by_plan_now(now),
+        "movement": movement,
+        "churn": (churned, at_start, Fraction(churned, at_start) if at_start else None),
+    }
+
+
+def cohort_segments(months, now):
+    """The segments of the members whose first payment fell in one of
+    `months` (first days), for `cohorts` to recompute those rows alone."""
+    from django.db.models import Q
+
+    # Every member with a subscription first paid in one of the months: a
+    # superset of those whose first payment was then, which `cohorts` sorts
+    # out (it groups each member by their own first payment).
+    within = Q()
+    for month in months:
+        within |= Q(
+            first_paid_at__gte=local_midnight(month),
+            first_paid_at__lt=local_midnight(month + relativedelta(months=1)),
+        )
+    started = _paid_subscriptions().filter(within)
+    return load_segments(
+        Q(member_id__in=started.filter(member__isnull=False).values("member_id"))
+        | Q(pk__in=started.filter(member__isnull=True).values("pk"))
+    )
+
+
+def kept_cohorts(segments, moment):
+    """`cohorts` at `moment` as a daily snapshot keeps them: per first month,
+    its size, the latest first payment in it, and how many still paid after
+    k months (None where not known yet)."""
+    first_paid = {}
+    for segment in segments:
+        member = segment.member
+        if member not in first_paid or segment.start < first_paid[member]:
+            first_paid[member] = segment.start
+    last_first = defaultdict(lambda: None)
+    for started in first_paid.values():
+        month = month_start(local_date(started))
+        if last_first[month] is None or started > last_first[month]:
+            last_first[month] = started
+    return [
+        [
+            month.isoformat(),
+            size,
+            last_first[month].isoformat(),
+            [None if cell is None else int(cell * size) for cell in cells],
+        ]
+        for month, size, cells in cohorts(segments, moment)
+    ]
+
+
+def cohorts_since(kept, kept_at, now, since=None):
+    """`cohorts(segments, now, since=since)` from those a snapshot kept at
+    `kept_at`: rows kept whole where nothing changed, recomputed where a
+    cell has become known since or the month had not ended by then."""
+    table = {}
+    stale = set()
+    unfinished = month_start(local_date(kept_at))
+    for month_iso, size, last_first, stills in kept:
+        month = date.fromisoformat(month_iso)
+        last = datetime.fromisoformat(last_first)
+        known_now = [last + relativedelta(months=k) <= now for k in range(1, len(stills) + 1)]
+        if month >= unfinished or any(
+            still is None and known for still, known in zip(stills, known_now, strict=True)
+        ):
+            stale.add(month)
+            continue
+        table[month] = (size, [None if s is None else Fraction(s, size) for s in stills])
+    stale.update(months_between(unfinished, local_date(now)))
+    stale = {month for month in stale if since is None or month >= since}
+    if stale:
+        for month, size, cells in cohorts(cohort_segments(sorted(stale), now), now):
+            if month in stale:
+                table[month] = (size, cells)
+    return [
+        (month, size, cells)
+        for month, (size, cells) in sorted(table.items())
+        if since is None or month >= since
+    ]
 
 
 def series(segments, moments):

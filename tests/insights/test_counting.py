@@ -62,9 +62,42 @@ def test_the_day_is_the_publishers(settings):
 
 
 @pytest.mark.django_db
+def test_the_day_turns_at_the_publishers_midnight(settings):
+    from freezegun import freeze_time
+
+    settings.PUBLISHER_TIME_ZONE = "Europe/Paris"
+    with freeze_time("2026-03-01 22:59:59"):  # 23:59:59 in Paris
+        counting.count("read", 1)
+    with freeze_time("2026-03-01 23:00:00"):
+        counting.count("read", 1)
+        counting.count("read", 1)
+    counting.flush()
+    assert sorted(Tally.objects.values_list("day", "count")) == [
+        (date(2026, 3, 1), 1),
+        (date(2026, 3, 2), 2),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("wsgi_in_test_transaction")
+def test_nothing_is_counted_with_counting_off(settings, magazine):
+    settings.INSIGHTS_COUNTING = False
+    settings.SERVING_PER_PROCESS_SECONDS = 0
+    wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
+    free = magazine["free"]
+    wsgi.get(free.url)
+    _status, headers, _body = wsgi.get(free.url)
+    assert headers["X-Page-Cache"] == "hit"
+    assert counting.COUNT_HEADER not in headers
+    counting.count("narration_started", free.pk)
+    assert counting.pending() == {}
+    counting.flush()
+    assert tallies() == {}
+
+
+@pytest.mark.django_db
 @pytest.mark.usefixtures("wsgi_in_test_transaction")
 def test_anonymous_reads_count_on_a_miss_and_on_every_cache_hit(settings, magazine):
-    # No per-process copy of the publish generation: every request asks the cache.
     settings.SERVING_PER_PROCESS_SECONDS = 0
     wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
     free, gated = magazine["free"], magazine["gated"]

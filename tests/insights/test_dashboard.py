@@ -30,8 +30,25 @@ def chart(charts, slug):
     return next(c for c in charts if c.slug == slug)
 
 
+@pytest.fixture(params=["live", "snapshots"])
+def figures_from(request, history, monkeypatch):
+    """Each figure computed from every subscription (no snapshot kept), or
+    read from the daily snapshots with only today's changes computed live:
+    the answers must be the same."""
+    if request.param == "snapshots":
+        take_snapshots(NOW)
+        load_segments = metrics.load_segments
+
+        def only_some(only=None):
+            assert only is not None, "read every subscription despite the snapshots"
+            return load_segments(only)
+
+        monkeypatch.setattr(metrics, "load_segments", only_some)
+    return request.param
+
+
 @freeze_time(NOW)
-def test_charts_carry_the_hand_computed_figures(history):
+def test_charts_carry_the_hand_computed_figures(figures_from):
     _headline, charts = dashboard.build(metrics.Period(date(2026, 1, 1), date(2026, 7, 15)))
     mrr = chart(charts, "mrr")
     assert mrr.columns == ["Month", "MRR (EUR)", "MRR (USD)"]
@@ -61,6 +78,16 @@ def test_charts_carry_the_hand_computed_figures(history):
         None,
     ]
     assert chart(charts, "refunds").rows[-1] == ["45–60", 1]
+    revenue = chart(charts, "revenue")
+    assert revenue.columns == ["Month", "Digital (EUR)", "Digital (USD)", "Print (USD)"]
+    assert revenue.rows[:3] == [
+        # Ada's year and Hana's month; Ben's payments under his plan now.
+        ["2026-01", 0, 128.0, 8.0],
+        # Cleo, Eve and the gift.
+        ["2026-02", 0, 64.0, 0],
+        # Dora paid 7.00 and got it all back.
+        ["2026-03", 0, 0, 8.0],
+    ]
     assert chart(charts, "trials-and-gifts").rows == [
         ["Trials ended", 2],
         ["Trials converted", 1],
@@ -91,23 +118,120 @@ def test_admin_home_shows_mrr_now(history, admin_client):
 
 
 @freeze_time(NOW)
-def test_a_snapshot_is_taken_once_and_read_for_history(history):
-    assert take_snapshots(NOW, days_back=3) == 3
-    assert take_snapshots(NOW, days_back=3) == 0
-    kept = DailySnapshot.objects.get(day=date(2026, 7, 14))
+def test_a_snapshot_is_taken_once_for_each_day_and_month_end(history):
+    assert take_snapshots(NOW, days_back=3, months_back=3) == 6
+    assert take_snapshots(NOW, days_back=3, months_back=3) == 0
+    kept = {snapshot.day: snapshot.figures for snapshot in DailySnapshot.objects.all()}
+    assert sorted(kept) == [
+        date(2026, 4, 30),
+        date(2026, 5, 31),
+        date(2026, 6, 30),
+        date(2026, 7, 12),
+        date(2026, 7, 13),
+        date(2026, 7, 14),
+    ]
     # Ada, Eve and Hana on Digital, Ben on Print.
-    assert kept.figures == {"mrr": {"usd": 4100}, "paying_by_plan": {"Digital": 3, "Print": 1}}
-    # A kept day is what the dashboard shows for it, live days are computed.
-    DailySnapshot.objects.create(
-        day=date(2026, 3, 31), figures={"mrr": {"usd": 1}, "paying_by_plan": {}}
+    assert kept[date(2026, 7, 14)]["mrr"] == {"usd": 4100}
+    assert kept[date(2026, 7, 14)]["paying"] == 4
+    assert kept[date(2026, 7, 14)]["paying_by_plan"] == {"Digital": 3, "Print": 1}
+    # April's movement and churn on its last day: Hana back, Cleo and Dora gone.
+    assert kept[date(2026, 4, 30)]["movement"]["usd"] == {
+        "start": 4100,
+        "new": 0,
+        "reactivated": 800,
+        "expansion": 0,
+        "contraction": 0,
+        "churned": 800,
+        "end": 4100,
+    }
+    assert kept[date(2026, 4, 30)]["churn"] == [2, 5]
+    assert "movement" not in kept[date(2026, 7, 13)]
+    # The newest keeps the cohort table: January's readers (Ada, Ben, Hana),
+    # the last first paid Jan 15 10:00; month 6 not known at Jul 15 00:00.
+    assert kept[date(2026, 7, 14)]["cohorts"][0] == [
+        "2026-01-01",
+        3,
+        "2026-01-15T10:00:00+00:00",
+        [2, 2, 3, 3, 3, None, None, None, None, None, None, None],
+    ]
+    assert all("cohorts" not in kept[day] for day in kept if day != date(2026, 7, 14))
+
+
+@freeze_time(NOW)
+def test_todays_changes_count_live_on_top_of_the_snapshots(figures_from, history):
+    from masthead.billing.models import Payment, Subscription
+    from tests.insights.history import at
+
+    S = Subscription.Status
+    # This morning Finn first paid for Digital monthly and Ben's Print ended.
+    finn = Subscription.objects.create(
+        member=history["people"]["F"],
+        plan=history["plans"]["digital"],
+        price=history["prices"]["monthly"],
+        status=S.ACTIVE,
+        stripe_subscription_id="sub_finn",
+        first_paid_at=at(7, 15, 9),
     )
-    figures = dict(
-        dashboard.month_end_figures(
-            metrics.Period(date(2026, 3, 1), date(2026, 7, 15)), metrics.load_segments(), NOW
+    Payment.objects.create(subscription=finn, amount=800, currency="usd", paid_at=at(7, 15, 9))
+    Subscription.objects.filter(member=history["people"]["B"]).update(
+        status=S.CANCELED, canceled_at=at(7, 15, 8), ended_at=at(7, 15, 8)
+    )
+    _headline, charts = dashboard.build(metrics.Period(date(2026, 6, 1), date(2026, 7, 15)))
+    # 41.00 + 8.00 (Finn) - 15.00 (Ben).
+    assert chart(charts, "mrr").rows == [["2026-06", 41.0], ["2026-07", 34.0]]
+    assert chart(charts, "paying-by-plan").rows == [["2026-06", 3, 1], ["2026-07", 4, 0]]
+    assert chart(charts, "mrr-movement").rows == [
+        ["2026-06 USD", 0, 0, 0, 0, 0],
+        ["2026-07 USD", 8.0, 0, 0, -15.0, 0],
+    ]
+    # Of Ada, Ben, Eve and Hana paying on Jul 1, Ben is gone.
+    assert chart(charts, "churn").rows == [["2026-06", 0.0, 0, 4], ["2026-07", 25.0, 1, 4]]
+    # January's month 6 became known at 10:00 today (Hana's mark); Finn's
+    # July has no month behind it yet.
+    cohorts = chart(charts, "cohorts").rows
+    assert cohorts == [["2026-07", 1, *[None] * 12]]
+    _headline, charts = dashboard.build(metrics.Period(date(2026, 1, 1), date(2026, 7, 15)))
+    cohorts = chart(charts, "cohorts").rows
+    assert cohorts[0] == ["2026-01", 3, 66.7, 66.7, 100.0, 100.0, 100.0, 100.0, *[None] * 6]
+    assert cohorts[-1] == ["2026-07", 1, *[None] * 12]
+
+
+def test_kept_revenue_gives_way_to_a_late_payment_and_a_plan_change(history):
+    from datetime import timedelta
+
+    from masthead.billing.models import BillingAuditLog, Payment, Subscription
+    from tests.insights.history import at
+
+    period = metrics.Period(date(2026, 1, 1), date(2026, 7, 15))
+    with freeze_time(NOW):
+        take_snapshots(NOW)
+    later = NOW + timedelta(hours=1)
+    with freeze_time(later):
+        # A payment of March recorded only now, and Ben back on Digital.
+        Payment.objects.create(amount=300, currency="usd", paid_at=at(3, 9))
+        ben = Subscription.objects.get(member=history["people"]["B"])
+        Subscription.objects.filter(pk=ben.pk).update(
+            plan=history["plans"]["digital"], price=history["prices"]["monthly"]
         )
-    )
-    assert figures[date(2026, 3, 1)]["mrr"] == {"usd": 1}
-    assert figures[date(2026, 4, 1)]["mrr"] == {"usd": 4100}
+        BillingAuditLog.objects.create(
+            subscription=ben,
+            action="plan_switched",
+            detail={
+                "old_price_id": history["prices"]["print"].pk,
+                "new_price_id": history["prices"]["monthly"].pk,
+            },
+        )
+        _headline, charts = dashboard.build(period, later)
+    revenue = chart(charts, "revenue")
+    # Ben's payments (Jan 5, Mar 5) count under Digital now: no Print left.
+    assert revenue.columns == ["Month", "Digital (EUR)", "Digital (USD)", "Other (USD)"]
+    assert revenue.rows[:4] == [
+        ["2026-01", 0, 136.0, 0],
+        ["2026-02", 0, 64.0, 0],
+        ["2026-03", 0, 8.0, 3.0],
+        # Hana back in April; unchanged since the snapshot.
+        ["2026-04", 0, 8.0, 0],
+    ]
 
 
 @freeze_time(NOW)
