@@ -25,6 +25,7 @@ from .remote import CardDeclined, GatewayError, RemoteCheckout
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
+    from django.http import QueryDict
 
     from masthead.accounts.models import User
 
@@ -67,7 +68,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _from_article(data):
+def _from_article(data: "QueryDict") -> int | None:
     """The article whose paywall the reader came from (`?from=<page id>`),
     or None; anything but a page id is ignored."""
     value = data.get("from", "")
