@@ -11,17 +11,18 @@ same whichever of them gets there first.
 
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar
 
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -42,9 +43,21 @@ from .models import (
     format_money,
     hash_token,
 )
-from .remote import GatewayError, RemoteCheckout, RemoteInvoice, RemoteSubscription
+from .remote import (
+    GatewayError,
+    RemoteCharge,
+    RemoteCheckout,
+    RemoteInvoice,
+    RemoteSubscription,
+)
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from masthead.accounts.models import User
 
 logger = logging.getLogger(__name__)
+Row = TypeVar("Row")
 
 REFUND_WINDOW = timedelta(days=60)
 GIFT_REDEEM_WINDOW = timedelta(days=365)
@@ -75,7 +88,7 @@ STATUS_FROM_STRIPE = {
 class BillingError(Exception):
     """A request the rules refuse; the message is written for the member."""
 
-    def __init__(self, message) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
 
@@ -84,7 +97,14 @@ class MemberNotFound(Exception):
     """A Stripe subscription that names no member Masthead knows (yet)."""
 
 
-def audit(action, *, member=None, subscription=None, actor=None, **detail):
+def audit(
+    action: str,
+    *,
+    member: "User | None" = None,
+    subscription: Subscription | None = None,
+    actor: "User | None" = None,
+    **detail: object,
+) -> BillingAuditLog:
     return BillingAuditLog.objects.create(
         action=action,
         member=member if member is not None else getattr(subscription, "member", None),
@@ -94,15 +114,15 @@ def audit(action, *, member=None, subscription=None, actor=None, **detail):
     )
 
 
-def absolute_url(path):
+def absolute_url(path: str) -> str:
     return settings.SITE_URL + path
 
 
-def display_date(value):
+def display_date(value: datetime | None) -> str:
     return format_date(timezone.localtime(value), "F j, Y") if value else ""
 
 
-def _email_context(subscription, **extra):
+def _email_context(subscription: Subscription, **extra: object) -> dict[str, object]:
     member = subscription.member
     return {
         "name": member.get_short_name() if member else "",
@@ -114,7 +134,7 @@ def _email_context(subscription, **extra):
     }
 
 
-def _notify(template, subscription, **extra) -> None:
+def _notify(template: str, subscription: Subscription, **extra: object) -> None:
     if subscription.member and subscription.member.email:
         send_email(template, subscription.member.email, _email_context(subscription, **extra))
 
@@ -122,25 +142,25 @@ def _notify(template, subscription, **extra) -> None:
 # Looking things up ---------------------------------------------------------------
 
 
-def one(queryset):
+def one(queryset: "QuerySet[Any, Row]") -> Row | None:
     """The row a unique lookup finds, or None: `first()` without the ORDER BY
     it would add (the webhook path runs these on every event)."""
     return next(iter(queryset.order_by()[:1]), None)
 
 
-def find_price_ids(price_id):
+def find_price_ids(price_id: str | None) -> tuple[int, int] | None:
     """(price pk, plan pk) of our Price for a Stripe price id (or a test-mode
     one), or None for a price that is not ours."""
     if not price_id:
         return None
-    prices = Price.objects.values_list("pk", "plan_id")
+    prices: QuerySet[Price, tuple[int, int]] = Price.objects.values_list("pk", "plan_id")
     if price_id.startswith("tm_price_"):
         pk = price_id.removeprefix("tm_price_")
         return one(prices.filter(pk=pk)) if pk.isdigit() else None
     return one(by_stripe_id(prices, "stripe_price_id", price_id))
 
 
-def live_subscription(member):
+def live_subscription(member: "User | AnonymousUser | None") -> Subscription | None:
     """The member's paid subscription that still bills, if any."""
     if member is None or not member.is_authenticated:
         return None
@@ -154,11 +174,12 @@ def live_subscription(member):
     )
 
 
-def _resolve_member(remote, member_hint):
-    User = get_user_model()
+def _resolve_member(remote: RemoteSubscription, member_hint: object) -> "User":
+    from masthead.accounts.models import User
+
     for candidate in (member_hint, remote.member_id):
         if candidate and str(candidate).isdigit():
-            member = User.objects.filter(pk=int(candidate)).first()
+            member: User | None = User.objects.filter(pk=int(str(candidate))).first()
             if member is not None:
                 return member
     if remote.customer_id:
@@ -167,7 +188,7 @@ def _resolve_member(remote, member_hint):
             .select_related("member")
             .first()
         )
-        if known is not None:
+        if known is not None and known.member is not None:
             return known.member
     raise MemberNotFound(
         f"Subscription {remote.id} (customer {remote.customer_id or '-'}) names no known member."
@@ -181,7 +202,7 @@ def _resolve_member(remote, member_hint):
 class Stored:
     subscription: Subscription
     created: bool
-    changes: dict
+    changes: dict[str, tuple[str, str]]
 
 
 TRACKED_FIELDS = (
@@ -209,7 +230,9 @@ STORED_FIELDS = (
 )
 
 
-def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=None):
+def store_subscription(
+    remote: RemoteSubscription, *, fetched_at: datetime, member_hint: object = None
+) -> Stored | None:
     """Store `remote` (fetched from Stripe at `fetched_at`). Call inside a
     transaction. Returns a `Stored`, or None for a price that is not ours.
 
@@ -230,7 +253,8 @@ def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=No
         and subscription.price
         and subscription.price.stripe_price_id == remote.price_id
     ):
-        ids = (subscription.price_id, subscription.plan_id)  # no change of price: no lookup
+        # No change of price: no lookup.
+        ids: tuple[int, int] | None = (subscription.price.pk, subscription.plan_id)
     else:
         ids = find_price_ids(remote.price_id)
     if ids is None:
@@ -238,7 +262,8 @@ def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=No
         return None
     price_pk, plan_pk = ids
     created = subscription is None
-    if created:
+    before: dict[str, object]
+    if subscription is None:
         member = _resolve_member(remote, member_hint)
         subscription = Subscription(member=member, stripe_subscription_id=remote.id)
         before = {}
@@ -310,7 +335,7 @@ def store_subscription(remote: RemoteSubscription, *, fetched_at, member_hint=No
     return Stored(subscription, created, changes)
 
 
-def store_invoice(subscription, invoice: RemoteInvoice):
+def store_invoice(subscription: Subscription, invoice: RemoteInvoice) -> Payment | None:
     """Record a paid invoice as a Payment, once. Call inside a transaction that
     holds the subscription's row. Returns the Payment, or None for an invoice
     that took no money (a trial's)."""
@@ -359,7 +384,7 @@ def store_invoice(subscription, invoice: RemoteInvoice):
     return payment
 
 
-def store_payment_failure(subscription, invoice_id) -> bool:
+def store_payment_failure(subscription: Subscription, invoice_id: str) -> bool:
     """Note a failed renewal (once per episode) and tell the member."""
     if by_stripe_id(Payment.objects, "stripe_invoice_id", invoice_id).exists():
         return False  # a late failure for an invoice that has since been paid
@@ -378,7 +403,9 @@ def store_payment_failure(subscription, invoice_id) -> bool:
     return True
 
 
-def store_shipping_address(member, shipping, subscription=None) -> bool:
+def store_shipping_address(
+    member: "User", shipping: Mapping[str, Any], subscription: Subscription | None = None
+) -> bool:
     """Keep the address Checkout collected, through accounts' rules. An address
     they refuse is noted for staff rather than failing the payment."""
     from masthead.accounts.actions import update_shipping_address
@@ -405,11 +432,12 @@ def store_shipping_address(member, shipping, subscription=None) -> bool:
 # Checkout ----------------------------------------------------------------------------
 
 
-def shipping_countries():
-    return BillingSettings.load().shipping_country_codes()
+def shipping_countries() -> list[str]:
+    billing_settings: BillingSettings = BillingSettings.load()
+    return billing_settings.shipping_country_codes()
 
 
-def start_checkout(member, price, from_article=None):
+def start_checkout(member: "User", price: Price, from_article: int | None = None) -> str:
     """Begin subscribing `member` to `price`; returns the URL to send them to.
     `from_article`: the page id of the article whose paywall led here, kept
     with the checkout."""
@@ -467,7 +495,7 @@ class CheckoutState:
     fetched_at: datetime
 
 
-def fetch_checkout(session_id):
+def fetch_checkout(session_id: str) -> CheckoutState:
     """Everything needed to fulfil a Checkout Session (network; no transaction)."""
     backend = gateway.for_id(session_id)
     fetched_at = timezone.now()
@@ -481,7 +509,7 @@ def fetch_checkout(session_id):
     return CheckoutState(checkout, remote, invoices, fetched_at)
 
 
-def apply_checkout(state):
+def apply_checkout(state: CheckoutState) -> Subscription | Gift | None:
     """Fulfil a fetched checkout. Call inside a transaction. Idempotent: the
     webhook and the success page may both arrive, in either order, twice."""
     checkout = state.checkout
@@ -517,7 +545,7 @@ def apply_checkout(state):
     return subscription
 
 
-def run_checkout_fulfilled_hooks(subscription, from_article) -> None:
+def run_checkout_fulfilled_hooks(subscription: Subscription, from_article: int | None) -> None:
     for hook in list(CHECKOUT_FULFILLED_HOOKS):
         try:
             hook(subscription, from_article)
@@ -525,7 +553,7 @@ def run_checkout_fulfilled_hooks(subscription, from_article) -> None:
             logger.exception("Checkout hook %r failed", hook)
 
 
-def fulfil_checkout(session_id):
+def fulfil_checkout(session_id: str) -> Subscription | Gift | None:
     """Fulfil a Checkout Session from the success page: the webhook's code path."""
     state = fetch_checkout(session_id)
     with transaction.atomic():
@@ -535,14 +563,16 @@ def fulfil_checkout(session_id):
 # Changing a subscription -------------------------------------------------------------------
 
 
-def _member_subscription(member, *statuses):
+def _member_subscription(member: "User", *statuses: str) -> Subscription:
     subscription = live_subscription(member)
     if subscription is None or (statuses and subscription.status not in statuses):
         raise BillingError("You have no subscription to change.")
     return subscription
 
 
-def _store_from(backend_call, subscription):
+def _store_from(
+    backend_call: Callable[[], RemoteSubscription], subscription: Subscription
+) -> Subscription:
     fetched_at = timezone.now()
     remote = backend_call()
     with transaction.atomic():
@@ -550,7 +580,7 @@ def _store_from(backend_call, subscription):
     return stored.subscription if stored else subscription
 
 
-def cancel_subscription(member, reason: str = ""):
+def cancel_subscription(member: "User", reason: str = "") -> Subscription:
     """Stop renewing at the end of the paid period; access lasts until then."""
     subscription = _member_subscription(member)
     if subscription.cancel_at_period_end:
@@ -573,7 +603,7 @@ def cancel_subscription(member, reason: str = ""):
     return subscription
 
 
-def resume_subscription(member):
+def resume_subscription(member: "User") -> Subscription:
     """Undo a cancellation before the period ends."""
     subscription = _member_subscription(member)
     if not subscription.cancel_at_period_end:
@@ -592,13 +622,13 @@ def resume_subscription(member):
     return subscription
 
 
-def member_has_shipping_address(member):
+def member_has_shipping_address(member: "User") -> bool:
     from masthead.accounts.models import ShippingAddress
 
     return ShippingAddress.objects.filter(user=member).exists()
 
 
-def switch_plan(member, price):
+def switch_plan(member: "User", price: Price) -> Subscription:
     """Move a live subscription to another plan or interval (prorated)."""
     subscription = _member_subscription(
         member, Subscription.Status.ACTIVE, Subscription.Status.TRIALING
@@ -635,7 +665,7 @@ def switch_plan(member, price):
     return subscription
 
 
-def portal_url(member, return_url):
+def portal_url(member: "User", return_url: str) -> str | None:
     """A Stripe Customer Portal link for the member's payment method and
     invoices; None in test mode or before they have a Stripe customer."""
     subscription = (
@@ -653,7 +683,7 @@ def portal_url(member, return_url):
     )
 
 
-def cancel_for_deleted_member(user) -> None:
+def cancel_for_deleted_member(user: "User") -> None:
     """Accounts' deletion hook: end the member's paid subscriptions now, so
     nobody is billed for an account that no longer exists."""
     for subscription in Subscription.objects.live().filter(member=user):
@@ -675,13 +705,15 @@ REFUNDABLE_STATUSES = (
 )
 
 
-def refund_deadline(subscription):
+def refund_deadline(subscription: Subscription | None) -> datetime | None:
     if subscription is None or subscription.first_paid_at is None:
         return None
     return subscription.first_paid_at + REFUND_WINDOW
 
 
-def refundable_subscription(member, now=None):
+def refundable_subscription(
+    member: "User", now: datetime | None = None
+) -> tuple[Subscription | None, str | None]:
     """(subscription, None) when the member may ask for their money back now,
     else (None or the subscription, the reason written for them)."""
     now = now or timezone.now()
@@ -697,7 +729,7 @@ def refundable_subscription(member, now=None):
     if subscription is None:
         return None, "There is no payment to refund."
     deadline = refund_deadline(subscription)
-    if now > deadline:
+    if deadline is not None and now > deadline:
         return subscription, (
             "The 60-day money-back guarantee ended on "
             f"{display_date(deadline)}. You can still cancel at any time."
@@ -705,7 +737,7 @@ def refundable_subscription(member, now=None):
     return subscription, None
 
 
-def can_refund(member, now=None) -> bool:
+def can_refund(member: "User", now: datetime | None = None) -> bool:
     subscription, problem = refundable_subscription(member, now)
     return problem is None
 
@@ -714,7 +746,7 @@ class RefundIncomplete(BillingError):
     """Stripe did not finish the refund; the request is kept and retried."""
 
 
-def refund_subscription(member, reason: str = "", now=None):
+def refund_subscription(member: "User", reason: str = "", now: datetime | None = None) -> Refund:
     """Refund every payment of the member's subscription in full, end it now and
     revoke access. Safe to call twice, from two tabs at once, or again after a
     crash: the Refund row is unique per member and its key makes Stripe refund
@@ -730,8 +762,8 @@ def refund_subscription(member, reason: str = "", now=None):
         refund = Refund.objects.select_for_update(of=("self",)).filter(member=member).first()
         if refund is None:
             subscription, problem = refundable_subscription(member, now)
-            if problem:
-                raise BillingError(problem)
+            if problem or subscription is None:
+                raise BillingError(problem or "There is no payment to refund.")
             refund = Refund.objects.create(
                 subscription=subscription,
                 member=member,
@@ -759,7 +791,7 @@ def refund_subscription(member, reason: str = "", now=None):
     return carry_out_refund(refund.pk)
 
 
-def carry_out_refund(refund_id):
+def carry_out_refund(refund_id: int) -> Refund:
     """Do (or finish) a refund request. Every step checks what is already done."""
     refund = Refund.objects.select_related("subscription__plan", "subscription__member").get(
         pk=refund_id
@@ -828,7 +860,7 @@ def carry_out_refund(refund_id):
     return refund
 
 
-def _refund_payment(refund, payment, backend):
+def _refund_payment(refund: Refund, payment: Payment, backend: ModuleType) -> None:
     if payment.stripe_refund_id:
         return
     if not (payment.stripe_payment_intent_id or payment.stripe_charge_id):
@@ -858,7 +890,7 @@ def _refund_payment(refund, payment, backend):
     payment.amount_refunded = payment.amount
 
 
-def run_access_revoked_hooks(member, subscription) -> None:
+def run_access_revoked_hooks(member: "User | None", subscription: Subscription) -> None:
     for hook in list(ACCESS_REVOKED_HOOKS):
         try:
             hook(member, subscription)
@@ -866,7 +898,7 @@ def run_access_revoked_hooks(member, subscription) -> None:
             logger.exception("Access-revoked hook %r failed", hook)
 
 
-def record_charge_refunds(charge):
+def record_charge_refunds(charge: RemoteCharge) -> int:
     """Stripe says a charge was refunded (by us or from its dashboard)."""
     payments = Payment.objects.select_for_update(of=("self",)).filter(stripe_charge_id=charge.id)
     if charge.payment_intent_id:
@@ -893,7 +925,7 @@ def record_charge_refunds(charge):
 # Gifts and complimentary subscriptions -------------------------------------------------
 
 
-def gift_amount(plan, months):
+def gift_amount(plan: Plan, months: int) -> tuple[int, str]:
     """What a gift costs: the yearly price for 12 months, else monthly × months."""
     prices = {p.interval: p for p in plan.prices.filter(active=True)}
     if months == 12 and Price.Interval.YEAR in prices:
@@ -906,8 +938,13 @@ def gift_amount(plan, months):
 
 
 def start_gift_checkout(
-    buyer, plan, months, recipient_email, recipient_name: str = "", message: str = ""
-):
+    buyer: "User",
+    plan: Plan,
+    months: int,
+    recipient_email: str,
+    recipient_name: str = "",
+    message: str = "",
+) -> str:
     if months not in Gift.Months.values:
         raise BillingError("Choose 3, 6 or 12 months.")
     amount, currency = gift_amount(plan, months)
@@ -946,7 +983,7 @@ def start_gift_checkout(
     return checkout.url
 
 
-def fulfil_gift(checkout):
+def fulfil_gift(checkout: RemoteCheckout) -> Gift:
     """A paid gift checkout: record the payment and send the recipient a
     redemption link. Call inside a transaction; runs once per gift."""
     gift_id = checkout.metadata.get("gift_id", "")
@@ -994,7 +1031,7 @@ def fulfil_gift(checkout):
     return gift
 
 
-def fail_gift(checkout) -> None:
+def fail_gift(checkout: RemoteCheckout) -> None:
     gift_id = checkout.metadata.get("gift_id", "")
     if gift_id.isdigit():
         Gift.objects.filter(pk=gift_id, status=Gift.Status.PENDING).update(
@@ -1002,13 +1039,15 @@ def fail_gift(checkout) -> None:
         )
 
 
-def find_gift(token):
+def find_gift(token: str | None) -> Gift | None:
     if not token:
         return None
     return Gift.objects.select_related("plan").filter(token_hash=hash_token(token)).first()
 
 
-def redeem_gift(member, token, shipping=None):
+def redeem_gift(
+    member: "User", token: str | None, shipping: Mapping[str, str] | None = None
+) -> Subscription:
     """Turn a gift link into a gift subscription for `member`. A print gift
     needs a shipping address (given here, or already on the account)."""
     with transaction.atomic():
@@ -1058,7 +1097,14 @@ def redeem_gift(member, token, shipping=None):
     return subscription
 
 
-def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note: str = ""):
+def grant_complimentary(
+    member: "User",
+    plan: Plan,
+    *,
+    ends_at: datetime | None = None,
+    granted_by: "User | None" = None,
+    note: str = "",
+) -> Subscription:
     """A staff grant: access to `plan` until `ends_at` (for good when None)."""
     with transaction.atomic():
         subscription = Subscription.objects.create(
@@ -1082,7 +1128,9 @@ def grant_complimentary(member, plan, *, ends_at=None, granted_by=None, note: st
     return subscription
 
 
-def grant_complimentary_many(grants, *, note: str = ""):
+def grant_complimentary_many(
+    grants: list[tuple["User", Plan, datetime | None]], *, note: str = ""
+) -> list[Subscription]:
     """Staff grants in bulk (an import's comped readers): `grants` is a list
     of (member, plan, ends_at). One insert for the subscriptions and one for
     their audit rows (the subscriptions' queryset reports the members whose
@@ -1121,7 +1169,7 @@ def grant_complimentary_many(grants, *, note: str = ""):
     return subscriptions
 
 
-def end_expired_grants(now=None):
+def end_expired_grants(now: datetime | None = None) -> list[Subscription]:
     """Mark gifts and complimentary grants whose end date passed as ended."""
     now = now or timezone.now()
     ended = []
@@ -1141,7 +1189,17 @@ def end_expired_grants(now=None):
 
 # Catalogue ------------------------------------------------------------------------------
 
-DEFAULT_PLANS = [
+
+class PlanSpec(TypedDict):
+    code: str
+    name: str
+    description: str
+    includes_print: bool
+    sort_order: int
+    prices: dict[str, int]
+
+
+DEFAULT_PLANS: list[PlanSpec] = [
     {
         "code": "digital",
         "name": "Digital",
@@ -1161,7 +1219,7 @@ DEFAULT_PLANS = [
 ]
 
 
-def ensure_default_plans():
+def ensure_default_plans() -> list[Plan]:
     """Create Digital and Digital + Print (monthly and yearly, USD) when the
     publisher has no plans yet. Returns the plans created."""
     if Plan.objects.exists():
@@ -1182,7 +1240,7 @@ def ensure_default_plans():
     return created
 
 
-def create_plan_on_stripe(plan, actor=None):
+def create_plan_on_stripe(plan: Plan, actor: "User | None" = None) -> list[Price]:
     """Create the plan's product and its prices on Stripe (those not there yet)."""
     if gateway.test_mode():
         raise BillingError("Stripe keys are not configured: the site is in test mode.")

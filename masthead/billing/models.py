@@ -8,7 +8,7 @@ needs to decide access, send email and show the publisher what happened.
 
 import hashlib
 import uuid
-from typing import TypeVar
+from typing import TypeVar, overload
 
 from django.conf import settings
 from django.db import models
@@ -139,12 +139,25 @@ def format_money(amount: int, currency: str) -> str:
     return f"{symbol}{amount // 100}.{amount % 100:02d}"
 
 
-_Row = TypeVar("_Row", bound=models.Model)
+_Model = TypeVar("_Model", bound=models.Model)
+_Row = TypeVar("_Row")
+
+
+@overload
+def by_stripe_id(
+    queryset: "models.Manager[_Model]", field: str, stripe_id: str
+) -> "models.QuerySet[_Model]": ...
+
+
+@overload
+def by_stripe_id(
+    queryset: "models.QuerySet[_Model, _Row]", field: str, stripe_id: str
+) -> "models.QuerySet[_Model, _Row]": ...
 
 
 def by_stripe_id(
-    queryset: "models.Manager[_Row] | models.QuerySet[_Row]", field: str, stripe_id: str
-) -> "models.QuerySet[_Row]":
+    queryset: "models.Manager[_Model] | models.QuerySet[_Model, _Row]", field: str, stripe_id: str
+) -> "models.QuerySet[_Model] | models.QuerySet[_Model, _Row]":
     """The rows of `queryset` whose `field`, a Stripe id kept unique where it
     is not empty, is `stripe_id`. Saying "not empty" too lets SQLite use the
     partial unique index, which it cannot infer from the equality: without

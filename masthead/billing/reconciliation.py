@@ -8,6 +8,7 @@ returns one line per change, for the command's output and the task log.
 """
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 from types import ModuleType
 
@@ -21,7 +22,7 @@ from .remote import GatewayError, RemoteSubscription
 logger = logging.getLogger(__name__)
 
 
-def _describe(subscription: Subscription, changes: dict[str, tuple[object, object]]) -> str:
+def _describe(subscription: Subscription, changes: Mapping[str, tuple[object, object]]) -> str:
     parts = [f"{name} {old} → {new}" for name, (old, new) in changes.items()]
     return (
         f"{subscription.member or 'deleted member'} {subscription.stripe_subscription_id}: "

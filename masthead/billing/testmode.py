@@ -403,6 +403,7 @@ def renew_due(now: datetime | None = None) -> list[str]:
                     trial_end=None,
                 )
                 stored = actions.store_subscription(remote, fetched_at=now)
+                assert stored is not None  # the price is a test-mode price of ours
                 actions.store_invoice(stored.subscription, _invoice(remote, price, number, start))
                 changes.append(f"{subscription.member}: {remote.id} renewed from {start:%Y-%m-%d}")
                 number += 1

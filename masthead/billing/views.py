@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, TypeVar
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
@@ -17,6 +18,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from masthead.accounts import ratelimit
+from masthead.accounts.models import User
 
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
@@ -24,10 +26,7 @@ from .models import Gift, Plan, Price, Subscription
 from .remote import CardDeclined, GatewayError, RemoteCheckout
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AnonymousUser
     from django.http import QueryDict
-
-    from masthead.accounts.models import User
 
 logger = logging.getLogger(__name__)
 Result = TypeVar("Result")
@@ -144,7 +143,7 @@ def webhook(request: HttpRequest) -> HttpResponse:
 @require_POST
 def portal(request: HttpRequest) -> HttpResponse:
     try:
-        url = actions.portal_url(request.user, return_url=actions.absolute_url(ACCOUNT_URL))
+        url = actions.portal_url(_member(request), return_url=actions.absolute_url(ACCOUNT_URL))
     except GatewayError:
         logger.exception("Customer Portal unavailable")
         return _to_account(request, UNAVAILABLE, messages.ERROR)
@@ -158,15 +157,22 @@ def portal(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(url, status=303)
 
 
+def _member(request: HttpRequest) -> "User":
+    """The signed-in member, in a view behind `login_required`."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
 def _billing_action(
     request: HttpRequest,
-    action: Callable[["User | AnonymousUser", str], Result],
+    action: Callable[["User", str], Result],
     success_message: Callable[[Result], str],
 ) -> HttpResponse:
     form = ReasonForm(request.POST)
     reason = form.cleaned_data["reason"] if form.is_valid() else ""
     try:
-        result = action(request.user, reason)
+        result = action(_member(request), reason)
     except actions.RefundIncomplete as error:
         return _to_account(request, error.message, messages.WARNING)
     except actions.BillingError as error:
@@ -218,8 +224,7 @@ def switch(request: HttpRequest, price_id: int) -> HttpResponse:
         request,
         lambda user, reason: actions.switch_plan(user, price),
         lambda sub: (
-            f"You are now on {sub.plan.name}, billed {sub.price.display_amount} "
-            f"per {sub.price.interval}."
+            f"You are now on {sub.plan.name}, billed {price.display_amount} per {price.interval}."
         ),
     )
 
@@ -339,7 +344,8 @@ def gift_redeem(request: HttpRequest, token: str) -> HttpResponse:
     gift = actions.find_gift(token)
     usable = gift is not None and gift.status == Gift.Status.PAID
     needs_address = (
-        usable
+        gift is not None
+        and usable
         and gift.plan.includes_print
         and request.user.is_authenticated
         and not actions.member_has_shipping_address(request.user)
@@ -360,6 +366,7 @@ def gift_redeem(request: HttpRequest, token: str) -> HttpResponse:
             except actions.BillingError as problem:
                 error = problem.message
             else:
+                assert gift is not None  # redeem_gift found it by the same token
                 return _to_account(
                     request,
                     f"Your gift is redeemed: {gift.get_months_display()} of {gift.plan.name}. "

@@ -25,6 +25,8 @@ from wagtail.admin.widgets.button import HeaderButton
 from wagtail.permission_policies import ModelPermissionPolicy
 from wagtail.permissions import register_permission_policy
 
+from masthead.accounts.models import User
+
 from . import actions
 from .models import (
     BillingAuditLog,
@@ -40,8 +42,6 @@ from .remote import GatewayError
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
-
-    from masthead.accounts.models import User
 
 
 class ReadOnlyPolicy(ModelPermissionPolicy):
@@ -128,7 +128,8 @@ class PlanViewSet(ModelViewSet):
             raise PermissionDenied
         if request.method == "POST":
             try:
-                made = actions.create_plan_on_stripe(plan, actor=request.user)
+                actor = request.user if isinstance(request.user, User) else None
+                made = actions.create_plan_on_stripe(plan, actor=actor)
             except (actions.BillingError, GatewayError) as error:
                 messages.error(request, f"Stripe: {error.message}")
             else:

@@ -119,14 +119,14 @@ def apply_subscription(event: Event, fetched: Fetched) -> object:
 class FetchedInvoice:
     invoice: RemoteInvoice
     subscription: RemoteSubscription | None  # None for an invoice not a subscription's
-    fetched_at: datetime | None
+    fetched_at: datetime
 
 
 def fetch_invoice(event: Event) -> FetchedInvoice:
     invoice = stripe_api.read_invoice(_object(event))
-    if not invoice.subscription_id:
-        return FetchedInvoice(invoice, None, None)
     fetched_at = timezone.now()
+    if not invoice.subscription_id:
+        return FetchedInvoice(invoice, None, fetched_at)
     return FetchedInvoice(
         invoice, stripe_api.retrieve_subscription(invoice.subscription_id), fetched_at
     )

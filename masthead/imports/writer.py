@@ -1025,8 +1025,10 @@ class Writer:
                 subscription.save(update_fields=["ends_at", "current_period_end", "plan"])
             granted[member.pk] = subscription.pk
         for note, grants in new.items():
-            for subscription in grant_complimentary_many(grants, note=note):
-                granted[subscription.member_id] = subscription.pk
+            for (member, _plan, _ends_at), subscription in zip(
+                grants, grant_complimentary_many(grants, note=note), strict=True
+            ):
+                granted[member.pk] = subscription.pk
         return granted
 
     def link_paid_reader(self, member, record: ImportedReader):
