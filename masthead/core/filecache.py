@@ -26,6 +26,7 @@ import pickle
 import tempfile
 import time
 import zlib
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.filebased import FileBasedCache
@@ -40,6 +41,12 @@ class FileCache(FileBasedCache):
     brings the folder down to MAX_ENTRIES less its CULL_FREQUENCY-th part),
     and COUNT_EVERY, the writes between two counts (by default a hundredth
     of MAX_ENTRIES)."""
+
+    # Django's file cache has these; its type stubs leave them out.
+    _dir: str
+    _createdir: Callable[[], None]
+    _delete: Callable[[str], bool]
+    _key_to_file: Callable[..., str]
 
     def __init__(self, dir: str, params: dict[str, Any]) -> None:
         super().__init__(dir, params)
