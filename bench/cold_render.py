@@ -2,7 +2,7 @@
 same run.
 
     .venv/bin/python bench/cold_render.py [--articles 6000] [--seconds 5]
-        [--connections 32] [--workers 2]
+        [--connections 32] [--workers 2] [--port 17100]
 
 Builds a throwaway demo magazine with `--articles` more articles, and as many
 plain Wagtail pages (bench/plainpage: a title and a rich-text body, served by
@@ -94,8 +94,7 @@ def build(env, code, count, paths_file):
         cwd=ROOT,
         env=env,
         check=True,
-        capture_output=True,
-        text=True,
+        stdout=subprocess.DEVNULL,
     )
     return paths_file.read_text().split("\n")
 
@@ -106,6 +105,7 @@ def main():
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--port", type=int, help="Masthead's; plain Wagtail's is the next")
     args = parser.parse_args()
 
     load_before = os.getloadavg()[0]
@@ -123,7 +123,9 @@ def main():
         manage(env, "load_demo_magazine", "--if-empty")
         articles = build(env, BUILD_ARCHIVE, args.articles, var_dir / "articles.txt")
         plain = build(env, BUILD_PLAIN_PAGES, args.articles, var_dir / "plain.txt")
-        masthead_port, plain_port = free_port(), free_port()
+        masthead_port, plain_port = (
+            (args.port, args.port + 1) if args.port else (free_port(), free_port())
+        )
         with (
             app_server(env, masthead_port, args.workers),
             app_server({**env, "PLAIN_WAGTAIL": "1"}, plain_port, args.workers),

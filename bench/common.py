@@ -75,6 +75,37 @@ def wait_for(url, timeout=30):
     raise RuntimeError(f"{url} did not answer within {timeout}s")
 
 
+def first_pass(base_url, paths, headers=(), connections=8):
+    """GET each of `paths` once from `connections` threads, as a site's
+    readers would have before a measured run; the answers' cache labels
+    (X-Page-Cache or X-Article-Cache, "none" without either) counted."""
+    import http.client
+    from collections import Counter
+    from concurrent.futures import ThreadPoolExecutor
+    from urllib.parse import urlsplit
+
+    where = urlsplit(base_url)
+    shares = [paths[n::connections] for n in range(connections)]
+
+    def read(share):
+        labels = Counter()
+        connection = http.client.HTTPConnection(where.hostname, where.port, timeout=60)
+        for path in share:
+            connection.request("GET", path, headers=dict(h.split(": ", 1) for h in headers))
+            response = connection.getresponse()
+            response.read()
+            labels[
+                response.getheader("X-Page-Cache")
+                or response.getheader("X-Article-Cache")
+                or "none"
+            ] += 1
+        connection.close()
+        return labels
+
+    with ThreadPoolExecutor(connections) as pool:
+        return sum(pool.map(read, shares), Counter())
+
+
 class Server:
     """A process started for a benchmark, stopped on exit."""
 

@@ -243,9 +243,12 @@ if REDIS_URL:
 else:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "BACKEND": "masthead.core.filecache.FileCache",
             "LOCATION": os.environ.get("CACHE_DIR", str(VAR_DIR / "cache")),
-            "OPTIONS": {"MAX_ENTRIES": 20000},
+            # A page, an article's variants and its route take an entry each:
+            # room for every article of a large archive read in one cache's
+            # lifetime.
+            "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("CACHE_MAX_ENTRIES", "100000"))},
         }
     }
 

@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --ignore-scripts --silent
 mkdir -p static/insights/vendor
-cp node_modules/chart.js/dist/chart.umd.min.js static/insights/vendor/chart.umd.js
-# The bundle names its source map; collectstatic's manifest refuses it missing.
-cp node_modules/chart.js/dist/chart.umd.min.js.map static/insights/vendor/
+# Without its source map comment: the map is not shipped, and collectstatic's
+# manifest storage fails on a reference to a file it cannot find.
+sed '/^\/\/# sourceMappingURL=/d' node_modules/chart.js/dist/chart.umd.min.js \
+    > static/insights/vendor/chart.umd.js
 cp node_modules/chart.js/LICENSE.md static/insights/vendor/chart.js-LICENSE.md

@@ -68,6 +68,6 @@ def test_embedded_mode_needs_no_configuration(tmp_path):
     engine, tasks, cache, has_key = result.stdout.strip().splitlines()[-1].split()
     assert engine == "django.db.backends.sqlite3"
     assert tasks == "django_tasks_db.DatabaseBackend"
-    assert cache == "django.core.cache.backends.filebased.FileBasedCache"
+    assert cache == "masthead.core.filecache.FileCache"
     assert has_key == "True"
     assert (tmp_path / "secret_key").exists()

@@ -42,7 +42,7 @@ def settings_for(**env):
 def test_embedded_defaults():
     s = settings_for()
     assert s["db"]["ENGINE"] == "django.db.backends.sqlite3"
-    assert s["caches"]["default"]["BACKEND"].endswith("FileBasedCache")
+    assert s["caches"]["default"]["BACKEND"] == "masthead.core.filecache.FileCache"
     assert s["tasks"]["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend"
     assert s["rq_queues"] is None and "django_rq" not in s["apps"]
     assert s["storages"]["private"]["BACKEND"].endswith("FileSystemStorage")
