@@ -62,6 +62,12 @@ def message_id_for(mailing_pk, delivery_pk, domain):
     return f"<newsletter.{mailing_pk}.{delivery_pk}@{domain}>"
 
 
+# Headers folded only past RFC 5322's 998-character limit: folded at 78, a long
+# List-Unsubscribe URL (no space to fold at) comes out as RFC 2047 encoded
+# words, which mailbox providers do not read as a URL.
+HEADER_POLICY = SMTP.clone(max_line_length=998)
+
+
 def build_message(envelope, *, to, subject, html, text, message_id, unsubscribe_url, mailto=""):
     """The message as bytes, DKIM-signed when a key is configured."""
     message = EmailMessage(policy=SMTP)
@@ -82,7 +88,7 @@ def build_message(envelope, *, to, subject, html, text, message_id, unsubscribe_
     message["Precedence"] = "bulk"
     message.set_content(text, cte="quoted-printable")
     message.add_alternative(html, subtype="html", cte="quoted-printable")
-    raw = message.as_bytes()
+    raw = message.as_bytes(policy=HEADER_POLICY)
     return dkim_sign(raw)
 
 

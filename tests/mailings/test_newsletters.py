@@ -61,6 +61,9 @@ def test_each_reader_gets_what_the_rule_grants_with_bulk_headers(
     assert mailing.status == Mailing.Status.SENT
     messages = parsed(smtp_server)
     assert sorted(messages) == ["free@example.com", "sub@example.com"]
+    for raw in smtp_server.messages:
+        # The URL as it is, not RFC 2047 encoded words that no provider reads.
+        assert f"\r\nList-Unsubscribe: <{settings.SITE_URL}/newsletters/".encode() in raw
     assert not_chosen.email not in messages
     for address, message in messages.items():
         assert message.get_content_type() == "multipart/alternative"
