@@ -8,6 +8,7 @@ any other form (console:, file://, a Django backend path) goes through
 Django's mail backends.
 """
 
+import re
 import smtplib
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -136,6 +137,17 @@ def dkim_sign(raw):
     return signature + raw
 
 
+# "250 2.0.0 Ok: queued as 4Bq9Xy" (Postfix, SendGrid and most relays).
+_QUEUED_AS = re.compile(r"queued as <?([^\s<>]+)>?", re.IGNORECASE)
+
+
+def provider_message_id(reply):
+    """The id the server gave the message in its reply, which its webhooks
+    name the message by; "" when the reply names none."""
+    found = _QUEUED_AS.search(reply or "")
+    return found.group(1) if found else ""
+
+
 class Refused(Exception):
     """The server refused one message. `permanent`: a 5xx reply, so the
     address is marked and not tried again."""
@@ -237,8 +249,14 @@ class DjangoBatch:
         self.connection.close()
 
     def send(self, return_path, to, raw):
-        self.connection.send_messages([PreparedMessage(raw, return_path, to)])
-        return "accepted by " + type(self.connection).__name__
+        message = PreparedMessage(raw, return_path, to)
+        self.connection.send_messages([message])
+        reply = "accepted by " + type(self.connection).__name__
+        # anymail's backends say what the provider called the message.
+        status = getattr(message, "anymail_status", None)
+        if status is not None and status.message_id:
+            reply += f"; queued as {status.message_id}"
+        return reply
 
 
 def _django_backend(url):
