@@ -9,12 +9,13 @@ Django's mail backends.
 """
 
 import base64
+import binascii
 import hashlib
 import re
+import secrets
 import smtplib
 import time
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
@@ -72,27 +73,67 @@ def message_id_for(mailing_pk, delivery_pk, domain):
 HEADER_POLICY = SMTP.clone(max_line_length=998)
 
 
+@lru_cache(maxsize=256)
+def _header(name, value):
+    """One header line as bytes. Plain ASCII goes as it is; anything else
+    (a sender's name, a subject with accents) is encoded by the email
+    package, cached: a batch repeats the same few values."""
+    if value.isascii() and "\n" not in value and "\r" not in value and len(value) < 900:
+        return f"{name}: {value}\r\n".encode()
+    return HEADER_POLICY.fold_binary(*HEADER_POLICY.header_store_parse(name, value))
+
+
+def _quoted_printable(content):
+    """UTF-8, quoted-printable, CRLF line ends, ending with a line end."""
+    if not content.endswith("\n"):
+        content += "\n"
+    encoded = binascii.b2a_qp(content.replace("\r\n", "\n").encode(), istext=True)
+    return encoded.replace(b"\n", b"\r\n")
+
+
 def build_message(envelope, *, to, subject, html, text, message_id, unsubscribe_url, mailto=""):
-    """The message as bytes, DKIM-signed when a key is configured."""
-    message = EmailMessage(policy=SMTP)
-    message["From"] = envelope.from_header
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(timezone.now())
-    message["Message-ID"] = message_id
-    if envelope.reply_to:
-        message["Reply-To"] = envelope.reply_to
+    """The message as bytes, DKIM-signed when a key is configured.
+
+    Written out directly rather than through `email.message.EmailMessage`,
+    whose header objects and generator cost several times the rest of a
+    send; the result is the same MIME (tests parse it with the email
+    package)."""
     unsubscribe = f"<{unsubscribe_url}>"
     if mailto:
         unsubscribe += f", <mailto:{mailto}?subject=unsubscribe>"
-    message["List-Unsubscribe"] = unsubscribe
-    message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    message["List-Id"] = envelope.list_id
-    message["Feedback-ID"] = envelope.feedback_id
-    message["Precedence"] = "bulk"
-    message.set_content(text, cte="quoted-printable")
-    message.add_alternative(html, subtype="html", cte="quoted-printable")
-    raw = message.as_bytes(policy=HEADER_POLICY)
+    boundary = f"==============={secrets.randbits(63):019d}=="
+    lines = [
+        _header("From", envelope.from_header),
+        _header("To", to),
+        _header("Subject", subject),
+        _header("Date", format_datetime(timezone.now())),
+        _header("Message-ID", message_id),
+        _header("Reply-To", envelope.reply_to) if envelope.reply_to else b"",
+        _header("List-Unsubscribe", unsubscribe),
+        b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
+        _header("List-Id", envelope.list_id),
+        _header("Feedback-ID", envelope.feedback_id),
+        b"Precedence: bulk\r\n",
+        b"MIME-Version: 1.0\r\n",
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'.encode(),
+        b"\r\n",
+    ]
+    delimiter = f"--{boundary}\r\n".encode()
+    part = b'Content-Type: text/%s; charset="utf-8"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
+    raw = b"".join(
+        [
+            *lines,
+            delimiter,
+            part % b"plain",
+            _quoted_printable(text),
+            b"\r\n",
+            delimiter,
+            part % b"html",
+            _quoted_printable(html),
+            b"\r\n",
+            f"--{boundary}--\r\n".encode(),
+        ]
+    )
     return dkim_sign(raw)
 
 

@@ -69,3 +69,31 @@ def test_no_key_no_signature(smtp_server, mailing, letter, django_capture_on_com
         actions.start_mailing(mailing)
     [raw] = smtp_server.messages
     assert b"DKIM-Signature" not in raw
+
+
+def test_accents_in_subject_and_sender_survive_and_verify(
+    smtp_server, mailing, letter, django_capture_on_commit_callbacks, settings
+):
+    from email import message_from_bytes
+    from email.policy import default
+
+    private, record = dkim_key()
+    settings.DKIM_DOMAIN = "mag.example"
+    settings.DKIM_SELECTOR = "news"
+    settings.DKIM_PRIVATE_KEY = private
+    letter.from_name = "Rédaction du Café"
+    letter.from_email = "lettre@mag.example"
+    letter.save()
+    mailing.subject = "Ça commence à l’écluse — " + "très long sujet " * 8
+    mailing.save()
+    reader = make_member("reader@example.com")
+    actions.set_newsletter_consent(reader, letter, True, NewsletterSubscription.Source.ACCOUNT)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.start_mailing(mailing)
+    [raw] = smtp_server.messages
+    assert raw.isascii()
+    assert dkim.verify(raw, dnsfunc=lambda name, timeout=5: record)
+    message = message_from_bytes(raw, policy=default)
+    assert message["Subject"] == mailing.subject
+    assert message["From"].addresses[0].display_name == "Rédaction du Café"
+    assert message["From"].addresses[0].addr_spec == "lettre@mag.example"
