@@ -10,6 +10,7 @@ import uuid
 
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -246,18 +247,27 @@ TRACKING_STATES = {
 def record_tracking_event(event_type, recipient, message_id=None, reject_reason=None, detail=""):
     """What a provider's webhook says of a message: delivered, bounced
     (hard bounces suppress the address), complained (suppresses it), opened,
-    clicked. Matched by our Message-ID when the provider passes it, else by
-    the latest delivery to the address."""
+    clicked.
+
+    The delivery is the one the event's message id names: the Message-ID
+    header Masthead gave it, or the id the provider gave it in its reply
+    (`Delivery.provider_message_id`). An id that names no delivery (a
+    sign-in link, a receipt) changes no delivery, though a bounce or a
+    complaint still marks the address. Without an id, the latest delivery to
+    the address."""
     if not recipient:
         return None
     recipient = recipient.strip().lower()
     deliveries = Delivery.objects.filter(email=recipient)
-    delivery = None
     if message_id:
-        bracketed = message_id if message_id.startswith("<") else f"<{message_id}>"
-        delivery = deliveries.filter(message_id=bracketed).first()
-    if delivery is None:
-        delivery = deliveries.exclude(sent_at=None).order_by("-sent_at").first()
+        bare = message_id.strip().strip("<>")
+        delivery = (
+            deliveries.filter(Q(message_id=f"<{bare}>") | Q(provider_message_id=bare))
+            .order_by("-pk")
+            .first()
+        )
+    else:
+        delivery = deliveries.exclude(sent_at=None).order_by("-sent_at", "-pk").first()
     now = timezone.now()
     if event_type in TRACKING_STATES and delivery is not None:
         Delivery.objects.filter(pk=delivery.pk).update(

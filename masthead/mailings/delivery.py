@@ -31,7 +31,15 @@ from masthead.newsroom.models import AccessLevel
 
 from .models import Delivery, Mailing, MailingEvent, Newsletter, NewsletterSubscription, Suppression
 from .render import FULL, Personal, absolute, cut_for, gate, personalise, render_cut
-from .sending import Refused, build_message, envelope_for, message_id_for, open_batch, sender_domain
+from .sending import (
+    Refused,
+    build_message,
+    envelope_for,
+    message_id_for,
+    open_batch,
+    provider_message_id,
+    sender_domain,
+)
 
 UNSUBSCRIBE_SALT = "mailings.unsubscribe"
 # How often a running batch looks at its mailing's status (pause, cancel).
@@ -169,6 +177,9 @@ def _record(previous, now):
     Delivery.objects.filter(pk=pk).update(
         state=state,
         reply=reply[:300],
+        provider_message_id=provider_message_id(reply)[:200]
+        if state == Delivery.State.SENT
+        else "",
         sent_at=now if state == Delivery.State.SENT else None,
         updated_at=now,
     )

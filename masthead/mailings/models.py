@@ -231,6 +231,12 @@ class Delivery(models.Model):
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
     batch = models.PositiveIntegerField(default=0)
     message_id = models.CharField(max_length=200, blank=True, db_index=True)
+    provider_message_id = models.CharField(
+        max_length=200,
+        blank=True,
+        db_index=True,
+        help_text=_("The server's own id for the message, from its reply; webhooks name it."),
+    )
     reply = models.CharField(max_length=300, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

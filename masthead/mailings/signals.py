@@ -25,7 +25,7 @@ def on_tracking(sender, event, esp_name, **kwargs):
     actions.record_tracking_event(
         kind,
         event.recipient,
-        message_id=None,
+        message_id=event.message_id,
         reject_reason=reason,
         detail=event.description or event.mta_response or "",
     )

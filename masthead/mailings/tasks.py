@@ -4,7 +4,12 @@ from django_tasks import task
 
 from masthead.core.email import send_templated_email
 
-__all__ = ["send_mailing_batch", "send_templated_email", "start_scheduled_mailing"]
+__all__ = [
+    "send_mailing_batch",
+    "send_templated_email",
+    "start_due_mailings",
+    "start_scheduled_mailing",
+]
 
 
 @task()
@@ -23,3 +28,13 @@ def start_scheduled_mailing(mailing_id):
     from .actions import start_due_mailings
 
     return start_due_mailings(mailing_ids=[mailing_id])
+
+
+@task()
+def start_due_mailings():
+    """Start every scheduled mailing whose time has come: the scheduler
+    queues this every minute, so a schedule holds on a task backend that
+    cannot run a task at a given time, and after a lost deferred task."""
+    from . import actions
+
+    return actions.start_due_mailings()

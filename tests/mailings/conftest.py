@@ -1,7 +1,9 @@
 """A real SMTP server for tests (aiosmtpd on a free loopback port) that
-keeps what it receives, and refuses chosen addresses with a 550."""
+keeps what it receives, names each message in its reply as a provider does,
+and refuses chosen addresses with a 550."""
 
 import socket
+import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -23,7 +25,8 @@ class Collector:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope.content)
-        return f"250 OK queued as q{len(self.messages)}"
+        # Named as a provider names it, and as its webhooks will.
+        return f"250 2.0.0 OK: queued as {uuid.uuid4()}"
 
 
 def free_port():

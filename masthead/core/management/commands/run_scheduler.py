@@ -14,6 +14,7 @@ from django.utils.module_loading import import_string
 SCHEDULE = [
     (30, "command:requeue_stale_tasks"),
     (60, "command:publish_scheduled"),
+    (60, "task:masthead.mailings.tasks.start_due_mailings"),
     (24 * 3600, "task:masthead.billing.tasks.reconcile_subscriptions"),
     # A no-op unless BACKUP_NIGHTLY is on.
     (24 * 3600, "task:masthead.backups.tasks.nightly_backup"),
