@@ -400,6 +400,9 @@ class Writer:
             if kind == ImportedObject.Kind.AUTHOR
         }
         self.plans: dict[str, Plan] = {}  # by code
+        # Newsletters written by this run, by source id (the batch's readers
+        # need them before the batch's ImportedObject rows are written).
+        self.newsletter_pks: dict[str, int] = {}
         self._old_paths: dict[str, str] | None = None
         # Per section (pk): the slugs its children have, and the path of its
         # last child, so a batch of new articles takes no tree queries.
@@ -547,9 +550,24 @@ class Writer:
         return section.pk, {}
 
     def write_newsletter(self, record: ImportedNewsletter, object_id):
-        # Masthead has one newsletter list; each reader's choices per
-        # newsletter are kept with the reader (ImportedObject.data).
-        return None, {"name": record.name, "slug": record.slug}
+        from masthead.mailings.actions import newsletter_for_import
+
+        newsletter = newsletter_for_import(record.name, record.slug, object_id)
+        self.newsletter_pks[record.source_id] = newsletter.pk
+        return newsletter.pk, {"name": record.name, "slug": record.slug}
+
+    def imported_newsletters(self) -> dict[str, Any]:
+        """{source id: Newsletter} of the export's newsletters (written before
+        its readers, in this run or an earlier one)."""
+        from masthead.mailings.models import Newsletter
+
+        pks = {
+            source_id: object_id
+            for (kind, source_id), (_fp, object_id) in self.known.items()
+            if kind == ImportedObject.Kind.NEWSLETTER and object_id
+        } | self.newsletter_pks
+        by_pk = Newsletter.objects.in_bulk(pks.values())
+        return {source_id: by_pk[pk] for source_id, pk in pks.items() if pk in by_pk}
 
     def write_plan(self, record: ImportedPlan, object_id):
         code = self.options.plan_mapping.get(record.source_id) or default_plan_code(
@@ -931,6 +949,7 @@ class Writer:
             members.append(member)
         User.objects.bulk_create(new)
         User.objects.bulk_update(changed, ["full_name", "wants_newsletter"])
+        self.set_newsletter_choices(members, [record for _, record, _ in readers])
         subscriptions = self.grant_many(
             [
                 (member, record)
@@ -953,6 +972,24 @@ class Writer:
                 data["subscription"] = subscriptions.get(member.pk)
             results.append((item, member.pk, data))
         return results
+
+    def set_newsletter_choices(self, members, records: list[ImportedReader]) -> None:
+        """Each reader's choice for each of the export's newsletters: in for
+        those they received, out of the others."""
+        from masthead.mailings.actions import set_newsletter_consents
+        from masthead.mailings.models import NewsletterSubscription
+
+        newsletters = self.imported_newsletters()
+        if not newsletters:
+            return
+        set_newsletter_consents(
+            [
+                (member, newsletter, source_id in record.newsletters)
+                for member, record in zip(members, records, strict=True)
+                for source_id, newsletter in newsletters.items()
+            ],
+            NewsletterSubscription.Source.IMPORT,
+        )
 
     def ship_to(self, member, record: ImportedReader):
         from masthead.accounts.models import ShippingAddress

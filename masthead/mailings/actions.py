@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
 from masthead.core.email import send_email
 from masthead.core.taskqueue import enqueue_on_commit
@@ -54,6 +55,87 @@ def set_newsletter_consent(member, newsletter, subscribed, source):
     )
     _mirror_legacy_preference(member, newsletter, subscribed)
     return choice
+
+
+def set_newsletter_consents(choices, source):
+    """Many members' choices at once (an import's readers), as
+    `set_newsletter_consent` makes them one by one, in a few queries:
+    `choices` is (member, newsletter, subscribed) triples, the last one for a
+    (member, newsletter) counting. Returns how many choices changed."""
+    wanted = {
+        (member.pk, newsletter.pk): (member, newsletter, bool(subscribed))
+        for member, newsletter, subscribed in choices
+    }
+    if not wanted:
+        return 0
+    existing = {
+        (choice.member_id, choice.newsletter_id): choice
+        for choice in NewsletterSubscription.objects.filter(
+            member__in={pk for pk, _ in wanted}, newsletter__in={pk for _, pk in wanted}
+        )
+    }
+    now = timezone.now()
+    new, changed, events = [], [], []
+    legacy = {}  # (field, value) -> member pks, for the old preference fields
+    for key, (member, newsletter, subscribed) in wanted.items():
+        choice = existing.get(key)
+        if choice is None:
+            new.append(
+                NewsletterSubscription(
+                    member=member,
+                    newsletter=newsletter,
+                    subscribed=subscribed,
+                    source=source,
+                    changed_at=now,
+                )
+            )
+        elif choice.subscribed != subscribed:
+            choice.subscribed, choice.source, choice.changed_at = subscribed, source, now
+            changed.append(choice)
+        else:
+            continue
+        events.append(
+            ConsentEvent(
+                member=member,
+                newsletter=newsletter,
+                subscribed=subscribed,
+                source=source,
+                created_at=now,
+            )
+        )
+        field = newsletter.legacy_field
+        if field and getattr(member, field, subscribed) != subscribed:
+            setattr(member, field, subscribed)
+            legacy.setdefault((field, subscribed), []).append(member.pk)
+    with transaction.atomic():
+        NewsletterSubscription.objects.bulk_create(new)
+        NewsletterSubscription.objects.bulk_update(changed, ["subscribed", "source", "changed_at"])
+        ConsentEvent.objects.bulk_create(events)
+        for (field, value), pks in legacy.items():
+            get_user_model().objects.filter(pk__in=pks).update(**{field: value})
+    return len(events)
+
+
+def newsletter_for_import(name, slug, known_pk=None):
+    """The newsletter an imported one becomes: the one an earlier run made,
+    else this site's with the same slug or name, else a new letter (off for
+    new members: the import carries each reader's own choice)."""
+    newsletter = Newsletter.objects.filter(pk=known_pk).first() if known_pk else None
+    slug = slugify(slug or name)[:60] or "newsletter"
+    newsletter = (
+        newsletter
+        or Newsletter.objects.filter(slug=slug).first()
+        or Newsletter.objects.filter(name__iexact=name).first()
+    )
+    if newsletter is not None:
+        return newsletter
+    unique, n = slug, 1
+    while Newsletter.objects.filter(slug=unique).exists():
+        n += 1
+        unique = f"{slug[:55]}-{n}"
+    return Newsletter.objects.create(
+        name=(name or slug)[:120], slug=unique, kind=Newsletter.Kind.LETTER, default_on=False
+    )
 
 
 def _mirror_legacy_preference(member, newsletter, subscribed):

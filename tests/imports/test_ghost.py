@@ -238,6 +238,46 @@ def test_readers_with_labels_newsletters_and_a_comp_with_expiry(export, images):
     assert User.objects.filter(email__iexact="free.reader@example.com").count() == 1
 
 
+def test_each_readers_choice_per_newsletter_comes_across(export, images, tmp_path):
+    from masthead.mailings.models import ConsentEvent, Newsletter, NewsletterSubscription
+
+    run_import(export, images)
+    weekly = Newsletter.objects.get(slug="weekly")
+    storms = Newsletter.objects.get(name="Storm Warnings")
+    assert not weekly.default_on and not storms.default_on
+
+    def choices(email):
+        return {
+            choice.newsletter.slug: choice.subscribed
+            for choice in NewsletterSubscription.objects.filter(member__email=email)
+        }
+
+    assert choices("free.reader@example.com") == {"weekly": False, "storms": True}
+    assert choices("paid@example.com") == {"weekly": True, "storms": False}
+    assert set(NewsletterSubscription.objects.values_list("source", flat=True).distinct()) == {
+        NewsletterSubscription.Source.IMPORT
+    }
+    events = ConsentEvent.objects.count()
+    assert events == NewsletterSubscription.objects.count()
+
+    # The same export again changes nothing; a reader who changed their
+    # choices at the old site since then gets the new ones, with an audit row.
+    newsletters = Newsletter.objects.count()
+    run_import(export, images)
+    assert Newsletter.objects.count() == newsletters
+    assert ConsentEvent.objects.count() == events
+    data = build_export()
+    joins = data["db"][0]["data"]["members_newsletters"]
+    joins[:] = [row for row in joins if row["member_id"] != "m1"] + [
+        {"id": "mn9", "member_id": "m1", "newsletter_id": "n1"}
+    ]
+    changed = tmp_path / "changed.ghost.json"
+    changed.write_text(json.dumps(data))
+    run_import(changed, images)
+    assert choices("free.reader@example.com") == {"weekly": True, "storms": False}
+    assert ConsentEvent.objects.count() == events + 2
+
+
 def test_staff_with_admin_access_get_an_account_without_a_password(export, images):
     run_import(export, images)
     User = get_user_model()
