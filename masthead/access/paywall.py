@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from .reading import Reader
 
 
-def _url(name: str, fallback: str) -> str:
+def _url(name: str, fallback: str, *args: object) -> str:
     try:
-        return reverse(name)
+        return reverse(name, args=args)
     except NoReverseMatch:
         return fallback
 
@@ -37,6 +37,18 @@ def subscribe_url() -> str:
 class Offer:
     plan: "Plan"
     prices: "list[Price]" = field(default_factory=list)
+    # (price, the address that starts paying for it), set for the paywall.
+    checkouts: "list[tuple[Price, str]]" = field(default_factory=list)
+
+
+def checkout_url(price: "Price", next_url: str, *, signed_in: bool) -> str:
+    """The link that starts paying for `price` and comes back to `next_url`;
+    for a reader who is not signed in, by way of making an account."""
+    start = _url("billing:start_checkout", f"/subscribe/checkout/{price.pk}/", price.pk)
+    checkout = f"{start}?{urlencode({'next': next_url})}"
+    if signed_in:
+        return checkout
+    return f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': checkout})}"
 
 
 def offers(plan_codes: "Iterable[str]" = ()) -> list[Offer]:
@@ -72,13 +84,19 @@ def paywall_context(reader: "Reader", next_url: str) -> dict[str, Any]:
         return f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"
 
     members_only = level == AccessLevel.MEMBERS
+    plans = [] if members_only else offers(sorted(reader.terms.plans))
+    for offer in plans:
+        offer.checkouts = [
+            (price, checkout_url(price, next_url, signed_in=reader.signed_in))
+            for price in offer.prices
+        ]
     return {
         "reader": reader,
         "reason": reader.access.reason,
         "members_only": members_only,
         "heading": "Sign in to keep reading" if members_only else settings.heading,
         "benefits": [] if members_only else settings.benefit_list(),
-        "offers": [] if members_only else offers(sorted(reader.terms.plans)),
+        "offers": plans,
         "signed_in": reader.signed_in,
         "sign_in_url": sign_in,
         "sign_up_url": sign_up_then(next_url),

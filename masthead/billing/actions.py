@@ -24,6 +24,7 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.http import urlencode
 
 from masthead.core.email import send_email
 
@@ -402,8 +403,10 @@ def shipping_countries():
     return BillingSettings.load().shipping_country_codes()
 
 
-def start_checkout(member, price):
-    """Begin subscribing `member` to `price`; returns the URL to send them to."""
+def start_checkout(member, price, *, return_to=""):
+    """Begin subscribing `member` to `price`; returns the URL to send them to.
+    `return_to`, a path on this site (the article the paywall stood in front
+    of), is where the success page sends them once they have paid."""
     if not price.active or not price.plan.active:
         raise BillingError("That plan is no longer offered.")
     current = live_subscription(member)
@@ -417,7 +420,9 @@ def start_checkout(member, price):
     if gateway.test_mode():
         from . import testmode
 
-        return testmode.checkout_url(testmode.new_session(member=member.pk, price=price.pk))
+        return testmode.checkout_url(
+            testmode.new_session(member=member.pk, price=price.pk, return_to=return_to)
+        )
     if not price.stripe_price_id:
         raise BillingError("That plan is not set up for payments yet.")
     known_customer = (
@@ -434,7 +439,7 @@ def start_checkout(member, price):
         member_id=member.pk,
         email=member.email,
         customer_id=known_customer or "",
-        success_url=absolute_url(reverse("billing:success")) + "?session_id={CHECKOUT_SESSION_ID}",
+        success_url=success_url(reverse("billing:success"), "{CHECKOUT_SESSION_ID}", return_to),
         cancel_url=absolute_url(reverse("billing:checkout_cancel")),
         metadata=metadata,
         trial_days=price.trial_days,
@@ -442,6 +447,15 @@ def start_checkout(member, price):
     )
     audit("checkout_started", member=member, actor=member, session=checkout.id, price=price.pk)
     return checkout.url
+
+
+def success_url(path, session_id, return_to=""):
+    """The address a paid checkout comes back to: `path` with the session's
+    id, and where to go next when the checkout began in front of an article."""
+    query = f"?session_id={session_id}"
+    if return_to:
+        query += "&" + urlencode({"next": return_to})
+    return absolute_url(path) + query
 
 
 @dataclass

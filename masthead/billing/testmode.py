@@ -61,9 +61,12 @@ def _digest(text, length: int = 24):
 # Checkout sessions ------------------------------------------------------------------
 
 
-def new_session(*, member, price=None, gift=None):
-    """A test-mode Checkout Session id: a signed note of what is being bought."""
+def new_session(*, member, price=None, gift=None, return_to=""):
+    """A test-mode Checkout Session id: a signed note of what is being bought,
+    and where the buyer goes once they have paid."""
     data = {"m": member, "n": get_random_string(12)}
+    if return_to:
+        data["r"] = return_to
     if gift is not None:
         data["g"] = gift
     else:

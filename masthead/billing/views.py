@@ -12,19 +12,21 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from masthead.accounts import ratelimit
+from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
-from .models import Gift, Plan, Price
+from .models import Gift, Plan, Price, Subscription
 from .remote import CardDeclined, GatewayError
 
 logger = logging.getLogger(__name__)
 
 ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
+PAID_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
 TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
 
 
@@ -56,10 +58,17 @@ def subscribe(request):
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def start_checkout(request, price_id):
+    """Start paying for a price. GET too: the paywall's plans are links, as
+    a cached article page carries no CSRF token, and starting a checkout
+    charges nothing until the reader pays. `next` is the article to return
+    to once they have."""
+    return_to = safe_next(request.POST.get("next") or request.GET.get("next"))
     if not request.user.is_authenticated:
-        # Back to the plans after signing in: this address takes POST only.
+        if request.method == "GET":
+            return redirect_to_login(request.get_full_path())
+        # Back to the plans after signing in: a sign-in ends in a GET.
         return redirect_to_login(reverse("billing:subscribe"))
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
     if not ratelimit.allow_member(
@@ -67,7 +76,7 @@ def start_checkout(request, price_id):
     ):
         return render(request, "accounts/too_many_requests.html", status=429)
     try:
-        url = actions.start_checkout(request.user, price)
+        url = actions.start_checkout(request.user, price, return_to=return_to)
     except actions.BillingError as error:
         messages.error(request, error.message, extra_tags="billing")
         return redirect("billing:subscribe")
@@ -101,10 +110,20 @@ def success(request):
     if not session_id:
         return redirect("billing:subscribe")
     checkout, subscription = _fulfil_own_session(request, session_id)
+    return_to = safe_next(request.GET.get("next"))
+    paid = subscription is not None and subscription.status in PAID_STATUSES
+    if return_to and paid:
+        # Paid from a paywall: straight back to the article, now readable.
+        return redirect(return_to)
     return render(
         request,
         "billing/success.html",
-        {"checkout": checkout, "subscription": subscription, "account_url": ACCOUNT_URL},
+        {
+            "checkout": checkout,
+            "subscription": subscription,
+            "account_url": ACCOUNT_URL,
+            "return_to": return_to,
+        },
     )
 
 
@@ -222,6 +241,7 @@ def test_checkout(request, session):
         price = get_object_or_404(Price.objects.select_related("plan"), pk=data["p"])
         plan, amount, needs_address = price.plan, price.display_amount, price.plan.includes_print
         done_url = reverse("billing:success")
+    return_to = safe_next(data.get("r"))
     countries = actions.shipping_countries()
     card_form = TestCardForm(request.POST or None)
     address_form = (
@@ -245,7 +265,10 @@ def test_checkout(request, session):
                 testmode.complete_checkout(
                     session, shipping=address_form.stripe_shipping() if address_form else None
                 )
-                return redirect(done_url + "?" + urlencode({"session_id": session}))
+                query = {"session_id": session}
+                if return_to:
+                    query["next"] = return_to
+                return redirect(done_url + "?" + urlencode(query))
     return render(
         request,
         "billing/test_checkout.html",
