@@ -690,6 +690,15 @@ def refundable_subscription(member, now=None):
     return subscription, None
 
 
+def refund_amount(subscription):
+    """What a refund of `subscription` would pay back now, formatted: every
+    payment of it, less anything already refunded."""
+    payments = Payment.objects.filter(subscription=subscription)
+    total = sum(payment.amount - payment.amount_refunded for payment in payments)
+    currency = subscription.price.currency if subscription.price else "usd"
+    return format_money(total, currency)
+
+
 def can_refund(member, now=None) -> bool:
     subscription, problem = refundable_subscription(member, now)
     return problem is None

@@ -172,8 +172,21 @@ def _billing_action(request, action, success_message):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def cancel(request):
+    """GET asks first, saying when access ends; only the POST cancels."""
+    if request.method == "GET":
+        subscription = actions.live_subscription(request.user)
+        if subscription is None or subscription.cancel_at_period_end:
+            return _to_account(request)
+        return render(
+            request,
+            "billing/confirm_cancel.html",
+            {
+                "subscription": subscription,
+                "access_until": actions.display_date(subscription.current_period_end),
+            },
+        )
     return _billing_action(
         request,
         actions.cancel_subscription,
@@ -195,8 +208,19 @@ def resume(request):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def refund(request):
+    """GET asks first, saying how much comes back and that access ends now;
+    only the POST refunds."""
+    if request.method == "GET":
+        subscription, problem = actions.refundable_subscription(request.user)
+        if problem:
+            return _to_account(request, problem, messages.INFO)
+        return render(
+            request,
+            "billing/confirm_refund.html",
+            {"subscription": subscription, "amount": actions.refund_amount(subscription)},
+        )
     return _billing_action(
         request,
         actions.refund_subscription,
