@@ -889,7 +889,7 @@ def record_charge_refunds(charge):
 
 def gift_amount(plan, months):
     """What a gift costs: the yearly price for 12 months, else monthly × months."""
-    prices = {p.interval: p for p in plan.prices.filter(active=True)}
+    prices = {p.interval: p for p in plan.prices.all() if p.active}
     if months == 12 and Price.Interval.YEAR in prices:
         price = prices[Price.Interval.YEAR]
         return price.amount, price.currency
@@ -897,6 +897,33 @@ def gift_amount(plan, months):
         price = prices[Price.Interval.MONTH]
         return price.amount * months, price.currency
     raise BillingError("That plan cannot be given as a gift.")
+
+
+@dataclass
+class GiftPrices:
+    """One plan's gift prices, for the gift page: [(months, formatted or
+    None where that length cannot be bought)]."""
+
+    plan: Plan
+    lengths: list
+
+
+def gift_prices():
+    """What each active plan costs as a gift, for every length on offer."""
+    table = []
+    plans = Plan.objects.filter(active=True).order_by("sort_order", "name")
+    for plan in plans.prefetch_related("prices"):
+        lengths = []
+        for months, label in Gift.Months.choices:
+            try:
+                amount, currency = gift_amount(plan, months)
+            except BillingError:
+                lengths.append((label, None))
+            else:
+                lengths.append((label, format_money(amount, currency)))
+        if any(amount for label, amount in lengths):
+            table.append(GiftPrices(plan, lengths))
+    return table
 
 
 def start_gift_checkout(

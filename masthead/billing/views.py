@@ -312,6 +312,10 @@ def test_checkout(request, session):
 # Gifts ------------------------------------------------------------------------------
 
 
+def _gift_context(form):
+    return {"form": form, "prices": actions.gift_prices(), "test_mode": gateway.test_mode()}
+
+
 def gift(request):
     form = GiftForm(request.POST or None)
     if request.method == "POST":
@@ -324,7 +328,7 @@ def gift(request):
             return render(
                 request,
                 "billing/gift.html",
-                {"form": form, "test_mode": gateway.test_mode()},
+                _gift_context(form),
                 status=429,
             )
         if form.is_valid():
@@ -345,7 +349,7 @@ def gift(request):
                 form.add_error(None, UNAVAILABLE)
             else:
                 return HttpResponseRedirect(url, status=303)
-    return render(request, "billing/gift.html", {"form": form, "test_mode": gateway.test_mode()})
+    return render(request, "billing/gift.html", _gift_context(form))
 
 
 @login_required

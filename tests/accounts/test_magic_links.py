@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -201,6 +202,19 @@ def test_sign_in_page_keeps_next_and_redirects_members(client, member):
     assert '<label for="id_email">Email address:</label>' in html
     client.force_login(member)
     assert client.get("/account/sign-in/")["Location"] == "/account/"
+
+
+def test_sign_in_page_ids_are_unique_and_each_label_points_at_its_own_input(client):
+    html = client.get("/account/sign-in/?next=/subscribe/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for label_for in re.findall(r'<label for="([^"]+)"', html):
+        assert ids.count(label_for) == 1
+    # The link form keeps its ids; the password form has its own.
+    assert '<label for="id_email">Email address:</label>' in html
+    assert '<label for="id_password-email">Email address:</label>' in html
+    assert '<label for="id_password-password">Password:</label>' in html
+    assert 'id="id_next"' in html and 'id="id_password-next"' in html
 
 
 def test_invalid_email_is_an_accessible_form_error(client):

@@ -231,3 +231,15 @@ def test_a_recipient_name_is_one_line(test_mode, plans, member_client):
     assert response.status_code == 200
     assert "Enter the name on one line." in response.content.decode()
     assert not Gift.objects.exists()
+
+
+def test_the_gift_page_shows_what_each_length_costs(test_mode, plans, client):
+    html = client.get("/gift/").content.decode()
+    rows = re.findall(r'<tr data-plan="([^"]+)"><th scope="row">([^<]+)</th>(.*?)</tr>', html)
+    prices = {code: re.findall(r"<td>([^<]+)</td>", cells) for code, name, cells in rows}
+    # Monthly price times the months; twelve months at the yearly price.
+    assert prices == {
+        "digital": ["$24.00", "$48.00", "$80.00"],
+        "digital-print": ["$42.00", "$84.00", "$140.00"],
+    }
+    assert '<th scope="col">3 months</th><th scope="col">6 months</th>' in html
