@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -400,7 +401,13 @@ elif EMAIL_URL.startswith("anymail:"):
     EMAIL_BACKEND = EMAIL_URL.removeprefix("anymail:")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Masthead <editors@localhost>")
+# The address transactional mail comes from, unless the magazine's settings
+# in the admin name another; the sender's name is the magazine's own.
+_SITE_HOST = (urlsplit(SITE_URL).hostname or "localhost").removeprefix("www.")
+_SITE_HOST_IS_DOMAIN = "." in _SITE_HOST and not _SITE_HOST.replace(".", "").isdigit()
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", f"editors@{_SITE_HOST if _SITE_HOST_IS_DOMAIN else 'localhost'}"
+)
 
 # Newsletters (bulk mail) go from their own sender and, when set, their own
 # server: NEWSLETTER_EMAIL_URL takes the same forms as EMAIL_URL and defaults

@@ -1004,6 +1004,8 @@ def fulfil_gift(checkout):
         "plan": gift.plan.name,
         "months": gift.months,
         "buyer_email": gift.buyer_email,
+        # The giver by name, as the recipient knows them; else by address.
+        "buyer_name": (gift.buyer.get_full_name() if gift.buyer else "") or gift.buyer_email,
         "recipient_name": gift.recipient_name,
         "message": gift.message,
         "amount": gift.display_amount,

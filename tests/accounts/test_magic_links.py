@@ -130,7 +130,7 @@ def test_sign_up_link_creates_the_account(client, commit, mailoutbox):
     assert response["Location"] == "/account/check-inbox/"
     assert not User.objects.exists()
     [message] = mailoutbox
-    assert message.subject == "Create your The Meridian Review account"
+    assert message.subject == "Create your account at The Meridian Review"
     token = token_from(message)
     page = client.get(f"/account/link/{token}/").content.decode()
     assert "Create my account" in page
@@ -160,7 +160,9 @@ def test_known_and_unknown_addresses_get_the_same_answer(client, commit, member,
     # link for the stranger.
     by_address = {message.to[0]: message for message in mailoutbox}
     assert by_address["reader@example.com"].subject == "Sign in to The Meridian Review"
-    assert by_address["stranger@example.com"].subject == ("Create your The Meridian Review account")
+    assert (
+        by_address["stranger@example.com"].subject == "Create your account at The Meridian Review"
+    )
     purposes = dict(MagicLink.objects.values_list("email", "purpose"))
     assert purposes == {"reader@example.com": "sign_in", "stranger@example.com": "sign_up"}
 

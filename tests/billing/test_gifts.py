@@ -57,10 +57,12 @@ def test_gift_bought_through_stripe_checkout_and_redeemed(
     assert (gift.status, gift.buyer, gift.amount) == ("paid", member, 8000)
     assert Payment.objects.get(gift=gift).stripe_payment_intent_id == session["payment_intent"]
     received = [m for m in mail.outbox if m.to == ["friend@example.com"]]
-    assert len(received) == 1 and "12 months of Digital" in received[0].subject
+    assert len(received) == 1 and received[0].subject == (
+        "Ada Reader has given you 12 months of The Meridian Review"
+    )
     assert "Enjoy!" in received[0].body
     assert [m.subject for m in mail.outbox if m.to == ["ada@example.com"]] == [
-        "Receipt: your gift of Digital"
+        "Receipt: your gift of The Meridian Review (Digital)"
     ]
     link = _redeem_link(received[0])
 
