@@ -454,6 +454,8 @@ NARRATION_ENGINE = os.environ.get("NARRATION_ENGINE", "piper")
 NARRATE_ON_PUBLISH = env_bool("NARRATE_ON_PUBLISH", not TESTING)
 
 WAGTAIL_SITE_NAME = os.environ.get("WAGTAIL_SITE_NAME", "Masthead")
+# No avatars from an outside service: the admin draws its own placeholder.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = SITE_URL
 # Readers' passwords get a wrong password's answer at the admin's sign-in.
 WAGTAILADMIN_USER_LOGIN_FORM = "masthead.accounts.forms.StaffSignInForm"
