@@ -5,6 +5,7 @@ colour), so a browser's first request for /favicon.ico finds one.
 Each icon is drawn once per logo and name and kept in the cache; browsers
 keep it for a day."""
 
+import hashlib
 import io
 from dataclasses import dataclass
 
@@ -86,9 +87,11 @@ def draw_icon(icon: Icon, magazine: MagazineSettings) -> bytes:
 
 
 def _cache_key(icon: Icon, magazine: MagazineSettings) -> str:
+    """A key that changes with the logo's file, or the name without one."""
     logo = magazine.logo
     source = f"logo:{logo.pk}:{logo.file.name}" if logo is not None else f"name:{magazine.name}"
-    return f"core:icon:{icon.format}:{icon.size}:{source}"
+    digest = hashlib.sha256(source.encode()).hexdigest()[:32]
+    return f"core:icon:{icon.format}:{icon.size}:{digest}"
 
 
 def icon_view(icon: Icon):
