@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 
@@ -406,7 +407,13 @@ elif EMAIL_URL.startswith("anymail:"):
     EMAIL_BACKEND = EMAIL_URL.removeprefix("anymail:")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "Masthead <editors@localhost>")
+# The address transactional mail comes from, unless the magazine's settings
+# in the admin name another; the sender's name is the magazine's own.
+_SITE_HOST = (urlsplit(SITE_URL).hostname or "localhost").removeprefix("www.")
+_SITE_HOST_IS_DOMAIN = "." in _SITE_HOST and not _SITE_HOST.replace(".", "").isdigit()
+DEFAULT_FROM_EMAIL = os.environ.get(
+    "DEFAULT_FROM_EMAIL", f"editors@{_SITE_HOST if _SITE_HOST_IS_DOMAIN else 'localhost'}"
+)
 
 # Newsletters (bulk mail) go from their own sender and, when set, their own
 # server: NEWSLETTER_EMAIL_URL takes the same forms as EMAIL_URL and defaults
@@ -453,6 +460,8 @@ NARRATION_ENGINE = os.environ.get("NARRATION_ENGINE", "piper")
 NARRATE_ON_PUBLISH = env_bool("NARRATE_ON_PUBLISH", not TESTING)
 
 WAGTAIL_SITE_NAME = os.environ.get("WAGTAIL_SITE_NAME", "Masthead")
+# No avatars from an outside service: the admin draws its own placeholder.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
 WAGTAILADMIN_BASE_URL = SITE_URL
 # Readers' passwords get a wrong password's answer at the admin's sign-in.
 WAGTAILADMIN_USER_LOGIN_FORM = "masthead.accounts.forms.StaffSignInForm"

@@ -11,6 +11,9 @@ from masthead.core.storage import serve_public_media
 from masthead.newsroom import views as newsroom_views
 from masthead.serving import routing
 
+# A static page that needs neither the database nor templates.
+handler500 = "masthead.core.errors.server_error"
+
 urlpatterns = [
     # Both admins' sign-in forms, behind the readers' password limits.
     path("admin/login/", accounts_views.wagtail_admin_sign_in),

@@ -1,11 +1,21 @@
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 
 # Playwright's sync API runs an event loop in the test thread; Django's ORM
 # calls from that thread are still synchronous and safe.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _static_root_exists():
+    """The folder `collectstatic` fills: without it WhiteNoise warns once for
+    every request handler a test builds."""
+    from django.conf import settings
+
+    Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
 
 
 @pytest.fixture(autouse=True)

@@ -18,9 +18,9 @@ if TYPE_CHECKING:
     from .reading import Reader
 
 
-def _url(name: str, fallback: str) -> str:
+def _url(name: str, fallback: str, *args: object) -> str:
     try:
-        return reverse(name)
+        return reverse(name, args=args)
     except NoReverseMatch:
         return fallback
 
@@ -40,6 +40,22 @@ def subscribe_url(from_article: int | None = None) -> str:
 class Offer:
     plan: "Plan"
     prices: "list[Price]" = field(default_factory=list)
+    # (price, the address that starts paying for it), set for the paywall.
+    checkouts: "list[tuple[Price, str]]" = field(default_factory=list)
+
+
+def checkout_url(
+    price: "Price", next_url: str, *, signed_in: bool, from_article: int | None = None
+) -> str:
+    """The link that starts paying for `price` and comes back to `next_url`;
+    for a reader who is not signed in, by way of making an account. It names
+    the article, so that the checkout is counted for it."""
+    start = _url("billing:start_checkout", f"/subscribe/checkout/{price.pk}/", price.pk)
+    query = {"next": next_url} | ({"from": str(from_article)} if from_article else {})
+    checkout = f"{start}?{urlencode(query)}"
+    if signed_in:
+        return checkout
+    return f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': checkout})}"
 
 
 def offers(plan_codes: "Iterable[str]" = ()) -> list[Offer]:
@@ -69,19 +85,31 @@ def paywall_context(reader: "Reader", next_url: str) -> dict[str, Any]:
     settings = paywall_settings()
     level = reader.terms.level
     sign_in = sign_in_url(next_url)
-    subscribe = subscribe_url(reader.article.pk if reader.article is not None else None)
+    from_article = reader.article.pk if reader.article is not None else None
+    subscribe = subscribe_url(from_article)
 
     def sign_up_then(target: str) -> str:
         return f"{_url('accounts:sign_up', '/account/sign-up/')}?{urlencode({'next': target})}"
 
     members_only = level == AccessLevel.MEMBERS
+    plans = [] if members_only else offers(sorted(reader.terms.plans))
+    for offer in plans:
+        offer.checkouts = [
+            (
+                price,
+                checkout_url(
+                    price, next_url, signed_in=reader.signed_in, from_article=from_article
+                ),
+            )
+            for price in offer.prices
+        ]
     return {
         "reader": reader,
         "reason": reader.access.reason,
         "members_only": members_only,
         "heading": "Sign in to keep reading" if members_only else settings.heading,
         "benefits": [] if members_only else settings.benefit_list(),
-        "offers": [] if members_only else offers(sorted(reader.terms.plans)),
+        "offers": plans,
         "signed_in": reader.signed_in,
         "sign_in_url": sign_in,
         "sign_up_url": sign_up_then(next_url),

@@ -39,6 +39,9 @@ class SignUpForm(forms.Form):
 
 
 class PasswordSignInForm(forms.Form):
+    """Shown beside SignInLinkForm on the sign-in page: its own ids, so each
+    label points at this form's input (the field names stay as they are)."""
+
     email = forms.EmailField(
         label="Email address",
         max_length=254,
@@ -50,6 +53,10 @@ class PasswordSignInForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
     next = NextField()
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_password-%s")
+        super().__init__(*args, **kwargs)
 
 
 class StaffSignInForm(WagtailLoginForm):

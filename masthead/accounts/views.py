@@ -11,7 +11,6 @@ from django.contrib import admin, messages
 from django.contrib.auth import authenticate, login, logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods, require_POST
@@ -31,6 +30,7 @@ from .forms import (
     SignUpForm,
 )
 from .models import EmailChangeRequest, MagicLink, ShippingAddress
+from .next_url import safe_next
 
 logger = logging.getLogger(__name__)
 
@@ -38,15 +38,8 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 RATE_LIMITED = "Too many requests. For your security, please wait a few minutes and try again."
 
 
-def _safe_next(value):
-    """`value` when it is a path on this site, else ""."""
-    if value and value.startswith("/") and url_has_allowed_host_and_scheme(value, None):
-        return value
-    return ""
-
-
 def _next_from(request):
-    return _safe_next(request.POST.get("next") or request.GET.get("next") or "")
+    return safe_next(request.POST.get("next") or request.GET.get("next") or "")
 
 
 def _allow_link_request(request, email):
@@ -93,7 +86,7 @@ def sign_in(request):
         form.add_error(None, RATE_LIMITED)
         return _render_sign_in(request, link_form=form, status=429)
     if ratelimit.link_due(email):
-        actions.request_sign_in_link(email, next_url=_safe_next(form.cleaned_data["next"]))
+        actions.request_sign_in_link(email, next_url=safe_next(form.cleaned_data["next"]))
     return redirect("accounts:check_inbox")
 
 
@@ -114,7 +107,7 @@ def sign_in_password(request):
         return _render_sign_in(request, password_form=form)
     login(request, user, backend=MODEL_BACKEND)
     actions.record_password_sign_in(user)
-    return redirect(_safe_next(form.cleaned_data["next"]) or "accounts:account")
+    return redirect(safe_next(form.cleaned_data["next"]) or "accounts:account")
 
 
 @never_cache
@@ -141,7 +134,7 @@ def sign_up(request):
         actions.request_sign_up_link(
             email,
             full_name=form.cleaned_data["full_name"],
-            next_url=_safe_next(form.cleaned_data["next"]),
+            next_url=safe_next(form.cleaned_data["next"]),
         )
     return redirect("accounts:check_inbox")
 
@@ -225,7 +218,7 @@ def magic_link(request, token):
     login(request, redemption.user, backend=MODEL_BACKEND)  # rotates the session key
     if redemption.created:
         messages.success(request, "Welcome! Your account is ready.")
-    return redirect(_safe_next(redemption.next_url) or "accounts:account")
+    return redirect(safe_next(redemption.next_url) or "accounts:account")
 
 
 @require_http_methods(["GET", "POST"])

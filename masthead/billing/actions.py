@@ -26,6 +26,7 @@ from django.db.models import F, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
+from django.utils.http import urlencode
 
 from masthead.core.email import send_email
 
@@ -437,10 +438,13 @@ def shipping_countries() -> list[str]:
     return billing_settings.shipping_country_codes()
 
 
-def start_checkout(member: "User", price: Price, from_article: int | None = None) -> str:
+def start_checkout(
+    member: "User", price: Price, from_article: int | None = None, *, return_to: str = ""
+) -> str:
     """Begin subscribing `member` to `price`; returns the URL to send them to.
     `from_article`: the page id of the article whose paywall led here, kept
-    with the checkout."""
+    with the checkout. `return_to`, a path on this site (that article), is
+    where the success page sends them once they have paid."""
     if not price.active or not price.plan.active:
         raise BillingError("That plan is no longer offered.")
     current = live_subscription(member)
@@ -457,7 +461,9 @@ def start_checkout(member: "User", price: Price, from_article: int | None = None
         from . import testmode
 
         return testmode.checkout_url(
-            testmode.new_session(member=member.pk, price=price.pk, from_article=from_article)
+            testmode.new_session(
+                member=member.pk, price=price.pk, from_article=from_article, return_to=return_to
+            )
         )
     if not price.stripe_price_id:
         raise BillingError("That plan is not set up for payments yet.")
@@ -475,7 +481,7 @@ def start_checkout(member: "User", price: Price, from_article: int | None = None
         member_id=member.pk,
         email=member.email,
         customer_id=known_customer or "",
-        success_url=absolute_url(reverse("billing:success")) + "?session_id={CHECKOUT_SESSION_ID}",
+        success_url=success_url(reverse("billing:success"), "{CHECKOUT_SESSION_ID}", return_to),
         cancel_url=absolute_url(reverse("billing:checkout_cancel")),
         metadata=metadata,
         trial_days=price.trial_days,
@@ -483,6 +489,15 @@ def start_checkout(member: "User", price: Price, from_article: int | None = None
     )
     audit("checkout_started", member=member, actor=member, session=checkout.id, price=price.pk)
     return checkout.url
+
+
+def success_url(path: str, session_id: str, return_to: str = "") -> str:
+    """The address a paid checkout comes back to: `path` with the session's
+    id, and where to go next when the checkout began in front of an article."""
+    query = f"?session_id={session_id}"
+    if return_to:
+        query += "&" + urlencode({"next": return_to})
+    return absolute_url(path) + query
 
 
 @dataclass
@@ -737,6 +752,15 @@ def refundable_subscription(
     return subscription, None
 
 
+def refund_amount(subscription: Subscription) -> str:
+    """What a refund of `subscription` would pay back now, formatted: every
+    payment of it, less anything already refunded."""
+    payments = Payment.objects.filter(subscription=subscription)
+    total = sum(payment.amount - payment.amount_refunded for payment in payments)
+    currency = subscription.price.currency if subscription.price else "usd"
+    return format_money(total, currency)
+
+
 def can_refund(member: "User", now: datetime | None = None) -> bool:
     subscription, problem = refundable_subscription(member, now)
     return problem is None
@@ -927,7 +951,7 @@ def record_charge_refunds(charge: RemoteCharge) -> int:
 
 def gift_amount(plan: Plan, months: int) -> tuple[int, str]:
     """What a gift costs: the yearly price for 12 months, else monthly × months."""
-    prices = {p.interval: p for p in plan.prices.filter(active=True)}
+    prices = {p.interval: p for p in plan.prices.all() if p.active}
     if months == 12 and Price.Interval.YEAR in prices:
         price = prices[Price.Interval.YEAR]
         return price.amount, price.currency
@@ -935,6 +959,33 @@ def gift_amount(plan: Plan, months: int) -> tuple[int, str]:
         price = prices[Price.Interval.MONTH]
         return price.amount * months, price.currency
     raise BillingError("That plan cannot be given as a gift.")
+
+
+@dataclass
+class GiftPrices:
+    """One plan's gift prices, for the gift page: [(months, formatted or
+    None where that length cannot be bought)]."""
+
+    plan: Plan
+    lengths: list[tuple[str, str | None]]
+
+
+def gift_prices() -> list[GiftPrices]:
+    """What each active plan costs as a gift, for every length on offer."""
+    table = []
+    plans = Plan.objects.filter(active=True).order_by("sort_order", "name")
+    for plan in plans.prefetch_related("prices"):
+        lengths: list[tuple[str, str | None]] = []
+        for months, label in Gift.Months.choices:
+            try:
+                amount, currency = gift_amount(plan, months)
+            except BillingError:
+                lengths.append((str(label), None))
+            else:
+                lengths.append((str(label), format_money(amount, currency)))
+        if any(amount for label, amount in lengths):
+            table.append(GiftPrices(plan, lengths))
+    return table
 
 
 def start_gift_checkout(
@@ -1020,6 +1071,8 @@ def fulfil_gift(checkout: RemoteCheckout) -> Gift:
         "plan": gift.plan.name,
         "months": gift.months,
         "buyer_email": gift.buyer_email,
+        # The giver by name, as the recipient knows them; else by address.
+        "buyer_name": (gift.buyer.get_full_name() if gift.buyer else "") or gift.buyer_email,
         "recipient_name": gift.recipient_name,
         "message": gift.message,
         "amount": gift.display_amount,

@@ -46,6 +46,7 @@ class SessionNote(TypedDict):
     p: NotRequired[int]  # the price's pk, for a subscription
     g: NotRequired[int]  # the gift's pk, for a gift
     a: NotRequired[int]  # the article whose paywall the reader came from
+    r: NotRequired[str]  # where the buyer goes once they have paid
 
 
 # Stripe's test cards: https://docs.stripe.com/testing
@@ -80,10 +81,14 @@ def new_session(
     price: int | None = None,
     gift: int | None = None,
     from_article: int | None = None,
+    return_to: str = "",
 ) -> str:
     """A test-mode Checkout Session id: a signed note of what is being bought
-    (and from which article's paywall)."""
+    (and from which article's paywall), and where the buyer goes once they
+    have paid."""
     data: SessionNote = {"m": member, "n": get_random_string(12)}
+    if return_to:
+        data["r"] = return_to
     if gift is not None:
         data["g"] = gift
     elif price is not None:

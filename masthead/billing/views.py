@@ -15,10 +15,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from masthead.accounts import ratelimit
 from masthead.accounts.models import User
+from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
@@ -33,6 +34,7 @@ Result = TypeVar("Result")
 
 ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
+PAID_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
 TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
 
 
@@ -74,10 +76,17 @@ def _from_article(data: "QueryDict") -> int | None:
     return int(value) if value.isdigit() and len(value) < 10 else None
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
+    """Start paying for a price. GET too: the paywall's plans are links, as
+    a cached article page carries no CSRF token, and starting a checkout
+    charges nothing until the reader pays. `next` is the article to return
+    to once they have."""
+    return_to = safe_next(request.POST.get("next") or request.GET.get("next"))
     if not request.user.is_authenticated:
-        # Back to the plans after signing in: this address takes POST only.
+        if request.method == "GET":
+            return redirect_to_login(request.get_full_path())
+        # Back to the plans after signing in: a sign-in ends in a GET.
         return redirect_to_login(reverse("billing:subscribe"))
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
     if not ratelimit.allow_member(
@@ -85,7 +94,12 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
     ):
         return render(request, "accounts/too_many_requests.html", status=429)
     try:
-        url = actions.start_checkout(request.user, price, from_article=_from_article(request.POST))
+        url = actions.start_checkout(
+            _member(request),
+            price,
+            from_article=_from_article(request.POST if request.method == "POST" else request.GET),
+            return_to=return_to,
+        )
     except actions.BillingError as error:
         messages.error(request, error.message, extra_tags="billing")
         return redirect("billing:subscribe")
@@ -121,10 +135,20 @@ def success(request: HttpRequest) -> HttpResponse:
     if not session_id:
         return redirect("billing:subscribe")
     checkout, subscription = _fulfil_own_session(request, session_id)
+    return_to = safe_next(request.GET.get("next"))
+    paid = subscription is not None and subscription.status in PAID_STATUSES
+    if return_to and paid:
+        # Paid from a paywall: straight back to the article, now readable.
+        return redirect(return_to)
     return render(
         request,
         "billing/success.html",
-        {"checkout": checkout, "subscription": subscription, "account_url": ACCOUNT_URL},
+        {
+            "checkout": checkout,
+            "subscription": subscription,
+            "account_url": ACCOUNT_URL,
+            "return_to": return_to,
+        },
     )
 
 
@@ -184,8 +208,21 @@ def _billing_action(
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def cancel(request: HttpRequest) -> HttpResponse:
+    """GET asks first, saying when access ends; only the POST cancels."""
+    if request.method == "GET":
+        subscription = actions.live_subscription(_member(request))
+        if subscription is None or subscription.cancel_at_period_end:
+            return _to_account(request)
+        return render(
+            request,
+            "billing/confirm_cancel.html",
+            {
+                "subscription": subscription,
+                "access_until": actions.display_date(subscription.current_period_end),
+            },
+        )
     return _billing_action(
         request,
         actions.cancel_subscription,
@@ -207,8 +244,19 @@ def resume(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def refund(request: HttpRequest) -> HttpResponse:
+    """GET asks first, saying how much comes back and that access ends now;
+    only the POST refunds."""
+    if request.method == "GET":
+        subscription, problem = actions.refundable_subscription(_member(request))
+        if problem or subscription is None:
+            return _to_account(request, problem or "There is no payment to refund.", messages.INFO)
+        return render(
+            request,
+            "billing/confirm_refund.html",
+            {"subscription": subscription, "amount": actions.refund_amount(subscription)},
+        )
     return _billing_action(
         request,
         actions.refund_subscription,
@@ -252,6 +300,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         price = get_object_or_404(Price.objects.select_related("plan"), pk=data["p"])
         plan, amount, needs_address = price.plan, price.display_amount, price.plan.includes_print
         done_url = reverse("billing:success")
+    return_to = safe_next(data.get("r"))
     countries = actions.shipping_countries()
     card_form = TestCardForm(request.POST or None)
     address_form = (
@@ -275,7 +324,10 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
                 testmode.complete_checkout(
                     session, shipping=address_form.stripe_shipping() if address_form else None
                 )
-                return redirect(done_url + "?" + urlencode({"session_id": session}))
+                query = {"session_id": session}
+                if return_to:
+                    query["next"] = return_to
+                return redirect(done_url + "?" + urlencode(query))
     return render(
         request,
         "billing/test_checkout.html",
@@ -295,6 +347,10 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
 # Gifts ------------------------------------------------------------------------------
 
 
+def _gift_context(form: GiftForm) -> dict[str, object]:
+    return {"form": form, "prices": actions.gift_prices(), "test_mode": gateway.test_mode()}
+
+
 def gift(request: HttpRequest) -> HttpResponse:
     form = GiftForm(request.POST or None)
     if request.method == "POST":
@@ -307,7 +363,7 @@ def gift(request: HttpRequest) -> HttpResponse:
             return render(
                 request,
                 "billing/gift.html",
-                {"form": form, "test_mode": gateway.test_mode()},
+                _gift_context(form),
                 status=429,
             )
         if form.is_valid():
@@ -328,7 +384,7 @@ def gift(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, UNAVAILABLE)
             else:
                 return HttpResponseRedirect(url, status=303)
-    return render(request, "billing/gift.html", {"form": form, "test_mode": gateway.test_mode()})
+    return render(request, "billing/gift.html", _gift_context(form))
 
 
 @login_required

@@ -1,3 +1,6 @@
+from email.utils import formataddr, parseaddr
+
+from django.conf import settings
 from django.db import models
 from wagtail.admin.panels import FieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
@@ -18,6 +21,17 @@ class MagazineSettings(BaseSiteSetting):
     logo = models.ForeignKey(
         "newsroom.CreditedImage", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    email_sender_name = models.CharField(
+        "email sender's name",
+        max_length=120,
+        blank=True,
+        help_text="The name readers see on account and billing emails; blank for the magazine's name.",
+    )
+    email_sender_address = models.EmailField(
+        "email sender's address",
+        blank=True,
+        help_text="The address account and billing emails come from; blank for the server's default.",
+    )
 
     panels = [
         FieldPanel("name"),
@@ -26,6 +40,8 @@ class MagazineSettings(BaseSiteSetting):
         FieldPanel("language"),
         FieldPanel("twitter_handle"),
         FieldPanel("logo"),
+        FieldPanel("email_sender_name"),
+        FieldPanel("email_sender_address"),
     ]
 
     class Meta:
@@ -33,3 +49,9 @@ class MagazineSettings(BaseSiteSetting):
 
     def __str__(self):
         return self.name
+
+    def email_sender(self) -> str:
+        """ "Name <address>" for transactional mail: the admin's choice, else
+        the magazine's name and DEFAULT_FROM_EMAIL's address."""
+        address = self.email_sender_address or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+        return formataddr((self.email_sender_name or self.name, address))

@@ -120,6 +120,16 @@ class IssuePage(Page):
             sections.setdefault(article.section.pk, (article.section, []))[1].append(article)
         return list(sections.values())
 
+    def numbered_contents(self):
+        """[(section, number of its first article, [articles])]: the contents
+        numbered once through the issue, not again in every section."""
+        numbered = []
+        start = 1
+        for section, articles in self.contents_by_section():
+            numbered.append((section, start, articles))
+            start += len(articles)
+        return numbered
+
     def serve(self, request, *args, **kwargs):
         # The page shows edition downloads to those with access: a signed-in
         # reader's copy is theirs alone.

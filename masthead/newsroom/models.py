@@ -36,6 +36,7 @@ from masthead.core.storage import (
 )
 
 from .blocks import ArticleBodyBlock
+from .forms import ArticleForm
 
 
 class CreditedImage(AbstractImage):
@@ -252,18 +253,8 @@ class ArticlePage(Page):
     )
     corrected_at = models.DateTimeField(null=True, blank=True, editable=False)
 
+    # Who may read it sits by the headline, where the editor starts.
     content_panels = Page.content_panels + [
-        FieldPanel("dek"),
-        InlinePanel("bylines", label="Byline", min_num=1),
-        MultiFieldPanel(
-            [FieldPanel("lead_image"), FieldPanel("lead_image_caption")], heading="Lead image"
-        ),
-        FieldPanel("body"),
-        FieldPanel("tags"),
-        FieldPanel("correction"),
-    ]
-    promote_panels = Page.promote_panels + [
-        FieldPanel("date"),
         MultiFieldPanel(
             [
                 FieldPanel("access_level"),
@@ -275,7 +266,16 @@ class ArticlePage(Page):
                 "to the teaser break, or its first two paragraphs."
             ),
         ),
+        FieldPanel("dek"),
+        InlinePanel("bylines", label="Byline", min_num=1),
+        MultiFieldPanel(
+            [FieldPanel("lead_image"), FieldPanel("lead_image_caption")], heading="Lead image"
+        ),
+        FieldPanel("body"),
+        FieldPanel("tags"),
+        FieldPanel("correction"),
     ]
+    promote_panels = Page.promote_panels + [FieldPanel("date")]
     search_fields = Page.search_fields + [
         index.SearchField("dek"),
         index.SearchField("body"),
@@ -287,6 +287,7 @@ class ArticlePage(Page):
 
     parent_page_types = ["newsroom.SectionPage"]
     subpage_types: list[str] = []
+    base_form_class = ArticleForm
 
     class Meta:
         verbose_name = "article"

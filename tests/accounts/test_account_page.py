@@ -131,7 +131,7 @@ def test_set_password_then_sign_in_with_it(signed_in, member, commit, mailoutbox
     assert signed_in.get("/account/").status_code == 200  # still signed in here
     [notice] = mailoutbox
     assert notice.to == ["reader@example.com"]
-    assert notice.subject == "Your The Meridian Review password was set"
+    assert notice.subject == "A password was set for your account at The Meridian Review"
     signed_in.post("/account/sign-out/")
     response = signed_in.post(
         "/account/sign-in/password/",
@@ -236,7 +236,7 @@ def test_email_change_to_an_address_in_use_says_the_same(signed_in, member, comm
     assert EmailChangeRequest.objects.filter(new_email="taken@example.com").count() == 0
     by_address = {message.to[0]: message for message in mailoutbox}
     assert by_address["taken@example.com"].subject == (
-        "This address already has a The Meridian Review account"
+        "This address already has an account at The Meridian Review"
     )
     assert "/account/email/confirm/" not in by_address["taken@example.com"].body
 

@@ -1,5 +1,6 @@
 import base64
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
@@ -129,7 +130,7 @@ def test_sign_up_link_creates_the_account(client, commit, mailoutbox):
     assert response["Location"] == "/account/check-inbox/"
     assert not User.objects.exists()
     [message] = mailoutbox
-    assert message.subject == "Create your The Meridian Review account"
+    assert message.subject == "Create your account at The Meridian Review"
     token = token_from(message)
     page = client.get(f"/account/link/{token}/").content.decode()
     assert "Create my account" in page
@@ -159,7 +160,9 @@ def test_known_and_unknown_addresses_get_the_same_answer(client, commit, member,
     # link for the stranger.
     by_address = {message.to[0]: message for message in mailoutbox}
     assert by_address["reader@example.com"].subject == "Sign in to The Meridian Review"
-    assert by_address["stranger@example.com"].subject == ("Create your The Meridian Review account")
+    assert (
+        by_address["stranger@example.com"].subject == "Create your account at The Meridian Review"
+    )
     purposes = dict(MagicLink.objects.values_list("email", "purpose"))
     assert purposes == {"reader@example.com": "sign_in", "stranger@example.com": "sign_up"}
 
@@ -201,6 +204,19 @@ def test_sign_in_page_keeps_next_and_redirects_members(client, member):
     assert '<label for="id_email">Email address:</label>' in html
     client.force_login(member)
     assert client.get("/account/sign-in/")["Location"] == "/account/"
+
+
+def test_sign_in_page_ids_are_unique_and_each_label_points_at_its_own_input(client):
+    html = client.get("/account/sign-in/?next=/subscribe/").content.decode()
+    ids = re.findall(r'\sid="([^"]+)"', html)
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+    for label_for in re.findall(r'<label for="([^"]+)"', html):
+        assert ids.count(label_for) == 1
+    # The link form keeps its ids; the password form has its own.
+    assert '<label for="id_email">Email address:</label>' in html
+    assert '<label for="id_password-email">Email address:</label>' in html
+    assert '<label for="id_password-password">Password:</label>' in html
+    assert 'id="id_next"' in html and 'id="id_password-next"' in html
 
 
 def test_invalid_email_is_an_accessible_form_error(client):

@@ -331,7 +331,7 @@ def test_password_sign_in_refusals_look_alike(client, db, email, password):
     if password:
         assert "The email address or password is not right." in html
     else:
-        assert 'id="id_password_error"' in html
+        assert 'id="id_password-password_error"' in html
 
 
 def test_the_admins_password_reset_is_limited_like_sign_in_links(editor, client, mailoutbox):

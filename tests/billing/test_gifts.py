@@ -57,10 +57,12 @@ def test_gift_bought_through_stripe_checkout_and_redeemed(
     assert (gift.status, gift.buyer, gift.amount) == ("paid", member, 8000)
     assert Payment.objects.get(gift=gift).stripe_payment_intent_id == session["payment_intent"]
     received = [m for m in mail.outbox if m.to == ["friend@example.com"]]
-    assert len(received) == 1 and "12 months of Digital" in received[0].subject
+    assert len(received) == 1 and received[0].subject == (
+        "Ada Reader has given you 12 months of The Meridian Review"
+    )
     assert "Enjoy!" in received[0].body
     assert [m.subject for m in mail.outbox if m.to == ["ada@example.com"]] == [
-        "Receipt: your gift of Digital"
+        "Receipt: your gift of The Meridian Review (Digital)"
     ]
     link = _redeem_link(received[0])
 
@@ -231,3 +233,15 @@ def test_a_recipient_name_is_one_line(test_mode, plans, member_client):
     assert response.status_code == 200
     assert "Enter the name on one line." in response.content.decode()
     assert not Gift.objects.exists()
+
+
+def test_the_gift_page_shows_what_each_length_costs(test_mode, plans, client):
+    html = client.get("/gift/").content.decode()
+    rows = re.findall(r'<tr data-plan="([^"]+)"><th scope="row">([^<]+)</th>(.*?)</tr>', html)
+    prices = {code: re.findall(r"<td>([^<]+)</td>", cells) for code, name, cells in rows}
+    # Monthly price times the months; twelve months at the yearly price.
+    assert prices == {
+        "digital": ["$24.00", "$48.00", "$80.00"],
+        "digital-print": ["$42.00", "$84.00", "$140.00"],
+    }
+    assert '<th scope="col">3 months</th><th scope="col">6 months</th>' in html

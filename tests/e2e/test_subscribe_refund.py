@@ -84,12 +84,19 @@ def test_subscribe_to_print_then_refund(
     status = page.locator(".account-billing__status")
     assert "Digital + Print" in status.inner_text()
     assert "renews on" in status.inner_text()
+    # Refunding asks first, saying how much comes back and that access ends now.
+    page.get_by_role("link", name="Refund my subscription").click()
+    page.get_by_role("heading", name="Refund your subscription?").wait_for()
+    confirm = page.locator("[data-confirm='refund']").inner_text()
+    assert "$14.00 goes back to the card you paid with" in confirm
+    assert "your access ends as soon as you confirm" in confirm
+    assert Refund.objects.count() == 0  # nothing happens by opening the page
     page.get_by_label("Why? (optional)").fill("Changed my mind")
-    page.get_by_role("button", name="Refund my subscription").click()
+    page.get_by_role("button", name="Refund $14.00 and end my access now").click()
     page.get_by_text("Refunded $14.00. Your subscription has ended.").wait_for()
     page.screenshot(path=screenshots_dir / "subscribe_refund_account.png")
     assert page.locator(".account-billing__status").get_attribute("data-status") == "refunded"
-    assert page.get_by_role("button", name="Refund my subscription").count() == 0
+    assert page.get_by_role("link", name="Refund my subscription").count() == 0
 
     # Access is gone.
     subscription.refresh_from_db()

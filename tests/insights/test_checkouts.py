@@ -71,6 +71,30 @@ def test_a_checkout_from_the_paywall_counts_once_for_its_article(
     assert checkouts() == {gated.pk: 1}
 
 
+def test_a_plan_box_on_the_paywall_counts_its_checkout_for_the_article(
+    test_mode, price, magazine, reader, django_capture_on_commit_callbacks
+):
+    import html
+    import re
+
+    gated = magazine["gated"]
+    page = reader.get(gated.url).content.decode()
+    start = reverse("billing:start_checkout", args=[price.pk])
+    link = next(
+        html.unescape(href)
+        for href in re.findall(r'href="([^"]+)"', page)
+        if html.unescape(href).startswith(start + "?")
+    )
+    assert f"from={gated.pk}" in link
+    response = reader.get(link)
+    assert response.status_code == 303
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = reader.post(response["Location"], CARD)
+    assert checkouts() == {gated.pk: 1}
+    # The success page sends the reader back to the article they wanted.
+    assert "next=" + quote(gated.url, safe="") in paid["Location"]
+
+
 def test_a_checkout_not_from_a_paywall_counts_for_no_article(
     test_mode, price, magazine, reader, django_capture_on_commit_callbacks
 ):

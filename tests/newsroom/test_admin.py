@@ -118,3 +118,30 @@ def test_an_uploaded_document_goes_to_private_storage(editor_client, magazine, s
     served = editor_client.get(document.url)
     assert b"".join(served.streaming_content) == b"year,amount\n2026,200\n"
     assert Client().get(document.url).status_code == 404
+
+
+def test_article_rows_open_the_editor_and_carry_actions(editor_client, magazine):
+    article = magazine["free"]
+    html = editor_client.get("/admin/articles/").content.decode()
+    assert f'href="/admin/pages/{article.pk}/edit/"' in html
+    assert f'data-object-id="{article.pk}" data-bulk-action-checkbox' in html
+    assert f"More options for &#x27;{article.title}&#x27;" in html
+
+
+def test_access_level_sits_by_the_title_with_the_sections_default(editor_client, magazine):
+    article = magazine["free"]
+    section = article.get_parent().specific
+    html = editor_client.get(f"/admin/pages/{article.pk}/edit/").content.decode()
+    title, access, dek = (html.index(f'name="{name}"') for name in ("title", "access_level", "dek"))
+    assert title < access < dek
+    default = {"public": "Everyone", "members": "Signed-in members", "subscribers": "Subscribers"}
+    label = f"As the section ({section.title}): {default[section.default_access_level]}"
+    assert f'<option value="" selected>{label}</option>' in html or (
+        f'<option value="">{label}</option>' in html
+    )
+    assert "---------" not in html[access : access + 600]
+
+
+def test_the_admin_asks_no_outside_avatar_service(editor_client, magazine):
+    html = editor_client.get("/admin/").content.decode()
+    assert "gravatar" not in html.lower()
