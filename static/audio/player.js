@@ -1,8 +1,14 @@
 /*
  * The article narration player: play/pause, seek, skip 15 s, speed, resume,
- * and read-along (the paragraph being read is highlighted; clicking a
- * paragraph plays from it). No framework; progressive enhancement of the
- * markup in templates/audio/includes/player.html.
+ * and read-along (the paragraph being read is highlighted; a button at each
+ * paragraph, or a click on it, plays from there). Once the reader has
+ * started listening, the controls dock at the foot of the window whenever
+ * their place in the page has scrolled away. No framework; progressive
+ * enhancement of templates/audio/includes/player.html, whose native
+ * <audio controls> is what readers without JavaScript use.
+ *
+ * Highlighting is by paragraph: the narration stores where each paragraph
+ * starts and ends, not where each word does.
  *
  * Paragraph numbering must match the narration (masthead/audio/script.py):
  * inside the article body, in document order, every p, li, h1-h6 and
@@ -18,6 +24,7 @@
   var SKIPPED = "blockquote, figure, aside, figcaption, [data-narration-skip], [data-paywall]";
   var SKIP_SECONDS = 15;
   var RATE_KEY = "masthead-narration:rate";
+  var EXCERPT_WORDS = 6;
 
   function store(key, value) {
     try {
@@ -35,6 +42,12 @@
     var h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
     var mm = h ? String(m).padStart(2, "0") : String(m);
     return (h ? h + ":" : "") + mm + ":" + String(s).padStart(2, "0");
+  }
+
+  function excerpt(element) {
+    var words = element.textContent.trim().split(/\s+/);
+    var text = words.slice(0, EXCERPT_WORDS).join(" ");
+    return words.length > EXCERPT_WORDS ? text + "\u2026" : text;
   }
 
   function numberParagraphs(body) {
@@ -61,6 +74,8 @@
 
   function setup(player) {
     var audio = player.querySelector("audio");
+    var bar = player.querySelector("[data-role='bar']");
+    var controls = player.querySelector("[data-role='controls']");
     var playButton = player.querySelector("[data-action='play']");
     var icon = playButton.querySelector("[data-icon]");
     var seek = player.querySelector("[data-role='seek']");
@@ -76,7 +91,14 @@
     var current = null;
     var pendingSeek = null;
     var lastSaved = 0;
+    var listening = false;
+    var inPlace = true;
     var reducedMotion = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+
+    // The script's own controls replace the browser's.
+    audio.removeAttribute("controls");
+    controls.hidden = false;
+    player.querySelectorAll("[data-role='hint']").forEach(function (hint) { hint.hidden = false; });
 
     function paragraph(index) { return paragraphs[index] || null; }
 
@@ -94,6 +116,14 @@
       highlight(time);
     }
 
+    // The part of the window the reader sees text in (the docked bar covers
+    // the foot of it).
+    function inView(element) {
+      var box = element.getBoundingClientRect();
+      var bottom = window.innerHeight - (player.classList.contains("is-docked") ? bar.offsetHeight : 0);
+      return box.bottom > 0 && box.top < bottom;
+    }
+
     function highlight(time) {
       var index = null;
       for (var i = 0; i < timings.length; i++) {
@@ -101,18 +131,32 @@
       }
       if (index === current) { return; }
       var previous = paragraph(current);
+      // Follow the narration down the page only while the reader is
+      // following it too: someone who has scrolled elsewhere stays there.
+      var following = !previous || inView(previous);
       if (previous) { previous.classList.remove("narration-reading"); }
       current = index;
       var next = paragraph(index);
-      if (!next || audio.paused) {
-        if (next) { next.classList.add("narration-reading"); }
-        return;
-      }
+      if (!next) { return; }
       next.classList.add("narration-reading");
-      var box = next.getBoundingClientRect();
-      if (box.top < 0 || box.bottom > window.innerHeight) {
-        next.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
-      }
+      if (audio.paused || !following || inView(next)) { return; }
+      next.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
+    }
+
+    function dock() {
+      var docked = listening && !inPlace;
+      if (docked === player.classList.contains("is-docked")) { return; }
+      // The player keeps its height in the page, so the text does not jump.
+      player.style.minHeight = docked ? player.offsetHeight + "px" : "";
+      player.classList.toggle("is-docked", docked);
+      document.documentElement.classList.toggle("has-docked-player", docked);
+    }
+
+    if ("IntersectionObserver" in window) {
+      new IntersectionObserver(function (entries) {
+        inPlace = entries[entries.length - 1].isIntersecting;
+        dock();
+      }).observe(player);
     }
 
     function setPlaying(playing) {
@@ -163,6 +207,8 @@
     }
     audio.addEventListener("play", function () {
       setPlaying(true);
+      listening = true;
+      dock();
       highlight(audio.currentTime);
       report("started");
     });
@@ -172,6 +218,8 @@
     });
     audio.addEventListener("ended", function () {
       setPlaying(false);
+      listening = false;
+      dock();
       report("end");
       store(positionKey, null);
       var last = paragraph(current);
@@ -189,16 +237,24 @@
       }
     });
 
+    // Each narrated paragraph: a button (first in it, so Tab reaches it in
+    // reading order) and a click anywhere on its text that is not a link.
     timings.forEach(function (timing) {
       var element = paragraph(timing[0]);
       if (!element) { return; }
+      function listenHere() { seekTo(timing[1]); play(); }
+      var button = document.createElement("button");
+      button.type = "button";
+      button.className = "narration-from";
+      button.setAttribute("aria-label", "Listen from here: " + excerpt(element));
+      button.addEventListener("click", listenHere);
+      element.insertBefore(button, element.firstChild);
       element.classList.add("narration-playable");
       element.addEventListener("click", function (event) {
         if (event.target.closest("a, button, input, select, textarea")) { return; }
         var selection = window.getSelection && window.getSelection();
         if (selection && !selection.isCollapsed) { return; }
-        seekTo(timing[1]);
-        play();
+        listenHere();
       });
     });
 

@@ -60,7 +60,13 @@ def player_html(client, article):
 def test_player_markup_is_keyboard_accessible(client, articles):
     html, player = player_html(client, articles["free"])
     assert "data-narration-player" in player
-    assert f'<audio preload="none" src="{full_url(articles["free"])}"></audio>' in player
+    # The browser's own controls until the script takes over (and without it).
+    url = full_url(articles["free"])
+    assert (
+        f'<audio controls preload="none" src="{url}">'
+        f'<a href="{url}">Download the narration (MP3)</a></audio>'
+    ) in player
+    assert '<div class="narration-player__controls" data-role="controls" hidden>' in player
     for label in ("Play the narration", "Back 15 seconds", "Forward 15 seconds", "Seek"):
         assert f'aria-label="{label}"' in player
     assert '<input type="range"' in player and 'data-role="seek"' in player

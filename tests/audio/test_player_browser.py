@@ -1,6 +1,8 @@
-"""The player's script in Chromium: numbering, read-along, seeking, speed,
-resume. The page and its audio come from the Django test client through
-Playwright's request routing, so no server is started."""
+"""The player and the podcast page in Chromium: numbering, read-along,
+seeking, speed, resume, the keyboard, the docked player, the native
+fallback without JavaScript, copying a feed address. Pages and audio come
+from the Django test client through Playwright's request routing, so no
+server is started."""
 
 import shutil
 from contextlib import contextmanager
@@ -48,15 +50,19 @@ def fetched(client, paths):
 
 
 @contextmanager
-def browser_page(responses):
+def browser_page(responses, origin="http://testserver", permissions=(), **context_options):
+    """A page whose requests to `origin` are answered from `responses`; each
+    request is logged in `page.served` as (path, status)."""
     playwright = pytest.importorskip("playwright.sync_api")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     if chromium is None:
         pytest.skip("Chromium is not installed (make setup installs it)")
+    served = []
 
     def serve(route):
         path = urlparse(route.request.url).path
         if path not in responses:
+            served.append((path, 404))
             route.fulfill(status=404, body=b"")
             return
         status, headers, body = responses[path]
@@ -66,6 +72,7 @@ def browser_page(responses):
             headers = {**headers, "Content-Range": f"bytes {start}-{end}/{len(body)}",
                        "Content-Length": str(end - start + 1)}  # fmt: skip
             status, body = 206, body[start : end + 1]
+        served.append((path, status))
         route.fulfill(status=status, body=body, headers=headers)
 
     with playwright.sync_playwright() as p:
@@ -74,8 +81,12 @@ def browser_page(responses):
             args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"],
         )
         try:
-            page = browser.new_page()
-            page.route("http://testserver/**", serve)
+            context = browser.new_context(base_url=origin, **context_options)
+            if permissions:
+                context.grant_permissions(list(permissions), origin=origin)
+            page = context.new_page()
+            page.route(f"{origin}/**", serve)
+            page.served = served
             yield page
         finally:
             browser.close()
@@ -139,3 +150,293 @@ def check_player(page, article, timings):
     page.wait_for_function("document.querySelector('[data-narration-player][data-ready]')")
     assert abs(float(page.input_value("[data-role='seek']")) - paused_at) <= 1
     assert page.input_value("[data-role='speed']") == "1.5"
+
+
+# --- Without JavaScript ----------------------------------------------------
+
+GATED_BODY = [
+    paragraph("<p>The opening, which anyone may hear.</p>"),
+    paragraph("<p>The opening's second paragraph.</p>"),
+    ("teaser_break", None),
+    paragraph("<p>The part for subscribers only.</p>"),
+]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "member", "subscriber"])
+def test_without_javascript_the_browser_plays_what_the_reader_may_hear(
+    client, site_tree, tone_engine, who, request
+):
+    article = make_article(
+        image=False,
+        section=SectionPage.objects.get(slug="politics"),
+        title="Heard without scripts",
+        body=GATED_BODY,
+        access_level="subscribers",
+    )
+    narrate_revision(article.pk, article.live_revision_id)
+    if who != "anonymous":
+        client.force_login(request.getfixturevalue(who))
+    full = reverse("audio:full", args=[article.pk])
+    teaser = reverse("audio:teaser", args=[article.pk])
+    allowed, refused = (full, None) if who == "subscriber" else (teaser, full)
+    responses = fetched(client, [article.url, full, teaser])
+
+    with browser_page(responses, java_script_enabled=False) as page:
+        page.goto(article.url)
+        audio = page.locator("[data-narration-player] audio")
+        assert audio.get_attribute("controls") is not None
+        assert audio.get_attribute("src") == allowed
+        assert audio.is_visible() and audio.bounding_box()["height"] > 20
+        # The script's controls and paragraph buttons need the script.
+        assert page.locator("[data-role='controls']").is_hidden()
+        assert page.locator(".narration-from").count() == 0
+        assert page.locator("[data-role='hint']").is_hidden()
+
+        # The browser's own play button fetches the narration and plays it.
+        box = audio.bounding_box()
+        with page.expect_response(lambda r: urlparse(r.url).path in (full, teaser)) as heard:
+            page.mouse.click(box["x"] + 24, box["y"] + box["height"] / 2)
+        assert urlparse(heard.value.url).path == allowed
+        assert heard.value.status in (200, 206)
+        assert full not in [path for path, _ in page.served] or who == "subscriber"
+
+        if refused:
+            # Asked for directly, the full narration stays closed to this reader.
+            assert page.goto(refused).status == 403
+
+
+# --- The keyboard ------------------------------------------------------------
+
+
+def test_every_paragraph_starts_the_narration_from_the_keyboard(client, site_tree, tone_engine):
+    article = make_article(
+        image=False, section=SectionPage.objects.get(slug="politics"), title="By keys", body=BODY
+    )
+    narrate_revision(article.pk, article.live_revision_id)
+    timings = Narration.objects.get(article=article).timings["paragraphs"]
+    responses = fetched(client, [article.url, reverse("audio:full", args=[article.pk])])
+
+    with browser_page(responses) as page:
+        page.goto(article.url)
+        page.wait_for_function(
+            "() => document.querySelector('[data-narration-player][data-ready]')"
+        )
+        assert page.locator("[data-narration-player] audio").get_attribute("controls") is None
+        assert page.locator("[data-role='controls']").is_visible()
+
+        # One button per narrated paragraph, named after where it starts.
+        assert page.locator(".narration-from").count() == len(timings) == 6
+        names = page.eval_on_selector_all(
+            ".narration-from", "els => els.map(e => e.getAttribute('aria-label'))"
+        )
+        assert names[0] == "Listen from here: The first paragraph, read first."
+        assert names[1] == "Listen from here: A heading"
+        assert names[5] == "Listen from here: The last paragraph is long enough\u2026"
+        assert page.get_by_role("button", name="Listen from here: An item.").count() == 1
+
+        # Tab goes from the player's last control through the paragraphs in
+        # reading order.
+        page.focus("[data-role='speed']")
+        reached = []
+        for _ in range(6):
+            page.keyboard.press("Tab")
+            reached.append(
+                page.evaluate(
+                    "document.activeElement.matches('.narration-from') && "
+                    "document.activeElement.parentElement.dataset.paragraph"
+                )
+            )
+        assert reached == ["0", "1", "2", "3", "4", "5"]
+
+        # Shift+Tab back to the list item; its button shows while it has focus.
+        for _ in range(2):
+            page.keyboard.press("Shift+Tab")
+        focused = "document.activeElement"
+        assert page.evaluate(f"{focused}.parentElement.dataset.paragraph") == "3"
+        assert page.evaluate(f"getComputedStyle({focused}).opacity") == "1"
+
+        # Enter plays from that paragraph and highlights it.
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => !document.querySelector('audio').paused")
+        page.wait_for_selector("[data-paragraph='3'].narration-reading")
+        position = page.evaluate("document.querySelector('audio').currentTime")
+        assert timings[3][1] - 0.1 <= position < timings[3][2]
+
+        # Space on the next paragraph's button moves the narration there.
+        page.keyboard.press("Tab")
+        page.keyboard.press("Space")
+        page.wait_for_selector("[data-paragraph='4'].narration-reading")
+        assert page.locator(".narration-reading").count() == 1
+        position = page.evaluate("document.querySelector('audio').currentTime")
+        assert timings[4][1] - 0.1 <= position < timings[4][2]
+
+
+# --- The docked player and following the narration ---------------------------
+
+LONG_BODY = BODY + [
+    paragraph(f"<p>Filler paragraph {n}. " + "Several more words to read aloud. " * 12 + "</p>")
+    for n in range(10)
+]
+
+NEXT_FRAMES = "new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+BAR = "document.querySelector('[data-role=bar]')"
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_the_player_stays_on_screen_while_the_narration_plays(
+    client, site_tree, tone_engine, width
+):
+    article = make_article(
+        image=False, section=SectionPage.objects.get(slug="politics"), title="Long", body=LONG_BODY
+    )
+    narrate_revision(article.pk, article.live_revision_id)
+    timings = Narration.objects.get(article=article).timings["paragraphs"]
+    responses = fetched(client, [article.url, reverse("audio:full", args=[article.pk])])
+
+    with browser_page(responses, viewport={"width": width, "height": 700}) as page:
+        page.goto(article.url)
+        page.wait_for_function(
+            "() => document.querySelector('[data-narration-player][data-ready]')"
+        )
+
+        # Before anyone listens, the player scrolls away with the text.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.evaluate(NEXT_FRAMES)
+        assert page.evaluate(f"getComputedStyle({BAR}).position") == "static"
+
+        # Having listened from the first paragraph (and paused, so that nothing
+        # moves the page but the test), scrolling down: the bar docks at the
+        # foot of the window, whole and not covered by anything.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.click("[data-paragraph='0']")
+        page.wait_for_function("() => !document.querySelector('audio').paused")
+        page.evaluate("document.querySelector('audio').pause()")
+        page.wait_for_function("() => document.querySelector('audio').paused")
+        top_before = page.evaluate(
+            "document.querySelector('[data-paragraph=\"5\"]').getBoundingClientRect().top"
+        )
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_selector(".narration-player.is-docked")
+        assert page.evaluate(f"getComputedStyle({BAR}).position") == "fixed"
+        bar = page.locator("[data-role='bar']").bounding_box()
+        assert bar["y"] >= 0 and bar["y"] + bar["height"] <= 700 + 0.5
+        assert bar["width"] == width
+        assert bar["height"] < 120
+        play = page.locator("[data-action='play']").bounding_box()
+        centre = (play["x"] + play["width"] / 2, play["y"] + play["height"] / 2)
+        assert page.evaluate(
+            "([x, y]) => document.elementFromPoint(x, y).closest('[data-action=play]') !== null",
+            list(centre),
+        )
+        # The page kept the player's place: nothing in the text moved.
+        page.evaluate("window.scrollTo(0, 0)")
+        page.evaluate(NEXT_FRAMES)
+        assert page.evaluate(
+            "document.querySelector('[data-paragraph=\"5\"]').getBoundingClientRect().top"
+        ) == pytest.approx(top_before, abs=1)
+        page.wait_for_selector(".narration-player:not(.is-docked)")
+
+        # A reader who has scrolled away is left there when the narration
+        # reaches the next paragraph.
+        page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+        page.wait_for_selector(".narration-player.is-docked")
+        scrolled = page.evaluate("window.scrollY")
+        page.evaluate(
+            "(() => { const a = document.querySelector('audio');"
+            f" a.currentTime = {timings[2][1] + 0.05}; a.play(); }})()"
+        )
+        page.wait_for_function("() => !document.querySelector('audio').paused")
+        page.wait_for_selector("[data-paragraph='2'].narration-reading")
+        page.evaluate(NEXT_FRAMES)
+        assert page.evaluate("window.scrollY") == scrolled
+
+        # A reader following along is taken down the page with the narration.
+        page.evaluate("document.querySelector('[data-paragraph=\"2\"]').scrollIntoView()")
+        last = timings[-1]
+        page.evaluate(f"document.querySelector('audio').currentTime = {last[1] + 0.05}")
+        page.wait_for_selector(f"[data-paragraph='{last[0]}'].narration-reading")
+        page.wait_for_function(
+            f"""() => {{
+                const box = document.querySelector('[data-paragraph="{last[0]}"]')
+                    .getBoundingClientRect();
+                return box.top >= 0 && box.bottom <= window.innerHeight - {BAR}.offsetHeight;
+            }}"""
+        )
+
+        # Paused, the bar stays, to resume from; pressed on the docked bar.
+        page.click("[data-action='play']")
+        page.wait_for_function("() => document.querySelector('audio').paused")
+        assert page.locator(".narration-player.is-docked").count() == 1
+
+        # At the end of the narration the bar goes back to its place.
+        page.evaluate(
+            "(() => { const a = document.querySelector('audio');"
+            " a.currentTime = a.duration - 0.3; a.play(); })()"
+        )
+        page.wait_for_function("() => document.querySelector('audio').ended")
+        page.wait_for_selector(".narration-player:not(.is-docked)")
+        assert page.evaluate(f"getComputedStyle({BAR}).position") == "static"
+
+
+# --- The podcast page ------------------------------------------------------
+
+
+def podcast_page(client, user):
+    """The page as it is just after asking for a new private feed address."""
+    client.force_login(user)
+    html = client.post(reverse("audio:podcast_feed")).content
+    responses = fetched(client, [])
+    responses[reverse("audio:podcast_feed")] = (200, {"Content-Type": "text/html"}, html)
+    start = html.index(b"http://testserver/audio/podcast/feed/")
+    return responses, html[start : html.index(b".xml", start) + 4].decode()
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_podcast_page_shows_the_whole_address_and_copies_it(client, subscriber, width):
+    responses, feed_url = podcast_page(client, subscriber)
+    with browser_page(
+        responses,
+        origin="http://localhost",  # a secure context, where the clipboard API lives
+        permissions=["clipboard-read", "clipboard-write"],
+        viewport={"width": width, "height": 800},
+    ) as page:
+        page.goto(reverse("audio:podcast_feed"))
+        field = page.get_by_label("Private feed address")
+        assert field.input_value() == feed_url
+        # All of it in sight: the field grew to fit it, nothing scrolled away.
+        assert page.evaluate(
+            "(() => { const f = document.getElementById('private-feed');"
+            " return f.scrollHeight <= f.clientHeight && f.scrollWidth <= f.clientWidth; })()"
+        )
+        page.get_by_role("button", name="Copy the address").first.click()
+        page.wait_for_function(
+            "() => document.querySelector('#private-feed ~ p [data-copy-status]').textContent"
+            " === 'Copied.'"
+        )
+        assert page.evaluate("navigator.clipboard.readText()") == feed_url
+
+        # The apps' links are reached from the keyboard after the copy button.
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.activeElement.textContent") == "Apple Podcasts"
+        assert page.evaluate("document.activeElement.href") == "pcast://" + feed_url.removeprefix(
+            "http://"
+        )
+
+
+def test_podcast_page_without_javascript_is_a_field_to_select(client, subscriber):
+    responses, feed_url = podcast_page(client, subscriber)
+    with browser_page(responses, java_script_enabled=False) as page:
+        page.goto(reverse("audio:podcast_feed"))
+        field = page.get_by_label("Private feed address")
+        assert field.input_value() == feed_url
+        assert field.get_attribute("readonly") is not None
+        # No copy button that could not work; select and copy by hand.
+        assert page.get_by_role("button", name="Copy the address").count() == 0
+        field.focus()
+        page.keyboard.press("Control+a")
+        assert field.evaluate("f => f.value.slice(f.selectionStart, f.selectionEnd)") == feed_url
+        hrefs = page.locator("#private-feed ~ ul a").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+        assert hrefs[0] == "pcast://" + feed_url.removeprefix("http://")
+        assert len(hrefs) == 4
