@@ -11,6 +11,7 @@ import io
 from datetime import datetime, time
 from email.utils import parseaddr
 from functools import lru_cache
+from urllib.parse import quote, urlsplit
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -52,6 +53,26 @@ def public_feed_path():
 
 def private_feed_path(token):
     return reverse("audio:private_feed", args=[token])
+
+
+def podcast_app_links(feed_url):
+    """(app, link) pairs that hand a feed's address to a podcast app.
+
+    Each app registers its own scheme: Apple Podcasts `pcast:`, Overcast an
+    x-callback-url, Pocket Casts `pktc://subscribe/`; `podcast:` is the one
+    that AntennaPod and most other apps answer to. The scheme-only forms
+    carry the address without its `https://`.
+    """
+    parts = urlsplit(feed_url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"A podcast feed needs an http(s) address, not {feed_url!r}")
+    bare = feed_url.split("://", 1)[1]
+    return [
+        ("Apple Podcasts", f"pcast://{bare}"),
+        ("Overcast", f"overcast://x-callback-url/add?url={quote(feed_url, safe='')}"),
+        ("Pocket Casts", f"pktc://subscribe/{bare}"),
+        ("AntennaPod and other apps", f"podcast://{bare}"),
+    ]
 
 
 def duration_text(seconds):

@@ -210,14 +210,17 @@ def podcast_feed(request):
     active = PodcastFeedToken.objects.filter(user=request.user, revoked_at__isnull=True).first()
     from masthead.billing.entitlements import current_entitlement
 
+    public_url = feeds.absolute(request, feeds.public_feed_path())
     response = render(
         request,
         "audio/podcast_feed.html",
         {
             "feed_token": active,
             "new_feed_url": new_url,
+            "new_feed_apps": feeds.podcast_app_links(new_url) if new_url else [],
             "has_subscription": current_entitlement(request.user) is not None,
-            "public_feed_url": feeds.absolute(request, feeds.public_feed_path()),
+            "public_feed_url": public_url,
+            "public_feed_apps": feeds.podcast_app_links(public_url),
         },
     )
     response["Cache-Control"] = "private, no-store"

@@ -239,3 +239,53 @@ def test_podcast_page_needs_sign_in_and_shows_the_address_once(client, subscribe
     created = client.post(reverse("audio:podcast_feed")).content.decode()
     assert "/audio/podcast/feed/" in created
     assert "/audio/podcast/feed/" not in client.get(reverse("audio:podcast_feed")).content.decode()
+
+
+def test_podcast_app_links_hand_the_address_to_each_app():
+    from masthead.audio.feeds import podcast_app_links
+
+    url = "https://meridian.example/audio/podcast/feed/Ab-c_9.xml"
+    assert podcast_app_links(url) == [
+        ("Apple Podcasts", "pcast://meridian.example/audio/podcast/feed/Ab-c_9.xml"),
+        (
+            "Overcast",
+            "overcast://x-callback-url/add?url="
+            "https%3A%2F%2Fmeridian.example%2Faudio%2Fpodcast%2Ffeed%2FAb-c_9.xml",
+        ),
+        ("Pocket Casts", "pktc://subscribe/meridian.example/audio/podcast/feed/Ab-c_9.xml"),
+        ("AntennaPod and other apps", "podcast://meridian.example/audio/podcast/feed/Ab-c_9.xml"),
+    ]
+    for bad in ("/audio/podcast/free.xml", "javascript:alert(1)", "ftp://x/feed.xml"):
+        with pytest.raises(ValueError, match="http"):
+            podcast_app_links(bad)
+
+
+def test_podcast_page_shows_the_new_address_whole_with_the_apps(client, subscriber):
+    client.force_login(subscriber)
+    html = client.post(reverse("audio:podcast_feed")).content.decode()
+    start = html.index("http://testserver/audio/podcast/feed/")
+    url = html[start : html.index(".xml", start) + 4]
+    bare = url.removeprefix("http://")
+    # The whole address in a read-only field, labelled; a copy button for
+    # the script to reveal.
+    assert '<label for="private-feed">Private feed address</label>' in html
+    assert (
+        '<textarea id="private-feed" class="feed-address__url" readonly rows="2" '
+        f'spellcheck="false" autocapitalize="off" data-select-on-click>{url}</textarea>'
+    ) in html
+    assert 'data-copy="private-feed">Copy the address</button>' in html
+    for link in (
+        f'<a href="pcast://{bare}">Apple Podcasts</a>',
+        '<a href="overcast://x-callback-url/add?url=http%3A%2F%2Ftestserver%2Faudio%2F',
+        f'<a href="pktc://subscribe/{bare}">Pocket Casts</a>',
+        f'<a href="podcast://{bare}">AntennaPod and other apps</a>',
+    ):
+        assert link in html
+    # The free feed, for anyone, the same way.
+    assert ">http://testserver/audio/podcast/free.xml</textarea>" in html
+    assert '<a href="pcast://testserver/audio/podcast/free.xml">Apple Podcasts</a>' in html
+
+    # Later visits never show the private address again.
+    again = client.get(reverse("audio:podcast_feed")).content.decode()
+    assert bare not in again and "private-feed" not in again
+    assert '<a href="podcast://testserver/audio/podcast/free.xml">' in again
