@@ -3,14 +3,19 @@ local SMTP sink that only counts, end to end (render, personalise, sign,
 hand over, record each delivery), then a worker killed mid-batch and the
 batch run again.
 
-    .venv/bin/python bench/newsletter.py [--recipients 100000]
+    .venv/bin/python bench/newsletter.py [--recipients 100000] [--workers N] [--no-dkim]
 
-A throwaway SQLite install. The sink is its own process (asyncio, answers
-250 and counts messages and Message-IDs); its CPU seconds are printed, so
-its cost is known. Prints messages per second, the sender's peak RSS and
-RSS after each tenth of the run (flat memory), and, for the kill, how many
-messages reached the sink against how many recipients (at most one
-duplicate per killed worker, none skipped).
+A throwaway SQLite install. The batches are shared among --workers sending
+processes (default: one per core), as task-queue workers would take them.
+The sink is its own process (asyncio, offers PIPELINING as Postfix does,
+answers 250 and counts messages and Message-IDs); its CPU seconds are
+printed, so its cost is known. Prints messages per second (wall) and per
+CPU second of the workers (the figure that holds on a shared machine), each
+worker's peak RSS and RSS after each tenth of its run (flat memory), and,
+for the kill, how many messages reached the sink against how many
+recipients (at most one duplicate per killed worker, none skipped). The
+kill lands while the sink holds its reply to the batch's middle message, so
+it always falls inside the window `mailings.delivery` documents.
 """
 
 import argparse
