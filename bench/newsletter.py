@@ -3,14 +3,19 @@ local SMTP sink that only counts, end to end (render, personalise, sign,
 hand over, record each delivery), then a worker killed mid-batch and the
 batch run again.
 
-    .venv/bin/python bench/newsletter.py [--recipients 100000]
+    .venv/bin/python bench/newsletter.py [--recipients 100000] [--workers N] [--no-dkim]
 
-A throwaway SQLite install. The sink is its own process (asyncio, answers
-250 and counts messages and Message-IDs); its CPU seconds are printed, so
-its cost is known. Prints messages per second, the sender's peak RSS and
-RSS after each tenth of the run (flat memory), and, for the kill, how many
-messages reached the sink against how many recipients (at most one
-duplicate per killed worker, none skipped).
+A throwaway SQLite install. The batches are shared among --workers sending
+processes (default: one per core), as task-queue workers would take them.
+The sink is its own process (asyncio, offers PIPELINING as Postfix does,
+answers 250 and counts messages and Message-IDs); its CPU seconds are
+printed, so its cost is known. Prints messages per second (wall) and per
+CPU second of the workers (the figure that holds on a shared machine), each
+worker's peak RSS and RSS after each tenth of its run (flat memory), and,
+for the kill, how many messages reached the sink against how many
+recipients (at most one duplicate per killed worker, none skipped). The
+kill lands while the sink holds its reply to the batch's middle message, so
+it always falls inside the window `mailings.delivery` documents.
 """
 
 import argparse
@@ -29,6 +34,24 @@ SINK = r"""
 import asyncio, json, os, re, signal, sys, time
 count = 0
 ids = {}
+hold_at = int(sys.argv[3])
+armed = False
+release = None
+async def hold():
+    # The message is counted, its reply held until the bench has killed the
+    # worker that sent it: the kill lands after the sink took the message.
+    global armed, release
+    armed = False
+    release = asyncio.Event()
+    open(sys.argv[4], "w").close()
+    await release.wait()
+    release = None
+def signal_hold(*_):
+    global armed
+    if release is not None:
+        release.set()
+    else:
+        armed = True
 async def handle(reader, writer):
     global count
     writer.write(b"220 sink\r\n")
@@ -43,6 +66,8 @@ async def handle(reader, writer):
                 in_data = False
                 count += 1
                 ids[mid] = ids.get(mid, 0) + 1
+                if armed and count == hold_at:
+                    await hold()
                 writer.write(b"250 OK\r\n")
             elif mid is None and line[:11].lower() == b"message-id:":
                 mid = line[11:].strip().decode()
@@ -56,10 +81,13 @@ async def handle(reader, writer):
             await writer.drain()
             break
         elif verb == b"EHLO":
-            writer.write(b"250-sink\r\n250 8BITMIME\r\n")
+            writer.write(b"250-sink\r\n250-PIPELINING\r\n250 8BITMIME\r\n")
         else:
             writer.write(b"250 OK\r\n")
-        await writer.drain()
+        try:
+            await writer.drain()
+        except ConnectionError:
+            break
     writer.close()
 def report(*_):
     duplicates = sum(1 for n in ids.values() if n > 1)
@@ -73,6 +101,7 @@ async def main():
     server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGUSR1, report)
+    loop.add_signal_handler(signal.SIGUSR2, signal_hold)
     async with server:
         await server.serve_forever()
 asyncio.run(main())
@@ -93,26 +122,39 @@ for subject in ("Bench mailing", "Kill mailing"):
     Mailing.objects.create(newsletter=letter, subject=subject, body=body)
 """
 
-SEND = """
-import json, resource, time
-from django.db import connection
+START = """
+import json, time
 from masthead.mailings import actions
+from masthead.mailings.models import Mailing
+began = time.perf_counter()
+actions.start_mailing(Mailing.objects.get(subject="Bench mailing"))
+print("RESULT", json.dumps({"freeze_seconds": time.perf_counter() - began}))
+"""
+
+# One worker's share of the batches: every Nth, as workers would take them
+# from the task queue.
+SEND = """
+import json, os, resource, time
 from masthead.mailings.delivery import send_batch
 from masthead.mailings.models import Delivery, Mailing
 mailing = Mailing.objects.get(subject="Bench mailing")
-began = time.perf_counter()
-actions.start_mailing(mailing)
-frozen = time.perf_counter() - began
+worker, workers = int(os.environ["BENCH_WORKER"]), int(os.environ["BENCH_WORKERS"])
 batches = sorted(set(Delivery.objects.filter(mailing=mailing).values_list("batch", flat=True)))
+mine = batches[worker::workers]
 rss = []
-for position, batch in enumerate(batches):
+began, cpu = time.time(), time.process_time()
+for position, batch in enumerate(mine):
     send_batch(mailing.pk, batch)
-    if position % max(1, len(batches) // 10) == 0:
+    if position % max(1, len(mine) // 10) == 0:
         rss.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
-elapsed = time.perf_counter() - began
-sent = Delivery.objects.filter(mailing=mailing, state="sent").count()
-print("RESULT", json.dumps({"sent": sent, "seconds": elapsed, "freeze_seconds": frozen,
+print("RESULT", json.dumps({"began": began, "ended": time.time(),
+    "cpu": time.process_time() - cpu,
     "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024, "rss_mb": rss}))
+"""
+
+COUNT = """
+from masthead.mailings.models import Delivery
+print("RESULT", Delivery.objects.filter(mailing__subject="Bench mailing", state="sent").count())
 """
 
 KILL_START = """
@@ -151,65 +193,124 @@ def sink_report(sink, path):
     raise RuntimeError("the sink did not report")
 
 
+def send(env, workers):
+    """The mailing's batches shared among `workers` processes started
+    together; each one's result."""
+    processes = [
+        subprocess.Popen(
+            [PYTHON, "manage.py", "shell", "-c", SEND],
+            cwd=ROOT,
+            env={**env, "BENCH_WORKER": str(n), "BENCH_WORKERS": str(workers)},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(workers)
+    ]
+    results = []
+    for process in processes:
+        out, _ = process.communicate()
+        if process.returncode:
+            raise RuntimeError(f"a sending worker failed ({process.returncode})")
+        results.append(json.loads(out.split("RESULT ", 1)[1]))
+    return results
+
+
+def kill_mid_batch(env, sink, report, held):
+    """A worker on batch 0 of the second mailing is killed while the sink
+    holds the reply to message HOLD_AT (so the sink has taken it), then the
+    batch runs again. The sink's counts before and after the rerun."""
+    shell(env, KILL_START)
+    sink.send_signal(signal.SIGUSR2)  # arm the hold
+    worker = subprocess.Popen(
+        [PYTHON, "manage.py", "shell", "-c", KILL_SEND],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(1200):
+            if held.exists() or worker.poll() is not None:
+                break
+            time.sleep(0.1)
+        if not held.exists():
+            raise RuntimeError("the worker never reached the held message")
+    finally:
+        worker.kill()
+        worker.wait()
+    sink.send_signal(signal.SIGUSR2)  # release the held reply, to no one
+    partial = sink_report(sink, report)
+    shell(env, KILL_SEND)
+    return partial, sink_report(sink, report)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--recipients", type=int, default=10000)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="sending processes (default: cores)"
+    )
+    parser.add_argument("--no-dkim", action="store_true", help="send unsigned")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="masthead-bench-newsletter-"))
     key = folder / "dkim.pem"
     subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
     port = free_port()
     report = folder / "sink.json"
-    sink = subprocess.Popen([PYTHON, "-c", SINK, str(port), str(report)])
+    held = folder / "held"
+    batch_size = int(os.environ.get("NEWSLETTER_BATCH_SIZE", "1000"))
+    hold_at = min(args.recipients, batch_size) // 2 or 1
+    sink = subprocess.Popen([PYTHON, "-c", SINK, str(port), str(report), str(hold_at), str(held)])
+    dkim = (
+        {}
+        if args.no_dkim
+        else {
+            "DKIM_DOMAIN": "example.com",
+            "DKIM_SELECTOR": "bench",
+            "DKIM_PRIVATE_KEY_FILE": str(key),
+        }
+    )
     env = bench_env(
         folder,
         NEWSLETTER_EMAIL_URL=f"smtp://127.0.0.1:{port}",
-        NEWSLETTER_BATCH_SIZE=os.environ.get("NEWSLETTER_BATCH_SIZE", "1000"),
-        DKIM_DOMAIN="example.com",
-        DKIM_SELECTOR="bench",
-        DKIM_PRIVATE_KEY_FILE=str(key),
+        NEWSLETTER_BATCH_SIZE=batch_size,
         TASKS_BACKEND="database",
+        **dkim,
     )
     try:
         manage(env, "migrate", "--noinput")
         shell(env, SETUP.format(count=args.recipients))
         sink_report(sink, report)
-        out = shell(env, SEND)
-        result = json.loads(out.split("RESULT ", 1)[1])
+        frozen = json.loads(shell(env, START).split("RESULT ", 1)[1])["freeze_seconds"]
+        results = send(env, args.workers)
         sunk = sink_report(sink, report)
-        rate = result["sent"] / result["seconds"]
+        sent = int(shell(env, COUNT).split("RESULT ", 1)[1])
+        seconds = max(r["ended"] for r in results) - min(r["began"] for r in results)
+        cpu = sum(r["cpu"] for r in results)
         print(f"python speed: {python_speed():.2f}s (lower is faster)")
         print(
-            f"{result['sent']} sent of {args.recipients} in {result['seconds']:.1f}s "
-            f"(freezing recipients {result['freeze_seconds']:.1f}s): {rate:.0f} messages/s"
+            f"{sent} sent of {args.recipients} by {args.workers} workers, DKIM "
+            f"{'off' if args.no_dkim else 'on'}, in {seconds:.1f}s (freezing recipients "
+            f"{frozen:.1f}s): {sent / seconds:.0f} messages/s; {cpu:.1f} CPU seconds in "
+            f"the workers: {sent / cpu:.0f} messages per CPU second"
         )
-        print(f"peak RSS {result['peak_rss_mb']} MB; RSS through the run {result['rss_mb']} MB")
+        for n, result in enumerate(results):
+            print(
+                f"worker {n}: peak RSS {result['peak_rss_mb']} MB; "
+                f"RSS through the run {result['rss_mb']} MB"
+            )
         print(
             f"sink: {sunk['messages']} messages, {sunk['unique']} unique Message-IDs, "
             f"{sunk['cpu']:.1f} CPU seconds"
         )
+        print(f"load average during the run: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
 
-        # Resume after kill: a worker on batch 0 of the second mailing is
-        # killed mid-batch, then the batch runs again.
-        shell(env, KILL_START)
-        worker = subprocess.Popen(
-            [PYTHON, "manage.py", "shell", "-c", KILL_SEND],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        time.sleep(float(os.environ.get("KILL_AFTER", "4")))
-        worker.send_signal(signal.SIGKILL)
-        worker.wait()
-        partial = sink_report(sink, report)
-        shell(env, KILL_SEND)
-        final = sink_report(sink, report)
-        batch = min(args.recipients, int(env["NEWSLETTER_BATCH_SIZE"]))
+        partial, final = kill_mid_batch(env, sink, report, held)
+        batch = min(args.recipients, batch_size)
         total = partial["messages"] + final["messages"]
         print(
-            f"kill: {partial['messages']} messages before the kill, {final['messages']} "
-            f"by the rerun: {total} for {batch} recipients "
+            f"kill: {partial['messages']} messages before the kill (the last one held), "
+            f"{final['messages']} by the rerun: {total} for {batch} recipients "
             f"({total - batch} sent twice, with the same Message-ID)"
         )
     finally:

@@ -1,6 +1,7 @@
 """A real SMTP server for tests (aiosmtpd on a free loopback port) that
 keeps what it receives, names each message in its reply as a provider does,
-and refuses chosen addresses with a 550."""
+refuses chosen addresses with a 550, and offers PIPELINING (RFC 2920) when
+asked to, as Postfix and the big relays do."""
 
 import socket
 import uuid
@@ -16,6 +17,15 @@ class Collector:
     def __init__(self):
         self.messages = []
         self.refuse = set()
+        self.pipelining = False
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            # aiosmtpd reads commands one after another, so it serves a
+            # pipelined client; it only does not say so.
+            responses.insert(-1, "250-PIPELINING")
+        return responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refuse:

@@ -7,6 +7,7 @@ import json
 from email import message_from_bytes
 from email.policy import default
 
+import pytest
 from django.test import Client
 
 from masthead.core.email import send_email
@@ -226,17 +227,32 @@ def test_a_hard_bounce_webhook_suppresses_the_address_from_bulk_mail_only(
     assert sorted(parsed(smtp_server)) == ["gone@example.com", "stays@example.com"]
 
 
+@pytest.mark.parametrize("pipelining", [False, True], ids=["one-by-one", "pipelined"])
 def test_a_permanent_refusal_at_send_time_marks_the_address(
-    smtp_server, mailing, letter, billing, django_capture_on_commit_callbacks
+    smtp_server, letter, billing, django_capture_on_commit_callbacks, pipelining
 ):
+    smtp_server.pipelining = pipelining
     smtp_server.refuse.add("nobody@example.com")
-    for email in ("nobody@example.com", "somebody@example.com"):
+    for email in ("nobody@example.com", "somebody@example.com", "another@example.com"):
         subscribe(make_member(email), letter)
+    # A line of the plain text that starts with a dot: SMTP doubles it on the
+    # way and the server takes one off.
+    mailing = Mailing.objects.create(
+        newsletter=letter, subject="Dots", body=[("paragraph", "<p>.Leading dot</p>")]
+    )
     send(mailing, django_capture_on_commit_callbacks)
     refused = Delivery.objects.get(mailing=mailing, email="nobody@example.com")
     assert refused.state == Delivery.State.FAILED and "550" in refused.reply
     assert Suppression.objects.filter(email="nobody@example.com", lifted_at=None).exists()
-    assert sorted(parsed(smtp_server)) == ["somebody@example.com"]
+    arrived = parsed(smtp_server)
+    assert sorted(arrived) == ["another@example.com", "somebody@example.com"]
+    for message in arrived.values():
+        text, _html = parts(message)
+        assert ".Leading dot" in text.splitlines()
+    sent = Delivery.objects.filter(mailing=mailing, state=Delivery.State.SENT)
+    assert sent.count() == 2
+    assert all(delivery.provider_message_id for delivery in sent)  # the reply was read
+    mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.SENT
 
 
