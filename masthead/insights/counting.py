@@ -153,20 +153,43 @@ def article_viewed(article_id, full):
     return COUNT_HEADER, article_view_mark(article_id, full)
 
 
-def count_mark(mark):
+def read_mark(mark):
+    """(kind, article id) from a COUNT_HEADER value, or None."""
     kind, _, object_id = mark.partition(":")
     if kind in ("read", "paywall_view") and object_id.isdigit():
-        count(kind, object_id)
+        return kind, int(object_id)
+    return None
+
+
+def count_mark(mark):
+    found = read_mark(mark)
+    if found is not None:
+        count(*found)
+
+
+# The mark of each cached page's headers, by the identity of the list the
+# page cache holds: each hit on a page passes the same list. The entry keeps
+# the list alive, so its id is not reused while the entry stands.
+_marks: dict[int, tuple[list, tuple[str, int] | None]] = {}
+_MARKS_KEPT = 1024
 
 
 def count_cached_page(headers):
     """The page cache's hit hook: count a kept article page by its mark."""
     if not config().counting:
         return
-    for name, value in headers:
-        if name == COUNT_HEADER or name.lower() == _COUNT_HEADER_LOWER:
-            count_mark(value)
-            return
+    found = _marks.get(id(headers))
+    if found is None or found[0] is not headers:
+        mark = None
+        for name, value in headers:
+            if name.lower() == _COUNT_HEADER_LOWER:
+                mark = read_mark(value)
+                break
+        if len(_marks) >= _MARKS_KEPT:
+            _marks.clear()
+        found = _marks[id(headers)] = (headers, mark)
+    if found[1] is not None:
+        count(*found[1])
 
 
 def checkout_fulfilled(subscription, from_article):
