@@ -696,7 +696,13 @@ def month_since(opening, start, now):
     figures kept at its start (`opening`: mrr and paying, as a daily
     snapshot keeps them) and the members whose revenue changed since."""
     changed = changed_segments(start, now)
-    mrr_now, paying_now = current_mrr(now)
+    if "mrr_twelfths" in opening:
+        mrr_now, paying_now, by_plan_now = moved_on(opening, changed, start, now)
+    else:
+        # Kept before snapshots held MRR in twelfths: asked of every
+        # running subscription instead.
+        mrr_now, paying_now = current_mrr(now)
+        by_plan_now = paying_by_plan_now(now)
     moved = mrr_movement(changed, start, now)
     names = ("start", "new", "reactivated", "expansion", "contraction", "churned", "end")
     movement = {}
@@ -710,10 +716,33 @@ def month_since(opening, start, now):
     return {
         "mrr": mrr_now,
         "paying": paying_now,
-        "paying_by_plan": paying_by_plan_now(now),
+        "paying_by_plan": by_plan_now,
         "movement": movement,
         "churn": (churned, at_start, Fraction(churned, at_start) if at_start else None),
     }
+
+
+def moved_on(opening, changed, start, now):
+    """MRR (cents), paying readers and paying readers by plan at `now`, from
+    those kept at `start` (`opening`) and the segments of the members whose
+    revenue changed since (`changed_segments`): every other member's share
+    is the same at both moments."""
+    twelfths = Counter(opening["mrr_twelfths"])
+    for (_member, currency), value in member_mrr(changed, now).items():
+        twelfths[currency] += value
+    for (_member, currency), value in member_mrr(changed, start).items():
+        twelfths[currency] -= value
+    paying = (
+        opening["paying"] + len(paying_members(changed, now)) - len(paying_members(changed, start))
+    )
+    by_plan = Counter(opening["paying_by_plan"])
+    by_plan.update(paying_by_plan(changed, now))
+    by_plan.subtract(paying_by_plan(changed, start))
+    return (
+        {currency: cents(value) for currency, value in sorted(twelfths.items()) if value},
+        paying,
+        {plan: n for plan, n in sorted(by_plan.items()) if n},
+    )
 
 
 def cohort_segments(months, now):
