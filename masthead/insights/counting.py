@@ -235,9 +235,10 @@ def _flush():
     try:
         return _write(batch)
     except BaseException:
+        # Kept, but not as pending: the next try waits for a batch more (or
+        # the next turn), rather than each count trying again at once.
         with _lock:
             _counts.update(batch)
-            _state["pending"] += sum(batch.values())
         raise
 
 

@@ -99,6 +99,23 @@ def test_exit_without_a_database_says_so_in_one_line(monkeypatch, caplog):
 
 
 @pytest.mark.django_db
+def test_a_failed_write_is_not_tried_again_by_each_count(settings, monkeypatch):
+    settings.INSIGHTS_FLUSH_COUNTS = 2
+    tries = []
+
+    def database_down(batch):
+        tries.append(dict(batch))
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(counting, "_write", database_down)
+    for _ in range(5):
+        counting.count("read", 3)
+    # At the 2nd count and the 4th, not at every count after the 2nd.
+    assert len(tries) == 2
+    assert counting.pending() == {("read", 3, counting.today()): 5}
+
+
+@pytest.mark.django_db
 def test_the_day_is_the_publishers(settings):
     from freezegun import freeze_time
 
