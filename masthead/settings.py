@@ -307,10 +307,12 @@ PUBLISHER_TIME_ZONE = os.environ.get("PUBLISHER_TIME_ZONE", TIME_ZONE)
 # Counting reads, paywall views and listens for the dashboard; off, the
 # article page does no counting work at all.
 INSIGHTS_COUNTING = os.environ.get("INSIGHTS_COUNTING", "1").lower() not in ("0", "false", "no")
-# Counts of reads and listens are kept per process and written in batches:
-# at this many counts or after this many seconds, whichever comes first.
-INSIGHTS_FLUSH_COUNTS = int(os.environ.get("INSIGHTS_FLUSH_COUNTS", "500"))
-INSIGHTS_FLUSH_SECONDS = float(os.environ.get("INSIGHTS_FLUSH_SECONDS", "10"))
+# Counts of reads and listens are kept per process and written by a
+# background thread every INSIGHTS_FLUSH_SECONDS, sooner once
+# INSIGHTS_FLUSH_COUNTS have gathered. The tests have no thread (0): they
+# write the counts when they mean to.
+INSIGHTS_FLUSH_COUNTS = int(os.environ.get("INSIGHTS_FLUSH_COUNTS", "100000"))
+INSIGHTS_FLUSH_SECONDS = float(os.environ.get("INSIGHTS_FLUSH_SECONDS", "0" if TESTING else "10"))
 USE_I18N = True
 USE_TZ = True
 

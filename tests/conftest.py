@@ -56,6 +56,17 @@ def _isolated_storage(settings, tmp_path):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_counts_from_the_last_test():
+    """Counts are kept per process: those of one test belong to its database,
+    not to the next test's (nor to any database at exit)."""
+    from masthead.insights import counting
+
+    counting.forget_pending()
+    yield
+    counting.forget_pending()
+
+
 @pytest.fixture
 def serving_clock():
     """Serving's clock, moved on only by the test (`serving_clock.advance`)."""

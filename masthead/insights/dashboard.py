@@ -65,8 +65,13 @@ def snapshot_figures(day, segments, now, with_cohorts=False):
     readers (and by plan); on a month's last day that month's MRR movement
     and churn; with `with_cohorts`, the cohort table as it stood."""
     moment = min(metrics.local_midnight(day + timedelta(days=1)), now)
+    twelfths = defaultdict(int)
+    for (_member, currency), value in metrics.member_mrr(segments, moment).items():
+        twelfths[currency] += value
     figures = {
         "mrr": metrics.mrr(segments, moment),
+        # Uncounted to cents, so that the running month can move on from it.
+        "mrr_twelfths": dict(sorted(twelfths.items())),
         "paying": len(metrics.paying_members(segments, moment)),
         "paying_by_plan": metrics.paying_by_plan(segments, moment),
     }

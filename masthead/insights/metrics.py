@@ -30,6 +30,7 @@ from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncDate
 
 from .counting import publisher_zone
 
@@ -297,29 +298,35 @@ def weekly_counts(start_day, end_day):
         weeks[day] = [0, 0, 0]
         day += timedelta(days=7)
 
-    def add(moments, column):
-        for moment in moments:
-            week = week_start(local_date(moment))
+    def add(rows, moment, column):
+        # Counted per publisher's day in the database: a few dozen rows
+        # come back rather than every moment.
+        days = (
+            rows.annotate(local_day=TruncDate(moment, tzinfo=publisher_zone()))
+            .order_by()
+            .values("local_day")
+            .annotate(n=Count("pk"))
+            .values_list("local_day", "n")
+        )
+        for day, n in days:
+            week = week_start(day)
             if week in weeks:
-                weeks[week][column] += 1
+                weeks[week][column] += n
 
     paid = Subscription.objects.paid()
+    add(paid.filter(first_paid_at__gte=first, first_paid_at__lt=last), "first_paid_at", 0)
     add(
-        paid.filter(first_paid_at__gte=first, first_paid_at__lt=last).values_list(
-            "first_paid_at", flat=True
+        paid.filter(canceled_at__gte=first, canceled_at__lt=last).exclude(
+            status=Subscription.Status.REFUNDED
         ),
-        0,
-    )
-    add(
-        paid.filter(canceled_at__gte=first, canceled_at__lt=last)
-        .exclude(status=Subscription.Status.REFUNDED)
-        .values_list("canceled_at", flat=True),
+        "canceled_at",
         1,
     )
     add(
         Refund.objects.filter(
             status=Refund.Status.SUCCEEDED, completed_at__gte=first, completed_at__lt=last
-        ).values_list("completed_at", flat=True),
+        ),
+        "completed_at",
         2,
     )
     return [(week, *counts) for week, counts in sorted(weeks.items())]
@@ -685,10 +692,18 @@ def changed_segments(start, end):
         | Q(ends__gt=start, ends__lte=end)
         | Q(pk__in=switched)
     )
-    return load_segments(
-        Q(member_id__in=changed.filter(member__isnull=False).values("member_id"))
-        | Q(pk__in=changed.filter(member__isnull=True).values("pk"))
-    )
+    # The few changed ones are read first, so that their segments are looked
+    # up by member (an index) rather than by a subquery PostgreSQL cannot
+    # size (the end is a CASE) and answers by reading every subscription.
+    members, orphans = set(), []
+    for member_id, pk in changed.values_list("member_id", "pk"):
+        if member_id is None:
+            orphans.append(pk)
+        else:
+            members.add(member_id)
+    if not members and not orphans:
+        return []
+    return load_segments(Q(member_id__in=sorted(members)) | Q(pk__in=orphans))
 
 
 def month_since(opening, start, now):
@@ -696,7 +711,13 @@ def month_since(opening, start, now):
     figures kept at its start (`opening`: mrr and paying, as a daily
     snapshot keeps them) and the members whose revenue changed since."""
     changed = changed_segments(start, now)
-    mrr_now, paying_now = current_mrr(now)
+    if "mrr_twelfths" in opening:
+        mrr_now, paying_now, by_plan_now = moved_on(opening, changed, start, now)
+    else:
+        # Kept before snapshots held MRR in twelfths: asked of every
+        # running subscription instead.
+        mrr_now, paying_now = current_mrr(now)
+        by_plan_now = paying_by_plan_now(now)
     moved = mrr_movement(changed, start, now)
     names = ("start", "new", "reactivated", "expansion", "contraction", "churned", "end")
     movement = {}
@@ -710,10 +731,33 @@ def month_since(opening, start, now):
     return {
         "mrr": mrr_now,
         "paying": paying_now,
-        "paying_by_plan": paying_by_plan_now(now),
+        "paying_by_plan": by_plan_now,
         "movement": movement,
         "churn": (churned, at_start, Fraction(churned, at_start) if at_start else None),
     }
+
+
+def moved_on(opening, changed, start, now):
+    """MRR (cents), paying readers and paying readers by plan at `now`, from
+    those kept at `start` (`opening`) and the segments of the members whose
+    revenue changed since (`changed_segments`): every other member's share
+    is the same at both moments."""
+    twelfths = Counter(opening["mrr_twelfths"])
+    for (_member, currency), value in member_mrr(changed, now).items():
+        twelfths[currency] += value
+    for (_member, currency), value in member_mrr(changed, start).items():
+        twelfths[currency] -= value
+    paying = (
+        opening["paying"] + len(paying_members(changed, now)) - len(paying_members(changed, start))
+    )
+    by_plan = Counter(opening["paying_by_plan"])
+    by_plan.update(paying_by_plan(changed, now))
+    by_plan.subtract(paying_by_plan(changed, start))
+    return (
+        {currency: cents(value) for currency, value in sorted(twelfths.items()) if value},
+        paying,
+        {plan: n for plan, n in sorted(by_plan.items()) if n},
+    )
 
 
 def cohort_segments(months, now):

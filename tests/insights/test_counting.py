@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
+from django.db import OperationalError
 from django.urls import reverse
 
 from masthead.insights import counting
@@ -15,14 +16,15 @@ from tests.serving.test_pagecache import WSGIClient
 
 @pytest.fixture(autouse=True)
 def empty_counters(settings):
-    # Batches large and rare: each test flushes when it means to.
+    # Batches large, and no background writer: each test flushes when it
+    # means to.
     settings.INSIGHTS_FLUSH_COUNTS = 10_000
-    settings.INSIGHTS_FLUSH_SECONDS = 3600
+    settings.INSIGHTS_FLUSH_SECONDS = 0
     settings.PUBLISHER_TIME_ZONE = "UTC"
-    counting._counts.clear()
-    counting._state["pending"] = 0
+    counting.forget_pending()
     yield
-    counting._counts.clear()
+    counting.stop_flushing()
+    counting.forget_pending()
 
 
 def tallies():
@@ -48,6 +50,69 @@ def test_a_full_batch_is_written_without_waiting(settings):
     for _ in range(3):
         counting.count("read", 9)
     assert tallies() == {("read", 9): 3}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_background_writer_writes_a_full_batch_without_the_request(settings):
+    settings.INSIGHTS_FLUSH_SECONDS = 3600
+    settings.INSIGHTS_FLUSH_COUNTS = 3
+    counting._written.clear()
+    counting.count("read", 9)
+    counting.count("read", 9)
+    assert counting._state["thread"] is not None
+    assert not counting._wake.is_set()
+    counting.count("read", 9)
+    # The count that fills the batch only wakes the writer.
+    assert counting._written.wait(timeout=60)
+    assert tallies() == {("read", 9): 3}
+    assert counting.pending() == {}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_what_is_left_is_written_at_exit(settings):
+    settings.INSIGHTS_FLUSH_SECONDS = 3600
+    counting.count("paywall_view", 4)
+    counting.count("paywall_view", 4)
+    thread = counting._state["thread"]
+    assert tallies() == {}
+    counting._flush_at_exit()
+    counting._state["exited"] = False
+    assert not thread.is_alive()
+    assert tallies() == {("paywall_view", 4): 2}
+
+
+@pytest.mark.django_db
+def test_exit_without_a_database_says_so_in_one_line(monkeypatch, caplog):
+    def database_gone(batch):
+        raise OperationalError("no such table: insights_tally")
+
+    monkeypatch.setattr(counting, "_write", database_gone)
+    counting.count("read", 5)
+    counting._flush_at_exit()
+    counting._state["exited"] = False
+    [record] = caplog.records
+    assert record.levelname == "WARNING"
+    assert record.exc_info is None
+    assert record.getMessage() == "1 counts not written at exit: no such table: insights_tally"
+    # Kept, should the database come back.
+    assert counting.pending() == {("read", 5, counting.today()): 1}
+
+
+@pytest.mark.django_db
+def test_a_failed_write_is_not_tried_again_by_each_count(settings, monkeypatch):
+    settings.INSIGHTS_FLUSH_COUNTS = 2
+    tries = []
+
+    def database_down(batch):
+        tries.append(dict(batch))
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(counting, "_write", database_down)
+    for _ in range(5):
+        counting.count("read", 3)
+    # At the 2nd count and the 4th, not at every count after the 2nd.
+    assert len(tries) == 2
+    assert counting.pending() == {("read", 3, counting.today()): 5}
 
 
 @pytest.mark.django_db

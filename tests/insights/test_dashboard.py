@@ -132,6 +132,7 @@ def test_a_snapshot_is_taken_once_for_each_day_and_month_end(history):
     ]
     # Ada, Eve and Hana on Digital, Ben on Print.
     assert kept[date(2026, 7, 14)]["mrr"] == {"usd": 4100}
+    assert kept[date(2026, 7, 14)]["mrr_twelfths"] == {"usd": 4100 * 12}
     assert kept[date(2026, 7, 14)]["paying"] == 4
     assert kept[date(2026, 7, 14)]["paying_by_plan"] == {"Digital": 3, "Print": 1}
     # April's movement and churn on its last day: Hana back, Cleo and Dora gone.
