@@ -88,19 +88,25 @@ def authors():
 
 
 GATED_IMAGE = re.compile(r"/gated-images/(\d+)/(\d+)/")
+# The article a paywall's subscribe links count their checkouts for, in a
+# query string quoted once or twice.
+CHECKOUT_FROM = re.compile(r"from(%3D|%253D)(\d+)")
 
 
 def without_ids(html):
-    """The page with the database ids in gated picture URLs replaced by what
-    they name (the article's path, the picture's checksum): ids differ from
-    one install to another."""
+    """The page with the database ids in gated picture URLs and in the
+    paywall's subscribe links replaced by what they name (the article's path,
+    the picture's checksum): ids differ from one install to another."""
 
     def named(match):
         page = ArticlePage.objects.get(pk=match.group(1))
         image = CreditedImage.objects.get(pk=match.group(2))
         return f"/gated-images/{site_path(page)}{checksum(image)}/"
 
-    return GATED_IMAGE.sub(named, html)
+    def article(match):
+        return f"from{match.group(1)}{site_path(ArticlePage.objects.get(pk=match.group(2)))}"
+
+    return CHECKOUT_FROM.sub(article, GATED_IMAGE.sub(named, html))
 
 
 def served_pages(client, paths):
