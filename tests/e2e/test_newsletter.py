@@ -14,6 +14,7 @@ from email.policy import default
 import pytest
 from django.conf import settings
 from django.test import Client
+from playwright.sync_api import expect
 
 from masthead.mailings import actions
 from masthead.mailings.models import Mailing, Newsletter, NewsletterSubscription
@@ -62,8 +63,16 @@ def write_paragraph(page, text):
 
 
 def add_block(page, name):
+    # Wait for the new block (and a paragraph's editor), so the next step
+    # finds it, not the block before.
+    children = page.locator("[data-streamfield-child]")
+    editors = page.locator('[role="textbox"][contenteditable="true"]')
+    blocks, paragraphs = children.count(), editors.count()
     page.get_by_role("button", name="Insert a block").last.click()
     page.get_by_role("option", name=name, exact=True).click()
+    expect(children).to_have_count(blocks + 1)
+    if name == "Paragraph":
+        expect(editors).to_have_count(paragraphs + 1)
 
 
 def test_an_editor_sends_a_mailing_and_a_reader_unsubscribes_from_it(
@@ -72,6 +81,7 @@ def test_an_editor_sends_a_mailing_and_a_reader_unsubscribes_from_it(
     smtp_server,  # noqa: F811
     transactional_db,
     monkeypatch,
+    settings,
 ):
     ensure_site_tree()
     settings.SITE_URL = live_server.url
@@ -103,7 +113,13 @@ def test_an_editor_sends_a_mailing_and_a_reader_unsubscribes_from_it(
     add_block(page, "Paragraph")
     write_paragraph(page, GATED_PART)
     page.get_by_role("button", name="Save").first.click()
-    page.get_by_text("Mailing 'The harbour issue' created.").wait_for()
+    # Whatever the admin answers (created, or the form's errors) is in its
+    # messages: a refusal fails here, saying why.
+    page.locator(".messages li").first.wait_for()
+    answer = page.locator(".messages").inner_text() + " ".join(
+        page.locator(".error-message, .w-field__errors, .help-critical").all_inner_texts()
+    )
+    assert "Mailing 'The harbour issue' created." in answer, answer
     mailing = Mailing.objects.get(subject="The harbour issue")
 
     # Preview as a free member: the free part, nothing gated.

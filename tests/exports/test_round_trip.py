@@ -14,7 +14,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
 from masthead.access.pictures import place_pictures
-from masthead.billing.models import Gift, Plan, Subscription
+from masthead.billing.models import Gift, Plan, Price, Subscription
 from masthead.exports.archive import site_path
 from masthead.issues.models import IssuePage
 from masthead.newsroom.models import ArticlePage, Author, CreditedImage, SectionPage
@@ -91,12 +91,15 @@ GATED_IMAGE = re.compile(r"/gated-images/(\d+)/(\d+)/")
 # The article a paywall's subscribe links count their checkouts for, in a
 # query string quoted once or twice.
 CHECKOUT_FROM = re.compile(r"from(%3D|%253D)(\d+)")
+# The price a subscribe link starts a checkout for, in a quoted next.
+CHECKOUT_PRICE = re.compile(r"subscribe%2Fcheckout%2F(\d+)%2F")
 
 
 def without_ids(html):
     """The page with the database ids in gated picture URLs and in the
     paywall's subscribe links replaced by what they name (the article's path,
-    the picture's checksum): ids differ from one install to another."""
+    the picture's checksum, the price's plan and interval): ids differ from
+    one install to another."""
 
     def named(match):
         page = ArticlePage.objects.get(pk=match.group(1))
@@ -106,7 +109,12 @@ def without_ids(html):
     def article(match):
         return f"from{match.group(1)}{site_path(ArticlePage.objects.get(pk=match.group(2)))}"
 
-    return CHECKOUT_FROM.sub(article, GATED_IMAGE.sub(named, html))
+    def price(match):
+        named = Price.objects.select_related("plan").get(pk=match.group(1))
+        return f"subscribe%2Fcheckout%2F{named.plan.code}-{named.interval}%2F"
+
+    html = GATED_IMAGE.sub(named, html)
+    return CHECKOUT_PRICE.sub(price, CHECKOUT_FROM.sub(article, html))
 
 
 def served_pages(client, paths):
