@@ -14,8 +14,10 @@ the join), so a narration is the concatenation of its parts' encodings.
 import struct
 
 import numpy as np
-import pyloudnorm
-from scipy import ndimage, signal
+
+# pyloudnorm and scipy are imported where they are used: together they take
+# over a second to import, which every process (web, worker, each command)
+# would pay at start-up for the narrations only the worker masters.
 
 TARGET_LUFS = -16.0
 # 64 kbps LAME encoding measures about this much quieter once decoded; parts
@@ -37,6 +39,9 @@ _K_FILTERS: dict[object, object] = {}
 def _k_weighted(samples, rate):
     """Samples through pyloudnorm's K-weighting filters (one second-order
     section each), run as a single float32 `sosfilt`."""
+    import pyloudnorm
+    from scipy import signal
+
     sos = _K_FILTERS.get(rate)
     if sos is None:
         stages = pyloudnorm.Meter(rate)._filters.values()
@@ -82,6 +87,8 @@ def _polyphase():
     """(offsets, coefficients) per 4x phase, as in BS.1770-4 annex 2 (48 taps)."""
     global _PHASES
     if _PHASES is None:
+        from scipy import signal
+
         taps = 12 * OVERSAMPLING
         fir = signal.firwin(taps, 0.98 / OVERSAMPLING) * OVERSAMPLING
         delay = (taps - 1) // 2
@@ -135,6 +142,8 @@ def limit(samples, rate, ceiling_dbtp=PEAK_CEILING_DBTP, window=0.01):
     same width, so it is never above what any sample nearby needs and has no
     steps to click.
     """
+    from scipy import ndimage
+
     ceiling = 10 ** (ceiling_dbtp / 20)
     envelope = true_peak_envelope(samples, floor=ceiling * 10 ** (-_SEARCH_DB / 20))
     if envelope.max() <= ceiling:
