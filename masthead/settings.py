@@ -442,13 +442,15 @@ DKIM_DOMAIN = os.environ.get("DKIM_DOMAIN", "")
 DKIM_SELECTOR = os.environ.get("DKIM_SELECTOR", "masthead")
 DKIM_PRIVATE_KEY = os.environ.get("DKIM_PRIVATE_KEY", "")
 DKIM_PRIVATE_KEY_FILE = os.environ.get("DKIM_PRIVATE_KEY_FILE", "")
-# Bounce and complaint webhooks (anymail's tracking views) answer only to
-# this "user:password" (basic auth in the URL the provider calls).
-ANYMAIL = (
-    {"WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "")}
-    if os.environ.get("ANYMAIL_WEBHOOK_SECRET")
-    else {}
-)
+# django-anymail's settings, each from an ANYMAIL_<NAME> variable: the
+# provider's key (ANYMAIL_POSTMARK_SERVER_TOKEN, ANYMAIL_MAILGUN_API_KEY, ...)
+# for EMAIL_URL=anymail:<backend>, and ANYMAIL_WEBHOOK_SECRET, the
+# "user:password" the bounce and complaint webhooks answer only to.
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_") and value
+}
 
 # Stripe: without a secret key the site runs in test mode (local checkout).
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

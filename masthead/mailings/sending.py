@@ -345,10 +345,30 @@ class SMTPBatch:
         return f"{code} {reply.decode(errors='replace')}"
 
 
+# Headers a Django message makes from its own fields, and DKIM's signature,
+# which a provider that rebuilds the message would break (it signs itself).
+_MADE_BY_THE_BACKEND = frozenset(
+    name.lower()
+    for name in (
+        "From",
+        "To",
+        "Subject",
+        "Reply-To",
+        "MIME-Version",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "DKIM-Signature",
+    )
+)
+
+
 class PreparedMessage(DjangoEmailMessage):
-    """A built message for Django's mail backends (console, file, locmem):
-    its bytes go out as they are; subject, body and alternatives are read
-    back from them for whoever inspects the message."""
+    """A built message for Django's mail backends. Backends that write the
+    message out (console, file, locmem) send its bytes as they are.
+    A provider's API backend (django-anymail) builds its request from the
+    fields instead, so every field is read back from the bytes: sender,
+    reply-to, subject, both parts, and the bulk headers (List-Unsubscribe,
+    List-Unsubscribe-Post, List-Id, Message-ID, Feedback-ID, Date)."""
 
     def __init__(self, raw, return_path, to):
         from email import message_from_bytes
@@ -360,8 +380,14 @@ class PreparedMessage(DjangoEmailMessage):
         super().__init__(
             subject=str(parsed["Subject"] or ""),
             body=text.get_content() if text else "",
-            from_email=return_path,
+            from_email=str(parsed["From"] or return_path),
             to=[to],
+            reply_to=[str(parsed["Reply-To"])] if parsed["Reply-To"] else None,
+            headers={
+                name: str(value)
+                for name, value in parsed.items()
+                if name.lower() not in _MADE_BY_THE_BACKEND
+            },
         )
         self.alternatives = [(html.get_content(), "text/html")] if html else []
         self.raw = raw
