@@ -270,3 +270,153 @@ def test_the_publisher_edits_tax_and_seller_settings_in_the_admin(client, db):
         Decimal("19.00"),
     )
     assert (saved.seller_name, saved.seller_tax_id) == ("Meridian Press Ltd", "GB987654321")
+
+
+# Against the local Stripe --------------------------------------------------------------
+
+GERMAN_BUSINESS = {
+    "address": {
+        "line1": "Hauptstraße 1",
+        "city": "Berlin",
+        "postal_code": "10115",
+        "country": "DE",
+    },
+    "business_name": "Acme Research GmbH",
+    "tax_id": "DE123456789",
+}
+SHIP_TO_LONDON = {
+    "name": "Ada Reader",
+    "address": {
+        "line1": "1 Fleet Street",
+        "line2": "",
+        "city": "London",
+        "state": "",
+        "postal_code": "EC4Y 1AA",
+        "country": "GB",
+    },
+}
+
+
+def taxed_catalogue(*, inclusive):
+    """The default plans created on the local Stripe once the publisher
+    collects tax, so their prices carry the tax behaviour."""
+    from masthead.billing.actions import create_plan_on_stripe
+    from masthead.billing.models import Plan, Price
+
+    set_tax(inclusive=inclusive)
+    for plan in Plan.objects.all():
+        create_plan_on_stripe(plan)
+    return {f"{p.plan.code}/{p.interval}": p for p in Price.objects.select_related("plan")}
+
+
+@pytest.fixture
+def stripe_journey(member_client, stripe_live, plans, django_capture_on_commit_callbacks):
+    from tests.billing.conftest import Journey
+
+    return Journey(member_client, stripe_live, django_capture_on_commit_callbacks)
+
+
+def test_tax_on_at_checkout_sends_stripe_tax_parameters(stripe_journey, stripe_live, member):
+    prices = taxed_catalogue(inclusive=False)
+    session_id = stripe_journey.start(prices["digital/month"])
+    session = stripe_live.get(f"/v1/checkout/sessions/{session_id}")
+    assert session["automatic_tax"]["enabled"] is True
+    assert session["tax_id_collection"] == {"enabled": True, "required": "never"}
+    assert session["billing_address_collection"] == "required"
+    assert "customer_update" not in stripe_live.checkout_sessions[session_id]["params"]
+
+    # A returning customer: Checkout saves the address and business name to them.
+    customer = stripe_live.post("/v1/customers", {"email": member.email})
+    Subscription.objects.create(
+        member=member,
+        plan=prices["digital-print/month"].plan,
+        status=Subscription.Status.CANCELED,
+        stripe_subscription_id="sub_old",
+        stripe_customer_id=customer["id"],
+    )
+    session_id = stripe_journey.start(prices["digital-print/month"])
+    params = stripe_live.checkout_sessions[session_id]["params"]
+    assert params["customer"] == customer["id"]
+    assert params["customer_update"] == {"address": "auto", "name": "auto", "shipping": "auto"}
+
+
+def test_tax_off_sends_no_tax_parameters(stripe_journey, stripe_live, catalogue):
+    session_id = stripe_journey.start(catalogue["digital/month"])
+    session = stripe_live.get(f"/v1/checkout/sessions/{session_id}")
+    assert session["automatic_tax"]["enabled"] is False
+    assert session["tax_id_collection"]["enabled"] is False
+    assert session["billing_address_collection"] is None
+
+
+def test_stripe_tax_on_top_of_the_price_lands_on_receipt_and_invoices(
+    stripe_journey, stripe_live, member
+):
+    prices = taxed_catalogue(inclusive=False)
+    price = prices["digital/month"]
+    assert stripe_live.get(f"/v1/prices/{price.stripe_price_id}")["tax_behavior"] == "exclusive"
+    session_id = stripe_journey.start(price)
+    status, session = stripe_live.pay_checkout(session_id, **GERMAN_BUSINESS)
+    assert status == 200, session
+    assert (session["amount_total"], session["total_details"]["amount_tax"]) == (952, 152)
+    assert session["customer_details"]["tax_ids"] == [{"type": "eu_vat", "value": "DE123456789"}]
+    response = stripe_journey.webhook("checkout.session.completed", session)
+    assert response.status_code == 200
+
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.tax_amount) == (952, 152)
+    invoice = Invoice.objects.get()
+    assert (invoice.number, invoice.total, invoice.tax_amount) == (1, 952, 152)
+    assert (invoice.buyer_name, invoice.buyer_tax_id, invoice.tax_country) == (
+        "Acme Research GmbH",
+        "DE123456789",
+        "DE",
+    )
+    receipt = next(m for m in mail.outbox if m.subject.startswith("Receipt"))
+    assert receipt.subject == "Receipt: $9.52 for Digital"
+    assert "Tax included: $1.52." in receipt.body
+
+    # The next period: Stripe taxes the renewal the same way.
+    renewal = stripe_live.renew(session["subscription"])
+    assert [tax["amount"] for tax in renewal["total_taxes"]] == [152]
+    assert stripe_journey.webhook("invoice.paid", renewal).status_code == 200
+    second = Invoice.objects.get(number=2)
+    assert (second.total, second.tax_amount, second.buyer_tax_id) == (952, 152, "DE123456789")
+
+
+def test_stripe_tax_inside_inclusive_prices(stripe_journey, stripe_live, member):
+    prices = taxed_catalogue(inclusive=True)
+    price = prices["digital/month"]
+    assert stripe_live.get(f"/v1/prices/{price.stripe_price_id}")["tax_behavior"] == "inclusive"
+    session_id = stripe_journey.start(price)
+    status, session = stripe_live.pay_checkout(session_id, address={"country": "FR"})
+    assert status == 200, session
+    assert (session["amount_total"], session["total_details"]["amount_tax"]) == (800, 133)
+    stripe_journey.webhook("checkout.session.completed", session)
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.tax_amount) == (800, 133)
+    invoice = Invoice.objects.get()
+    assert (invoice.net_amount, invoice.tax_amount, invoice.tax_country) == (667, 133, "FR")
+    assert invoice.prices_include_tax
+
+
+def test_stripe_taxes_print_where_it_ships(stripe_journey, stripe_live, member):
+    prices = taxed_catalogue(inclusive=False)
+    session_id = stripe_journey.start(prices["digital-print/month"])
+    status, session = stripe_live.pay_checkout(
+        session_id, shipping=SHIP_TO_LONDON, **GERMAN_BUSINESS
+    )
+    assert status == 200, session
+    # Britain's 20%, not Germany's 19%: the copies go to London.
+    assert (session["amount_total"], session["total_details"]["amount_tax"]) == (1680, 280)
+    stripe_journey.webhook("checkout.session.completed", session)
+    invoice = Invoice.objects.get()
+    assert (invoice.total, invoice.tax_amount, invoice.tax_country) == (1680, 280, "GB")
+    assert invoice.buyer_address == "Hauptstraße 1\nBerlin 10115\nGermany"
+
+
+def test_stripe_checkout_with_tax_needs_a_billing_address(stripe_journey, stripe_live):
+    prices = taxed_catalogue(inclusive=False)
+    session_id = stripe_journey.start(prices["digital/month"])
+    status, error = stripe_live.pay_checkout(session_id)
+    assert status == 400
+    assert error["error"]["message"] == "A billing address is required."
