@@ -1194,7 +1194,7 @@ def fulfil_gift(checkout: RemoteCheckout) -> Gift:
         currency=checkout.currency or gift.currency,
         paid_at=now,
     )
-    issue_invoice(
+    invoice = issue_invoice(
         payment,
         description=f"Gift: {gift.get_months_display()} of {gift.plan.name}",
         buyer=checkout.customer,
@@ -1208,7 +1208,10 @@ def fulfil_gift(checkout: RemoteCheckout) -> Gift:
         "buyer_name": (gift.buyer.get_full_name() if gift.buyer else "") or gift.buyer_email,
         "recipient_name": gift.recipient_name,
         "message": gift.message,
-        "amount": gift.display_amount,
+        "amount": payment.display_amount,
+        "tax": payment.display_tax if payment.tax_amount else "",
+        "invoice_number": invoice.reference,
+        "invoice_url": absolute_url(reverse("billing:invoice_pdf", args=[invoice.number])),
         "redeem_url": absolute_url(reverse("billing:gift_redeem", args=[token])),
         "expires_on": display_date(gift.expires_at),
     }

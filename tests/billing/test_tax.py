@@ -420,3 +420,62 @@ def test_stripe_checkout_with_tax_needs_a_billing_address(stripe_journey, stripe
     status, error = stripe_live.pay_checkout(session_id)
     assert status == 400
     assert error["error"]["message"] == "A billing address is required."
+
+
+def test_a_gift_is_taxed_and_invoiced_in_test_mode(
+    local, plans, member, django_capture_on_commit_callbacks
+):
+    set_tax()
+    response = local.post(
+        "/gift/",
+        {
+            "plan": plans["digital/year"].plan.pk,
+            "months": 12,
+            "recipient_email": "friend@example.com",
+            "recipient_name": "Friend",
+        },
+    )
+    url = response["Location"]
+    assert "Plus $16.00 tax (test-mode rate): $96.00 in all." in local.get(url).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = local.post(url, {**CARD, **BUSINESS})
+    assert response.status_code == 302
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.tax_amount) == (9600, 1600)
+    invoice = Invoice.objects.get(payment=payment)
+    assert (invoice.description, invoice.buyer_tax_id, invoice.tax_country) == (
+        "Gift: 12 months of Digital",
+        "DE123456789",
+        "DE",
+    )
+    receipt = next(m for m in mail.outbox if m.to == ["ada@example.com"])
+    assert "We received $96.00, tax of $16.00 included," in receipt.body
+    assert "http://testserver/billing/invoices/1.pdf" in receipt.body
+
+
+def test_a_gift_through_stripe_is_taxed_and_invoiced(stripe_journey, stripe_live, member):
+    prices = taxed_catalogue(inclusive=False)
+    response = stripe_journey.client.post(
+        "/gift/",
+        {
+            "plan": prices["digital/year"].plan.pk,
+            "months": 12,
+            "recipient_email": "friend@example.com",
+        },
+    )
+    session_id = response["Location"].rsplit("/", 1)[-1]
+    params = stripe_live.checkout_sessions[session_id]["params"]
+    assert params["line_items"][0]["price_data"]["tax_behavior"] == "exclusive"
+    assert params["automatic_tax"] == {"enabled": "true"}
+    status, session = stripe_live.pay_checkout(session_id, **GERMAN_BUSINESS)
+    assert status == 200, session
+    assert (session["amount_total"], session["total_details"]["amount_tax"]) == (9520, 1520)
+    stripe_journey.webhook("checkout.session.completed", session)
+    payment = Payment.objects.get()
+    assert (payment.amount, payment.tax_amount) == (9520, 1520)
+    invoice = Invoice.objects.get()
+    assert (invoice.buyer_name, invoice.buyer_tax_id, invoice.tax_country) == (
+        "Acme Research GmbH",
+        "DE123456789",
+        "DE",
+    )
