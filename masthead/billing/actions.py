@@ -558,6 +558,17 @@ def tax_enabled() -> bool:
     return billing_settings.tax_enabled
 
 
+def tax_note() -> str:
+    """What the prices on offer mean for tax, said next to them; "" when the
+    publisher collects none."""
+    billing_settings: BillingSettings = BillingSettings.load()
+    if not billing_settings.tax_enabled:
+        return ""
+    if billing_settings.prices_include_tax:
+        return "Prices include sales tax or VAT where it applies."
+    return "Sales tax or VAT is added at checkout where it applies."
+
+
 def start_checkout(
     member: "User", price: Price, from_article: int | None = None, *, return_to: str = ""
 ) -> str:

@@ -65,6 +65,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             "current": actions.live_subscription(request.user),
             "test_mode": gateway.test_mode(),
             "from_article": _from_article(request.GET),
+            "tax_note": actions.tax_note(),
         },
     )
 

@@ -479,3 +479,20 @@ def test_a_gift_through_stripe_is_taxed_and_invoiced(stripe_journey, stripe_live
         "DE123456789",
         "DE",
     )
+
+
+@pytest.mark.parametrize(
+    ("enabled", "inclusive", "note"),
+    [
+        (False, False, None),
+        (True, False, "Sales tax or VAT is added at checkout where it applies."),
+        (True, True, "Prices include sales tax or VAT where it applies."),
+    ],
+)
+def test_the_plans_say_whether_tax_is_included(local, enabled, inclusive, note):
+    set_tax(enabled=enabled, inclusive=inclusive)
+    html = local.get("/subscribe/").content.decode()
+    if note is None:
+        assert "subscribe__tax" not in html
+    else:
+        assert note in html
