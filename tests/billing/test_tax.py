@@ -496,3 +496,17 @@ def test_the_plans_say_whether_tax_is_included(local, enabled, inclusive, note):
         assert "subscribe__tax" not in html
     else:
         assert note in html
+
+
+def test_the_publisher_sees_the_invoices_in_the_admin(
+    local, plans, member, django_capture_on_commit_callbacks, client
+):
+    set_tax()
+    subscribe(local, plans["digital/month"], django_capture_on_commit_callbacks, **BUSINESS)
+    admin = get_user_model().objects.create_superuser(email="publisher@example.com")
+    client.force_login(admin)
+    page = client.get("/admin/billing/invoices/").content.decode()
+    for text in ("INV-000001", "Acme Research GmbH", "DE123456789", "$1.60", "$9.60"):
+        assert text in page, text
+    invoice = Invoice.objects.get()
+    assert client.get(f"/admin/billing/invoices/edit/{invoice.pk}/").status_code == 302
