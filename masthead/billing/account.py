@@ -54,7 +54,9 @@ def summary(member: "User | AnonymousUser | None", now: datetime | None = None) 
     billing.refund_deadline = actions.refund_deadline(refundable)
     billing.refund_refusal = problem or ""
     billing.payments = list(
-        Payment.objects.filter(member=member).select_related("subscription__plan", "gift")[:12]
+        Payment.objects.filter(member=member).select_related(
+            "subscription__plan", "gift", "invoice"
+        )[:12]
     )
     subscription = billing.subscription
     if subscription is not None:

@@ -22,7 +22,7 @@ from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
@@ -35,6 +35,7 @@ from .models import (
     BillingAuditLog,
     BillingSettings,
     Gift,
+    Invoice,
     Payment,
     Plan,
     Price,
@@ -45,6 +46,7 @@ from .models import (
     hash_token,
 )
 from .remote import (
+    Buyer,
     GatewayError,
     RemoteCharge,
     RemoteCheckout,
@@ -353,11 +355,18 @@ def store_invoice(subscription: Subscription, invoice: RemoteInvoice) -> Payment
                 subscription=subscription,
                 member=subscription.member,
                 amount=invoice.amount_paid,
+                tax_amount=min(invoice.tax, invoice.amount_paid),
                 currency=invoice.currency,
                 paid_at=paid_at,
             )
     except IntegrityError:
         return by_stripe_id(Payment.objects, "stripe_invoice_id", invoice.id).get()
+    issued = issue_invoice(
+        payment,
+        description=f"{subscription.plan.name} subscription",
+        buyer=invoice.customer,
+        ships_print=subscription.plan.includes_print,
+    )
     fields = []
     if subscription.payment_failed_at is not None:
         subscription.payment_failed_at = None
@@ -378,11 +387,117 @@ def store_invoice(subscription: Subscription, invoice: RemoteInvoice) -> Payment
         "billing_receipt",
         subscription,
         amount=format_money(invoice.amount_paid, invoice.currency),
+        tax=format_money(payment.tax_amount, invoice.currency) if payment.tax_amount else "",
         paid_on=display_date(paid_at),
-        invoice_number=invoice.number or invoice.id,
-        invoice_url=invoice.hosted_invoice_url,
+        invoice_number=issued.reference,
+        invoice_url=absolute_url(reverse("billing:invoice_pdf", args=[issued.number])),
     )
     return payment
+
+
+# Invoices ---------------------------------------------------------------------------------
+
+
+def seller_details() -> tuple[str, str, str]:
+    """(name, address, tax ID) of the seller, as the publisher set them in
+    the billing settings; the magazine's publisher when no name is set."""
+    from wagtail.models import Site
+
+    from masthead.core.models import MagazineSettings
+
+    billing_settings: BillingSettings = BillingSettings.load()
+    name = billing_settings.seller_name
+    if not name:
+        site = Site.objects.filter(is_default_site=True).first()
+        magazine = MagazineSettings.for_site(site) if site else MagazineSettings()
+        name = magazine.publisher or magazine.name
+    return name, billing_settings.seller_address, billing_settings.seller_tax_id
+
+
+def _address_text(address: Mapping[str, str]) -> str:
+    from masthead.accounts.countries import COUNTRIES
+
+    locality = " ".join(
+        part
+        for part in (address.get("city"), address.get("state"), address.get("postal_code"))
+        if part
+    )
+    country = address.get("country", "")
+    lines = (address.get("line1"), address.get("line2"), locality, COUNTRIES.get(country, country))
+    return "\n".join(line for line in lines if line)
+
+
+def issue_invoice(
+    payment: Payment, *, description: str, buyer: Buyer | None, ships_print: bool = False
+) -> Invoice:
+    """Number and issue the invoice for `payment`, once. Call inside the
+    transaction that records the payment. The buyer's details are those
+    they gave at checkout, else their account's; tax is owed where print
+    copies ship to, else where the buyer is."""
+    from masthead.accounts.models import ShippingAddress
+
+    existing = Invoice.objects.filter(payment=payment).first()
+    if existing is not None:
+        return existing
+    member = payment.member
+    shipping = ShippingAddress.objects.filter(user=member).first() if member is not None else None
+    last = (
+        Invoice.objects.filter(payment__subscription_id=payment.subscription_id).first()
+        if buyer is None and payment.subscription_id is not None
+        else None
+    )
+    if last is not None:
+        # A renewal: billed to whoever the subscription's last invoice was.
+        name, email, tax_id = last.buyer_name, last.buyer_email, last.buyer_tax_id
+        address, tax_country = last.buyer_address, last.tax_country
+    else:
+        buyer = buyer or Buyer()
+        name, email, tax_id = buyer.name, buyer.email, buyer.tax_id
+        address, tax_country = _address_text(buyer.address), buyer.country
+    if not address and shipping is not None:
+        address = "\n".join(shipping.lines())
+    if ships_print and shipping is not None:
+        tax_country = shipping.country
+    seller_name, seller_address, seller_tax_id = seller_details()
+    billing_settings: BillingSettings = BillingSettings.load()
+    fields = {
+        "payment": payment,
+        "member": member,
+        "issued_at": payment.paid_at,
+        "description": description[:200],
+        "currency": payment.currency,
+        "total": payment.amount,
+        "tax_amount": payment.tax_amount,
+        "prices_include_tax": billing_settings.prices_include_tax,
+        "tax_country": tax_country[:2],
+        "seller_name": seller_name,
+        "seller_address": seller_address,
+        "seller_tax_id": seller_tax_id,
+        "buyer_name": name or (member.get_full_name() if member else ""),
+        "buyer_email": email or (member.email if member else ""),
+        "buyer_address": address,
+        "buyer_tax_id": tax_id[:50],
+    }
+    # Numbers run in sequence without repeats: the next one after the
+    # highest, and again should another transaction take it first (the
+    # unique key says so).
+    for _attempt in range(5):
+        number = (Invoice.objects.aggregate(highest=Max("number"))["highest"] or 0) + 1
+        try:
+            with transaction.atomic():
+                invoice = Invoice.objects.create(number=number, **fields)
+        except IntegrityError:
+            continue
+        audit(
+            "invoice_issued",
+            member=member,
+            subscription=payment.subscription,
+            invoice=invoice.reference,
+            payment=payment.pk,
+            tax=payment.tax_amount,
+        )
+        return invoice
+    raise IntegrityError(f"No invoice number could be taken for payment {payment.pk}.")
 
 
 def store_payment_failure(subscription: Subscription, invoice_id: str) -> bool:
@@ -438,6 +553,22 @@ def shipping_countries() -> list[str]:
     return billing_settings.shipping_country_codes()
 
 
+def tax_enabled() -> bool:
+    billing_settings: BillingSettings = BillingSettings.load()
+    return billing_settings.tax_enabled
+
+
+def tax_note() -> str:
+    """What the prices on offer mean for tax, said next to them; "" when the
+    publisher collects none."""
+    billing_settings: BillingSettings = BillingSettings.load()
+    if not billing_settings.tax_enabled:
+        return ""
+    if billing_settings.prices_include_tax:
+        return "Prices include sales tax or VAT where it applies."
+    return "Sales tax or VAT is added at checkout where it applies."
+
+
 def start_checkout(
     member: "User", price: Price, from_article: int | None = None, *, return_to: str = ""
 ) -> str:
@@ -486,6 +617,7 @@ def start_checkout(
         metadata=metadata,
         trial_days=price.trial_days,
         shipping_countries=countries,
+        automatic_tax=tax_enabled(),
     )
     audit("checkout_started", member=member, actor=member, session=checkout.id, price=price.pk)
     return checkout.url
@@ -542,13 +674,16 @@ def apply_checkout(state: CheckoutState) -> Subscription | Gift | None:
     if stored is None:
         return None
     subscription = stored.subscription
+    first_fulfilment = not subscription.checkout_session_id
+    member = subscription.member
+    if first_fulfilment and checkout.shipping and subscription.plan.includes_print and member:
+        # Before the invoices: their tax is owed where print copies go.
+        store_shipping_address(member, checkout.shipping, subscription)
     for invoice in state.invoices:
         store_invoice(subscription, invoice)
-    if not subscription.checkout_session_id:
+    if first_fulfilment:
         subscription.checkout_session_id = checkout.id
         subscription.save(update_fields=["checkout_session_id"])
-        if checkout.shipping and subscription.plan.includes_print and subscription.member:
-            store_shipping_address(subscription.member, checkout.shipping, subscription)
         from_article = (checkout.metadata or {}).get("from_article", "")
         transaction.on_commit(
             partial(
@@ -1019,6 +1154,7 @@ def start_gift_checkout(
         return testmode.checkout_url(session)
     from . import stripe_api
 
+    billing_settings: BillingSettings = BillingSettings.load()
     checkout = stripe_api.create_payment_checkout(
         name=f"Gift: {gift.get_months_display()} of {plan.name}",
         amount=amount,
@@ -1029,6 +1165,7 @@ def start_gift_checkout(
         + "?session_id={CHECKOUT_SESSION_ID}",
         cancel_url=absolute_url(reverse("billing:gift")),
         metadata={"kind": "gift", "gift_id": str(gift.pk), "member_id": str(buyer.pk)},
+        tax_behavior=billing_settings.tax_behavior if billing_settings.tax_enabled else "",
     )
     Gift.objects.filter(pk=gift.pk).update(stripe_checkout_session_id=checkout.id)
     return checkout.url
@@ -1058,13 +1195,20 @@ def fulfil_gift(checkout: RemoteCheckout) -> Gift:
     gift.token_hash = hash_token(token)
     gift.stripe_checkout_session_id = checkout.id
     gift.save()
-    Payment.objects.create(
+    amount = checkout.amount_total or gift.amount
+    payment = Payment.objects.create(
         gift=gift,
         member=gift.buyer,
         stripe_payment_intent_id=checkout.payment_intent_id,
-        amount=checkout.amount_total or gift.amount,
+        amount=amount,
+        tax_amount=min(checkout.amount_tax, amount),
         currency=checkout.currency or gift.currency,
         paid_at=now,
+    )
+    invoice = issue_invoice(
+        payment,
+        description=f"Gift: {gift.get_months_display()} of {gift.plan.name}",
+        buyer=checkout.customer,
     )
     audit("gift_paid", member=gift.buyer, gift=gift.pk, amount=gift.amount)
     context = {
@@ -1075,7 +1219,10 @@ def fulfil_gift(checkout: RemoteCheckout) -> Gift:
         "buyer_name": (gift.buyer.get_full_name() if gift.buyer else "") or gift.buyer_email,
         "recipient_name": gift.recipient_name,
         "message": gift.message,
-        "amount": gift.display_amount,
+        "amount": payment.display_amount,
+        "tax": payment.display_tax if payment.tax_amount else "",
+        "invoice_number": invoice.reference,
+        "invoice_url": absolute_url(reverse("billing:invoice_pdf", args=[invoice.number])),
         "redeem_url": absolute_url(reverse("billing:gift_redeem", args=[token])),
         "expires_on": display_date(gift.expires_at),
     }
@@ -1305,6 +1452,7 @@ def create_plan_on_stripe(plan: Plan, actor: "User | None" = None) -> list[Price
         )
         plan.save(update_fields=["stripe_product_id"])
     made = []
+    billing_settings: BillingSettings = BillingSettings.load()
     for price in plan.prices.filter(stripe_price_id=""):
         price.stripe_price_id = stripe_api.create_price(
             product_id=plan.stripe_product_id,
@@ -1312,6 +1460,9 @@ def create_plan_on_stripe(plan: Plan, actor: "User | None" = None) -> list[Price
             currency=price.currency,
             interval=price.interval,
             metadata={"plan_code": plan.code, "masthead_price": str(price.pk)},
+            # Stripe fixes a price's tax behaviour once set: set only when
+            # the publisher collects tax.
+            tax_behavior=billing_settings.tax_behavior if billing_settings.tax_enabled else "",
         )
         price.save(update_fields=["stripe_price_id"])
         made.append(price)

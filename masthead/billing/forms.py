@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.utils.html import strip_tags
 
 from .models import Gift, Plan
+from .remote import Buyer
 
 
 class ReasonForm(forms.Form):
@@ -71,6 +72,47 @@ class ShippingAddressForm(forms.Form):
         fields = self.address_fields()
         name = fields.pop("name")
         return {"name": name, "address": fields}
+
+
+class BillingDetailsForm(forms.Form):
+    """What Stripe Checkout asks for when tax is collected: the billing
+    address (where tax is owed for digital sales) and, for a business, its
+    name and tax ID for the invoice."""
+
+    business_name = forms.CharField(
+        label="Business name (optional)", max_length=150, required=False
+    )
+    tax_id = forms.CharField(label="VAT or tax ID (optional)", max_length=50, required=False)
+    billing_line1 = forms.CharField(label="Billing address", max_length=200, required=False)
+    billing_city = forms.CharField(label="City", max_length=100, required=False)
+    billing_postal_code = forms.CharField(label="Postal code", max_length=20, required=False)
+    billing_country = forms.ChoiceField(label="Country")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from masthead.accounts.countries import COUNTRIES
+
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
+        country = self.fields["billing_country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = country_choices(sorted(COUNTRIES))
+
+    def buyer(self, name: str, email: str) -> Buyer:
+        """The details as Checkout reports them: the business's name when
+        one is given, else the member's."""
+        data = self.cleaned_data
+        address = {
+            "line1": data.get("billing_line1", ""),
+            "city": data.get("billing_city", ""),
+            "postal_code": data.get("billing_postal_code", ""),
+            "country": data.get("billing_country", ""),
+        }
+        return Buyer(
+            name=data.get("business_name") or name,
+            email=email,
+            address={key: value for key, value in address.items() if value},
+            tax_id=data.get("tax_id", "").replace(" ", "").upper(),
+        )
 
 
 class TestCardForm(forms.Form):

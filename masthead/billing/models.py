@@ -8,14 +8,15 @@ needs to decide access, send email and show the publisher what happened.
 
 import hashlib
 import uuid
-from typing import TypeVar, overload
+from decimal import Decimal
+from typing import Literal, TypeVar, overload
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
 
 from masthead.core.querysets import ReportingQuerySet
@@ -47,7 +48,57 @@ class BillingSettings(BaseGenericSetting):
         ),
     )
 
-    panels = [FieldPanel("payment_grace_days"), FieldPanel("shipping_countries")]
+    tax_enabled = models.BooleanField(
+        _("collect sales tax and VAT"),
+        default=False,
+        help_text=_(
+            "Stripe Tax works out the tax at checkout from the reader's address (the "
+            "shipping address for print) and collects business tax IDs. Turn it on in "
+            "Stripe's dashboard too."
+        ),
+    )
+    prices_include_tax = models.BooleanField(
+        _("prices include tax"),
+        default=False,
+        help_text=_(
+            "On: the prices shown are what readers pay, tax included. Off: tax is "
+            "added at checkout. Applies to prices created on Stripe from now on."
+        ),
+    )
+    test_mode_tax_rate = models.DecimalField(
+        _("test-mode tax rate (%)"),
+        max_digits=5,
+        decimal_places=2,
+        default=Decimal("20.00"),
+        help_text=_("The one rate test mode charges, without Stripe, to try the flow."),
+    )
+    seller_name = models.CharField(
+        _("seller's legal name"),
+        max_length=200,
+        blank=True,
+        help_text=_("As it appears on invoices; blank for the magazine's publisher."),
+    )
+    seller_address = models.TextField(_("seller's address"), blank=True)
+    seller_tax_id = models.CharField(
+        _("seller's tax ID"), max_length=50, blank=True, help_text=_("VAT or sales tax number.")
+    )
+
+    panels = [
+        FieldPanel("payment_grace_days"),
+        FieldPanel("shipping_countries"),
+        MultiFieldPanel(
+            [
+                FieldPanel("tax_enabled"),
+                FieldPanel("prices_include_tax"),
+                FieldPanel("test_mode_tax_rate"),
+            ],
+            heading=_("Tax"),
+        ),
+        MultiFieldPanel(
+            [FieldPanel("seller_name"), FieldPanel("seller_address"), FieldPanel("seller_tax_id")],
+            heading=_("Invoices"),
+        ),
+    ]
 
     class Meta:
         verbose_name = _("billing")
@@ -57,6 +108,11 @@ class BillingSettings(BaseGenericSetting):
 
     def shipping_country_codes(self) -> list[str]:
         return [code.strip().upper() for code in self.shipping_countries.split(",") if code.strip()]
+
+    @property
+    def tax_behavior(self) -> Literal["inclusive", "exclusive"]:
+        """Stripe's name for how prices treat tax."""
+        return "inclusive" if self.prices_include_tax else "exclusive"
 
 
 class Plan(models.Model):
@@ -304,6 +360,8 @@ class Payment(models.Model):
     amount = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, default="usd")
     amount_refunded = models.PositiveIntegerField(default=0)
+    # The part of `amount` that was tax.
+    tax_amount = models.PositiveIntegerField(default=0)
     stripe_refund_id = models.CharField(max_length=100, blank=True)
     paid_at = models.DateTimeField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -335,6 +393,67 @@ class Payment(models.Model):
     @property
     def display_amount(self) -> str:
         return format_money(self.amount, self.currency)
+
+    @property
+    def display_tax(self) -> str:
+        return format_money(self.tax_amount, self.currency)
+
+
+class Invoice(models.Model):
+    """The invoice for one payment, as a business files it: numbered in
+    sequence, with the seller's and the buyer's details as they were when it
+    was issued (later edits to either never change it)."""
+
+    number = models.PositiveIntegerField(unique=True, editable=False)
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="invoice")
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="billing_invoices",
+    )
+    issued_at = models.DateTimeField()
+    description = models.CharField(max_length=200)
+    currency = models.CharField(max_length=3, default="usd")
+    total = models.PositiveIntegerField()
+    tax_amount = models.PositiveIntegerField(default=0)
+    prices_include_tax = models.BooleanField(default=False)
+    # Where the tax was owed: the shipping address's country for print, the
+    # buyer's billing address's otherwise.
+    tax_country = models.CharField(max_length=2, blank=True)
+    seller_name = models.CharField(max_length=200)
+    seller_address = models.TextField(blank=True)
+    seller_tax_id = models.CharField(max_length=50, blank=True)
+    buyer_name = models.CharField(max_length=200, blank=True)
+    buyer_email = models.EmailField(blank=True)
+    buyer_address = models.TextField(blank=True)
+    buyer_tax_id = models.CharField(max_length=50, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def reference(self) -> str:
+        return f"INV-{self.number:06d}"
+
+    @property
+    def net_amount(self) -> int:
+        return self.total - self.tax_amount
+
+    @property
+    def display_total(self) -> str:
+        return format_money(self.total, self.currency)
+
+    @property
+    def display_tax(self) -> str:
+        return format_money(self.tax_amount, self.currency)
+
+    @property
+    def display_net(self) -> str:
+        return format_money(self.net_amount, self.currency)
 
 
 class Refund(models.Model):

@@ -43,6 +43,22 @@ class SignatureError(Exception):
 
 
 @dataclass(frozen=True)
+class Buyer:
+    """Who paid, as an invoice names them: their name (or business's), email,
+    billing address (Stripe's keys: line1, city, postal_code, country...),
+    and tax ID (its value, such as a VAT number)."""
+
+    name: str = ""
+    email: str = ""
+    address: dict[str, str] = field(default_factory=dict)
+    tax_id: str = ""
+
+    @property
+    def country(self) -> str:
+        return (self.address.get("country") or "").upper()
+
+
+@dataclass(frozen=True)
 class RemoteSubscription:
     id: str
     customer_id: str
@@ -75,6 +91,8 @@ class RemoteInvoice:
     billing_reason: str = ""
     hosted_invoice_url: str = ""
     number: str = ""
+    tax: int = 0  # the part of amount_paid that is tax
+    customer: Buyer | None = None  # as the invoice names them
 
 
 @dataclass(frozen=True)
@@ -100,6 +118,8 @@ class RemoteCheckout:
     currency: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     shipping: dict[str, Any] | None = None  # {"name":..., "address": {...}} as Stripe names them
+    amount_tax: int = 0  # the part of amount_total that is tax
+    customer: Buyer | None = None  # the details the buyer gave at checkout
 
     @property
     def is_paid(self) -> bool:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 from urllib.parse import quote
 
 import requests
@@ -21,6 +21,7 @@ import stripe
 from django.conf import settings
 
 from .remote import (
+    Buyer,
     CardDeclined,
     GatewayError,
     RemoteCharge,
@@ -35,11 +36,14 @@ from .remote import (
 
 if TYPE_CHECKING:
     from stripe.params import (
+        PriceCreateParams,
         ProductCreateParams,
         RefundCreateParams,
     )
     from stripe.params.checkout import (
         SessionCreateParams,
+        SessionCreateParamsCustomerUpdate,
+        SessionCreateParamsLineItemPriceData,
         SessionCreateParamsSubscriptionData,
     )
 
@@ -148,10 +152,32 @@ def read_subscription(data: Mapping[str, Any]) -> RemoteSubscription:
     )
 
 
+def _first_tax_id(tax_ids: Iterable[Mapping[str, Any]] | None) -> str:
+    for tax_id in tax_ids or ():
+        value = tax_id.get("value")
+        if value:
+            return str(value)
+    return ""
+
+
+def _address(address: Mapping[str, Any] | None) -> dict[str, str]:
+    return {key: str(value) for key, value in (address or {}).items() if value}
+
+
 def read_invoice(data: Mapping[str, Any]) -> RemoteInvoice:
     parent = data.get("parent") or {}
     details = parent.get("subscription_details") or {}
     transitions = data.get("status_transitions") or {}
+    # Since API version 2025-03-31 an invoice lists its taxes in
+    # `total_taxes`; inclusive ones are inside the subtotal, exclusive ones
+    # on top of it, and either way part of what was paid.
+    tax = sum(int(item.get("amount") or 0) for item in data.get("total_taxes") or ())
+    customer = Buyer(
+        name=data.get("customer_name") or "",
+        email=data.get("customer_email") or "",
+        address=_address(data.get("customer_address")),
+        tax_id=_first_tax_id(data.get("customer_tax_ids")),
+    )
     return RemoteInvoice(
         id=data["id"],
         status=data.get("status") or "",
@@ -163,12 +189,16 @@ def read_invoice(data: Mapping[str, Any]) -> RemoteInvoice:
         billing_reason=data.get("billing_reason") or "",
         hosted_invoice_url=data.get("hosted_invoice_url") or "",
         number=data.get("number") or "",
+        tax=tax,
+        customer=customer,
     )
 
 
 def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
     collected = data.get("collected_information") or {}
     shipping = collected.get("shipping_details")
+    details = data.get("customer_details") or {}
+    totals = data.get("total_details") or {}
     return RemoteCheckout(
         id=data["id"],
         url=data.get("url") or "",
@@ -183,6 +213,15 @@ def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
         currency=data.get("currency") or "",
         metadata=dict(data.get("metadata") or {}),
         shipping=dict(shipping) if shipping else None,
+        amount_tax=int(totals.get("amount_tax") or 0),
+        customer=Buyer(
+            name=details.get("business_name") or details.get("name") or "",
+            email=details.get("email") or "",
+            address=_address(details.get("address")),
+            tax_id=_first_tax_id(details.get("tax_ids")),
+        )
+        if details
+        else None,
     )
 
 
@@ -248,19 +287,43 @@ def create_product(*, name: str, description: str, metadata: dict[str, str]) -> 
 
 
 def create_price(
-    *, product_id: str, amount: int, currency: str, interval: str, metadata: dict[str, str]
+    *,
+    product_id: str,
+    amount: int,
+    currency: str,
+    interval: str,
+    metadata: dict[str, str],
+    tax_behavior: Literal["inclusive", "exclusive", ""] = "",
 ) -> str:
+    """A recurring price. `tax_behavior` says whether Stripe Tax counts the
+    amount as including tax or adds tax to it; Stripe lets it be set once."""
+    params: PriceCreateParams = {
+        "product": product_id,
+        "unit_amount": amount,
+        "currency": currency,
+        "recurring": {"interval": interval},
+        "metadata": metadata,
+    }
+    if tax_behavior:
+        params["tax_behavior"] = tax_behavior
     with _errors():
-        price = client().v1.prices.create(
-            {
-                "product": product_id,
-                "unit_amount": amount,
-                "currency": currency,
-                "recurring": {"interval": interval},
-                "metadata": metadata,
-            }
-        )
+        price = client().v1.prices.create(params)
     return price.id
+
+
+def _tax_params(params: "SessionCreateParams", *, existing_customer: bool) -> None:
+    """Stripe Tax on a Checkout Session: tax worked out from the buyer's
+    address (Stripe prefers the shipping address when one is collected, as
+    for print), and a business's tax ID collected. A known customer's
+    address and name must be saved back to them for Stripe to use them."""
+    params["automatic_tax"] = {"enabled": True}
+    params["tax_id_collection"] = {"enabled": True}
+    params["billing_address_collection"] = "required"
+    if existing_customer:
+        update: SessionCreateParamsCustomerUpdate = {"address": "auto", "name": "auto"}
+        if "shipping_address_collection" in params:
+            update["shipping"] = "auto"
+        params["customer_update"] = update
 
 
 # Checkout and the Customer Portal ---------------------------------------------------
@@ -277,8 +340,10 @@ def create_subscription_checkout(
     metadata: dict[str, str],
     trial_days: int = 0,
     shipping_countries: Iterable[str] = (),
+    automatic_tax: bool = False,
 ) -> RemoteCheckout:
-    """A Checkout Session in subscription mode for one member (linked by id)."""
+    """A Checkout Session in subscription mode for one member (linked by id),
+    with Stripe Tax when `automatic_tax`."""
     subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     params: SessionCreateParams = {
         "mode": "subscription",
@@ -298,6 +363,8 @@ def create_subscription_checkout(
         params["customer_email"] = email
     if shipping_countries:
         params["shipping_address_collection"] = {"allowed_countries": list(shipping_countries)}
+    if automatic_tax:
+        _tax_params(params, existing_customer=bool(customer_id))
     with _errors():
         return read_checkout(_dict(client().v1.checkout.sessions.create(params)))
 
@@ -313,20 +380,20 @@ def create_payment_checkout(
     cancel_url: str,
     metadata: dict[str, str],
     shipping_countries: Iterable[str] = (),
+    tax_behavior: Literal["inclusive", "exclusive", ""] = "",
 ) -> RemoteCheckout:
-    """A Checkout Session in payment mode: one charge, for a gift."""
+    """A Checkout Session in payment mode: one charge, for a gift. With a
+    `tax_behavior`, Stripe Tax works out the tax on it."""
+    price_data: SessionCreateParamsLineItemPriceData = {
+        "currency": currency,
+        "unit_amount": amount,
+        "product_data": {"name": name},
+    }
+    if tax_behavior:
+        price_data["tax_behavior"] = tax_behavior
     params: SessionCreateParams = {
         "mode": "payment",
-        "line_items": [
-            {
-                "price_data": {
-                    "currency": currency,
-                    "unit_amount": amount,
-                    "product_data": {"name": name},
-                },
-                "quantity": 1,
-            }
-        ],
+        "line_items": [{"price_data": price_data, "quantity": 1}],
         "metadata": metadata,
         "payment_intent_data": {"metadata": metadata},
         "success_url": success_url,
@@ -338,6 +405,8 @@ def create_payment_checkout(
         params["client_reference_id"] = str(client_reference_id)
     if shipping_countries:
         params["shipping_address_collection"] = {"allowed_countries": list(shipping_countries)}
+    if tax_behavior:
+        _tax_params(params, existing_customer=False)
     with _errors():
         return read_checkout(_dict(client().v1.checkout.sessions.create(params)))
 

@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, NotRequired, TypedDict
 
 from dateutil.relativedelta import relativedelta
@@ -22,8 +23,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from .models import Gift, Payment, Price, Subscription, by_stripe_id
+from .models import BillingSettings, Gift, Payment, Price, Subscription, by_stripe_id
 from .remote import (
+    Buyer,
     CardDeclined,
     GatewayError,
     RemoteCheckout,
@@ -159,6 +161,22 @@ def charge_card(
     return f"{APPROVED_CARDS[number]} ending {number[-4:]}"
 
 
+def with_tax(amount: int) -> tuple[int, int]:
+    """(what the buyer pays, the part of it that is tax) for a price of
+    `amount`, at the publisher's test-mode rate when they collect tax: added
+    to the price, or taken out of it when prices include tax. Stripe Tax's
+    rates by place are not played here: one rate, to try the flow."""
+    billing_settings: BillingSettings = BillingSettings.load()
+    if not billing_settings.tax_enabled or amount <= 0:
+        return amount, 0
+    rate = billing_settings.test_mode_tax_rate / 100
+    if billing_settings.prices_include_tax:
+        net = (Decimal(amount) / (1 + rate)).quantize(Decimal(1), ROUND_HALF_UP)
+        return amount, amount - int(net)
+    tax = int((Decimal(amount) * rate).quantize(Decimal(1), ROUND_HALF_UP))
+    return amount + tax, tax
+
+
 def _interval(price: Price) -> relativedelta:
     return (
         relativedelta(years=1) if price.interval == Price.Interval.YEAR else relativedelta(months=1)
@@ -166,16 +184,18 @@ def _interval(price: Price) -> relativedelta:
 
 
 def complete_checkout(
-    session_id: str, *, shipping: dict[str, Any] | None = None
+    session_id: str, *, shipping: dict[str, Any] | None = None, buyer: Buyer | None = None
 ) -> Subscription | Gift | None:
     """Pay for a session whose card `charge_card` accepted, and fulfil it
-    through the same action as Stripe's webhook. Safe to submit twice."""
+    through the same action as Stripe's webhook. Safe to submit twice.
+    `buyer`: the billing details given at checkout, for the invoice."""
     from . import actions
 
     data = load_session(session_id)
     now = timezone.now()
     if "g" in data:
         gift = Gift.objects.get(pk=data["g"])
+        total, tax = with_tax(gift.amount)
         checkout = RemoteCheckout(
             id=session_id,
             url="",
@@ -184,9 +204,11 @@ def complete_checkout(
             payment_status="paid",
             client_reference_id=str(data["m"]),
             payment_intent_id="tm_pi_" + _digest(session_id),
-            amount_total=gift.amount,
+            amount_total=total,
             currency=gift.currency,
             metadata={"kind": "gift", "gift_id": str(gift.pk), "member_id": str(data["m"])},
+            amount_tax=tax,
+            customer=buyer,
         )
         with transaction.atomic():
             fulfilled: Subscription | Gift | None = actions.apply_checkout(
@@ -213,7 +235,7 @@ def complete_checkout(
     )
     invoices: list[RemoteInvoice] = []
     if not trial_end:
-        invoices.append(_invoice(remote, price, 1, now))
+        invoices.append(_invoice(remote, price, 1, now, buyer))
     checkout = RemoteCheckout(
         id=session_id,
         url="",
@@ -223,10 +245,12 @@ def complete_checkout(
         client_reference_id=str(data["m"]),
         customer_id=remote.customer_id,
         subscription_id=remote.id,
-        amount_total=0 if trial_end else price.amount,
+        amount_total=0 if trial_end else invoices[0].amount_paid,
         currency=price.currency,
         metadata={**remote.metadata, **({"from_article": str(data["a"])} if "a" in data else {})},
         shipping=shipping,
+        amount_tax=0 if trial_end else invoices[0].tax,
+        customer=buyer,
     )
     with transaction.atomic():
         fulfilled = actions.apply_checkout(actions.CheckoutState(checkout, remote, invoices, now))
@@ -234,18 +258,25 @@ def complete_checkout(
 
 
 def _invoice(
-    remote: RemoteSubscription, price: Price, number: int, paid_at: datetime
+    remote: RemoteSubscription,
+    price: Price,
+    number: int,
+    paid_at: datetime,
+    buyer: Buyer | None = None,
 ) -> RemoteInvoice:
+    total, tax = with_tax(price.amount)
     return RemoteInvoice(
         id=f"tm_in_{remote.id.removeprefix('tm_sub_')}_{number}",
         status="paid",
         subscription_id=remote.id,
         customer_id=remote.customer_id,
-        amount_paid=price.amount,
+        amount_paid=total,
         currency=price.currency,
         paid_at=paid_at,
         billing_reason="subscription_create" if number == 1 else "subscription_cycle",
         number=f"TEST-{remote.id[-6:].upper()}-{number:04d}",
+        tax=tax,
+        customer=buyer,
     )
 
 
@@ -346,6 +377,7 @@ def list_paid_invoices(subscription_id: str) -> list[RemoteInvoice]:
             amount_paid=payment.amount,
             currency=payment.currency,
             paid_at=payment.paid_at,
+            tax=payment.tax_amount,
         )
         for payment in payments.exclude(stripe_invoice_id="")
     ]

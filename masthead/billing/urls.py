@@ -15,6 +15,7 @@ urlpatterns = [
     path("billing/resume/", views.resume, name="resume"),
     path("billing/refund/", views.refund, name="refund"),
     path("billing/switch/<id:price_id>/", views.switch, name="switch"),
+    path("billing/invoices/<id:number>.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("billing/test-checkout/<str:session>/", views.test_checkout, name="test_checkout"),
     path("gift/", views.gift, name="gift"),
     path("gift/thanks/", views.gift_thanks, name="gift_thanks"),

@@ -22,8 +22,8 @@ from masthead.accounts.models import User
 from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
-from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
-from .models import Gift, Plan, Price, Subscription
+from .forms import BillingDetailsForm, GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
+from .models import Gift, Invoice, Plan, Price, Subscription, format_money
 from .remote import CardDeclined, GatewayError, RemoteCheckout
 
 if TYPE_CHECKING:
@@ -65,6 +65,7 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             "current": actions.live_subscription(request.user),
             "test_mode": gateway.test_mode(),
             "from_article": _from_article(request.GET),
+            "tax_note": actions.tax_note(),
         },
     )
 
@@ -277,6 +278,18 @@ def switch(request: HttpRequest, price_id: int) -> HttpResponse:
     )
 
 
+@login_required
+def invoice_pdf(request: HttpRequest, number: int) -> HttpResponse:
+    """A member's invoice as PDF; anyone else's is not found."""
+    from .invoices import invoice_pdf
+
+    invoice = get_object_or_404(Invoice, number=number, member=_member(request))
+    response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{invoice.reference}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
 # Test mode -------------------------------------------------------------------------
 
 
@@ -306,9 +319,17 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
     address_form = (
         ShippingAddressForm(request.POST or None, countries=countries) if needs_address else None
     )
+    # As Stripe Checkout does with Stripe Tax on: a billing address and,
+    # for a business, its tax ID.
+    details_form = BillingDetailsForm(request.POST or None) if actions.tax_enabled() else None
+    base_amount = gift.amount if gift else price.amount if price else 0
+    total, tax = testmode.with_tax(base_amount)
+    currency = gift.currency if gift else price.currency if price else "usd"
     card_error = ""
     if request.method == "POST":
-        forms_valid = card_form.is_valid() and (address_form is None or address_form.is_valid())
+        forms_valid = all(
+            form.is_valid() for form in (card_form, address_form, details_form) if form is not None
+        )
         if forms_valid:
             month, year = card_form.cleaned_data["expiry"]
             try:
@@ -321,8 +342,13 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             except CardDeclined as error:
                 card_error = error.message
             else:
+                member = _member(request)
                 testmode.complete_checkout(
-                    session, shipping=address_form.stripe_shipping() if address_form else None
+                    session,
+                    shipping=address_form.stripe_shipping() if address_form else None,
+                    buyer=details_form.buyer(member.get_full_name(), member.email)
+                    if details_form
+                    else None,
                 )
                 query = {"session_id": session}
                 if return_to:
@@ -338,7 +364,11 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "amount": amount,
             "card_form": card_form,
             "address_form": address_form,
+            "details_form": details_form,
             "card_error": card_error,
+            "tax": format_money(tax, currency) if tax else "",
+            "total": format_money(total, currency),
+            "prices_include_tax": bool(tax) and total == base_amount,
         },
         status=402 if card_error else 200,
     )

@@ -32,6 +32,7 @@ from .models import (
     BillingAuditLog,
     ComplimentaryGrant,
     Gift,
+    Invoice,
     Plan,
     Price,
     Refund,
@@ -75,7 +76,7 @@ class ReadOnlyViewSet(ModelViewSet):
     exclude_form_fields = ["id"]
 
 
-for _model in (Subscription, Refund, Gift, StripeEvent, BillingAuditLog):
+for _model in (Subscription, Refund, Gift, Invoice, StripeEvent, BillingAuditLog):
     register_permission_policy(_model, ReadOnlyPolicy(_model), exact_class=True)
 
 
@@ -260,6 +261,24 @@ class GiftViewSet(ReadOnlyViewSet):
     list_filter = ["status", "plan"]
 
 
+class InvoiceViewSet(ReadOnlyViewSet):
+    model = Invoice
+    icon = "doc-full"
+    menu_label = "Invoices"
+    url_prefix = "billing/invoices"
+    name = "billing_invoices"
+    list_display = [
+        "reference",
+        "issued_at",
+        "buyer_name",
+        "buyer_tax_id",
+        "tax_country",
+        "display_tax",
+        "display_total",
+    ]
+    list_filter = ["tax_country"]
+
+
 class StripeEventViewSet(ReadOnlyViewSet):
     model = StripeEvent
     icon = "code"
@@ -344,6 +363,7 @@ class BillingGroup(ModelViewSetGroup):
         RefundViewSet,
         ComplimentaryViewSet,
         GiftViewSet,
+        InvoiceViewSet,
         PlanViewSet,
         PriceViewSet,
         StripeEventViewSet,

@@ -19,6 +19,14 @@ a thread, behind one aiohttp middleware that adds:
   `parent` and no longer carry `charge`, `payment_intent` or `subscription`).
 - Webhook deliveries signed with Stripe's scheme (`t=...,v1=HMAC-SHA256`),
   retried until the endpoint answers 2xx.
+- Stripe Tax, as Checkout does it: prices' `tax_behavior`; Checkout
+  Sessions' `automatic_tax`, `tax_id_collection`, `billing_address_collection`
+  and `customer_update` (refused where Stripe refuses them); tax worked out
+  at `TAX_RATES` for the shipping address's country when one is collected,
+  else the billing address's; sessions' `customer_details` and
+  `total_details.amount_tax`, and invoices' `total_taxes` and customer
+  details. Exclusive tax is charged on top through a localstripe TaxRate;
+  inclusive tax is counted inside the price.
 
 Everything Stripe would compute (amounts, invoices, charges, statuses) comes
 from localstripe; this module only adds routes and reshapes JSON.
@@ -36,6 +44,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
+from decimal import ROUND_HALF_UP, Decimal
 
 from aiohttp import web
 from localstripe import resources as ls
@@ -54,6 +63,9 @@ def _import_localstripe_server():
 
 ls_server = _import_localstripe_server()
 
+# What Stripe Tax charges in each country, for the tests: percent.
+TAX_RATES = {"DE": 19, "FR": 20, "GB": 20, "IE": 23, "NL": 21, "US": 0}
+
 API_KEY = "sk_test_masthead_local"
 WEBHOOK_SECRET = "whsec_masthead_local"
 
@@ -69,7 +81,7 @@ def _error(status, message, code="", type_="invalid_request_error", **extra):
     return web.json_response(body, status=status)
 
 
-def price_shape(plan):
+def price_shape(plan, tax_behavior="unspecified"):
     """A localstripe Plan (exported) as the Price object Stripe returns."""
     return {
         "id": plan["id"],
@@ -90,7 +102,7 @@ def price_shape(plan):
             "trial_period_days": plan.get("trial_period_days"),
             "usage_type": plan.get("usage_type", "licensed"),
         },
-        "tax_behavior": "unspecified",
+        "tax_behavior": tax_behavior,
         "tiers_mode": plan.get("tiers_mode"),
         "transform_quantity": None,
         "type": "recurring",
@@ -105,6 +117,8 @@ class StripeServer:
         self.portal_sessions = {}
         self.idempotent = {}
         self.refund_reasons = {}
+        self.tax_behaviors = {}  # price id: "inclusive" or "exclusive"
+        self.inclusive_taxes = {}  # subscription id: percent counted inside its price
         self.requests = []  # (method, path) of every API call, for assertions
         self.cpu_seconds = 0.0  # spent answering them, for benchmarks
         self.loop = None
@@ -269,7 +283,7 @@ class StripeServer:
             data = json.loads(response.body)
         except (TypeError, ValueError):
             return response
-        return web.json_response(_reshape(data), status=response.status)
+        return web.json_response(_reshape(data, self), status=response.status)
 
     # Prices ---------------------------------------------------------------------------
 
@@ -280,6 +294,9 @@ class StripeServer:
             return _error(400, "Only recurring prices are supported here.", param="recurring")
         if "unit_amount" not in data or "currency" not in data or "product" not in data:
             return _error(400, "Missing required param: unit_amount, currency or product.")
+        tax_behavior = data.pop("tax_behavior", None) or "unspecified"
+        if tax_behavior not in ("inclusive", "exclusive", "unspecified"):
+            return _error(400, "Invalid tax_behavior.", param="tax_behavior")
         plan = ls.Plan(
             id=_random("price_", 24),
             amount=data["unit_amount"],
@@ -290,11 +307,17 @@ class StripeServer:
             metadata=data.get("metadata"),
             nickname=data.get("nickname"),
         )
-        return web.json_response(price_shape(plan._export()))
+        self.tax_behaviors[plan.id] = tax_behavior
+        return web.json_response(price_shape(plan._export(), tax_behavior))
 
     async def retrieve_price(self, request, params):
         plan_id = params["id"]
-        return web.json_response(price_shape(ls.Plan._api_retrieve(plan_id)._export()))
+        return web.json_response(
+            price_shape(ls.Plan._api_retrieve(plan_id)._export(), self.tax_behavior(plan_id))
+        )
+
+    def tax_behavior(self, price_id):
+        return self.tax_behaviors.get(price_id, "unspecified")
 
     async def list_prices(self, request, params):
         query = ls_server.unflatten_data(request.query)
@@ -305,7 +328,7 @@ class StripeServer:
                 "url": "/v1/prices",
                 "has_more": False,
                 "data": [
-                    price_shape(plan._export())
+                    price_shape(plan._export(), self.tax_behavior(plan.id))
                     for plan in plans._list
                     if plan.id.startswith("price_")
                 ],
@@ -412,6 +435,37 @@ class StripeServer:
             )
         if data.get("customer"):
             ls.Customer._api_retrieve(data["customer"])
+        automatic_tax = _bool((data.get("automatic_tax") or {}).get("enabled"))
+        tax_id_collection = _bool((data.get("tax_id_collection") or {}).get("enabled"))
+        customer_update = data.get("customer_update") or {}
+        if customer_update and not data.get("customer"):
+            return _error(
+                400, "customer_update can only be used with customer.", param="customer_update"
+            )
+        if (
+            automatic_tax
+            and data.get("customer")
+            and "auto"
+            not in (
+                customer_update.get("address"),
+                customer_update.get("shipping"),
+            )
+        ):
+            return _error(
+                400,
+                "Automatic tax calculation in Checkout requires a valid address on the "
+                "Customer. Add a valid address to the Customer or set either "
+                "customer_update[address] or customer_update[shipping] to 'auto'.",
+                param="customer_update",
+            )
+        if tax_id_collection and data.get("customer") and customer_update.get("name") != "auto":
+            return _error(
+                400,
+                "Tax ID collection requires updating business name on the customer. To "
+                "enable tax ID collection for an existing customer, please set "
+                "customer_update[name] to 'auto'.",
+                param="customer_update",
+            )
         line_items = data.get("line_items") or []
         if len(line_items) != 1:
             return _error(400, "Exactly one line item is supported here.", param="line_items")
@@ -429,6 +483,7 @@ class StripeServer:
                     param="line_items[0][price]",
                 )
             amount, currency = plan.amount, plan.currency
+            tax_behavior = self.tax_behavior(plan.id)
             trial_days = (data.get("subscription_data") or {}).get("trial_period_days")
             if trial_days:
                 amount = 0
@@ -437,6 +492,7 @@ class StripeServer:
             if not price_data.get("unit_amount") or not price_data.get("currency"):
                 return _error(400, "Payment mode needs price_data here.", param="line_items")
             amount, currency = int(price_data["unit_amount"]), price_data["currency"]
+            tax_behavior = price_data.get("tax_behavior") or "unspecified"
         now = int(time.time())
         session_id = _random("cs_test_", 58)
         collection = data.get("shipping_address_collection")
@@ -446,6 +502,13 @@ class StripeServer:
             "allow_promotion_codes": _bool(data.get("allow_promotion_codes")),
             "amount_subtotal": amount,
             "amount_total": amount,
+            "automatic_tax": {
+                "enabled": automatic_tax,
+                "liability": {"type": "self"} if automatic_tax else None,
+                "provider": "stripe" if automatic_tax else None,
+                "status": "requires_location_inputs" if automatic_tax else None,
+            },
+            "billing_address_collection": data.get("billing_address_collection"),
             "cancel_url": data.get("cancel_url"),
             "client_reference_id": data.get("client_reference_id"),
             "collected_information": None,
@@ -466,10 +529,14 @@ class StripeServer:
             "status": "open",
             "subscription": None,
             "success_url": data["success_url"],
+            "tax_id_collection": {"enabled": tax_id_collection, "required": "never"},
+            "total_details": {"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0},
             "url": f"{self.url}/c/pay/{session_id}",
         }
         self.checkout_sessions[session_id] = {
             "session": session,
+            "params": data,
+            "tax_behavior": tax_behavior,
             "line_item": item,
             "subscription_data": data.get("subscription_data") or {},
             "payment_intent_data": data.get("payment_intent_data") or {},
@@ -482,16 +549,45 @@ class StripeServer:
             return _error(404, "No such checkout.session", code="resource_missing")
         return web.json_response(stored["session"])
 
-    def pay_checkout(self, session_id, card="4242424242424242", shipping=None, name="Test Reader"):
-        """Pay a Checkout Session as a customer would on Stripe's page. Returns
-        (HTTP status, session or error)."""
-        return self.call(self._pay_checkout, session_id, card, shipping, name)
+    def pay_checkout(
+        self,
+        session_id,
+        card="4242424242424242",
+        shipping=None,
+        name="Test Reader",
+        address=None,
+        business_name=None,
+        tax_id=None,
+    ):
+        """Pay a Checkout Session as a customer would on Stripe's page: with a
+        billing `address` (Stripe's keys) where the session asks for one, and
+        a business's name and EU VAT number where it collects tax IDs.
+        Returns (HTTP status, session or error)."""
+        return self.call(
+            self._pay_checkout, session_id, card, shipping, name, address, business_name, tax_id
+        )
 
-    def _pay_checkout(self, session_id, card, shipping, name):
+    def _tax_rate(self, session, shipping, address):
+        """(percent, country) Stripe Tax applies: the shipping address's
+        country when the session collects one, else the billing address's."""
+        if session["shipping_address_collection"] and shipping:
+            country = shipping["address"].get("country")
+        else:
+            country = (address or {}).get("country")
+        return TAX_RATES.get(country, 0), country
+
+    def _pay_checkout(self, session_id, card, shipping, name, address, business_name, tax_id):
         stored = self.checkout_sessions[session_id]
         session = stored["session"]
         if session["status"] != "open":
             return 400, {"error": {"message": "This Checkout Session is no longer open."}}
+        if session["billing_address_collection"] == "required" and not (
+            address and address.get("country")
+        ):
+            return 400, {"error": {"message": "A billing address is required."}}
+        taxed = session["automatic_tax"]["enabled"]
+        rate, _country = self._tax_rate(session, shipping, address) if taxed else (0, None)
+        inclusive = stored["tax_behavior"] == "inclusive"
         collection = session.get("shipping_address_collection")
         if collection:
             allowed = collection.get("allowed_countries") or []
@@ -504,6 +600,15 @@ class StripeServer:
                 customer = ls.Customer._api_retrieve(session["customer"])
             else:
                 customer = ls.Customer(email=session["customer_email"], name=name)
+            tax_ids = []
+            if taxed:
+                # Checkout saves what it collected onto the customer (for a
+                # known customer, as customer_update allows).
+                customer.address = {k: v for k, v in (address or {}).items() if v}
+                customer.name = business_name or name
+                if tax_id and session["tax_id_collection"]["enabled"]:
+                    ls.Customer._api_add_tax_id(customer.id, type="eu_vat", value=tax_id)
+                    tax_ids = [{"type": "eu_vat", "value": tax_id}]
             method = ls.PaymentMethod(
                 type="card",
                 card={"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
@@ -514,12 +619,28 @@ class StripeServer:
             if session["mode"] == "subscription":
                 sub_data = stored["subscription_data"]
                 trial_days = sub_data.get("trial_period_days")
+                tax_rates = None
+                if rate and not inclusive:
+                    # localstripe adds an exclusive rate's tax to each invoice.
+                    tax_rates = [
+                        ls.TaxRate(display_name="Tax", inclusive=False, percentage=float(rate)).id
+                    ]
                 subscription = ls.Subscription(
                     customer=customer.id,
                     items=[{"plan": stored["line_item"]["price"]}],
                     metadata=sub_data.get("metadata"),
                     trial_period_days=trial_days,
                     trial_end=int(time.time()) + int(trial_days) * 86400 if trial_days else None,
+                    default_tax_rates=tax_rates,
+                )
+                if rate and inclusive:
+                    self.inclusive_taxes[subscription.id] = rate
+                invoice = _reshape(
+                    ls.Invoice._api_retrieve(subscription.latest_invoice)._export(), self
+                )
+                session["amount_total"] = invoice["total"]
+                session["total_details"]["amount_tax"] = sum(
+                    tax["amount"] for tax in invoice["total_taxes"]
                 )
                 if subscription.status not in ("active", "trialing"):
                     if trial_days:
@@ -532,6 +653,13 @@ class StripeServer:
                 session["invoice"] = subscription.latest_invoice
                 session["payment_status"] = "no_payment_required" if trial_days else "paid"
             else:
+                amount = session["amount_subtotal"]
+                if inclusive:
+                    tax = amount - _round(amount * 100 / (100 + rate))
+                else:
+                    tax = _round(amount * rate / 100)
+                    session["amount_total"] = amount + tax
+                session["total_details"]["amount_tax"] = tax
                 intent = ls.PaymentIntent._api_create(
                     confirm=True,
                     amount=session["amount_total"],
@@ -545,7 +673,18 @@ class StripeServer:
         except UserError as error:
             return error.code, error.body
         session["customer"] = customer.id
-        session["customer_details"] = {"email": customer.email, "name": name}
+        session["customer_details"] = {
+            "address": address,
+            "business_name": business_name,
+            "email": customer.email,
+            "individual_name": None,
+            "name": business_name or name,
+            "phone": None,
+            "tax_exempt": "none",
+            "tax_ids": tax_ids,
+        }
+        if taxed:
+            session["automatic_tax"]["status"] = "complete"
         if shipping:
             session["collected_information"] = {
                 "business_name": None,
@@ -740,13 +879,17 @@ def _flatten(data, prefix=""):
     return items
 
 
-def _reshape(data):
+def _round(value):
+    return int(Decimal(str(value)).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def _reshape(data, server=None):
     """localstripe's objects in the shapes of the pinned API version."""
     if isinstance(data, list):
-        return [_reshape(item) for item in data]
+        return [_reshape(item, server) for item in data]
     if not isinstance(data, dict):
         return data
-    data = {key: _reshape(value) for key, value in data.items()}
+    data = {key: _reshape(value, server) for key, value in data.items()}
     kind = data.get("object")
     if kind == "subscription":
         start, end = data.pop("current_period_start", None), data.pop("current_period_end", None)
@@ -757,10 +900,55 @@ def _reshape(data):
     elif kind == "subscription_item":
         plan = data.get("plan")
         if isinstance(plan, dict) and "price" not in data:
-            data["price"] = price_shape(plan)
+            behavior = server.tax_behavior(plan["id"]) if server else "unspecified"
+            data["price"] = price_shape(plan, behavior)
     elif kind == "invoice":
+        _invoice_taxes(data, server)
         for legacy in ("charge", "payment_intent", "subscription", "date", "tax_percent"):
             data.pop(legacy, None)
         data.setdefault("hosted_invoice_url", None)
         data.setdefault("number", None)
     return data
+
+
+def _invoice_taxes(data, server):
+    """An invoice's tax as the API has said it since 2025-03-31: `total_taxes`
+    (localstripe's `tax` and `total_tax_amounts` are gone), and the customer's
+    name, address and tax IDs as they were when it was finalised."""
+    data.pop("tax", None)
+    amounts = data.pop("total_tax_amounts", None) or []
+    taxes = [
+        {
+            "amount": amount["amount"],
+            "tax_behavior": "exclusive",
+            "tax_rate_details": {"tax_rate": amount["tax_rate"]},
+            "taxability_reason": "standard_rated",
+            "taxable_amount": data.get("subtotal"),
+            "type": "tax_rate_details",
+        }
+        for amount in amounts
+    ]
+    parent = data.get("parent") or {}
+    subscription_id = (parent.get("subscription_details") or {}).get("subscription")
+    rate = server.inclusive_taxes.get(subscription_id) if server else None
+    if rate:
+        total = data.get("total") or 0
+        tax = total - _round(total * 100 / (100 + rate))
+        taxes.append(
+            {
+                "amount": tax,
+                "tax_behavior": "inclusive",
+                "tax_rate_details": None,
+                "taxability_reason": "standard_rated",
+                "taxable_amount": total - tax,
+                "type": "tax_rate_details",
+            }
+        )
+    data["total_taxes"] = taxes
+    if server is not None and data.get("customer"):
+        customer = ls.Customer._api_retrieve(data["customer"])
+        data["customer_name"] = customer.name
+        data["customer_address"] = customer.address or None
+        data["customer_tax_ids"] = [
+            {"type": tax_id.type, "value": tax_id.value} for tax_id in customer.tax_ids._list
+        ]

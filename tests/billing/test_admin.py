@@ -22,6 +22,7 @@ def admin_client(client, db):
         "/admin/billing/cancellations/",
         "/admin/billing/refunds/",
         "/admin/billing/gifts/",
+        "/admin/billing/invoices/",
         "/admin/billing/complimentary/",
         "/admin/billing/complimentary/new/",
         "/admin/billing/events/",
