@@ -35,6 +35,7 @@ from .models import (
     BillingAuditLog,
     BillingSettings,
     Gift,
+    Offer,
     Payment,
     Plan,
     Price,
@@ -439,12 +440,18 @@ def shipping_countries() -> list[str]:
 
 
 def start_checkout(
-    member: "User", price: Price, from_article: int | None = None, *, return_to: str = ""
+    member: "User",
+    price: Price,
+    from_article: int | None = None,
+    *,
+    return_to: str = "",
+    offer: Offer | None = None,
 ) -> str:
-    """Begin subscribing `member` to `price`; returns the URL to send them to.
-    `from_article`: the page id of the article whose paywall led here, kept
-    with the checkout. `return_to`, a path on this site (that article), is
-    where the success page sends them once they have paid."""
+    """Begin subscribing `member` to `price`, with `offer` if given; returns
+    the URL to send them to. `from_article`: the page id of the article whose
+    paywall led here, kept with the checkout. `return_to`, a path on this
+    site (that article), is where the success page sends them once they
+    have paid."""
     if not price.active or not price.plan.active:
         raise BillingError("That plan is no longer offered.")
     current = live_subscription(member)
@@ -453,18 +460,30 @@ def start_checkout(
             f"You already subscribe to {current.plan.name}. "
             "Change plans from your account page instead."
         )
+    if offer is not None:
+        problem = offer.refusal(price)
+        if problem:
+            raise BillingError(problem)
     metadata = {"member_id": str(member.pk), "price_id": str(price.pk), "kind": "subscription"}
     if from_article:
         metadata["from_article"] = str(from_article)
+    if offer is not None:
+        metadata["offer_id"] = str(offer.pk)
     countries = shipping_countries() if price.plan.includes_print else []
     if gateway.test_mode():
         from . import testmode
 
-        return testmode.checkout_url(
+        url = testmode.checkout_url(
             testmode.new_session(
-                member=member.pk, price=price.pk, from_article=from_article, return_to=return_to
+                member=member.pk,
+                price=price.pk,
+                from_article=from_article,
+                return_to=return_to,
+                offer=offer.pk if offer else None,
             )
         )
+        _count_offer_checkout(offer)
+        return url
     if not price.stripe_price_id:
         raise BillingError("That plan is not set up for payments yet.")
     known_customer = (
@@ -476,6 +495,10 @@ def start_checkout(
     )
     from . import stripe_api
 
+    promotion_code_id = ""
+    if offer is not None and not offer.is_trial:
+        promotion_code_id = put_offer_on_stripe(offer).stripe_promotion_code_id
+    trial_days = offer.trial_days or 0 if offer is not None and offer.is_trial else price.trial_days
     checkout = stripe_api.create_subscription_checkout(
         price_id=price.stripe_price_id,
         member_id=member.pk,
@@ -484,10 +507,22 @@ def start_checkout(
         success_url=success_url(reverse("billing:success"), "{CHECKOUT_SESSION_ID}", return_to),
         cancel_url=absolute_url(reverse("billing:checkout_cancel")),
         metadata=metadata,
-        trial_days=price.trial_days,
+        trial_days=trial_days,
+        trial_without_card=offer is not None
+        and offer.is_trial
+        and offer.trial_end == Offer.TrialEnd.CANCEL,
+        promotion_code_id=promotion_code_id,
         shipping_countries=countries,
     )
-    audit("checkout_started", member=member, actor=member, session=checkout.id, price=price.pk)
+    audit(
+        "checkout_started",
+        member=member,
+        actor=member,
+        session=checkout.id,
+        price=price.pk,
+        offer=offer.pk if offer else None,
+    )
+    _count_offer_checkout(offer)
     return checkout.url
 
 
@@ -547,6 +582,9 @@ def apply_checkout(state: CheckoutState) -> Subscription | Gift | None:
     if not subscription.checkout_session_id:
         subscription.checkout_session_id = checkout.id
         subscription.save(update_fields=["checkout_session_id"])
+        offer = _checkout_offer(checkout)
+        if offer is not None:
+            redeem_offer(offer, subscription)
         if checkout.shipping and subscription.plan.includes_print and subscription.member:
             store_shipping_address(subscription.member, checkout.shipping, subscription)
         from_article = (checkout.metadata or {}).get("from_article", "")
@@ -573,6 +611,96 @@ def fulfil_checkout(session_id: str) -> Subscription | Gift | None:
     state = fetch_checkout(session_id)
     with transaction.atomic():
         return apply_checkout(state)
+
+
+# Offers ---------------------------------------------------------------------------------
+
+
+def find_offer(code: str) -> Offer | None:
+    return Offer.objects.by_code(code)
+
+
+def count_offer_view(offer: Offer) -> None:
+    Offer.objects.filter(pk=offer.pk).update(views=F("views") + 1)
+
+
+def _count_offer_checkout(offer: Offer | None) -> None:
+    if offer is not None:
+        Offer.objects.filter(pk=offer.pk).update(checkouts=F("checkouts") + 1)
+
+
+def offer_prices(offer: Offer) -> list[tuple[Price, str]]:
+    """The prices an offer is good for, each with what its first invoice
+    costs with it, formatted."""
+    prices = offer.prices.filter(active=True, plan__active=True).select_related("plan")
+    return [
+        (price, format_money(offer.discounted(price.amount, 0), price.currency))
+        for price in prices.order_by("plan__sort_order", "plan__name", "-interval")
+    ]
+
+
+def _checkout_offer(checkout: RemoteCheckout) -> Offer | None:
+    """The offer a checkout was bought with: the one Masthead started it
+    with, or the one whose code the buyer typed on Stripe's page."""
+    offer_id = str((checkout.metadata or {}).get("offer_id", ""))
+    if offer_id.isdigit():
+        return Offer.objects.filter(pk=offer_id).first()
+    if checkout.promotion_code_id:
+        return one(
+            by_stripe_id(Offer.objects, "stripe_promotion_code_id", checkout.promotion_code_id)
+        )
+    return None
+
+
+def redeem_offer(offer: Offer, subscription: Subscription) -> None:
+    """Count a subscription bought with `offer`, once. Call inside the
+    transaction that fulfils its checkout."""
+    if subscription.offer_id is not None:
+        return
+    subscription.offer = offer
+    subscription.save(update_fields=["offer"])
+    Offer.objects.filter(pk=offer.pk).update(redemptions=F("redemptions") + 1)
+    audit("offer_redeemed", subscription=subscription, offer=offer.pk, code=offer.code)
+
+
+def put_offer_on_stripe(offer: Offer) -> Offer:
+    """Make the offer's coupon and promotion code on Stripe, once; a code
+    typed on Stripe's checkout page then works too, within the offer's end
+    date and cap, which Stripe enforces there."""
+    if offer.stripe_promotion_code_id:
+        return offer
+    from . import stripe_api
+
+    metadata = {"masthead_offer": str(offer.pk)}
+    if not offer.stripe_coupon_id:
+        products = sorted(
+            {
+                product
+                for product in offer.prices.values_list("plan__stripe_product_id", flat=True)
+                if product
+            }
+        )
+        offer.stripe_coupon_id = stripe_api.create_coupon(
+            name=offer.name,
+            percent_off=offer.percent_off if offer.kind == Offer.Kind.PERCENT_OFF else None,
+            amount_off=offer.amount_off if offer.kind == Offer.Kind.AMOUNT_OFF else None,
+            currency=offer.currency,
+            duration=offer.duration,
+            duration_in_months=offer.duration_in_months,
+            product_ids=products,
+            metadata=metadata,
+        )
+        offer.save(update_fields=["stripe_coupon_id"])
+    offer.stripe_promotion_code_id = stripe_api.create_promotion_code(
+        coupon_id=offer.stripe_coupon_id,
+        code=offer.code,
+        expires_at=int(offer.ends_at.timestamp()) if offer.ends_at else None,
+        max_redemptions=offer.max_redemptions,
+        metadata=metadata,
+    )
+    offer.save(update_fields=["stripe_promotion_code_id"])
+    audit("offer_created_on_stripe", offer=offer.pk, coupon=offer.stripe_coupon_id)
+    return offer
 
 
 # Changing a subscription -------------------------------------------------------------------

@@ -100,6 +100,8 @@ class RemoteCheckout:
     currency: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     shipping: dict[str, Any] | None = None  # {"name":..., "address": {...}} as Stripe names them
+    # The promotion code the buyer typed on Stripe's page, or Masthead gave.
+    promotion_code_id: str = ""
 
     @property
     def is_paid(self) -> bool:

@@ -35,7 +35,9 @@ from .remote import (
 
 if TYPE_CHECKING:
     from stripe.params import (
+        CouponCreateParams,
         ProductCreateParams,
+        PromotionCodeCreateParams,
         RefundCreateParams,
     )
     from stripe.params.checkout import (
@@ -169,6 +171,7 @@ def read_invoice(data: Mapping[str, Any]) -> RemoteInvoice:
 def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
     collected = data.get("collected_information") or {}
     shipping = collected.get("shipping_details")
+    codes = [_id(d.get("promotion_code")) for d in data.get("discounts") or []]
     return RemoteCheckout(
         id=data["id"],
         url=data.get("url") or "",
@@ -183,6 +186,7 @@ def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
         currency=data.get("currency") or "",
         metadata=dict(data.get("metadata") or {}),
         shipping=dict(shipping) if shipping else None,
+        promotion_code_id=next((code for code in codes if code), ""),
     )
 
 
@@ -263,6 +267,55 @@ def create_price(
     return price.id
 
 
+def create_coupon(
+    *,
+    name: str,
+    percent_off: int | None,
+    amount_off: int | None,
+    currency: str,
+    duration: str,
+    duration_in_months: int | None,
+    product_ids: list[str],
+    metadata: dict[str, str],
+) -> str:
+    """A coupon for an offer: percent or amount off, "repeating" for some
+    months or "forever", good only for the offer's plans (Stripe products)."""
+    params: CouponCreateParams = {"name": name[:40], "duration": duration, "metadata": metadata}
+    if percent_off is not None:
+        params["percent_off"] = float(percent_off)
+    else:
+        params["amount_off"] = amount_off or 0
+        params["currency"] = currency
+    if duration == "repeating":
+        params["duration_in_months"] = duration_in_months or 1
+    if product_ids:
+        params["applies_to"] = {"products": product_ids}
+    with _errors():
+        return client().v1.coupons.create(params).id
+
+
+def create_promotion_code(
+    *,
+    coupon_id: str,
+    code: str,
+    expires_at: int | None,
+    max_redemptions: int | None,
+    metadata: dict[str, str],
+) -> str:
+    """The code a reader types (or an offer's landing page applies) for a coupon."""
+    params: PromotionCodeCreateParams = {
+        "promotion": {"type": "coupon", "coupon": coupon_id},
+        "code": code,
+        "metadata": metadata,
+    }
+    if expires_at:
+        params["expires_at"] = expires_at
+    if max_redemptions:
+        params["max_redemptions"] = max_redemptions
+    with _errors():
+        return client().v1.promotion_codes.create(params).id
+
+
 # Checkout and the Customer Portal ---------------------------------------------------
 
 
@@ -276,9 +329,15 @@ def create_subscription_checkout(
     cancel_url: str,
     metadata: dict[str, str],
     trial_days: int = 0,
+    trial_without_card: bool = False,
+    promotion_code_id: str = "",
     shipping_countries: Iterable[str] = (),
 ) -> RemoteCheckout:
-    """A Checkout Session in subscription mode for one member (linked by id)."""
+    """A Checkout Session in subscription mode for one member (linked by id).
+    `promotion_code_id` applies an offer's code; without one the buyer may
+    type a code on Stripe's page. A trial `trial_without_card` asks for no
+    card, and the subscription is cancelled at the trial's end unless one
+    was added by then."""
     subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     params: SessionCreateParams = {
         "mode": "subscription",
@@ -286,12 +345,21 @@ def create_subscription_checkout(
         "client_reference_id": str(member_id),
         "metadata": metadata,
         "subscription_data": subscription_data,
-        "allow_promotion_codes": True,
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    # Stripe takes either a discount or the code box, not both.
+    if promotion_code_id:
+        params["discounts"] = [{"promotion_code": promotion_code_id}]
+    else:
+        params["allow_promotion_codes"] = True
     if trial_days:
         subscription_data["trial_period_days"] = trial_days
+        if trial_without_card:
+            params["payment_method_collection"] = "if_required"
+            subscription_data["trial_settings"] = {
+                "end_behavior": {"missing_payment_method": "cancel"}
+            }
     if customer_id:
         params["customer"] = customer_id
     else:

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from .models import Gift, Payment, Price, Subscription, by_stripe_id
+from .models import Gift, Offer, Payment, Price, Subscription, by_stripe_id
 from .remote import (
     CardDeclined,
     GatewayError,
@@ -47,6 +47,7 @@ class SessionNote(TypedDict):
     g: NotRequired[int]  # the gift's pk, for a gift
     a: NotRequired[int]  # the article whose paywall the reader came from
     r: NotRequired[str]  # where the buyer goes once they have paid
+    o: NotRequired[int]  # the offer's pk, when bought with one
 
 
 # Stripe's test cards: https://docs.stripe.com/testing
@@ -82,6 +83,7 @@ def new_session(
     gift: int | None = None,
     from_article: int | None = None,
     return_to: str = "",
+    offer: int | None = None,
 ) -> str:
     """A test-mode Checkout Session id: a signed note of what is being bought
     (and from which article's paywall), and where the buyer goes once they
@@ -97,6 +99,8 @@ def new_session(
         raise ValueError("A checkout session is for a price or a gift.")
     if from_article:
         data["a"] = from_article
+    if offer is not None:
+        data["o"] = offer
     return SESSION_PREFIX + signing.dumps(data, salt=SESSION_SALT, compress=True)
 
 
@@ -199,7 +203,9 @@ def complete_checkout(
     if existing is not None:
         return existing
     price = Price.objects.select_related("plan").get(pk=data["p"])
-    trial_end = now + relativedelta(days=price.trial_days) if price.trial_days else None
+    offer = Offer.objects.filter(pk=data["o"]).first() if "o" in data else None
+    trial_days = offer.trial_days or 0 if offer is not None and offer.is_trial else price.trial_days
+    trial_end = now + relativedelta(days=trial_days) if trial_days else None
     remote = RemoteSubscription(
         id=subscription_id,
         customer_id=f"tm_cus_{data['m']}",
@@ -212,8 +218,9 @@ def complete_checkout(
         trial_end=trial_end,
     )
     invoices: list[RemoteInvoice] = []
+    first_amount = _amount(price, offer, 0)
     if not trial_end:
-        invoices.append(_invoice(remote, price, 1, now))
+        invoices.append(_invoice(remote, price, 1, now, first_amount))
     checkout = RemoteCheckout(
         id=session_id,
         url="",
@@ -223,9 +230,13 @@ def complete_checkout(
         client_reference_id=str(data["m"]),
         customer_id=remote.customer_id,
         subscription_id=remote.id,
-        amount_total=0 if trial_end else price.amount,
+        amount_total=0 if trial_end else first_amount,
         currency=price.currency,
-        metadata={**remote.metadata, **({"from_article": str(data["a"])} if "a" in data else {})},
+        metadata={
+            **remote.metadata,
+            **({"from_article": str(data["a"])} if "a" in data else {}),
+            **({"offer_id": str(data["o"])} if "o" in data else {}),
+        },
         shipping=shipping,
     )
     with transaction.atomic():
@@ -233,15 +244,24 @@ def complete_checkout(
     return fulfilled
 
 
+def _amount(price: Price, offer: Offer | None, paid_periods: int) -> int:
+    """What the invoice after `paid_periods` paid periods costs, with the
+    offer's discount while it lasts."""
+    if offer is None:
+        return price.amount
+    months = paid_periods * (12 if price.interval == Price.Interval.YEAR else 1)
+    return offer.discounted(price.amount, months)
+
+
 def _invoice(
-    remote: RemoteSubscription, price: Price, number: int, paid_at: datetime
+    remote: RemoteSubscription, price: Price, number: int, paid_at: datetime, amount: int
 ) -> RemoteInvoice:
     return RemoteInvoice(
         id=f"tm_in_{remote.id.removeprefix('tm_sub_')}_{number}",
         status="paid",
         subscription_id=remote.id,
         customer_id=remote.customer_id,
-        amount_paid=price.amount,
+        amount_paid=amount,
         currency=price.currency,
         paid_at=paid_at,
         billing_reason="subscription_create" if number == 1 else "subscription_cycle",
@@ -382,7 +402,7 @@ def renew_due(now: datetime | None = None) -> list[str]:
         stripe_subscription_id__startswith="tm_sub_",
         status__in=(Subscription.Status.ACTIVE, Subscription.Status.TRIALING),
         current_period_end__lte=now,
-    ).select_related("price", "member")
+    ).select_related("price", "member", "offer")
     for subscription in due:
         remote = retrieve_subscription(subscription.stripe_subscription_id)
         price = subscription.price
@@ -409,7 +429,10 @@ def renew_due(now: datetime | None = None) -> list[str]:
                 )
                 stored = actions.store_subscription(remote, fetched_at=now)
                 assert stored is not None  # the price is a test-mode price of ours
-                actions.store_invoice(stored.subscription, _invoice(remote, price, number, start))
+                amount = _amount(price, subscription.offer, number - 1)
+                actions.store_invoice(
+                    stored.subscription, _invoice(remote, price, number, start, amount)
+                )
                 changes.append(f"{subscription.member}: {remote.id} renewed from {start:%Y-%m-%d}")
                 number += 1
     return changes

@@ -36,6 +36,7 @@ ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
 PAID_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
 TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
+NO_SUCH_OFFER = "There is no offer with that code. Check it and try again."
 
 
 def _to_account(
@@ -89,6 +90,12 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
         # Back to the plans after signing in: a sign-in ends in a GET.
         return redirect_to_login(reverse("billing:subscribe"))
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
+    data = request.POST if request.method == "POST" else request.GET
+    code = data.get("offer", "")[:40]
+    offer = actions.find_offer(code) if code else None
+    if code and offer is None:
+        messages.error(request, NO_SUCH_OFFER, extra_tags="billing")
+        return redirect("billing:subscribe")
     if not ratelimit.allow_member(
         request, request.user, ratelimit.CHECKOUT_PER_MEMBER, ratelimit.CHECKOUT_PER_SOURCE
     ):
@@ -97,11 +104,14 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
         url = actions.start_checkout(
             _member(request),
             price,
-            from_article=_from_article(request.POST if request.method == "POST" else request.GET),
+            from_article=_from_article(data),
             return_to=return_to,
+            offer=offer,
         )
     except actions.BillingError as error:
         messages.error(request, error.message, extra_tags="billing")
+        if offer is not None:
+            return redirect(offer.get_absolute_url())
         return redirect("billing:subscribe")
     except GatewayError:
         logger.exception("Checkout could not start")
@@ -150,6 +160,41 @@ def success(request: HttpRequest) -> HttpResponse:
             "return_to": return_to,
         },
     )
+
+
+def offer(request: HttpRequest, code: str) -> HttpResponse:
+    """An offer's landing page: what it gives and the plans it is good for,
+    each a button to checkout with it; or why it cannot be taken."""
+    found = actions.find_offer(code)
+    if found is None:
+        raise Http404(NO_SUCH_OFFER)
+    if found.code != code:
+        return redirect(found.get_absolute_url(), permanent=True)
+    problem = found.refusal()
+    if request.method == "GET" and problem is None:
+        actions.count_offer_view(found)
+    return render(
+        request,
+        "billing/offer.html",
+        {
+            "offer": found,
+            "problem": problem,
+            "prices": [] if problem else actions.offer_prices(found),
+            "current": actions.live_subscription(request.user),
+            "test_mode": gateway.test_mode(),
+        },
+        status=410 if problem else 200,
+    )
+
+
+def offer_code(request: HttpRequest) -> HttpResponse:
+    """The subscribe page's code box: on to the offer's page."""
+    code = request.GET.get("code", "").strip()[:40]
+    found = actions.find_offer(code) if code else None
+    if found is None:
+        messages.error(request, NO_SUCH_OFFER, extra_tags="billing")
+        return redirect("billing:subscribe")
+    return redirect(found.get_absolute_url())
 
 
 def checkout_cancel(request: HttpRequest) -> HttpResponse:

@@ -1,5 +1,5 @@
 """The publisher's billing screens in the Wagtail admin: plans and prices
-(with "Create on Stripe"), complimentary grants, and read-only lists of
+(with "Create on Stripe"), offers with their counts, complimentary grants, and read-only lists of
 subscriptions, cancellations, refunds and gifts with their reasons.
 
 Wagtail ships no type information: its base classes and what their methods
@@ -32,6 +32,7 @@ from .models import (
     BillingAuditLog,
     ComplimentaryGrant,
     Gift,
+    Offer,
     Plan,
     Price,
     Refund,
@@ -174,6 +175,54 @@ class PriceViewSet(ModelViewSet):
         "stripe_price_id",
     ]
     list_filter = ["plan", "interval", "active"]
+
+
+# Offers ----------------------------------------------------------------------------------
+
+
+class OfferViewSet(ModelViewSet):
+    """Offers with their counts: landing page views, checkouts started and
+    subscriptions bought with them."""
+
+    model = Offer
+    add_to_reference_index = False
+    icon = "tag"
+    menu_label = "Offers"
+    url_prefix = "billing/offers"
+    name = "billing_offers"
+    copy_view_enabled = False
+    form_fields = [
+        "name",
+        "code",
+        "headline",
+        "description",
+        "kind",
+        "percent_off",
+        "amount_off",
+        "currency",
+        "duration",
+        "duration_in_months",
+        "trial_days",
+        "trial_end",
+        "prices",
+        "starts_at",
+        "ends_at",
+        "max_redemptions",
+        "active",
+    ]
+    list_display = [
+        "name",
+        "code",
+        "summary",
+        "ends_at",
+        "max_redemptions",
+        "views",
+        "checkouts",
+        "redemptions",
+        "active",
+    ]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "code"]
 
 
 # Members' subscriptions ----------------------------------------------------------------
@@ -346,6 +395,7 @@ class BillingGroup(ModelViewSetGroup):
         GiftViewSet,
         PlanViewSet,
         PriceViewSet,
+        OfferViewSet,
         StripeEventViewSet,
         AuditLogViewSet,
     )

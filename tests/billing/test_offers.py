@@ -1,0 +1,360 @@
+"""Offers: a cut price or a free trial behind a code and a landing page,
+through checkout in test mode and against the local Stripe."""
+
+from datetime import timedelta
+
+import pytest
+from dateutil.relativedelta import relativedelta
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+from django.utils import timezone
+from freezegun import freeze_time
+
+from masthead.billing import actions, testmode
+from masthead.billing.models import BillingAuditLog, Offer, Payment, Subscription
+
+from .test_testmode import CARD
+
+
+def make_offer(prices, code="HALF", **fields):
+    values = {
+        "name": "Half price for spring",
+        "headline": "Spring: half price",
+        "kind": Offer.Kind.PERCENT_OFF,
+        "percent_off": 50,
+        "duration": Offer.Duration.REPEATING,
+        "duration_in_months": 3,
+        **fields,
+    }
+    offer = Offer(code=code, **values)
+    offer.full_clean(exclude=["prices"])
+    offer.save()
+    offer.prices.set(prices)
+    return offer
+
+
+def _messages(response):
+    return [str(message) for message in response.context["messages"]]
+
+
+def _amounts(member):
+    return list(
+        Payment.objects.filter(member=member).order_by("paid_at").values_list("amount", flat=True)
+    )
+
+
+@pytest.fixture(autouse=True)
+def no_codes_from_other_tests(request):
+    """The local Stripe lives for the session, and a code is unique among
+    its active promotion codes, as on Stripe."""
+    if "journey" in request.fixturenames:
+        request.getfixturevalue("stripe_server").promotion_codes.clear()
+
+
+@pytest.fixture
+def local(test_mode, plans, member_client):
+    return member_client
+
+
+def _checkout_with(client, price, offer):
+    start = client.get(reverse("billing:start_checkout", args=[price.pk]) + f"?offer={offer.code}")
+    assert start.status_code == 303, start.content
+    return start["Location"]
+
+
+# The landing page -----------------------------------------------------------------------
+
+
+def test_the_landing_page_shows_the_offer_and_its_plans_and_counts_views(local, plans):
+    offer = make_offer([plans["digital/month"], plans["digital/year"]])
+    response = local.get("/offer/HALF/")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Spring: half price" in html
+    assert "50% off for 3 months" in html
+    assert "$4.00</span>" not in html and "$4.00 a month, then $8.00" in html
+    assert "$40.00 a year, then $80.00" in html
+    assert f"/subscribe/checkout/{plans['digital/month'].pk}/?offer=HALF" in html
+    assert "Digital + Print" not in html
+    # A code in lower case finds its page.
+    assert local.get("/offer/half/")["Location"] == "/offer/HALF/"
+    offer.refresh_from_db()
+    assert offer.views == 1
+
+
+def test_a_code_typed_on_the_subscribe_page_leads_to_its_offer(local, plans):
+    make_offer([plans["digital/month"]])
+    assert local.get("/offer/?code=+half+")["Location"] == "/offer/HALF/"
+    response = local.get("/offer/?code=NOPE", follow=True)
+    assert "There is no offer with that code. Check it and try again." in _messages(response)
+    assert local.get("/offer/NOPE/").status_code == 404
+
+
+def test_the_admin_lists_offers_with_their_counts(client, plans):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser(email="publisher@example.com")
+    client.force_login(admin)
+    make_offer([plans["digital/month"]])
+    html = client.get("/admin/billing/offers/").content.decode()
+    assert "HALF" in html and "50% off for 3 months" in html
+    assert client.get("/admin/billing/offers/new/").status_code == 200
+
+
+def test_an_offer_must_say_what_it_gives(db):
+    offer = Offer(name="Nothing", code="nothing", kind=Offer.Kind.PERCENT_OFF)
+    with pytest.raises(ValidationError) as error:
+        offer.full_clean(exclude=["prices"])
+    assert "percent_off" in error.value.message_dict
+    assert "duration_in_months" in error.value.message_dict
+
+
+# Test mode ----------------------------------------------------------------------------------
+
+
+def test_a_coupon_for_three_months_then_full_price_in_test_mode(local, plans, member):
+    offer = make_offer([plans["digital/month"]])
+    url = _checkout_with(local, plans["digital/month"], offer)
+    page = local.get(url)
+    assert "Digital" in page.content.decode()
+    paid = local.post(url, CARD)
+    assert paid.status_code == 302
+    local.get(paid["Location"])
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.offer == offer
+    assert _amounts(member) == [400]
+    for month in range(1, 4):
+        testmode.renew_due(subscription.created_at + relativedelta(months=month, minutes=1))
+    # The fourth invoice is the first at full price.
+    assert _amounts(member) == [400, 400, 400, 800]
+    offer.refresh_from_db()
+    assert (offer.checkouts, offer.redemptions) == (1, 1)
+    assert BillingAuditLog.objects.filter(action="offer_redeemed", subscription=subscription)
+
+
+def test_an_expired_offer_is_refused_with_a_clear_message(local, plans, member):
+    offer = make_offer(
+        [plans["digital/month"]], ends_at=timezone.now() - timedelta(days=1), starts_at=None
+    )
+    page = local.get("/offer/HALF/")
+    assert page.status_code == 410
+    ended = f"This offer ended on {offer.ends_at:%B} {offer.ends_at.day}, {offer.ends_at.year}."
+    assert ended in page.content.decode()
+    assert "Subscribe with this offer" not in page.content.decode()
+    link = reverse("billing:start_checkout", args=[plans["digital/month"].pk]) + "?offer=HALF"
+    response = local.get(link, follow=True)
+    assert ended in _messages(response)
+    offer.refresh_from_db()
+    assert (offer.views, offer.checkouts) == (0, 0)
+
+
+def test_a_capped_offer_is_refused_once_fully_claimed(local, plans, member):
+    offer = make_offer([plans["digital/month"]], max_redemptions=1)
+    Offer.objects.filter(pk=offer.pk).update(redemptions=1)
+    link = reverse("billing:start_checkout", args=[plans["digital/month"].pk]) + "?offer=HALF"
+    response = local.get(link, follow=True)
+    assert "This offer has been fully claimed." in _messages(response)
+    assert local.get("/offer/HALF/").status_code == 410
+
+
+def test_an_offer_is_good_only_for_its_plans(local, plans):
+    make_offer([plans["digital/month"]])
+    link = reverse("billing:start_checkout", args=[plans["digital/year"].pk]) + "?offer=HALF"
+    response = local.get(link, follow=True)
+    assert "This offer is not good for that plan." in _messages(response)
+
+
+def test_a_trial_that_converts_in_test_mode_and_the_guarantee_counts_from_the_charge(
+    local, plans, member
+):
+    offer = make_offer(
+        [plans["digital/month"]],
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+    )
+    url = _checkout_with(local, plans["digital/month"], offer)
+    local.get(local.post(url, CARD)["Location"])
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.status == Subscription.Status.TRIALING
+    assert subscription.trial_end is not None
+    assert _amounts(member) == []
+    # Nothing paid yet: nothing to refund.
+    assert actions.refundable_subscription(member)[1] == "There is no payment to refund."
+
+    trial_end = subscription.trial_end
+    testmode.renew_due(trial_end + timedelta(minutes=1))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE
+    assert _amounts(member) == [800]
+    assert subscription.first_paid_at == trial_end
+    # Day 60 counts from the first payment, not from the trial's start.
+    assert actions.can_refund(member, now=subscription.first_paid_at + timedelta(days=59))
+    late = subscription.first_paid_at + timedelta(days=61)
+    assert not actions.can_refund(member, now=late)
+    assert offer.subscriptions.get() == subscription
+
+
+def test_a_trial_cancelled_before_the_charge_is_never_charged_in_test_mode(local, plans, member):
+    offer = make_offer(
+        [plans["digital/month"]],
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+    )
+    url = _checkout_with(local, plans["digital/month"], offer)
+    local.get(local.post(url, CARD)["Location"])
+    local.post("/billing/cancel/", {"reason": "Just looking"})
+    subscription = Subscription.objects.get(member=member)
+    testmode.renew_due(subscription.trial_end + timedelta(minutes=1))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.CANCELED
+    assert _amounts(member) == []
+
+
+# Against the local Stripe -------------------------------------------------------------------
+
+
+def _start_with_offer(journey, price, offer):
+    response = journey.client.get(
+        reverse("billing:start_checkout", args=[price.pk]) + f"?offer={offer.code}"
+    )
+    assert response.status_code == 303, response.content
+    return response["Location"].rsplit("/", 1)[-1]
+
+
+def _renew(journey, stripe_live, subscription_id):
+    invoice = stripe_live.renew(subscription_id)
+    assert journey.webhook("invoice.paid", invoice).status_code == 200
+    return invoice
+
+
+def test_a_coupon_for_three_months_then_full_price_on_stripe(journey, catalogue, member):
+    stripe_live = journey.server
+    offer = make_offer([catalogue["digital/month"]])
+    session_id = _start_with_offer(journey, catalogue["digital/month"], offer)
+    offer.refresh_from_db()
+    promo = stripe_live.get(f"/v1/promotion_codes/{offer.stripe_promotion_code_id}")
+    assert promo["code"] == "HALF" and promo["promotion"]["coupon"] == offer.stripe_coupon_id
+    coupon = stripe_live.get(f"/v1/coupons/{offer.stripe_coupon_id}")
+    assert (coupon["percent_off"], coupon["duration"], coupon["duration_in_months"]) == (
+        50.0,
+        "repeating",
+        3,
+    )
+    assert coupon["applies_to"]["products"] == [catalogue["digital/month"].plan.stripe_product_id]
+    stored = stripe_live.checkout_sessions[session_id]["session"]
+    assert stored["discounts"][0]["promotion_code"] == offer.stripe_promotion_code_id
+    assert stored["amount_total"] == 400
+
+    status, session = stripe_live.pay_checkout(session_id)
+    assert status == 200, session
+    assert journey.webhook("checkout.session.completed", session).status_code == 200
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.offer == offer
+    for _ in range(3):
+        _renew(journey, stripe_live, session["subscription"])
+    # The fourth invoice is the first at full price.
+    assert _amounts(member) == [400, 400, 400, 800]
+    offer.refresh_from_db()
+    assert (offer.checkouts, offer.redemptions) == (1, 1)
+
+
+def test_a_code_typed_on_stripes_checkout_page_counts_for_its_offer(journey, catalogue, member):
+    stripe_live = journey.server
+    offer = actions.put_offer_on_stripe(make_offer([catalogue["digital/month"]]))
+    session_id = journey.start(catalogue["digital/month"])
+    assert stripe_live.checkout_sessions[session_id]["session"]["allow_promotion_codes"] is True
+    status, session = stripe_live.pay_checkout(session_id, promotion_code="half")
+    assert status == 200, session
+    assert journey.webhook("checkout.session.completed", session).status_code == 200
+    assert Subscription.objects.get(member=member).offer == offer
+    assert _amounts(member) == [400]
+    offer.refresh_from_db()
+    assert offer.redemptions == 1
+
+
+def test_a_capped_offer_is_refused_on_stripe_before_any_checkout(journey, catalogue, member):
+    stripe_live = journey.server
+    offer = make_offer([catalogue["digital/month"]], max_redemptions=1)
+    Offer.objects.filter(pk=offer.pk).update(redemptions=1)
+    before = len(stripe_live.checkout_sessions)
+    response = journey.client.get(
+        reverse("billing:start_checkout", args=[catalogue["digital/month"].pk]) + "?offer=HALF",
+        follow=True,
+    )
+    assert "This offer has been fully claimed." in _messages(response)
+    assert len(stripe_live.checkout_sessions) == before
+
+
+def test_an_expired_code_is_refused_by_stripe_too(journey, catalogue, member):
+    stripe_live = journey.server
+    offer = make_offer([catalogue["digital/month"]], ends_at=timezone.now() + timedelta(days=1))
+    actions.put_offer_on_stripe(offer)
+    session_id = journey.start(catalogue["digital/month"])
+    with freeze_time(timezone.now() + timedelta(days=2)):
+        status, body = stripe_live.pay_checkout(session_id, promotion_code="HALF")
+    assert status == 400 and body["error"]["message"] == "This code has expired."
+
+
+def _trial_offer(catalogue, trial_end):
+    return make_offer(
+        [catalogue["digital/month"]],
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+        trial_end=trial_end,
+    )
+
+
+def test_a_trial_that_converts_on_stripe(journey, catalogue, member):
+    stripe_live = journey.server
+    offer = _trial_offer(catalogue, Offer.TrialEnd.CHARGE)
+    session_id = _start_with_offer(journey, catalogue["digital/month"], offer)
+    stored = stripe_live.checkout_sessions[session_id]
+    assert stored["subscription_data"]["trial_period_days"] == "14"
+    assert stored["session"]["payment_method_collection"] == "always"
+    assert stored["session"]["discounts"] == []
+    status, session = stripe_live.pay_checkout(session_id)
+    assert status == 200, session
+    journey.webhook("checkout.session.completed", session)
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.status == Subscription.Status.TRIALING
+    assert subscription.offer == offer
+    assert _amounts(member) == []
+
+    invoice = stripe_live.end_trial(session["subscription"])
+    assert journey.webhook("invoice.paid", invoice).status_code == 200
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.ACTIVE
+    assert _amounts(member) == [800]
+    assert subscription.first_paid_at is not None
+    assert actions.refund_deadline(subscription) == subscription.first_paid_at + timedelta(days=60)
+
+
+def test_a_trial_without_a_card_is_cancelled_at_its_end_on_stripe(journey, catalogue, member):
+    stripe_live = journey.server
+    offer = _trial_offer(catalogue, Offer.TrialEnd.CANCEL)
+    session_id = _start_with_offer(journey, catalogue["digital/month"], offer)
+    stored = stripe_live.checkout_sessions[session_id]
+    assert stored["session"]["payment_method_collection"] == "if_required"
+    assert stored["subscription_data"]["trial_settings"] == {
+        "end_behavior": {"missing_payment_method": "cancel"}
+    }
+    status, session = stripe_live.pay_checkout(session_id, card=None)
+    assert status == 200, session
+    journey.webhook("checkout.session.completed", session)
+    assert Subscription.objects.get(member=member).status == Subscription.Status.TRIALING
+
+    assert stripe_live.end_trial(session["subscription"]) is None
+    ended = stripe_live.get(f"/v1/subscriptions/{session['subscription']}")
+    assert journey.webhook("customer.subscription.deleted", ended).status_code == 200
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.status == Subscription.Status.CANCELED
+    assert _amounts(member) == []
