@@ -703,6 +703,62 @@ def put_offer_on_stripe(offer: Offer) -> Offer:
     return offer
 
 
+# Trials -----------------------------------------------------------------------------------
+
+TRIAL_REMINDER = timedelta(days=3)
+
+
+def remind_trial_ending(subscription: Subscription, now: datetime | None = None) -> bool:
+    """Tell a member on a free trial, a few days before it ends, what they
+    will be charged and when (or that it ends, when it will be cancelled or
+    asked no card). Once per subscription: call inside a transaction."""
+    now = now or timezone.now()
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("member", "plan", "price", "offer")
+        .get(pk=subscription.pk)
+    )
+    if (
+        locked.status != Subscription.Status.TRIALING
+        or locked.trial_end is None
+        or locked.trial_reminded_at is not None
+        or not now < locked.trial_end <= now + TRIAL_REMINDER
+    ):
+        return False
+    locked.trial_reminded_at = now
+    locked.save(update_fields=["trial_reminded_at"])
+    price = locked.price
+    offer = locked.offer
+    audit("trial_reminder_sent", subscription=locked, trial_end=str(locked.trial_end))
+    _notify(
+        "billing_trial_ending",
+        locked,
+        trial_end=display_date(locked.trial_end),
+        amount=price.display_amount if price else "",
+        interval=price.interval if price else "",
+        will_charge=not locked.cancel_at_period_end,
+        card_optional=bool(offer and offer.is_trial and offer.trial_end == Offer.TrialEnd.CANCEL),
+    )
+    return True
+
+
+def remind_trials_ending(now: datetime | None = None) -> list[Subscription]:
+    """Nightly: remind every trial that ends within the next few days."""
+    now = now or timezone.now()
+    reminded = []
+    due = Subscription.objects.filter(
+        status=Subscription.Status.TRIALING,
+        trial_reminded_at__isnull=True,
+        trial_end__gt=now,
+        trial_end__lte=now + TRIAL_REMINDER,
+    )
+    for subscription in due:
+        with transaction.atomic():
+            if remind_trial_ending(subscription, now):
+                reminded.append(subscription)
+    return reminded
+
+
 # Changing a subscription -------------------------------------------------------------------
 
 

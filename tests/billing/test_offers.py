@@ -358,3 +358,55 @@ def test_a_trial_without_a_card_is_cancelled_at_its_end_on_stripe(journey, catal
     subscription = Subscription.objects.get(member=member)
     assert subscription.status == Subscription.Status.CANCELED
     assert _amounts(member) == []
+
+
+# The trial's reminder -----------------------------------------------------------------------
+
+
+def test_a_reminder_a_few_days_before_the_trials_first_charge(
+    local, plans, member, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    offer = make_offer(
+        [plans["digital/month"]],
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+    )
+    url = _checkout_with(local, plans["digital/month"], offer)
+    local.get(local.post(url, CARD)["Location"])
+    subscription = Subscription.objects.get(member=member)
+    mail.outbox.clear()
+
+    with freeze_time(subscription.trial_end - timedelta(days=4)):
+        assert actions.remind_trials_ending() == []
+    with (
+        freeze_time(subscription.trial_end - timedelta(days=2, hours=23)),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert actions.remind_trials_ending() == [subscription]
+        assert actions.remind_trials_ending() == []
+    ends = actions.display_date(subscription.trial_end)
+    assert [m.subject for m in mail.outbox] == [f"Your free trial of Digital ends on {ends}"]
+    assert "From then, your card is charged $8.00 a month." in mail.outbox[0].body
+
+
+def test_stripes_trial_will_end_notice_sends_the_reminder_once(journey, catalogue, member):
+    from django.core import mail
+
+    stripe_live = journey.server
+    offer = _trial_offer(catalogue, Offer.TrialEnd.CANCEL)
+    session_id = _start_with_offer(journey, catalogue["digital/month"], offer)
+    status, session = stripe_live.pay_checkout(session_id, card=None)
+    journey.webhook("checkout.session.completed", session)
+    mail.outbox.clear()
+    remote = stripe_live.get(f"/v1/subscriptions/{session['subscription']}")
+    trial_end = Subscription.objects.get(member=member).trial_end
+    with freeze_time(trial_end - timedelta(days=3)):
+        journey.webhook("customer.subscription.trial_will_end", remote)
+        journey.webhook("customer.subscription.trial_will_end", remote)
+    assert len(mail.outbox) == 1
+    assert "Without one, your trial simply ends and nothing is charged." in mail.outbox[0].body
