@@ -802,6 +802,62 @@ def cancel_subscription(member: "User", reason: str = "") -> Subscription:
     return subscription
 
 
+def retention_offer(subscription: Subscription | None) -> str:
+    """The retention offer a subscriber about to cancel may take, in their
+    words, or "" when there is none for them: the publisher offers none, the
+    subscription is not a paying one, or they took it before."""
+    if (
+        subscription is None
+        or subscription.status != Subscription.Status.ACTIVE
+        or subscription.cancel_at_period_end
+        or subscription.retention_accepted_at is not None
+    ):
+        return ""
+    billing_settings: BillingSettings = BillingSettings.load()
+    return billing_settings.retention_offer
+
+
+def accept_retention_offer(member: "User", reason: str = "") -> Subscription:
+    """Stay instead of cancelling, at the publisher's retention price (so
+    much off for so many months), with the reason they gave for leaving."""
+    subscription = _member_subscription(member, Subscription.Status.ACTIVE)
+    if not retention_offer(subscription):
+        raise BillingError("This offer is not available on your subscription.")
+    billing_settings: BillingSettings = BillingSettings.load()
+    percent_off = billing_settings.retention_percent_off
+    months = billing_settings.retention_months
+    backend = gateway.for_subscription(subscription)
+    subscription = _store_from(
+        lambda: backend.give_discount(
+            subscription.stripe_subscription_id, percent_off=percent_off, months=months
+        ),
+        subscription,
+    )
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription.pk)
+        subscription.retention_accepted_at = timezone.now()
+        subscription.retention_percent_off = percent_off
+        subscription.retention_months = months
+        subscription.cancellation_reason = " ".join(reason.split())[:200]
+        subscription.save(
+            update_fields=[
+                "retention_accepted_at",
+                "retention_percent_off",
+                "retention_months",
+                "cancellation_reason",
+            ]
+        )
+        audit(
+            "retention_offer_accepted",
+            subscription=subscription,
+            actor=member,
+            reason=subscription.cancellation_reason,
+            percent_off=percent_off,
+            months=months,
+        )
+    return subscription
+
+
 def resume_subscription(member: "User") -> Subscription:
     """Undo a cancellation before the period ends."""
     subscription = _member_subscription(member)

@@ -52,13 +52,40 @@ class BillingSettings(BaseGenericSetting):
         ),
     )
 
-    panels = [FieldPanel("payment_grace_days"), FieldPanel("shipping_countries")]
+    retention_percent_off = models.PositiveSmallIntegerField(
+        _("retention offer: percent off"),
+        default=50,
+        help_text=_(
+            "Offered to a subscriber about to cancel, accepted in one click. 0 offers nothing."
+        ),
+    )
+    retention_months = models.PositiveSmallIntegerField(
+        _("retention offer: for how many months"), default=3
+    )
+
+    panels = [
+        FieldPanel("payment_grace_days"),
+        FieldPanel("shipping_countries"),
+        FieldPanel("retention_percent_off"),
+        FieldPanel("retention_months"),
+    ]
 
     class Meta:
         verbose_name = _("billing")
 
     def __str__(self) -> str:
         return "Billing settings"
+
+    @property
+    def retention_offer(self) -> str:
+        """The retention offer in the reader's words, or "" for none."""
+        if not self.retention_percent_off or not self.retention_months:
+            return ""
+        months = self.retention_months
+        length = "the next month" if months == 1 else f"the next {months} months"
+        if self.retention_percent_off == 50:
+            return f"half price for {length}"
+        return f"{self.retention_percent_off}% off for {length}"
 
     def shipping_country_codes(self) -> list[str]:
         return [code.strip().upper() for code in self.shipping_countries.split(",") if code.strip()]
@@ -386,6 +413,11 @@ class Subscription(models.Model):
         Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions"
     )
     trial_reminded_at = models.DateTimeField(null=True, blank=True)
+    # A retention offer taken instead of cancelling (its reason is kept in
+    # cancellation_reason): so much off for so many months from then.
+    retention_accepted_at = models.DateTimeField(null=True, blank=True)
+    retention_percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    retention_months = models.PositiveSmallIntegerField(null=True, blank=True)
     payment_failed_at = models.DateTimeField(null=True, blank=True)
     welcomed_at = models.DateTimeField(null=True, blank=True)
     granted_by = models.ForeignKey(

@@ -475,6 +475,34 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> RemoteSubscr
         )
 
 
+def give_discount(subscription_id: str, *, percent_off: int, months: int) -> RemoteSubscription:
+    """Put `percent_off` for the next `months` months on a subscription (a
+    retention offer). The coupon has a fixed id per offer, made once."""
+    coupon_id = f"masthead-retention-{percent_off}-{months}"
+    try:
+        with _errors():
+            client().v1.coupons.create(
+                {
+                    "id": coupon_id,
+                    "name": f"{percent_off}% off for {months} months",
+                    "percent_off": float(percent_off),
+                    "duration": "repeating",
+                    "duration_in_months": months,
+                }
+            )
+    except GatewayError as error:
+        if error.code != "resource_already_exists":
+            raise
+    with _errors():
+        return read_subscription(
+            _dict(
+                client().v1.subscriptions.update(
+                    subscription_id, {"discounts": [{"coupon": coupon_id}]}
+                )
+            )
+        )
+
+
 def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> RemoteSubscription:
     """Move the subscription to another price, prorating the difference."""
     with _errors():

@@ -244,13 +244,28 @@ def complete_checkout(
     return fulfilled
 
 
-def _amount(price: Price, offer: Offer | None, paid_periods: int) -> int:
+def _amount(
+    price: Price,
+    offer: Offer | None,
+    paid_periods: int,
+    subscription: Subscription | None = None,
+    period_start: datetime | None = None,
+) -> int:
     """What the invoice after `paid_periods` paid periods costs, with the
-    offer's discount while it lasts."""
-    if offer is None:
-        return price.amount
-    months = paid_periods * (12 if price.interval == Price.Interval.YEAR else 1)
-    return offer.discounted(price.amount, months)
+    offer's discount while it lasts, or a retention offer's."""
+    amount = price.amount
+    if offer is not None:
+        months = paid_periods * (12 if price.interval == Price.Interval.YEAR else 1)
+        amount = offer.discounted(price.amount, months)
+    if subscription is not None and subscription.retention_accepted_at and period_start:
+        ends = subscription.retention_accepted_at + relativedelta(
+            months=subscription.retention_months or 0
+        )
+        if period_start < ends:
+            amount = price.amount - round(
+                price.amount * (subscription.retention_percent_off or 0) / 100
+            )
+    return amount
 
 
 def _invoice(
@@ -341,6 +356,12 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> RemoteSubscr
     )
 
 
+def give_discount(subscription_id: str, *, percent_off: int, months: int) -> RemoteSubscription:
+    # The discount lives on the subscription's row (retention_*), which
+    # `renew_due` reads.
+    return retrieve_subscription(subscription_id)
+
+
 def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> RemoteSubscription:
     return replace(retrieve_subscription(subscription_id), price_id=price_id)
 
@@ -429,7 +450,7 @@ def renew_due(now: datetime | None = None) -> list[str]:
                 )
                 stored = actions.store_subscription(remote, fetched_at=now)
                 assert stored is not None  # the price is a test-mode price of ours
-                amount = _amount(price, subscription.offer, number - 1)
+                amount = _amount(price, subscription.offer, number - 1, subscription, start)
                 actions.store_invoice(
                     stored.subscription, _invoice(remote, price, number, start, amount)
                 )

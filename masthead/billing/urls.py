@@ -13,6 +13,7 @@ urlpatterns = [
     path("billing/portal/", views.portal, name="portal"),
     path("billing/cancel/", views.cancel, name="cancel"),
     path("billing/resume/", views.resume, name="resume"),
+    path("billing/stay/", views.stay, name="stay"),
     path("billing/refund/", views.refund, name="refund"),
     path("billing/switch/<id:price_id>/", views.switch, name="switch"),
     path("billing/test-checkout/<str:session>/", views.test_checkout, name="test_checkout"),

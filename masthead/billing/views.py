@@ -266,6 +266,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
             {
                 "subscription": subscription,
                 "access_until": actions.display_date(subscription.current_period_end),
+                "retention_offer": actions.retention_offer(subscription),
             },
         )
     return _billing_action(
@@ -274,6 +275,20 @@ def cancel(request: HttpRequest) -> HttpResponse:
         lambda sub: (
             "Your subscription is cancelled. You keep access until "
             f"{actions.display_date(sub.current_period_end)}, and can resume until then."
+        ),
+    )
+
+
+@login_required
+@require_POST
+def stay(request: HttpRequest) -> HttpResponse:
+    """The retention offer, taken from the cancel page in one click."""
+    return _billing_action(
+        request,
+        actions.accept_retention_offer,
+        lambda sub: (
+            f"Thank you for staying: {sub.retention_percent_off}% off for the next "
+            f"{sub.retention_months} months. Your subscription continues as before."
         ),
     )
 

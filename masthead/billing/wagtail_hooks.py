@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -248,11 +248,14 @@ class SubscriptionViewSet(ReadOnlyViewSet):
 
 class CancellationIndexView(IndexView):
     def get_base_queryset(self) -> "QuerySet[Subscription]":
+        # Those who stayed for the retention offer too, with their reasons.
         return (
-            Subscription.objects.filter(canceled_at__isnull=False)
+            Subscription.objects.filter(
+                Q(canceled_at__isnull=False) | Q(retention_accepted_at__isnull=False)
+            )
             .exclude(status=Subscription.Status.REFUNDED)
             .select_related("member", "plan")
-            .order_by("-canceled_at")
+            .order_by(F("canceled_at").desc(nulls_last=True), "-retention_accepted_at")
         )
 
 
@@ -269,6 +272,7 @@ class CancellationViewSet(ReadOnlyViewSet):
         "canceled_at",
         "current_period_end",
         "cancellation_reason",
+        "retention_accepted_at",
         "status",
     ]
 

@@ -347,6 +347,13 @@ class StripeServer:
         data.pop("expand", None)
         data.pop("proration_behavior", None)
         data.pop("payment_behavior", None)
+        discounts = data.pop("discounts", None)
+        if discounts:
+            coupon = self.coupons.get(discounts[0].get("coupon"))
+            if coupon is None:
+                return _error(400, "No such coupon.", code="resource_missing", param="discounts")
+            self.discounts[params["id"]] = {"coupon": coupon, "start": int(time.time())}
+            coupon["times_redeemed"] += 1
         if "items" in data:
             data["items"] = self._items_with_plans(data["items"])
         subscription = ls.Subscription._api_retrieve(params["id"])
@@ -425,6 +432,8 @@ class StripeServer:
             return _error(400, "You must pass currency when passing amount_off.", param="currency")
         if duration == "repeating" and not data.get("duration_in_months"):
             return _error(400, "Missing required param: duration_in_months.")
+        if data.get("id") in self.coupons:
+            return _error(400, "Coupon already exists.", code="resource_already_exists", param="id")
         coupon = {
             "id": data.get("id") or _random("", 8),
             "object": "coupon",

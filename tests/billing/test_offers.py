@@ -410,3 +410,65 @@ def test_stripes_trial_will_end_notice_sends_the_reminder_once(journey, catalogu
         journey.webhook("customer.subscription.trial_will_end", remote)
     assert len(mail.outbox) == 1
     assert "Without one, your trial simply ends and nothing is charged." in mail.outbox[0].body
+
+
+# The retention offer at cancellation ------------------------------------------------------
+
+
+def test_the_retention_offer_taken_in_one_click_in_test_mode(local, plans, member):
+    start = local.post(reverse("billing:start_checkout", args=[plans["digital/month"].pk]))
+    local.get(local.post(start["Location"], CARD)["Location"])
+    page = local.get("/billing/cancel/").content.decode()
+    assert "Stay for half price for the next 3 months" in page
+
+    response = local.post("/billing/stay/", {"reason": "Too dear"}, follow=True)
+    assert (
+        "Thank you for staying: 50% off for the next 3 months. "
+        "Your subscription continues as before." in _messages(response)
+    )
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.cancel_at_period_end is False
+    assert subscription.cancellation_reason == "Too dear"
+    assert (subscription.retention_percent_off, subscription.retention_months) == (50, 3)
+    accepted = BillingAuditLog.objects.get(action="retention_offer_accepted")
+    assert accepted.detail["reason"] == "Too dear"
+
+    for month in range(1, 5):
+        testmode.renew_due(subscription.created_at + relativedelta(months=month, minutes=1))
+    assert _amounts(member) == [800, 400, 400, 400, 800]
+    # Once per subscription: the next visit to the cancel page just cancels.
+    assert "Stay for" not in local.get("/billing/cancel/").content.decode()
+    response = local.post("/billing/stay/", follow=True)
+    assert "This offer is not available on your subscription." in _messages(response)
+
+
+def test_no_retention_offer_when_the_publisher_offers_none(local, plans, member):
+    from masthead.billing.models import BillingSettings
+
+    BillingSettings.objects.update_or_create(defaults={"retention_percent_off": 0})
+    start = local.post(reverse("billing:start_checkout", args=[plans["digital/month"].pk]))
+    local.get(local.post(start["Location"], CARD)["Location"])
+    page = local.get("/billing/cancel/").content.decode()
+    assert "Stay for" not in page and "Cancel my subscription" in page
+    response = local.post("/billing/stay/", follow=True)
+    assert "This offer is not available on your subscription." in _messages(response)
+
+
+def test_the_retention_offer_on_stripe_discounts_the_next_three_invoices(
+    journey, catalogue, member
+):
+    stripe_live = journey.server
+    session = journey.complete(catalogue["digital/month"])
+    # Taken in the middle of a period: the discount lasts three months from
+    # then, which covers the next three invoices.
+    with freeze_time(timezone.now() + timedelta(days=10)):
+        journey.client.post("/billing/stay/", {"reason": "Reading less"})
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.retention_accepted_at is not None
+    assert subscription.cancellation_reason == "Reading less"
+    assert stripe_live.discounts[session["subscription"]]["coupon"]["id"] == (
+        "masthead-retention-50-3"
+    )
+    for _ in range(4):
+        _renew(journey, stripe_live, session["subscription"])
+    assert _amounts(member) == [800, 400, 400, 400, 800]
