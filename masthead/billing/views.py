@@ -23,7 +23,7 @@ from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
 from .forms import GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
-from .models import Gift, Plan, Price, Subscription
+from .models import Gift, Offer, Plan, Price, Subscription, format_money
 from .remote import CardDeclined, GatewayError, RemoteCheckout
 
 if TYPE_CHECKING:
@@ -351,7 +351,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         return redirect("billing:subscribe")
     if data["m"] != request.user.pk:
         raise Http404("No such checkout.")
-    gift = price = None
+    gift = price = offer = None
     if "g" in data:
         gift = get_object_or_404(Gift.objects.select_related("plan"), pk=data["g"])
         plan, amount, needs_address = gift.plan, gift.display_amount, False
@@ -360,6 +360,9 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         price = get_object_or_404(Price.objects.select_related("plan"), pk=data["p"])
         plan, amount, needs_address = price.plan, price.display_amount, price.plan.includes_print
         done_url = reverse("billing:success")
+        offer = Offer.objects.filter(pk=data["o"]).first() if "o" in data else None
+        if offer is not None and not offer.is_trial:
+            amount = format_money(offer.discounted(price.amount, 0), price.currency)
     return_to = safe_next(data.get("r"))
     countries = actions.shipping_countries()
     card_form = TestCardForm(request.POST or None)
@@ -395,6 +398,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "plan": plan,
             "price": price,
             "gift": gift,
+            "offer": offer,
             "amount": amount,
             "card_form": card_form,
             "address_form": address_form,
