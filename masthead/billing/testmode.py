@@ -169,11 +169,21 @@ def _interval(price: Price) -> relativedelta:
     )
 
 
+# A test-mode customer who started a free trial without a card: the trial
+# ends cancelled (there is no Customer Portal in test mode to add one).
+NO_CARD = "_nocard"
+
+
+def has_card(subscription: Subscription) -> bool:
+    return not subscription.stripe_customer_id.endswith(NO_CARD)
+
+
 def complete_checkout(
-    session_id: str, *, shipping: dict[str, Any] | None = None
+    session_id: str, *, shipping: dict[str, Any] | None = None, with_card: bool = True
 ) -> Subscription | Gift | None:
-    """Pay for a session whose card `charge_card` accepted, and fulfil it
-    through the same action as Stripe's webhook. Safe to submit twice."""
+    """Pay for a session whose card `charge_card` accepted (or, for a free
+    trial that asks for none, without a card), and fulfil it through the
+    same action as Stripe's webhook. Safe to submit twice."""
     from . import actions
 
     data = load_session(session_id)
@@ -208,7 +218,7 @@ def complete_checkout(
     trial_end = now + relativedelta(days=trial_days) if trial_days else None
     remote = RemoteSubscription(
         id=subscription_id,
-        customer_id=f"tm_cus_{data['m']}",
+        customer_id=f"tm_cus_{data['m']}" + ("" if with_card else NO_CARD),
         status="trialing" if trial_end else "active",
         price_id=f"tm_price_{price.pk}",
         item_id="tm_si_" + _digest(session_id),
@@ -428,6 +438,8 @@ def renew_due(now: datetime | None = None) -> list[str]:
         remote = retrieve_subscription(subscription.stripe_subscription_id)
         price = subscription.price
         with transaction.atomic():
+            if remote.status == "trialing" and not has_card(subscription):
+                remote = replace(remote, cancel_at_period_end=True)
             if remote.cancel_at_period_end:
                 ended = replace(remote, status="canceled", ended_at=remote.current_period_end)
                 actions.store_subscription(ended, fetched_at=now)

@@ -370,7 +370,19 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         ShippingAddressForm(request.POST or None, countries=countries) if needs_address else None
     )
     card_error = ""
-    if request.method == "POST":
+    cardless = offer is not None and offer.is_trial and offer.trial_end == Offer.TrialEnd.CANCEL
+    if request.method == "POST" and cardless and "without_card" in request.POST:
+        if address_form is None or address_form.is_valid():
+            testmode.complete_checkout(
+                session,
+                shipping=address_form.stripe_shipping() if address_form else None,
+                with_card=False,
+            )
+            query = {"session_id": session}
+            if return_to:
+                query["next"] = return_to
+            return redirect(done_url + "?" + urlencode(query))
+    elif request.method == "POST":
         forms_valid = card_form.is_valid() and (address_form is None or address_form.is_valid())
         if forms_valid:
             month, year = card_form.cleaned_data["expiry"]
@@ -399,6 +411,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "price": price,
             "gift": gift,
             "offer": offer,
+            "cardless": cardless,
             "amount": amount,
             "card_form": card_form,
             "address_form": address_form,

@@ -80,6 +80,9 @@ def test_the_landing_page_shows_the_offer_and_its_plans_and_counts_views(local, 
     assert local.get("/offer/half/")["Location"] == "/offer/HALF/"
     offer.refresh_from_db()
     assert offer.views == 1
+    # Never kept by the shared page cache, so every view counts and an
+    # ended offer stops at once.
+    assert "public" not in response.get("Cache-Control", "")
 
 
 def test_a_code_typed_on_the_subscribe_page_leads_to_its_offer(local, plans):
@@ -99,6 +102,31 @@ def test_the_admin_lists_offers_with_their_counts(client, plans):
     html = client.get("/admin/billing/offers/").content.decode()
     assert "HALF" in html and "50% off for 3 months" in html
     assert client.get("/admin/billing/offers/new/").status_code == 200
+
+
+def test_the_publisher_makes_an_offer_in_the_admin(client, plans):
+    from django.contrib.auth import get_user_model
+
+    admin = get_user_model().objects.create_superuser(email="publisher@example.com")
+    client.force_login(admin)
+    form = {
+        "name": "Try it",
+        "code": "try-it",
+        "kind": "trial",
+        "currency": "usd",
+        "duration": "repeating",
+        "trial_end": "cancel",
+        "prices": [plans["digital/month"].pk, plans["digital/year"].pk],
+        "active": "on",
+    }
+    response = client.post("/admin/billing/offers/new/", form)
+    assert response.status_code == 200  # the form again: a trial needs its days
+    assert not Offer.objects.exists()
+    response = client.post("/admin/billing/offers/new/", {**form, "trial_days": "30"})
+    assert response.status_code == 302
+    offer = Offer.objects.get()
+    assert offer.code == "TRY-IT" and offer.summary == "30-day free trial"
+    assert set(offer.prices.all()) == {plans["digital/month"], plans["digital/year"]}
 
 
 def test_an_offer_must_say_what_it_gives(db):
@@ -472,3 +500,24 @@ def test_the_retention_offer_on_stripe_discounts_the_next_three_invoices(
     for _ in range(4):
         _renew(journey, stripe_live, session["subscription"])
     assert _amounts(member) == [800, 400, 400, 400, 800]
+
+
+def test_a_trial_without_a_card_ends_cancelled_in_test_mode(local, plans, member):
+    offer = make_offer(
+        [plans["digital/month"]],
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+        trial_end=Offer.TrialEnd.CANCEL,
+    )
+    url = _checkout_with(local, plans["digital/month"], offer)
+    assert "Start my free trial without a card" in local.get(url).content.decode()
+    local.get(local.post(url, {"without_card": ""})["Location"])
+    subscription = Subscription.objects.get(member=member)
+    assert subscription.status == Subscription.Status.TRIALING
+    testmode.renew_due(subscription.trial_end + timedelta(minutes=1))
+    subscription.refresh_from_db()
+    assert subscription.status == Subscription.Status.CANCELED
+    assert _amounts(member) == []
