@@ -663,6 +663,41 @@ def redeem_offer(offer: Offer, subscription: Subscription) -> None:
     audit("offer_redeemed", subscription=subscription, offer=offer.pk, code=offer.code)
 
 
+# What Stripe's coupon and promotion code carry of an offer.
+OFFER_TERMS_ON_STRIPE = (
+    "code",
+    "kind",
+    "percent_off",
+    "amount_off",
+    "currency",
+    "duration",
+    "duration_in_months",
+    "ends_at",
+    "max_redemptions",
+    "active",
+)
+
+
+def offer_changed(offer: Offer, before: Offer, prices_before: set[int]) -> Offer:
+    """The publisher edited an offer already on Stripe in a way Stripe's
+    copy carries: its code stops working there, and an offer still on sale
+    gets a new coupon and code at once, so a code typed on Stripe's page
+    follows the offer as it is now."""
+    changed = any(getattr(offer, name) != getattr(before, name) for name in OFFER_TERMS_ON_STRIPE)
+    changed = changed or prices_before != set(offer.prices.values_list("pk", flat=True))
+    if not changed or not offer.stripe_promotion_code_id or gateway.test_mode():
+        return offer
+    from . import stripe_api
+
+    stripe_api.deactivate_promotion_code(offer.stripe_promotion_code_id)
+    audit("offer_withdrawn_from_stripe", offer=offer.pk, code=offer.stripe_promotion_code_id)
+    offer.stripe_coupon_id = offer.stripe_promotion_code_id = ""
+    offer.save(update_fields=["stripe_coupon_id", "stripe_promotion_code_id"])
+    if offer.refusal() is None and not offer.is_trial:
+        put_offer_on_stripe(offer)
+    return offer
+
+
 def put_offer_on_stripe(offer: Offer) -> Offer:
     """Make the offer's coupon and promotion code on Stripe, once; a code
     typed on Stripe's checkout page then works too, within the offer's end

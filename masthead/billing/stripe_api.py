@@ -316,6 +316,13 @@ def create_promotion_code(
         return client().v1.promotion_codes.create(params).id
 
 
+def deactivate_promotion_code(promotion_code_id: str) -> None:
+    """Stop a code working on Stripe's checkout page (a coupon's terms cannot
+    change: an offer that changes gets a new coupon and code)."""
+    with _errors():
+        client().v1.promotion_codes.update(promotion_code_id, {"active": False})
+
+
 # Checkout and the Customer Portal ---------------------------------------------------
 
 

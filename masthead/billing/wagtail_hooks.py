@@ -180,6 +180,21 @@ class PriceViewSet(ModelViewSet):
 # Offers ----------------------------------------------------------------------------------
 
 
+class OfferEditView(EditView):
+    def save_instance(self) -> Offer:
+        before = Offer.objects.get(pk=self.object.pk)
+        prices_before = set(before.prices.values_list("pk", flat=True))
+        instance: Offer = super().save_instance()
+        try:
+            actions.offer_changed(instance, before, prices_before)
+        except GatewayError as error:
+            messages.error(
+                self.request,
+                f"Saved, but Stripe still has the offer as it was: {error.message}",
+            )
+        return instance
+
+
 class OfferViewSet(ModelViewSet):
     """Offers with their counts: landing page views, checkouts started and
     subscriptions bought with them."""
@@ -191,6 +206,7 @@ class OfferViewSet(ModelViewSet):
     url_prefix = "billing/offers"
     name = "billing_offers"
     copy_view_enabled = False
+    edit_view_class = OfferEditView
     form_fields = [
         "name",
         "code",

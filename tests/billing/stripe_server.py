@@ -133,6 +133,7 @@ class StripeServer:
             ("GET", "/v1/coupons/{id}", self.retrieve_coupon),
             ("POST", "/v1/promotion_codes", self.create_promotion_code),
             ("GET", "/v1/promotion_codes/{id}", self.retrieve_promotion_code),
+            ("POST", "/v1/promotion_codes/{id}", self.update_promotion_code),
             ("POST", "/v1/checkout/sessions", self.create_checkout_session),
             ("GET", "/v1/checkout/sessions/{id}", self.retrieve_checkout_session),
             ("POST", "/v1/billing_portal/sessions", self.create_portal_session),
@@ -506,6 +507,20 @@ class StripeServer:
         promo = self.promotion_codes.get(params["id"])
         if promo is None:
             return _error(404, f"No such promotion code: '{params['id']}'", code="resource_missing")
+        return web.json_response(promo)
+
+    async def update_promotion_code(self, request, params):
+        promo = self.promotion_codes.get(params["id"])
+        if promo is None:
+            return _error(404, f"No such promotion code: '{params['id']}'", code="resource_missing")
+        data = await ls_server.get_post_data(request) or {}
+        unknown = set(data) - {"active", "metadata", "restrictions"}
+        if unknown:
+            return _error(400, f"Received unknown parameter: {sorted(unknown)[0]}")
+        if "active" in data:
+            promo["active"] = _bool(data["active"])
+        if "metadata" in data:
+            promo["metadata"] = data["metadata"] or {}
         return web.json_response(promo)
 
     def _promotion_problem(self, promo, product):

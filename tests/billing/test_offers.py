@@ -521,3 +521,39 @@ def test_a_trial_without_a_card_ends_cancelled_in_test_mode(local, plans, member
     subscription.refresh_from_db()
     assert subscription.status == Subscription.Status.CANCELED
     assert _amounts(member) == []
+
+
+def test_an_offer_edited_in_the_admin_gets_a_new_code_on_stripe(client, catalogue, stripe_server):
+    from django.contrib.auth import get_user_model
+
+    stripe_server.promotion_codes.clear()
+    admin = get_user_model().objects.create_superuser(email="publisher@example.com")
+    client.force_login(admin)
+    offer = actions.put_offer_on_stripe(make_offer([catalogue["digital/month"]]))
+    old_code = offer.stripe_promotion_code_id
+    form = {
+        "name": offer.name,
+        "code": "HALF",
+        "kind": "percent_off",
+        "percent_off": "50",
+        "currency": "usd",
+        "duration": "repeating",
+        "duration_in_months": "3",
+        "trial_end": "charge",
+        "prices": [catalogue["digital/month"].pk],
+        "active": "on",
+        "max_redemptions": "100",
+    }
+    response = client.post(f"/admin/billing/offers/edit/{offer.pk}/", form)
+    assert response.status_code == 302, response.content
+    offer.refresh_from_db()
+    assert stripe_server.get(f"/v1/promotion_codes/{old_code}")["active"] is False
+    new = stripe_server.get(f"/v1/promotion_codes/{offer.stripe_promotion_code_id}")
+    assert new["active"] is True and new["max_redemptions"] == 100 and new["code"] == "HALF"
+
+    # Taken off sale: the code stops working on Stripe's page too.
+    del form["active"]
+    client.post(f"/admin/billing/offers/edit/{offer.pk}/", form)
+    offer.refresh_from_db()
+    assert offer.stripe_promotion_code_id == ""
+    assert stripe_server.get(f"/v1/promotion_codes/{new['id']}")["active"] is False
