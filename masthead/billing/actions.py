@@ -840,10 +840,13 @@ def cancel_subscription(member: "User", reason: str = "") -> Subscription:
 def retention_offer(subscription: Subscription | None) -> str:
     """The retention offer a subscriber about to cancel may take, in their
     words, or "" when there is none for them: the publisher offers none, the
-    subscription is not a paying one, or they took it before."""
+    subscription is not a paying monthly one (months off a yearly price
+    would reach no invoice), or they took it before."""
     if (
         subscription is None
         or subscription.status != Subscription.Status.ACTIVE
+        or subscription.price is None
+        or subscription.price.interval != Price.Interval.MONTH
         or subscription.cancel_at_period_end
         or subscription.retention_accepted_at is not None
     ):

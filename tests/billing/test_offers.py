@@ -85,6 +85,21 @@ def test_the_landing_page_shows_the_offer_and_its_plans_and_counts_views(local, 
     assert "public" not in response.get("Cache-Control", "")
 
 
+def test_a_reader_not_signed_in_signs_in_first_and_keeps_the_offer(test_mode, plans, client):
+    make_offer([plans["digital/month"]])
+    link = reverse("billing:start_checkout", args=[plans["digital/month"].pk]) + "?offer=HALF"
+    response = client.get(link)
+    assert response["Location"].startswith("/account/sign-in/?next=")
+    assert response["Location"].endswith("%3Foffer%3DHALF")
+
+
+def test_no_retention_offer_on_a_yearly_subscription(local, plans, member):
+    start = local.post(reverse("billing:start_checkout", args=[plans["digital/year"].pk]))
+    local.get(local.post(start["Location"], CARD)["Location"])
+    page = local.get("/billing/cancel/").content.decode()
+    assert "Stay for" not in page and "Cancel my subscription" in page
+
+
 def test_a_code_typed_on_the_subscribe_page_leads_to_its_offer(local, plans):
     make_offer([plans["digital/month"]])
     assert local.get("/offer/?code=+half+")["Location"] == "/offer/HALF/"
