@@ -464,6 +464,8 @@ def start_checkout(
         problem = offer.refusal(price)
         if problem:
             raise BillingError(problem)
+        if offer.is_trial and Subscription.objects.paid().filter(member=member).exists():
+            raise BillingError("Free trials are for new subscribers.")
     metadata = {"member_id": str(member.pk), "price_id": str(price.pk), "kind": "subscription"}
     if from_article:
         metadata["from_article"] = str(from_article)
@@ -873,6 +875,8 @@ def accept_retention_offer(member: "User", reason: str = "") -> Subscription:
     )
     with transaction.atomic():
         subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription.pk)
+        if subscription.retention_accepted_at is not None:
+            return subscription  # a double click: recorded once
         subscription.retention_accepted_at = timezone.now()
         subscription.retention_percent_off = percent_off
         subscription.retention_months = months

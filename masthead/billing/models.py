@@ -18,6 +18,7 @@ from django.db import models
 from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
 from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel
@@ -336,7 +337,8 @@ class Offer(models.Model):
         if not self.active or (self.starts_at and now < self.starts_at):
             return "This offer is not available."
         if self.ends_at and now >= self.ends_at:
-            return f"This offer ended on {self.ends_at:%B} {self.ends_at.day}, {self.ends_at.year}."
+            ended = format_date(timezone.localtime(self.ends_at), "F j, Y")
+            return f"This offer ended on {ended}."
         if self.max_redemptions is not None and self.redemptions >= self.max_redemptions:
             return "This offer has been fully claimed."
         if price is not None and not self.prices.filter(pk=price.pk).exists():

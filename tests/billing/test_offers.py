@@ -181,7 +181,7 @@ def test_an_expired_offer_is_refused_with_a_clear_message(local, plans, member):
     )
     page = local.get("/offer/HALF/")
     assert page.status_code == 410
-    ended = f"This offer ended on {offer.ends_at:%B} {offer.ends_at.day}, {offer.ends_at.year}."
+    ended = f"This offer ended on {actions.display_date(offer.ends_at)}."
     assert ended in page.content.decode()
     assert "Subscribe with this offer" not in page.content.decode()
     link = reverse("billing:start_checkout", args=[plans["digital/month"].pk]) + "?offer=HALF"
@@ -572,3 +572,22 @@ def test_an_offer_edited_in_the_admin_gets_a_new_code_on_stripe(client, catalogu
     offer.refresh_from_db()
     assert offer.stripe_promotion_code_id == ""
     assert stripe_server.get(f"/v1/promotion_codes/{new['id']}")["active"] is False
+
+
+def test_a_free_trial_is_for_new_subscribers(local, plans, member):
+    offer = make_offer(
+        [plans["digital/month"]],
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+    )
+    url = _checkout_with(local, plans["digital/month"], offer)
+    local.get(local.post(url, CARD)["Location"])
+    local.post("/billing/cancel/")
+    subscription = Subscription.objects.get(member=member)
+    testmode.renew_due(subscription.trial_end + timedelta(minutes=1))
+    link = reverse("billing:start_checkout", args=[plans["digital/month"].pk]) + "?offer=TRY14"
+    response = local.get(link, follow=True)
+    assert "Free trials are for new subscribers." in _messages(response)
