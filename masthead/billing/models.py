@@ -334,8 +334,11 @@ class Offer(models.Model):
         """Why the offer cannot be taken now (for `price`), written for the
         reader; None when it can."""
         now = now or timezone.now()
-        if not self.active or (self.starts_at and now < self.starts_at):
+        if not self.active:
             return "This offer is not available."
+        if self.starts_at and now < self.starts_at:
+            starts = format_date(timezone.localtime(self.starts_at), "F j, Y")
+            return f"This offer starts on {starts}."
         if self.ends_at and now >= self.ends_at:
             ended = format_date(timezone.localtime(self.ends_at), "F j, Y")
             return f"This offer ended on {ended}."

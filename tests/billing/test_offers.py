@@ -173,6 +173,8 @@ def test_a_coupon_for_three_months_then_full_price_in_test_mode(local, plans, me
     offer.refresh_from_db()
     assert (offer.checkouts, offer.redemptions) == (1, 1)
     assert BillingAuditLog.objects.filter(action="offer_redeemed", subscription=subscription)
+    account = local.get("/account/").content.decode()
+    assert "With the offer HALF: 50% off for 3 months." in account
 
 
 def test_an_expired_offer_is_refused_with_a_clear_message(local, plans, member):
@@ -189,6 +191,16 @@ def test_an_expired_offer_is_refused_with_a_clear_message(local, plans, member):
     assert ended in _messages(response)
     offer.refresh_from_db()
     assert (offer.views, offer.checkouts) == (0, 0)
+
+
+def test_an_offer_not_yet_started_or_withdrawn_is_refused(local, plans, member):
+    offer = make_offer([plans["digital/month"]], starts_at=timezone.now() + timedelta(days=2))
+    page = local.get("/offer/HALF/")
+    assert page.status_code == 410
+    starts = actions.display_date(offer.starts_at)
+    assert f"This offer starts on {starts}." in page.content.decode()
+    Offer.objects.filter(pk=offer.pk).update(starts_at=None, active=False)
+    assert "This offer is not available." in local.get("/offer/HALF/").content.decode()
 
 
 def test_a_capped_offer_is_refused_once_fully_claimed(local, plans, member):
