@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from masthead.accounts import ratelimit
 from masthead.accounts.models import User
@@ -162,6 +162,7 @@ def success(request: HttpRequest) -> HttpResponse:
     )
 
 
+@require_safe
 def offer(request: HttpRequest, code: str) -> HttpResponse:
     """An offer's landing page: what it gives and the plans it is good for,
     each a button to checkout with it; or why it cannot be taken."""
@@ -171,7 +172,7 @@ def offer(request: HttpRequest, code: str) -> HttpResponse:
     if found.code != code:
         return redirect(found.get_absolute_url(), permanent=True)
     problem = found.refusal()
-    if request.method == "GET" and problem is None:
+    if request.method == "GET" and problem is None:  # not a HEAD
         actions.count_offer_view(found)
     return render(
         request,
@@ -187,6 +188,7 @@ def offer(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
+@require_safe
 def offer_code(request: HttpRequest) -> HttpResponse:
     """The subscribe page's code box: on to the offer's page."""
     code = request.GET.get("code", "").strip()[:40]
