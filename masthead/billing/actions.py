@@ -36,6 +36,7 @@ from .models import (
     BillingSettings,
     Gift,
     Invoice,
+    Offer,
     Payment,
     Plan,
     Price,
@@ -570,12 +571,18 @@ def tax_note() -> str:
 
 
 def start_checkout(
-    member: "User", price: Price, from_article: int | None = None, *, return_to: str = ""
+    member: "User",
+    price: Price,
+    from_article: int | None = None,
+    *,
+    return_to: str = "",
+    offer: Offer | None = None,
 ) -> str:
-    """Begin subscribing `member` to `price`; returns the URL to send them to.
-    `from_article`: the page id of the article whose paywall led here, kept
-    with the checkout. `return_to`, a path on this site (that article), is
-    where the success page sends them once they have paid."""
+    """Begin subscribing `member` to `price`, with `offer` if given; returns
+    the URL to send them to. `from_article`: the page id of the article whose
+    paywall led here, kept with the checkout. `return_to`, a path on this
+    site (that article), is where the success page sends them once they
+    have paid."""
     if not price.active or not price.plan.active:
         raise BillingError("That plan is no longer offered.")
     current = live_subscription(member)
@@ -584,18 +591,32 @@ def start_checkout(
             f"You already subscribe to {current.plan.name}. "
             "Change plans from your account page instead."
         )
+    if offer is not None:
+        problem = offer.refusal(price)
+        if problem:
+            raise BillingError(problem)
+        if offer.is_trial and Subscription.objects.paid().filter(member=member).exists():
+            raise BillingError("Free trials are for new subscribers.")
     metadata = {"member_id": str(member.pk), "price_id": str(price.pk), "kind": "subscription"}
     if from_article:
         metadata["from_article"] = str(from_article)
+    if offer is not None:
+        metadata["offer_id"] = str(offer.pk)
     countries = shipping_countries() if price.plan.includes_print else []
     if gateway.test_mode():
         from . import testmode
 
-        return testmode.checkout_url(
+        url = testmode.checkout_url(
             testmode.new_session(
-                member=member.pk, price=price.pk, from_article=from_article, return_to=return_to
+                member=member.pk,
+                price=price.pk,
+                from_article=from_article,
+                return_to=return_to,
+                offer=offer.pk if offer else None,
             )
         )
+        _count_offer_checkout(offer)
+        return url
     if not price.stripe_price_id:
         raise BillingError("That plan is not set up for payments yet.")
     known_customer = (
@@ -607,6 +628,10 @@ def start_checkout(
     )
     from . import stripe_api
 
+    promotion_code_id = ""
+    if offer is not None and not offer.is_trial:
+        promotion_code_id = put_offer_on_stripe(offer).stripe_promotion_code_id
+    trial_days = offer.trial_days or 0 if offer is not None and offer.is_trial else price.trial_days
     checkout = stripe_api.create_subscription_checkout(
         price_id=price.stripe_price_id,
         member_id=member.pk,
@@ -615,11 +640,23 @@ def start_checkout(
         success_url=success_url(reverse("billing:success"), "{CHECKOUT_SESSION_ID}", return_to),
         cancel_url=absolute_url(reverse("billing:checkout_cancel")),
         metadata=metadata,
-        trial_days=price.trial_days,
+        trial_days=trial_days,
+        trial_without_card=offer is not None
+        and offer.is_trial
+        and offer.trial_end == Offer.TrialEnd.CANCEL,
+        promotion_code_id=promotion_code_id,
         shipping_countries=countries,
         automatic_tax=tax_enabled(),
     )
-    audit("checkout_started", member=member, actor=member, session=checkout.id, price=price.pk)
+    audit(
+        "checkout_started",
+        member=member,
+        actor=member,
+        session=checkout.id,
+        price=price.pk,
+        offer=offer.pk if offer else None,
+    )
+    _count_offer_checkout(offer)
     return checkout.url
 
 
@@ -684,6 +721,9 @@ def apply_checkout(state: CheckoutState) -> Subscription | Gift | None:
     if first_fulfilment:
         subscription.checkout_session_id = checkout.id
         subscription.save(update_fields=["checkout_session_id"])
+        offer = _checkout_offer(checkout)
+        if offer is not None:
+            redeem_offer(offer, subscription)
         from_article = (checkout.metadata or {}).get("from_article", "")
         transaction.on_commit(
             partial(
@@ -708,6 +748,187 @@ def fulfil_checkout(session_id: str) -> Subscription | Gift | None:
     state = fetch_checkout(session_id)
     with transaction.atomic():
         return apply_checkout(state)
+
+
+# Offers ---------------------------------------------------------------------------------
+
+
+def find_offer(code: str) -> Offer | None:
+    return Offer.objects.by_code(code)
+
+
+def count_offer_view(offer: Offer) -> None:
+    Offer.objects.filter(pk=offer.pk).update(views=F("views") + 1)
+
+
+def _count_offer_checkout(offer: Offer | None) -> None:
+    if offer is not None:
+        Offer.objects.filter(pk=offer.pk).update(checkouts=F("checkouts") + 1)
+
+
+def offer_prices(offer: Offer) -> list[tuple[Price, str]]:
+    """The prices an offer is good for, each with what its first invoice
+    costs with it, formatted."""
+    prices = offer.prices.filter(active=True, plan__active=True).select_related("plan")
+    return [
+        (price, format_money(offer.discounted(price.amount, 0), price.currency))
+        for price in prices.order_by("plan__sort_order", "plan__name", "-interval")
+    ]
+
+
+def _checkout_offer(checkout: RemoteCheckout) -> Offer | None:
+    """The offer a checkout was bought with: the one Masthead started it
+    with, or the one whose code the buyer typed on Stripe's page."""
+    offer_id = str((checkout.metadata or {}).get("offer_id", ""))
+    if offer_id.isdigit():
+        return Offer.objects.filter(pk=offer_id).first()
+    if checkout.promotion_code_id:
+        return one(
+            by_stripe_id(Offer.objects, "stripe_promotion_code_id", checkout.promotion_code_id)
+        )
+    return None
+
+
+def redeem_offer(offer: Offer, subscription: Subscription) -> None:
+    """Count a subscription bought with `offer`, once. Call inside the
+    transaction that fulfils its checkout."""
+    if subscription.offer_id is not None:
+        return
+    subscription.offer = offer
+    subscription.save(update_fields=["offer"])
+    Offer.objects.filter(pk=offer.pk).update(redemptions=F("redemptions") + 1)
+    audit("offer_redeemed", subscription=subscription, offer=offer.pk, code=offer.code)
+
+
+# What Stripe's coupon and promotion code carry of an offer.
+OFFER_TERMS_ON_STRIPE = (
+    "code",
+    "kind",
+    "percent_off",
+    "amount_off",
+    "currency",
+    "duration",
+    "duration_in_months",
+    "ends_at",
+    "max_redemptions",
+    "active",
+)
+
+
+def offer_changed(offer: Offer, before: Offer, prices_before: set[int]) -> Offer:
+    """The publisher edited an offer already on Stripe in a way Stripe's
+    copy carries: its code stops working there, and an offer still on sale
+    gets a new coupon and code at once, so a code typed on Stripe's page
+    follows the offer as it is now."""
+    changed = any(getattr(offer, name) != getattr(before, name) for name in OFFER_TERMS_ON_STRIPE)
+    changed = changed or prices_before != set(offer.prices.values_list("pk", flat=True))
+    if not changed or not offer.stripe_promotion_code_id or gateway.test_mode():
+        return offer
+    from . import stripe_api
+
+    stripe_api.deactivate_promotion_code(offer.stripe_promotion_code_id)
+    audit("offer_withdrawn_from_stripe", offer=offer.pk, code=offer.stripe_promotion_code_id)
+    offer.stripe_coupon_id = offer.stripe_promotion_code_id = ""
+    offer.save(update_fields=["stripe_coupon_id", "stripe_promotion_code_id"])
+    if offer.refusal() is None and not offer.is_trial:
+        put_offer_on_stripe(offer)
+    return offer
+
+
+def put_offer_on_stripe(offer: Offer) -> Offer:
+    """Make the offer's coupon and promotion code on Stripe, once; a code
+    typed on Stripe's checkout page then works too, within the offer's end
+    date and cap, which Stripe enforces there."""
+    if offer.stripe_promotion_code_id:
+        return offer
+    from . import stripe_api
+
+    metadata = {"masthead_offer": str(offer.pk)}
+    if not offer.stripe_coupon_id:
+        products = sorted(
+            {
+                product
+                for product in offer.prices.values_list("plan__stripe_product_id", flat=True)
+                if product
+            }
+        )
+        offer.stripe_coupon_id = stripe_api.create_coupon(
+            name=offer.name,
+            percent_off=offer.percent_off if offer.kind == Offer.Kind.PERCENT_OFF else None,
+            amount_off=offer.amount_off if offer.kind == Offer.Kind.AMOUNT_OFF else None,
+            currency=offer.currency,
+            duration=offer.duration,
+            duration_in_months=offer.duration_in_months,
+            product_ids=products,
+            metadata=metadata,
+        )
+        offer.save(update_fields=["stripe_coupon_id"])
+    offer.stripe_promotion_code_id = stripe_api.create_promotion_code(
+        coupon_id=offer.stripe_coupon_id,
+        code=offer.code,
+        expires_at=int(offer.ends_at.timestamp()) if offer.ends_at else None,
+        max_redemptions=offer.max_redemptions,
+        metadata=metadata,
+    )
+    offer.save(update_fields=["stripe_promotion_code_id"])
+    audit("offer_created_on_stripe", offer=offer.pk, coupon=offer.stripe_coupon_id)
+    return offer
+
+
+# Trials -----------------------------------------------------------------------------------
+
+TRIAL_REMINDER = timedelta(days=3)
+
+
+def remind_trial_ending(subscription: Subscription, now: datetime | None = None) -> bool:
+    """Tell a member on a free trial, a few days before it ends, what they
+    will be charged and when (or that it ends, when it will be cancelled or
+    asked no card). Once per subscription: call inside a transaction."""
+    now = now or timezone.now()
+    locked = (
+        Subscription.objects.select_for_update(of=("self",))
+        .select_related("member", "plan", "price", "offer")
+        .get(pk=subscription.pk)
+    )
+    if (
+        locked.status != Subscription.Status.TRIALING
+        or locked.trial_end is None
+        or locked.trial_reminded_at is not None
+        or not now < locked.trial_end <= now + TRIAL_REMINDER
+    ):
+        return False
+    locked.trial_reminded_at = now
+    locked.save(update_fields=["trial_reminded_at"])
+    price = locked.price
+    offer = locked.offer
+    audit("trial_reminder_sent", subscription=locked, trial_end=str(locked.trial_end))
+    _notify(
+        "billing_trial_ending",
+        locked,
+        trial_end=display_date(locked.trial_end),
+        amount=price.display_amount if price else "",
+        interval=price.interval if price else "",
+        will_charge=not locked.cancel_at_period_end,
+        card_optional=bool(offer and offer.is_trial and offer.trial_end == Offer.TrialEnd.CANCEL),
+    )
+    return True
+
+
+def remind_trials_ending(now: datetime | None = None) -> list[Subscription]:
+    """Nightly: remind every trial that ends within the next few days."""
+    now = now or timezone.now()
+    reminded = []
+    due = Subscription.objects.filter(
+        status=Subscription.Status.TRIALING,
+        trial_reminded_at__isnull=True,
+        trial_end__gt=now,
+        trial_end__lte=now + TRIAL_REMINDER,
+    )
+    for subscription in due:
+        with transaction.atomic():
+            if remind_trial_ending(subscription, now):
+                reminded.append(subscription)
+    return reminded
 
 
 # Changing a subscription -------------------------------------------------------------------
@@ -749,6 +970,67 @@ def cancel_subscription(member: "User", reason: str = "") -> Subscription:
             actor=member,
             reason=subscription.cancellation_reason,
             access_until=str(subscription.current_period_end),
+        )
+    return subscription
+
+
+def retention_offer(subscription: Subscription | None) -> str:
+    """The retention offer a subscriber about to cancel may take, in their
+    words, or "" when there is none for them: the publisher offers none, the
+    subscription is not a paying monthly one (months off a yearly price
+    would reach no invoice), or they took it before."""
+    if (
+        subscription is None
+        or subscription.status != Subscription.Status.ACTIVE
+        or subscription.price is None
+        or subscription.price.interval != Price.Interval.MONTH
+        or subscription.cancel_at_period_end
+        or subscription.retention_accepted_at is not None
+    ):
+        return ""
+    billing_settings: BillingSettings = BillingSettings.load()
+    return billing_settings.retention_offer
+
+
+def accept_retention_offer(member: "User", reason: str = "") -> Subscription:
+    """Stay instead of cancelling, at the publisher's retention price (so
+    much off for so many months), with the reason they gave for leaving."""
+    subscription = _member_subscription(member, Subscription.Status.ACTIVE)
+    if not retention_offer(subscription):
+        raise BillingError("This offer is not available on your subscription.")
+    billing_settings: BillingSettings = BillingSettings.load()
+    percent_off = billing_settings.retention_percent_off
+    months = billing_settings.retention_months
+    backend = gateway.for_subscription(subscription)
+    subscription = _store_from(
+        lambda: backend.give_discount(
+            subscription.stripe_subscription_id, percent_off=percent_off, months=months
+        ),
+        subscription,
+    )
+    with transaction.atomic():
+        subscription = Subscription.objects.select_for_update(of=("self",)).get(pk=subscription.pk)
+        if subscription.retention_accepted_at is not None:
+            return subscription  # a double click: recorded once
+        subscription.retention_accepted_at = timezone.now()
+        subscription.retention_percent_off = percent_off
+        subscription.retention_months = months
+        subscription.cancellation_reason = " ".join(reason.split())[:200]
+        subscription.save(
+            update_fields=[
+                "retention_accepted_at",
+                "retention_percent_off",
+                "retention_months",
+                "cancellation_reason",
+            ]
+        )
+        audit(
+            "retention_offer_accepted",
+            subscription=subscription,
+            actor=member,
+            reason=subscription.cancellation_reason,
+            percent_off=percent_off,
+            months=months,
         )
     return subscription
 

@@ -8,13 +8,19 @@ needs to decide access, send email and show the publisher what happened.
 
 import hashlib
 import uuid
+from datetime import datetime
 from decimal import Decimal
-from typing import Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.dateformat import format as format_date
+from django.utils.functional import Promise as StrPromise
 from django.utils.translation import gettext_lazy as _
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseGenericSetting, register_setting
@@ -82,6 +88,16 @@ class BillingSettings(BaseGenericSetting):
     seller_tax_id = models.CharField(
         _("seller's tax ID"), max_length=50, blank=True, help_text=_("VAT or sales tax number.")
     )
+    retention_percent_off = models.PositiveSmallIntegerField(
+        _("retention offer: percent off"),
+        default=50,
+        help_text=_(
+            "Offered to a subscriber about to cancel, accepted in one click. 0 offers nothing."
+        ),
+    )
+    retention_months = models.PositiveSmallIntegerField(
+        _("retention offer: for how many months"), default=3
+    )
 
     panels = [
         FieldPanel("payment_grace_days"),
@@ -98,6 +114,8 @@ class BillingSettings(BaseGenericSetting):
             [FieldPanel("seller_name"), FieldPanel("seller_address"), FieldPanel("seller_tax_id")],
             heading=_("Invoices"),
         ),
+        FieldPanel("retention_percent_off"),
+        FieldPanel("retention_months"),
     ]
 
     class Meta:
@@ -105,6 +123,17 @@ class BillingSettings(BaseGenericSetting):
 
     def __str__(self) -> str:
         return "Billing settings"
+
+    @property
+    def retention_offer(self) -> str:
+        """The retention offer in the reader's words, or "" for none."""
+        if not self.retention_percent_off or not self.retention_months:
+            return ""
+        months = self.retention_months
+        length = "the next month" if months == 1 else f"the next {months} months"
+        if self.retention_percent_off == 50:
+            return f"half price for {length}"
+        return f"{self.retention_percent_off}% off for {length}"
 
     def shipping_country_codes(self) -> list[str]:
         return [code.strip().upper() for code in self.shipping_countries.split(",") if code.strip()]
@@ -238,6 +267,152 @@ class SubscriptionQuerySet(ReportingQuerySet[_Subscription]):
         return self.paid().filter(status__in=Subscription.LIVE_STATUSES)
 
 
+code_validator = RegexValidator(
+    r"^[A-Za-z0-9-]+$", _("Letters, digits and dashes only, as Stripe allows in a code.")
+)
+
+
+class OfferQuerySet(models.QuerySet["Offer"]):
+    def by_code(self, code: str) -> "Offer | None":
+        return self.filter(code=code.strip().upper()).first() if code.strip() else None
+
+
+class Offer(models.Model):
+    """A price cut or a free trial the publisher sells with: for chosen plans
+    and periods, behind a code and a landing page (/offer/<code>/), between
+    two dates and up to a number of redemptions. On Stripe it becomes a
+    coupon with a promotion code (a trial needs neither: Checkout is asked
+    for it)."""
+
+    class Kind(models.TextChoices):
+        PERCENT_OFF = "percent_off", _("Percent off")
+        AMOUNT_OFF = "amount_off", _("Amount off")
+        TRIAL = "trial", _("Free trial")
+
+    class Duration(models.TextChoices):
+        REPEATING = "repeating", _("For the first months")
+        FOREVER = "forever", _("Forever")
+
+    class TrialEnd(models.TextChoices):
+        CHARGE = "charge", _("Charge the card asked for at checkout")
+        CANCEL = "cancel", _("Ask for no card; cancel unless one was added")
+
+    name = models.CharField(max_length=100, help_text=_("For the publisher: Spring sale."))
+    code = models.CharField(
+        max_length=40,
+        unique=True,
+        validators=[code_validator],
+        help_text=_("What readers type, and the landing page's address: /offer/<code>/."),
+    )
+    headline = models.CharField(max_length=200, blank=True)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.PERCENT_OFF)
+    percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    amount_off = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("In cents, off each invoice: 400 is $4.00.")
+    )
+    currency = models.CharField(max_length=3, default="usd")
+    duration = models.CharField(max_length=10, choices=Duration.choices, default=Duration.REPEATING)
+    duration_in_months = models.PositiveSmallIntegerField(null=True, blank=True)
+    trial_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    trial_end = models.CharField(
+        _("when the trial ends"), max_length=6, choices=TrialEnd.choices, default=TrialEnd.CHARGE
+    )
+    prices = models.ManyToManyField(
+        Price, related_name="offers", help_text=_("The plans and periods it is good for.")
+    )
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    max_redemptions = models.PositiveIntegerField(null=True, blank=True)
+    active = models.BooleanField(default=True)
+    views = models.PositiveIntegerField(default=0, editable=False)
+    checkouts = models.PositiveIntegerField(default=0, editable=False)
+    redemptions = models.PositiveIntegerField(default=0, editable=False)
+    stripe_coupon_id = models.CharField(max_length=100, blank=True)
+    stripe_promotion_code_id = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OfferQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.code = self.code.strip().upper()
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("billing:offer", args=[self.code])
+
+    def clean(self) -> None:
+        self.code = self.code.strip().upper()
+        errors: dict[str, str | StrPromise] = {}
+        if self.kind == self.Kind.PERCENT_OFF and not 0 < (self.percent_off or 0) <= 100:
+            errors["percent_off"] = _("Between 1 and 100.")
+        if self.kind == self.Kind.AMOUNT_OFF and not self.amount_off:
+            errors["amount_off"] = _("How much off each invoice, in cents.")
+        if self.kind == self.Kind.TRIAL and not self.trial_days:
+            errors["trial_days"] = _("How many days the trial lasts.")
+        discount = self.kind != self.Kind.TRIAL
+        if discount and self.duration == self.Duration.REPEATING and not self.duration_in_months:
+            errors["duration_in_months"] = _("For how many months.")
+        if self.starts_at and self.ends_at and self.ends_at <= self.starts_at:
+            errors["ends_at"] = _("After the start.")
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_trial(self) -> bool:
+        return self.kind == self.Kind.TRIAL
+
+    @property
+    def summary(self) -> str:
+        """The offer in the reader's words: "50% off for 3 months"."""
+        if self.is_trial:
+            return f"{self.trial_days}-day free trial"
+        if self.kind == self.Kind.PERCENT_OFF:
+            cut = f"{self.percent_off}% off"
+        else:
+            cut = f"{format_money(self.amount_off or 0, self.currency)} off"
+        if self.duration == self.Duration.FOREVER:
+            return cut
+        months = self.duration_in_months or 0
+        return f"{cut} for {'the first month' if months == 1 else f'{months} months'}"
+
+    def refusal(self, price: "Price | None" = None, now: datetime | None = None) -> str | None:
+        """Why the offer cannot be taken now (for `price`), written for the
+        reader; None when it can."""
+        now = now or timezone.now()
+        if not self.active:
+            return "This offer is not available."
+        if self.starts_at and now < self.starts_at:
+            starts = format_date(timezone.localtime(self.starts_at), "F j, Y")
+            return f"This offer starts on {starts}."
+        if self.ends_at and now >= self.ends_at:
+            ended = format_date(timezone.localtime(self.ends_at), "F j, Y")
+            return f"This offer ended on {ended}."
+        if self.max_redemptions is not None and self.redemptions >= self.max_redemptions:
+            return "This offer has been fully claimed."
+        if price is not None and not self.prices.filter(pk=price.pk).exists():
+            return "This offer is not good for that plan."
+        return None
+
+    def discounted(self, amount: int, months_in: int) -> int:
+        """What an invoice of `amount` costs with this offer, `months_in`
+        months after the subscription began (Stripe's reckoning of a
+        repeating coupon)."""
+        if self.is_trial:
+            return amount
+        if self.duration == self.Duration.REPEATING and months_in >= (self.duration_in_months or 0):
+            return amount
+        if self.kind == self.Kind.PERCENT_OFF:
+            return amount - round(amount * (self.percent_off or 0) / 100)
+        return max(0, amount - (self.amount_off or 0))
+
+
 class Subscription(models.Model):
     """A member's subscription: a Stripe one, a gift or a complimentary grant.
 
@@ -290,6 +465,16 @@ class Subscription(models.Model):
         null=True, blank=True, help_text=_("Gifts and complimentary grants end here.")
     )
     first_paid_at = models.DateTimeField(null=True, blank=True)
+    # The offer it was bought with, if any (counted once, at fulfilment).
+    offer = models.ForeignKey(
+        Offer, null=True, blank=True, on_delete=models.PROTECT, related_name="subscriptions"
+    )
+    trial_reminded_at = models.DateTimeField(null=True, blank=True)
+    # A retention offer taken instead of cancelling (its reason is kept in
+    # cancellation_reason): so much off for so many months from then.
+    retention_accepted_at = models.DateTimeField(null=True, blank=True)
+    retention_percent_off = models.PositiveSmallIntegerField(null=True, blank=True)
+    retention_months = models.PositiveSmallIntegerField(null=True, blank=True)
     payment_failed_at = models.DateTimeField(null=True, blank=True)
     welcomed_at = models.DateTimeField(null=True, blank=True)
     granted_by = models.ForeignKey(

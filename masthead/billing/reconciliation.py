@@ -85,6 +85,9 @@ def reconcile(now: datetime | None = None) -> list[str]:
 
     lines += testmode.renew_due(now)
 
+    for subscription in actions.remind_trials_ending(now):
+        lines.append(f"{subscription.member} trial of {subscription.plan.name}: reminded")
+
     for subscription in actions.end_expired_grants(now):
         lines.append(
             f"{subscription.member} {subscription.get_status_display().lower()} "

@@ -120,6 +120,8 @@ class RemoteCheckout:
     shipping: dict[str, Any] | None = None  # {"name":..., "address": {...}} as Stripe names them
     amount_tax: int = 0  # the part of amount_total that is tax
     customer: Buyer | None = None  # the details the buyer gave at checkout
+    # The promotion code the buyer typed on Stripe's page, or Masthead gave.
+    promotion_code_id: str = ""
 
     @property
     def is_paid(self) -> bool:

@@ -36,8 +36,10 @@ from .remote import (
 
 if TYPE_CHECKING:
     from stripe.params import (
+        CouponCreateParams,
         PriceCreateParams,
         ProductCreateParams,
+        PromotionCodeCreateParams,
         RefundCreateParams,
     )
     from stripe.params.checkout import (
@@ -199,6 +201,7 @@ def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
     shipping = collected.get("shipping_details")
     details = data.get("customer_details") or {}
     totals = data.get("total_details") or {}
+    codes = [_id(d.get("promotion_code")) for d in data.get("discounts") or []]
     return RemoteCheckout(
         id=data["id"],
         url=data.get("url") or "",
@@ -222,6 +225,7 @@ def read_checkout(data: Mapping[str, Any]) -> RemoteCheckout:
         )
         if details
         else None,
+        promotion_code_id=next((code for code in codes if code), ""),
     )
 
 
@@ -326,6 +330,62 @@ def _tax_params(params: "SessionCreateParams", *, existing_customer: bool) -> No
         params["customer_update"] = update
 
 
+def create_coupon(
+    *,
+    name: str,
+    percent_off: int | None,
+    amount_off: int | None,
+    currency: str,
+    duration: str,
+    duration_in_months: int | None,
+    product_ids: list[str],
+    metadata: dict[str, str],
+) -> str:
+    """A coupon for an offer: percent or amount off, "repeating" for some
+    months or "forever", good only for the offer's plans (Stripe products)."""
+    params: CouponCreateParams = {"name": name[:40], "duration": duration, "metadata": metadata}
+    if percent_off is not None:
+        params["percent_off"] = float(percent_off)
+    else:
+        params["amount_off"] = amount_off or 0
+        params["currency"] = currency
+    if duration == "repeating":
+        params["duration_in_months"] = duration_in_months or 1
+    if product_ids:
+        params["applies_to"] = {"products": product_ids}
+    with _errors():
+        return client().v1.coupons.create(params).id
+
+
+def create_promotion_code(
+    *,
+    coupon_id: str,
+    code: str,
+    expires_at: int | None,
+    max_redemptions: int | None,
+    metadata: dict[str, str],
+) -> str:
+    """The code a reader types (or an offer's landing page applies) for a coupon."""
+    params: PromotionCodeCreateParams = {
+        "promotion": {"type": "coupon", "coupon": coupon_id},
+        "code": code,
+        "metadata": metadata,
+    }
+    if expires_at:
+        params["expires_at"] = expires_at
+    if max_redemptions:
+        params["max_redemptions"] = max_redemptions
+    with _errors():
+        return client().v1.promotion_codes.create(params).id
+
+
+def deactivate_promotion_code(promotion_code_id: str) -> None:
+    """Stop a code working on Stripe's checkout page (a coupon's terms cannot
+    change: an offer that changes gets a new coupon and code)."""
+    with _errors():
+        client().v1.promotion_codes.update(promotion_code_id, {"active": False})
+
+
 # Checkout and the Customer Portal ---------------------------------------------------
 
 
@@ -339,11 +399,16 @@ def create_subscription_checkout(
     cancel_url: str,
     metadata: dict[str, str],
     trial_days: int = 0,
+    trial_without_card: bool = False,
+    promotion_code_id: str = "",
     shipping_countries: Iterable[str] = (),
     automatic_tax: bool = False,
 ) -> RemoteCheckout:
     """A Checkout Session in subscription mode for one member (linked by id),
-    with Stripe Tax when `automatic_tax`."""
+    with Stripe Tax when `automatic_tax`. `promotion_code_id` applies an
+    offer's code; without one the buyer may type a code on Stripe's page. A
+    trial `trial_without_card` asks for no card, and the subscription is
+    cancelled at the trial's end unless one was added by then."""
     subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     params: SessionCreateParams = {
         "mode": "subscription",
@@ -351,12 +416,21 @@ def create_subscription_checkout(
         "client_reference_id": str(member_id),
         "metadata": metadata,
         "subscription_data": subscription_data,
-        "allow_promotion_codes": True,
         "success_url": success_url,
         "cancel_url": cancel_url,
     }
+    # Stripe takes either a discount or the code box, not both.
+    if promotion_code_id:
+        params["discounts"] = [{"promotion_code": promotion_code_id}]
+    else:
+        params["allow_promotion_codes"] = True
     if trial_days:
         subscription_data["trial_period_days"] = trial_days
+        if trial_without_card:
+            params["payment_method_collection"] = "if_required"
+            subscription_data["trial_settings"] = {
+                "end_behavior": {"missing_payment_method": "cancel"}
+            }
     if customer_id:
         params["customer"] = customer_id
     else:
@@ -471,6 +545,34 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> RemoteSubscr
             _dict(
                 client().v1.subscriptions.update(
                     subscription_id, {"cancel_at_period_end": bool(cancel)}
+                )
+            )
+        )
+
+
+def give_discount(subscription_id: str, *, percent_off: int, months: int) -> RemoteSubscription:
+    """Put `percent_off` for the next `months` months on a subscription (a
+    retention offer). The coupon has a fixed id per offer, made once."""
+    coupon_id = f"masthead-retention-{percent_off}-{months}"
+    try:
+        with _errors():
+            client().v1.coupons.create(
+                {
+                    "id": coupon_id,
+                    "name": f"{percent_off}% off for {months} months",
+                    "percent_off": float(percent_off),
+                    "duration": "repeating",
+                    "duration_in_months": months,
+                }
+            )
+    except GatewayError as error:
+        if error.code != "resource_already_exists":
+            raise
+    with _errors():
+        return read_subscription(
+            _dict(
+                client().v1.subscriptions.update(
+                    subscription_id, {"discounts": [{"coupon": coupon_id}]}
                 )
             )
         )

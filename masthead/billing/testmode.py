@@ -23,7 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from .models import BillingSettings, Gift, Payment, Price, Subscription, by_stripe_id
+from .models import BillingSettings, Gift, Offer, Payment, Price, Subscription, by_stripe_id
 from .remote import (
     Buyer,
     CardDeclined,
@@ -49,6 +49,7 @@ class SessionNote(TypedDict):
     g: NotRequired[int]  # the gift's pk, for a gift
     a: NotRequired[int]  # the article whose paywall the reader came from
     r: NotRequired[str]  # where the buyer goes once they have paid
+    o: NotRequired[int]  # the offer's pk, when bought with one
 
 
 # Stripe's test cards: https://docs.stripe.com/testing
@@ -84,6 +85,7 @@ def new_session(
     gift: int | None = None,
     from_article: int | None = None,
     return_to: str = "",
+    offer: int | None = None,
 ) -> str:
     """A test-mode Checkout Session id: a signed note of what is being bought
     (and from which article's paywall), and where the buyer goes once they
@@ -99,6 +101,8 @@ def new_session(
         raise ValueError("A checkout session is for a price or a gift.")
     if from_article:
         data["a"] = from_article
+    if offer is not None:
+        data["o"] = offer
     return SESSION_PREFIX + signing.dumps(data, salt=SESSION_SALT, compress=True)
 
 
@@ -183,12 +187,26 @@ def _interval(price: Price) -> relativedelta:
     )
 
 
+# A test-mode customer who started a free trial without a card: the trial
+# ends cancelled (there is no Customer Portal in test mode to add one).
+NO_CARD = "_nocard"
+
+
+def has_card(subscription: Subscription) -> bool:
+    return not subscription.stripe_customer_id.endswith(NO_CARD)
+
+
 def complete_checkout(
-    session_id: str, *, shipping: dict[str, Any] | None = None, buyer: Buyer | None = None
+    session_id: str,
+    *,
+    shipping: dict[str, Any] | None = None,
+    buyer: Buyer | None = None,
+    with_card: bool = True,
 ) -> Subscription | Gift | None:
-    """Pay for a session whose card `charge_card` accepted, and fulfil it
-    through the same action as Stripe's webhook. Safe to submit twice.
-    `buyer`: the billing details given at checkout, for the invoice."""
+    """Pay for a session whose card `charge_card` accepted (or, for a free
+    trial that asks for none, without a card), and fulfil it through the
+    same action as Stripe's webhook. Safe to submit twice. `buyer`: the
+    billing details given at checkout, for the invoice."""
     from . import actions
 
     data = load_session(session_id)
@@ -221,10 +239,12 @@ def complete_checkout(
     if existing is not None:
         return existing
     price = Price.objects.select_related("plan").get(pk=data["p"])
-    trial_end = now + relativedelta(days=price.trial_days) if price.trial_days else None
+    offer = Offer.objects.filter(pk=data["o"]).first() if "o" in data else None
+    trial_days = offer.trial_days or 0 if offer is not None and offer.is_trial else price.trial_days
+    trial_end = now + relativedelta(days=trial_days) if trial_days else None
     remote = RemoteSubscription(
         id=subscription_id,
-        customer_id=f"tm_cus_{data['m']}",
+        customer_id=f"tm_cus_{data['m']}" + ("" if with_card else NO_CARD),
         status="trialing" if trial_end else "active",
         price_id=f"tm_price_{price.pk}",
         item_id="tm_si_" + _digest(session_id),
@@ -234,8 +254,9 @@ def complete_checkout(
         trial_end=trial_end,
     )
     invoices: list[RemoteInvoice] = []
+    first_amount = _amount(price, offer, 0)
     if not trial_end:
-        invoices.append(_invoice(remote, price, 1, now, buyer))
+        invoices.append(_invoice(remote, price, 1, now, first_amount, buyer))
     checkout = RemoteCheckout(
         id=session_id,
         url="",
@@ -247,7 +268,11 @@ def complete_checkout(
         subscription_id=remote.id,
         amount_total=0 if trial_end else invoices[0].amount_paid,
         currency=price.currency,
-        metadata={**remote.metadata, **({"from_article": str(data["a"])} if "a" in data else {})},
+        metadata={
+            **remote.metadata,
+            **({"from_article": str(data["a"])} if "a" in data else {}),
+            **({"offer_id": str(data["o"])} if "o" in data else {}),
+        },
         shipping=shipping,
         amount_tax=0 if trial_end else invoices[0].tax,
         customer=buyer,
@@ -257,14 +282,39 @@ def complete_checkout(
     return fulfilled
 
 
+def _amount(
+    price: Price,
+    offer: Offer | None,
+    paid_periods: int,
+    subscription: Subscription | None = None,
+    period_start: datetime | None = None,
+) -> int:
+    """What the invoice after `paid_periods` paid periods costs, with the
+    offer's discount while it lasts, or a retention offer's."""
+    amount = price.amount
+    if offer is not None:
+        months = paid_periods * (12 if price.interval == Price.Interval.YEAR else 1)
+        amount = offer.discounted(price.amount, months)
+    if subscription is not None and subscription.retention_accepted_at and period_start:
+        ends = subscription.retention_accepted_at + relativedelta(
+            months=subscription.retention_months or 0
+        )
+        if period_start < ends:
+            amount = price.amount - round(
+                price.amount * (subscription.retention_percent_off or 0) / 100
+            )
+    return amount
+
+
 def _invoice(
     remote: RemoteSubscription,
     price: Price,
     number: int,
     paid_at: datetime,
+    amount: int,
     buyer: Buyer | None = None,
 ) -> RemoteInvoice:
-    total, tax = with_tax(price.amount)
+    total, tax = with_tax(amount)
     return RemoteInvoice(
         id=f"tm_in_{remote.id.removeprefix('tm_sub_')}_{number}",
         status="paid",
@@ -352,6 +402,12 @@ def set_cancel_at_period_end(subscription_id: str, cancel: bool) -> RemoteSubscr
     )
 
 
+def give_discount(subscription_id: str, *, percent_off: int, months: int) -> RemoteSubscription:
+    # The discount lives on the subscription's row (retention_*), which
+    # `renew_due` reads.
+    return retrieve_subscription(subscription_id)
+
+
 def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> RemoteSubscription:
     return replace(retrieve_subscription(subscription_id), price_id=price_id)
 
@@ -414,11 +470,13 @@ def renew_due(now: datetime | None = None) -> list[str]:
         stripe_subscription_id__startswith="tm_sub_",
         status__in=(Subscription.Status.ACTIVE, Subscription.Status.TRIALING),
         current_period_end__lte=now,
-    ).select_related("price", "member")
+    ).select_related("price", "member", "offer")
     for subscription in due:
         remote = retrieve_subscription(subscription.stripe_subscription_id)
         price = subscription.price
         with transaction.atomic():
+            if remote.status == "trialing" and not has_card(subscription):
+                remote = replace(remote, cancel_at_period_end=True)
             if remote.cancel_at_period_end:
                 ended = replace(remote, status="canceled", ended_at=remote.current_period_end)
                 actions.store_subscription(ended, fetched_at=now)
@@ -441,7 +499,10 @@ def renew_due(now: datetime | None = None) -> list[str]:
                 )
                 stored = actions.store_subscription(remote, fetched_at=now)
                 assert stored is not None  # the price is a test-mode price of ours
-                actions.store_invoice(stored.subscription, _invoice(remote, price, number, start))
+                amount = _amount(price, subscription.offer, number - 1, subscription, start)
+                actions.store_invoice(
+                    stored.subscription, _invoice(remote, price, number, start, amount)
+                )
                 changes.append(f"{subscription.member}: {remote.id} renewed from {start:%Y-%m-%d}")
                 number += 1
     return changes

@@ -15,7 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from masthead.accounts import ratelimit
 from masthead.accounts.models import User
@@ -23,7 +23,7 @@ from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
 from .forms import BillingDetailsForm, GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
-from .models import Gift, Invoice, Plan, Price, Subscription, format_money
+from .models import Gift, Invoice, Offer, Plan, Price, Subscription, format_money
 from .remote import CardDeclined, GatewayError, RemoteCheckout
 
 if TYPE_CHECKING:
@@ -36,6 +36,7 @@ ACCOUNT_URL = "/account/"
 UNAVAILABLE = "Payments are unavailable for a moment. Nothing was charged; please try again."
 PAID_STATUSES = (Subscription.Status.ACTIVE, Subscription.Status.TRIALING)
 TOO_MANY_GIFTS = "Too many gifts for now. Please try again tomorrow."
+NO_SUCH_OFFER = "There is no offer with that code. Check it and try again."
 
 
 def _to_account(
@@ -90,6 +91,12 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
         # Back to the plans after signing in: a sign-in ends in a GET.
         return redirect_to_login(reverse("billing:subscribe"))
     price = get_object_or_404(Price.objects.select_related("plan"), pk=price_id)
+    data = request.POST if request.method == "POST" else request.GET
+    code = data.get("offer", "")[:40]
+    offer = actions.find_offer(code) if code else None
+    if code and offer is None:
+        messages.error(request, NO_SUCH_OFFER, extra_tags="billing")
+        return redirect("billing:subscribe")
     if not ratelimit.allow_member(
         request, request.user, ratelimit.CHECKOUT_PER_MEMBER, ratelimit.CHECKOUT_PER_SOURCE
     ):
@@ -98,11 +105,14 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
         url = actions.start_checkout(
             _member(request),
             price,
-            from_article=_from_article(request.POST if request.method == "POST" else request.GET),
+            from_article=_from_article(data),
             return_to=return_to,
+            offer=offer,
         )
     except actions.BillingError as error:
         messages.error(request, error.message, extra_tags="billing")
+        if offer is not None:
+            return redirect(offer.get_absolute_url())
         return redirect("billing:subscribe")
     except GatewayError:
         logger.exception("Checkout could not start")
@@ -151,6 +161,43 @@ def success(request: HttpRequest) -> HttpResponse:
             "return_to": return_to,
         },
     )
+
+
+@require_safe
+def offer(request: HttpRequest, code: str) -> HttpResponse:
+    """An offer's landing page: what it gives and the plans it is good for,
+    each a button to checkout with it; or why it cannot be taken."""
+    found = actions.find_offer(code)
+    if found is None:
+        raise Http404(NO_SUCH_OFFER)
+    if found.code != code:
+        return redirect(found.get_absolute_url(), permanent=True)
+    problem = found.refusal()
+    if request.method == "GET" and problem is None:  # not a HEAD
+        actions.count_offer_view(found)
+    return render(
+        request,
+        "billing/offer.html",
+        {
+            "offer": found,
+            "problem": problem,
+            "prices": [] if problem else actions.offer_prices(found),
+            "current": actions.live_subscription(request.user),
+            "test_mode": gateway.test_mode(),
+        },
+        status=410 if problem else 200,
+    )
+
+
+@require_safe
+def offer_code(request: HttpRequest) -> HttpResponse:
+    """The subscribe page's code box: on to the offer's page."""
+    code = request.GET.get("code", "").strip()[:40]
+    found = actions.find_offer(code) if code else None
+    if found is None:
+        messages.error(request, NO_SUCH_OFFER, extra_tags="billing")
+        return redirect("billing:subscribe")
+    return redirect(found.get_absolute_url())
 
 
 def checkout_cancel(request: HttpRequest) -> HttpResponse:
@@ -222,6 +269,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
             {
                 "subscription": subscription,
                 "access_until": actions.display_date(subscription.current_period_end),
+                "retention_offer": actions.retention_offer(subscription),
             },
         )
     return _billing_action(
@@ -230,6 +278,20 @@ def cancel(request: HttpRequest) -> HttpResponse:
         lambda sub: (
             "Your subscription is cancelled. You keep access until "
             f"{actions.display_date(sub.current_period_end)}, and can resume until then."
+        ),
+    )
+
+
+@login_required
+@require_POST
+def stay(request: HttpRequest) -> HttpResponse:
+    """The retention offer, taken from the cancel page in one click."""
+    return _billing_action(
+        request,
+        actions.accept_retention_offer,
+        lambda sub: (
+            f"Thank you for staying: {sub.retention_percent_off}% off for the next "
+            f"{sub.retention_months} months. Your subscription continues as before."
         ),
     )
 
@@ -304,7 +366,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         return redirect("billing:subscribe")
     if data["m"] != request.user.pk:
         raise Http404("No such checkout.")
-    gift = price = None
+    gift = price = offer = None
     if "g" in data:
         gift = get_object_or_404(Gift.objects.select_related("plan"), pk=data["g"])
         plan, amount, needs_address = gift.plan, gift.display_amount, False
@@ -313,6 +375,9 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         price = get_object_or_404(Price.objects.select_related("plan"), pk=data["p"])
         plan, amount, needs_address = price.plan, price.display_amount, price.plan.includes_print
         done_url = reverse("billing:success")
+        offer = Offer.objects.filter(pk=data["o"]).first() if "o" in data else None
+        if offer is not None and not offer.is_trial:
+            amount = format_money(offer.discounted(price.amount, 0), price.currency)
     return_to = safe_next(data.get("r"))
     countries = actions.shipping_countries()
     card_form = TestCardForm(request.POST or None)
@@ -323,10 +388,24 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
     # for a business, its tax ID.
     details_form = BillingDetailsForm(request.POST or None) if actions.tax_enabled() else None
     base_amount = gift.amount if gift else price.amount if price else 0
+    if price is not None and offer is not None and not offer.is_trial:
+        base_amount = offer.discounted(price.amount, 0)
     total, tax = testmode.with_tax(base_amount)
     currency = gift.currency if gift else price.currency if price else "usd"
     card_error = ""
-    if request.method == "POST":
+    cardless = offer is not None and offer.is_trial and offer.trial_end == Offer.TrialEnd.CANCEL
+    if request.method == "POST" and cardless and "without_card" in request.POST:
+        if address_form is None or address_form.is_valid():
+            testmode.complete_checkout(
+                session,
+                shipping=address_form.stripe_shipping() if address_form else None,
+                with_card=False,
+            )
+            query = {"session_id": session}
+            if return_to:
+                query["next"] = return_to
+            return redirect(done_url + "?" + urlencode(query))
+    elif request.method == "POST":
         forms_valid = all(
             form.is_valid() for form in (card_form, address_form, details_form) if form is not None
         )
@@ -361,6 +440,8 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "plan": plan,
             "price": price,
             "gift": gift,
+            "offer": offer,
+            "cardless": cardless,
             "amount": amount,
             "card_form": card_form,
             "address_form": address_form,

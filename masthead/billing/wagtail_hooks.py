@@ -1,5 +1,5 @@
 """The publisher's billing screens in the Wagtail admin: plans and prices
-(with "Create on Stripe"), complimentary grants, and read-only lists of
+(with "Create on Stripe"), offers with their counts, complimentary grants, and read-only lists of
 subscriptions, cancellations, refunds and gifts with their reasons.
 
 Wagtail ships no type information: its base classes and what their methods
@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.db.models import Model, QuerySet
+from django.db.models import F, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -33,6 +33,7 @@ from .models import (
     ComplimentaryGrant,
     Gift,
     Invoice,
+    Offer,
     Plan,
     Price,
     Refund,
@@ -177,6 +178,70 @@ class PriceViewSet(ModelViewSet):
     list_filter = ["plan", "interval", "active"]
 
 
+# Offers ----------------------------------------------------------------------------------
+
+
+class OfferEditView(EditView):
+    def save_instance(self) -> Offer:
+        before = Offer.objects.get(pk=self.object.pk)
+        prices_before = set(before.prices.values_list("pk", flat=True))
+        instance: Offer = super().save_instance()
+        try:
+            actions.offer_changed(instance, before, prices_before)
+        except GatewayError as error:
+            messages.error(
+                self.request,
+                f"Saved, but Stripe still has the offer as it was: {error.message}",
+            )
+        return instance
+
+
+class OfferViewSet(ModelViewSet):
+    """Offers with their counts: landing page views, checkouts started and
+    subscriptions bought with them."""
+
+    model = Offer
+    add_to_reference_index = False
+    icon = "tag"
+    menu_label = "Offers"
+    url_prefix = "billing/offers"
+    name = "billing_offers"
+    copy_view_enabled = False
+    edit_view_class = OfferEditView
+    form_fields = [
+        "name",
+        "code",
+        "headline",
+        "description",
+        "kind",
+        "percent_off",
+        "amount_off",
+        "currency",
+        "duration",
+        "duration_in_months",
+        "trial_days",
+        "trial_end",
+        "prices",
+        "starts_at",
+        "ends_at",
+        "max_redemptions",
+        "active",
+    ]
+    list_display = [
+        "name",
+        "code",
+        "summary",
+        "ends_at",
+        "max_redemptions",
+        "views",
+        "checkouts",
+        "redemptions",
+        "active",
+    ]
+    list_filter = ["kind", "active"]
+    search_fields = ["name", "code"]
+
+
 # Members' subscriptions ----------------------------------------------------------------
 
 
@@ -200,11 +265,14 @@ class SubscriptionViewSet(ReadOnlyViewSet):
 
 class CancellationIndexView(IndexView):
     def get_base_queryset(self) -> "QuerySet[Subscription]":
+        # Those who stayed for the retention offer too, with their reasons.
         return (
-            Subscription.objects.filter(canceled_at__isnull=False)
+            Subscription.objects.filter(
+                Q(canceled_at__isnull=False) | Q(retention_accepted_at__isnull=False)
+            )
             .exclude(status=Subscription.Status.REFUNDED)
             .select_related("member", "plan")
-            .order_by("-canceled_at")
+            .order_by(F("canceled_at").desc(nulls_last=True), "-retention_accepted_at")
         )
 
 
@@ -221,6 +289,7 @@ class CancellationViewSet(ReadOnlyViewSet):
         "canceled_at",
         "current_period_end",
         "cancellation_reason",
+        "retention_accepted_at",
         "status",
     ]
 
@@ -366,6 +435,7 @@ class BillingGroup(ModelViewSetGroup):
         InvoiceViewSet,
         PlanViewSet,
         PriceViewSet,
+        OfferViewSet,
         StripeEventViewSet,
         AuditLogViewSet,
     )

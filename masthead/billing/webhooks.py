@@ -150,6 +150,14 @@ def apply_invoice_failed(event: Event, fetched: FetchedInvoice) -> object:
     return actions.store_payment_failure(stored.subscription, fetched.invoice.id)
 
 
+def apply_trial_will_end(event: Event, fetched: Fetched) -> object:
+    """Stripe's notice, three days before a trial ends: the member's reminder."""
+    stored = actions.store_subscription(fetched.subscription, fetched_at=fetched.fetched_at)
+    if stored is None:
+        return None
+    return actions.remind_trial_ending(stored.subscription)
+
+
 def fetch_charge(event: Event) -> RemoteCharge:
     return stripe_api.retrieve_charge(_object(event)["id"])
 
@@ -165,6 +173,7 @@ HANDLERS: dict[str, Handler[Any]] = {
     "customer.subscription.created": Handler(fetch_subscription, apply_subscription),
     "customer.subscription.updated": Handler(fetch_subscription, apply_subscription),
     "customer.subscription.deleted": Handler(fetch_subscription, apply_subscription),
+    "customer.subscription.trial_will_end": Handler(fetch_subscription, apply_trial_will_end),
     "invoice.paid": Handler(fetch_invoice, apply_invoice_paid),
     "invoice.payment_failed": Handler(fetch_invoice, apply_invoice_failed),
     "charge.refunded": Handler(fetch_charge, apply_charge_refunded),

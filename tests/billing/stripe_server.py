@@ -9,6 +9,13 @@ a thread, behind one aiohttp middleware that adds:
 - Checkout Sessions in subscription and payment mode, and `pay_checkout()`
   to do what a customer does on Stripe's hosted page.
 - Billing Portal sessions.
+- Coupons and promotion codes (`/v1/coupons`, `/v1/promotion_codes`), a
+  Checkout Session's `discounts` or its code box (`allow_promotion_codes`,
+  a code typed in `pay_checkout()`), and the discount on each invoice while
+  the coupon lasts, as a negative invoice item (localstripe has no discounts).
+- Free trials that ask for no card (`payment_method_collection=if_required`
+  with `trial_settings.end_behavior.missing_payment_method=cancel`), and
+  `end_trial()` to do what Stripe does when one ends.
 - Invoice Payments (`GET /v1/invoice_payments?invoice=`).
 - Idempotency keys: a POST repeated with the same key gets the first answer
   again; other parameters with the same key get Stripe's idempotency_error.
@@ -119,6 +126,10 @@ class StripeServer:
         self.refund_reasons = {}
         self.tax_behaviors = {}  # price id: "inclusive" or "exclusive"
         self.inclusive_taxes = {}  # subscription id: percent counted inside its price
+        self.coupons = {}
+        self.promotion_codes = {}
+        self.discounts = {}  # subscription id: {"coupon", "start", "promotion_code"}
+        self.trial_settings = {}  # subscription id: its trial_settings
         self.requests = []  # (method, path) of every API call, for assertions
         self.cpu_seconds = 0.0  # spent answering them, for benchmarks
         self.loop = None
@@ -132,6 +143,11 @@ class StripeServer:
             ("POST", "/v1/subscriptions/{id}", self.update_subscription),
             ("DELETE", "/v1/subscriptions/{id}", self.cancel_subscription),
             ("POST", "/v1/refunds", self.create_refund),
+            ("POST", "/v1/coupons", self.create_coupon),
+            ("GET", "/v1/coupons/{id}", self.retrieve_coupon),
+            ("POST", "/v1/promotion_codes", self.create_promotion_code),
+            ("GET", "/v1/promotion_codes/{id}", self.retrieve_promotion_code),
+            ("POST", "/v1/promotion_codes/{id}", self.update_promotion_code),
             ("POST", "/v1/checkout/sessions", self.create_checkout_session),
             ("GET", "/v1/checkout/sessions/{id}", self.retrieve_checkout_session),
             ("POST", "/v1/billing_portal/sessions", self.create_portal_session),
@@ -355,6 +371,13 @@ class StripeServer:
         data.pop("expand", None)
         data.pop("proration_behavior", None)
         data.pop("payment_behavior", None)
+        discounts = data.pop("discounts", None)
+        if discounts:
+            coupon = self.coupons.get(discounts[0].get("coupon"))
+            if coupon is None:
+                return _error(400, "No such coupon.", code="resource_missing", param="discounts")
+            self.discounts[params["id"]] = {"coupon": coupon, "start": int(time.time())}
+            coupon["times_redeemed"] += 1
         if "items" in data:
             data["items"] = self._items_with_plans(data["items"])
         subscription = ls.Subscription._api_retrieve(params["id"])
@@ -420,6 +443,157 @@ class StripeServer:
 
         return self.call(run)
 
+    # Coupons and promotion codes -----------------------------------------------------------
+
+    async def create_coupon(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        duration = data.get("duration") or "once"
+        if duration not in ("once", "repeating", "forever"):
+            return _error(400, "Invalid duration.", param="duration")
+        if ("percent_off" in data) == ("amount_off" in data):
+            return _error(400, "You must pass exactly one of percent_off or amount_off.")
+        if "amount_off" in data and not data.get("currency"):
+            return _error(400, "You must pass currency when passing amount_off.", param="currency")
+        if duration == "repeating" and not data.get("duration_in_months"):
+            return _error(400, "Missing required param: duration_in_months.")
+        if data.get("id") in self.coupons:
+            return _error(400, "Coupon already exists.", code="resource_already_exists", param="id")
+        coupon = {
+            "id": data.get("id") or _random("", 8),
+            "object": "coupon",
+            "amount_off": int(data["amount_off"]) if "amount_off" in data else None,
+            "applies_to": data.get("applies_to"),
+            "created": int(time.time()),
+            "currency": data.get("currency"),
+            "duration": duration,
+            "duration_in_months": (
+                int(data["duration_in_months"]) if duration == "repeating" else None
+            ),
+            "livemode": False,
+            "max_redemptions": data.get("max_redemptions"),
+            "metadata": data.get("metadata") or {},
+            "name": data.get("name"),
+            "percent_off": float(data["percent_off"]) if "percent_off" in data else None,
+            "redeem_by": data.get("redeem_by"),
+            "times_redeemed": 0,
+            "valid": True,
+        }
+        self.coupons[coupon["id"]] = coupon
+        return web.json_response(coupon)
+
+    async def retrieve_coupon(self, request, params):
+        coupon = self.coupons.get(params["id"])
+        if coupon is None:
+            return _error(404, f"No such coupon: '{params['id']}'", code="resource_missing")
+        return web.json_response(coupon)
+
+    async def create_promotion_code(self, request, params):
+        data = await ls_server.get_post_data(request) or {}
+        promotion = data.get("promotion") or {}
+        if promotion.get("type") != "coupon" or promotion.get("coupon") not in self.coupons:
+            return _error(
+                400, "No such coupon.", code="resource_missing", param="promotion[coupon]"
+            )
+        code = data.get("code") or _random("", 8).upper()
+        taken = [
+            promo
+            for promo in self.promotion_codes.values()
+            if promo["active"] and promo["code"].lower() == code.lower()
+        ]
+        if taken:
+            return _error(400, "An active promotion code with `code` already exists.", param="code")
+        promo = {
+            "id": _random("promo_", 24),
+            "object": "promotion_code",
+            "active": _bool(data.get("active", True)),
+            "code": code,
+            "created": int(time.time()),
+            "customer": data.get("customer"),
+            "expires_at": int(data["expires_at"]) if data.get("expires_at") else None,
+            "livemode": False,
+            "max_redemptions": (
+                int(data["max_redemptions"]) if data.get("max_redemptions") else None
+            ),
+            "metadata": data.get("metadata") or {},
+            "promotion": {"type": "coupon", "coupon": promotion["coupon"]},
+            "restrictions": {
+                "first_time_transaction": False,
+                "minimum_amount": None,
+                "minimum_amount_currency": None,
+            },
+            "times_redeemed": 0,
+        }
+        self.promotion_codes[promo["id"]] = promo
+        return web.json_response(promo)
+
+    async def retrieve_promotion_code(self, request, params):
+        promo = self.promotion_codes.get(params["id"])
+        if promo is None:
+            return _error(404, f"No such promotion code: '{params['id']}'", code="resource_missing")
+        return web.json_response(promo)
+
+    async def update_promotion_code(self, request, params):
+        promo = self.promotion_codes.get(params["id"])
+        if promo is None:
+            return _error(404, f"No such promotion code: '{params['id']}'", code="resource_missing")
+        data = await ls_server.get_post_data(request) or {}
+        unknown = set(data) - {"active", "metadata", "restrictions"}
+        if unknown:
+            return _error(400, f"Received unknown parameter: {sorted(unknown)[0]}")
+        if "active" in data:
+            promo["active"] = _bool(data["active"])
+        if "metadata" in data:
+            promo["metadata"] = data["metadata"] or {}
+        return web.json_response(promo)
+
+    def _promotion_problem(self, promo, product):
+        """Why Stripe would refuse a promotion code for `product` now, or None."""
+        coupon = self.coupons[promo["promotion"]["coupon"]]
+        if not promo["active"] or not coupon["valid"]:
+            return "This code is invalid."
+        if promo["expires_at"] and promo["expires_at"] <= time.time():
+            return "This code has expired."
+        cap = promo["max_redemptions"]
+        if cap is not None and promo["times_redeemed"] >= cap:
+            return "This code has been redeemed the maximum number of times."
+        products = (coupon.get("applies_to") or {}).get("products")
+        if products and product not in products:
+            return "This code is not valid for the items in your order."
+        return None
+
+    @staticmethod
+    def _discount_amount(coupon, amount):
+        if coupon["percent_off"] is not None:
+            return round(amount * coupon["percent_off"] / 100)
+        return min(amount, coupon["amount_off"])
+
+    def _add_discount_item(self, discount, customer_id, plan, period_start):
+        """A negative invoice item for the `discount` on the period that
+        starts at `period_start`, while its coupon lasts (localstripe picks up
+        a customer's pending items into their next invoice)."""
+        if discount is None:
+            return
+        coupon = discount["coupon"]
+        if coupon["duration"] == "once" and period_start > discount["start"]:
+            return
+        if coupon["duration"] == "repeating":
+            from datetime import UTC, datetime
+
+            from dateutil.relativedelta import relativedelta
+
+            start = datetime.fromtimestamp(discount["start"], UTC)
+            ends = start + relativedelta(months=coupon["duration_in_months"])
+            if datetime.fromtimestamp(period_start, UTC) >= ends:
+                return
+        off = self._discount_amount(coupon, plan.amount)
+        if off:
+            ls.InvoiceItem(
+                customer=customer_id,
+                amount=-off,
+                currency=plan.currency,
+                description=f"Discount: {coupon.get('name') or coupon['id']}",
+            )
+
     # Checkout ----------------------------------------------------------------------------------
 
     async def create_checkout_session(self, request, params):
@@ -470,6 +644,18 @@ class StripeServer:
         if len(line_items) != 1:
             return _error(400, "Exactly one line item is supported here.", param="line_items")
         item = line_items[0]
+        discounts = data.get("discounts") or []
+        if discounts and _bool(data.get("allow_promotion_codes")):
+            return _error(
+                400,
+                "You may only specify one of these parameters: allow_promotion_codes, discounts.",
+            )
+        for discount in discounts:
+            if discount.get("promotion_code") not in self.promotion_codes:
+                return _error(
+                    400, "No such promotion code.", code="resource_missing", param="discounts"
+                )
+        subtotal = None
         if mode == "subscription":
             if not item.get("price"):
                 return _error(400, "Subscription mode needs a recurring price.", param="line_items")
@@ -484,6 +670,13 @@ class StripeServer:
                 )
             amount, currency = plan.amount, plan.currency
             tax_behavior = self.tax_behavior(plan.id)
+            subtotal = amount
+            if discounts:
+                promo = self.promotion_codes[discounts[0]["promotion_code"]]
+                problem = self._promotion_problem(promo, plan.product)
+                if problem:
+                    return _error(400, problem, code="promotion_code_invalid", param="discounts")
+                amount -= self._discount_amount(self.coupons[promo["promotion"]["coupon"]], amount)
             trial_days = (data.get("subscription_data") or {}).get("trial_period_days")
             if trial_days:
                 amount = 0
@@ -494,13 +687,14 @@ class StripeServer:
             amount, currency = int(price_data["unit_amount"]), price_data["currency"]
             tax_behavior = price_data.get("tax_behavior") or "unspecified"
         now = int(time.time())
+        pm_collection = data.get("payment_method_collection") or "always"
         session_id = _random("cs_test_", 58)
         collection = data.get("shipping_address_collection")
         session = {
             "id": session_id,
             "object": "checkout.session",
             "allow_promotion_codes": _bool(data.get("allow_promotion_codes")),
-            "amount_subtotal": amount,
+            "amount_subtotal": amount if subtotal is None else subtotal,
             "amount_total": amount,
             "automatic_tax": {
                 "enabled": automatic_tax,
@@ -517,12 +711,20 @@ class StripeServer:
             "customer": data.get("customer"),
             "customer_details": None,
             "customer_email": data.get("customer_email"),
+            "discounts": [
+                {
+                    "coupon": None,
+                    "promotion_code": discount["promotion_code"],
+                }
+                for discount in discounts
+            ],
             "expires_at": now + 24 * 3600,
             "invoice": None,
             "livemode": False,
             "metadata": data.get("metadata") or {},
             "mode": mode,
             "payment_intent": None,
+            "payment_method_collection": pm_collection,
             "payment_method_types": ["card"],
             "payment_status": "unpaid",
             "shipping_address_collection": collection,
@@ -558,13 +760,24 @@ class StripeServer:
         address=None,
         business_name=None,
         tax_id=None,
+        promotion_code=None,
     ):
         """Pay a Checkout Session as a customer would on Stripe's page: with a
-        billing `address` (Stripe's keys) where the session asks for one, and
-        a business's name and EU VAT number where it collects tax IDs.
-        Returns (HTTP status, session or error)."""
+        billing `address` (Stripe's keys) where the session asks for one, a
+        business's name and EU VAT number where it collects tax IDs, typing
+        `promotion_code` in its code box if given. `card=None`: no card, for
+        a trial that does not ask for one. Returns (HTTP status, session or
+        error)."""
         return self.call(
-            self._pay_checkout, session_id, card, shipping, name, address, business_name, tax_id
+            self._pay_checkout,
+            session_id,
+            card,
+            shipping,
+            name,
+            address,
+            business_name,
+            tax_id,
+            promotion_code,
         )
 
     def _tax_rate(self, session, shipping, address):
@@ -576,7 +789,9 @@ class StripeServer:
             country = (address or {}).get("country")
         return TAX_RATES.get(country, 0), country
 
-    def _pay_checkout(self, session_id, card, shipping, name, address, business_name, tax_id):
+    def _pay_checkout(
+        self, session_id, card, shipping, name, address, business_name, tax_id, promotion_code=None
+    ):
         stored = self.checkout_sessions[session_id]
         session = stored["session"]
         if session["status"] != "open":
@@ -588,6 +803,30 @@ class StripeServer:
         taxed = session["automatic_tax"]["enabled"]
         rate, _country = self._tax_rate(session, shipping, address) if taxed else (0, None)
         inclusive = stored["tax_behavior"] == "inclusive"
+        if promotion_code:
+            if not session["allow_promotion_codes"]:
+                return 400, {"error": {"message": "This checkout takes no promotion codes."}}
+            typed = [
+                promo
+                for promo in self.promotion_codes.values()
+                if promo["code"].lower() == promotion_code.lower()
+            ]
+            if not typed:
+                return 400, {"error": {"message": "This code is invalid."}}
+            session["discounts"] = [{"coupon": None, "promotion_code": typed[0]["id"]}]
+        promo = None
+        if session["discounts"]:
+            promo = self.promotion_codes[session["discounts"][0]["promotion_code"]]
+            plan = ls.Plan._api_retrieve(stored["line_item"]["price"])
+            problem = self._promotion_problem(promo, plan.product)
+            if problem:
+                return 400, {"error": {"message": problem, "code": "promotion_code_invalid"}}
+        sub_data = stored["subscription_data"]
+        no_card_trial = bool(sub_data.get("trial_period_days")) and (
+            session["payment_method_collection"] == "if_required"
+        )
+        if card is None and not no_card_trial:
+            return 400, {"error": {"message": "A card is required."}}
         collection = session.get("shipping_address_collection")
         if collection:
             allowed = collection.get("allowed_countries") or []
@@ -609,15 +848,16 @@ class StripeServer:
                 if tax_id and session["tax_id_collection"]["enabled"]:
                     ls.Customer._api_add_tax_id(customer.id, type="eu_vat", value=tax_id)
                     tax_ids = [{"type": "eu_vat", "value": tax_id}]
-            method = ls.PaymentMethod(
-                type="card",
-                card={"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
-                billing_details={"name": name},
-            )
-            ls.PaymentMethod._api_attach(method.id, customer=customer.id)
-            customer.invoice_settings["default_payment_method"] = method.id
+            method = None
+            if card is not None:
+                method = ls.PaymentMethod(
+                    type="card",
+                    card={"number": card, "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+                    billing_details={"name": name},
+                )
+                ls.PaymentMethod._api_attach(method.id, customer=customer.id)
+                customer.invoice_settings["default_payment_method"] = method.id
             if session["mode"] == "subscription":
-                sub_data = stored["subscription_data"]
                 trial_days = sub_data.get("trial_period_days")
                 tax_rates = None
                 if rate and not inclusive:
@@ -625,6 +865,13 @@ class StripeServer:
                     tax_rates = [
                         ls.TaxRate(display_name="Tax", inclusive=False, percentage=float(rate)).id
                     ]
+                coupon = self.coupons[promo["promotion"]["coupon"]] if promo else None
+                if coupon and not trial_days:
+                    plan = ls.Plan._api_retrieve(stored["line_item"]["price"])
+                    now = int(time.time())
+                    self._add_discount_item(
+                        {"coupon": coupon, "start": now}, customer.id, plan, now
+                    )
                 subscription = ls.Subscription(
                     customer=customer.id,
                     items=[{"plan": stored["line_item"]["price"]}],
@@ -635,13 +882,17 @@ class StripeServer:
                 )
                 if rate and inclusive:
                     self.inclusive_taxes[subscription.id] = rate
-                invoice = _reshape(
-                    ls.Invoice._api_retrieve(subscription.latest_invoice)._export(), self
-                )
-                session["amount_total"] = invoice["total"]
-                session["total_details"]["amount_tax"] = sum(
-                    tax["amount"] for tax in invoice["total_taxes"]
-                )
+                # A trial that takes no card has no invoice yet.
+                if subscription.latest_invoice:
+                    invoice = _reshape(
+                        ls.Invoice._api_retrieve(subscription.latest_invoice)._export(), self
+                    )
+                    session["amount_total"] = invoice["total"]
+                    session["total_details"]["amount_tax"] = sum(
+                        tax["amount"] for tax in invoice["total_taxes"]
+                    )
+                else:
+                    session["amount_total"] = 0
                 if subscription.status not in ("active", "trialing"):
                     if trial_days:
                         subscription.status = "trialing"
@@ -649,6 +900,16 @@ class StripeServer:
                         return 402, {
                             "error": {"message": "Your card was declined.", "code": "card_declined"}
                         }
+                if coupon:
+                    self.discounts[subscription.id] = {
+                        "coupon": coupon,
+                        "start": subscription.start_date,
+                        "promotion_code": promo["id"],
+                    }
+                    promo["times_redeemed"] += 1
+                    coupon["times_redeemed"] += 1
+                if sub_data.get("trial_settings"):
+                    self.trial_settings[subscription.id] = sub_data["trial_settings"]
                 session["subscription"] = subscription.id
                 session["invoice"] = subscription.latest_invoice
                 session["payment_status"] = "no_payment_required" if trial_days else "paid"
@@ -665,7 +926,7 @@ class StripeServer:
                     amount=session["amount_total"],
                     currency=session["currency"],
                     customer=customer.id,
-                    payment_method=method.id,
+                    payment_method=method.id if method else None,
                     metadata=stored["payment_intent_data"].get("metadata"),
                 )
                 session["payment_intent"] = intent.id
@@ -767,11 +1028,35 @@ class StripeServer:
                 customer.invoice_settings["default_payment_method"] = method.id
             subscription.start_date = subscription.current_period_end
             subscription.trial_end = None
+            plan = ls.Plan._api_retrieve(subscription.plan.id)
+            self._add_discount_item(
+                self.discounts.get(subscription_id),
+                subscription.customer,
+                plan,
+                subscription.start_date,
+            )
             subscription._create_invoice()
             return subscription.latest_invoice
 
         invoice_id = self.call(run)
         return self.get(f"/v1/invoices/{invoice_id}")
+
+    def end_trial(self, subscription_id):
+        """What Stripe does when a trial ends: charge the first period, or,
+        for a trial that asked for no card and has none, cancel. Returns
+        the new invoice, or None when it cancelled."""
+
+        def customer_has_card():
+            subscription = ls.Subscription._api_retrieve(subscription_id)
+            customer = ls.Customer._api_retrieve(subscription.customer)
+            return bool(customer.invoice_settings.get("default_payment_method"))
+
+        settings = self.trial_settings.get(subscription_id) or {}
+        behaviour = (settings.get("end_behavior") or {}).get("missing_payment_method")
+        if behaviour == "cancel" and not self.call(customer_has_card):
+            self.end_period(subscription_id)
+            return None
+        return self.renew(subscription_id)
 
     def end_period(self, subscription_id):
         """What Stripe does at the end of a period it was told not to renew."""

@@ -260,6 +260,8 @@ def test_the_publisher_edits_tax_and_seller_settings_in_the_admin(client, db):
             "seller_name": "Meridian Press Ltd",
             "seller_address": "1 Fleet Street",
             "seller_tax_id": "GB987654321",
+            "retention_percent_off": "50",
+            "retention_months": "3",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
