@@ -24,6 +24,7 @@ from tests.access.support import (
     gated_attachments,
     gated_sentence,
     gets_editions,
+    gets_issue_announcements,
     make_reader,
     reads_in_full,
     sees_ads,
@@ -354,7 +355,7 @@ def check_newsletter(client, world, article, state, level, full):
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         announce_issue(SimpleNamespace(issue_id=world.issue.pk))
-    assert len(mail.outbox) == (1 if gets_editions(state) else 0)
+    assert len(mail.outbox) == (1 if gets_issue_announcements(state) else 0)
     for message in mail.outbox:
         texts = [message.body, *(content for content, _type in message.alternatives)]
         for text in texts:
