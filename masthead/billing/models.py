@@ -545,14 +545,8 @@ class IssuePurchase(models.Model):
                 condition=~Q(stripe_checkout_session_id=""),
                 name="billing_issue_purchase_unique_session",
             ),
-            # A member buys an issue once; a refunded purchase may be bought again.
-            models.UniqueConstraint(
-                fields=["member", "issue"],
-                condition=Q(status="paid"),
-                name="billing_issue_purchase_one_paid",
-            ),
         ]
-        indexes = [models.Index(fields=["member", "status"])]
+        indexes = [models.Index(fields=["member", "status"], name="billing_issue_purchase_member")]
 
     def __str__(self) -> str:
         return f"{self.issue} for {self.member or 'deleted member'} ({self.get_status_display()})"

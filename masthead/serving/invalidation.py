@@ -111,6 +111,8 @@ STALE_WHEN: tuple[Rule, ...] = (
     Rule("billing.Plan", post_delete, Stale.PAGES),
     Rule("billing.Price", post_save, Stale.PAGES),
     Rule("billing.Price", post_delete, Stale.PAGES),
+    # The price of a single issue, offered on the issue pages.
+    Rule("billing.BillingSettings", post_save, Stale.PAGES, _not_created),
     Rule("ads.AdSlot", post_save, Stale.PAGES),
     Rule("ads.AdSlot", post_delete, Stale.PAGES),
     Rule("wagtailcore.PageViewRestriction", post_save, Stale.PAGES),
