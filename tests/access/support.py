@@ -16,7 +16,7 @@ from PIL import Image as PILImage
 
 from masthead.access.models import MeteredRead, PaywallSettings
 from masthead.ads.models import AdSlot
-from masthead.audio.models import Narration
+from masthead.audio.models import IssueEpisode, Narration
 from masthead.billing.models import IssuePurchase, Plan, Price, Subscription
 from masthead.editions.models import Edition
 from masthead.newsroom.models import CreditedImage, SectionPage
@@ -132,6 +132,12 @@ def add_edition(issue):
     )
 
 
+def add_issue_episode(issue):
+    """The issue's audio episode: a small file in private storage."""
+    name = write_private(f"episodes/{issue.slug}.mp3", b"ID3 the issue's episode")
+    return IssueEpisode.objects.create(issue=issue, audio_file=name, audio_size=23, duration=600.0)
+
+
 def add_ads():
     ad_image = image("House ad", "house-ad.jpg")
     return [
@@ -199,6 +205,7 @@ def build_world(home):
     ]
     issue = make_issue(list(articles.values()), number=7)
     add_edition(issue)
+    add_issue_episode(issue)
     other_issue = make_issue(others[:1], number=8)
     add_ads()
     return World(articles, issue, plans, others, other_issue)
