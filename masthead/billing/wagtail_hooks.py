@@ -32,6 +32,7 @@ from .models import (
     BillingAuditLog,
     ComplimentaryGrant,
     Gift,
+    IssuePurchase,
     Plan,
     Price,
     Refund,
@@ -75,7 +76,7 @@ class ReadOnlyViewSet(ModelViewSet):
     exclude_form_fields = ["id"]
 
 
-for _model in (Subscription, Refund, Gift, StripeEvent, BillingAuditLog):
+for _model in (Subscription, Refund, Gift, IssuePurchase, StripeEvent, BillingAuditLog):
     register_permission_policy(_model, ReadOnlyPolicy(_model), exact_class=True)
 
 
@@ -334,6 +335,16 @@ class ComplimentaryViewSet(ModelViewSet):
     panels = [FieldPanel("member"), FieldPanel("plan"), FieldPanel("ends_at"), FieldPanel("note")]
 
 
+class IssuePurchaseViewSet(ReadOnlyViewSet):
+    model = IssuePurchase
+    icon = "doc-full"
+    menu_label = "Single issues"
+    url_prefix = "billing/single-issues"
+    name = "billing_single_issues"
+    list_display = ["issue", "member", "display_amount", "status", "paid_at", "refunded_at"]
+    list_filter = ["status"]
+
+
 class BillingGroup(ModelViewSetGroup):
     menu_label = "Billing"
     menu_icon = "tag"
@@ -344,6 +355,7 @@ class BillingGroup(ModelViewSetGroup):
         RefundViewSet,
         ComplimentaryViewSet,
         GiftViewSet,
+        IssuePurchaseViewSet,
         PlanViewSet,
         PriceViewSet,
         StripeEventViewSet,
