@@ -240,3 +240,17 @@ def test_buying_makes_the_members_cached_entitlement_stale(test_mode, member_cli
     assert GATED in member_client.get(article.url).content.decode()
     actions.refund_issue_purchase(member, IssuePurchase.objects.get().pk)
     assert GATED not in member_client.get(article.url).content.decode()
+
+
+def test_the_reconciliation_fulfils_a_single_issue_whose_webhook_was_lost(
+    journey, member, issue, stripe_live
+):
+    from masthead.billing.reconciliation import reconcile
+
+    _pay_on_stripe(journey, issue)  # no webhook, and the buyer never came back
+    assert IssuePurchase.objects.get().status == "pending"
+    lines = reconcile()
+    assert any("bought The Ledger Issue: recorded (missed by webhooks)" in line for line in lines)
+    assert IssuePurchase.objects.get().status == "paid"
+    assert decide(member, issue).reason == "single-issue"
+    assert not any("Ledger" in line for line in reconcile())  # once
