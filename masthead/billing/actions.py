@@ -1448,6 +1448,19 @@ def fulfil_issue_purchase(checkout: RemoteCheckout) -> IssuePurchase:
         purchase=purchase.pk,
         amount=purchase.amount,
     )
+    if purchase.member is not None:
+        send_email(
+            "billing_issue_receipt",
+            purchase.member.email,
+            {
+                "issue": purchase.issue.title,
+                "label": purchase.issue.label,
+                "amount": purchase.display_amount,
+                "issue_url": absolute_url(purchase.issue.url),
+                "account_url": absolute_url("/account/"),
+                "refund_until": display_date(issue_refund_deadline(purchase)),
+            },
+        )
     return purchase
 
 

@@ -6,6 +6,7 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -94,6 +95,10 @@ def test_a_single_issue_bought_through_stripe_checkout(journey, member, issue, s
     assert (purchase.status, purchase.member, purchase.issue_id) == ("paid", member, issue.pk)
     payment = Payment.objects.get(issue_purchase=purchase)
     assert (payment.amount, payment.stripe_payment_intent_id) == (600, session["payment_intent"])
+    [receipt] = [m for m in mail.outbox if m.to == ["ada@example.com"]]
+    assert receipt.subject == "Receipt: The Ledger Issue of The Meridian Review"
+    assert "We received $6.00." in receipt.body
+    assert "http://testserver" + issue.url in receipt.body
 
     assert decide(member, issue).reason == "single-issue"
     assert decide(member, article).reason == "single-issue"
