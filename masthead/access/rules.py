@@ -10,6 +10,11 @@ cancelled inside the paid period, payment failed within the grace period,
 complimentary, gift) is billing's `current_entitlement`, asked once per
 member per request (see `reader_scope`).
 
+Single issues: a member who bought an issue on its own (billing's
+`bought_issues`, cached with their entitlement by serving) has that issue,
+its editions and audio, and every article in it, whatever the article's
+level, for good ("single-issue").
+
 Metered access, when the publisher turns it on: a free member may open a few
 subscriber-only articles per 30 days. Opening one is `open_article`, the only
 function that spends a free read; afterwards `decide` grants that article
@@ -28,6 +33,7 @@ from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 from django.db import transaction
 from django.utils import timezone
 
+from masthead.issues.models import IssueArticle, IssuePage
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
 if TYPE_CHECKING:
@@ -49,7 +55,7 @@ METER_WINDOW = timedelta(days=30)
 @dataclass(frozen=True)
 class Access:
     granted: bool
-    # Why: "public", "member", "subscriber", "metered", "staff", "preview",
+    # Why: "public", "member", "subscriber", "single-issue", "metered", "staff", "preview",
     # "sign-in-required", "subscription-required", "plan-required",
     # "meter-spent".
     reason: str
@@ -65,8 +71,10 @@ class Terms:
     level: str
     # For the per-plan level: the codes of the plans that grant it.
     plans: frozenset[str] = frozenset()
-    # The article, for the meter.
+    # The article, for the meter and for the issues it is in.
     article_id: int | None = None
+    # The issue itself (its page, editions, audio episode), for single issues.
+    issue_id: int | None = None
 
 
 def article_terms(article: ArticlePage) -> Terms:
@@ -85,10 +93,13 @@ def content_terms(content: object) -> Terms:
         return content
     if isinstance(content, ArticlePage):
         return article_terms(content)
+    if isinstance(content, IssuePage):
+        # Issues and their editions belong to subscribers, and to the buyers
+        # of that issue.
+        return Terms(AccessLevel.SUBSCRIBERS, issue_id=content.pk)
     article = getattr(content, "article", None)
     if isinstance(article, ArticlePage):
         return article_terms(article)
-    # Issues and their editions belong to subscribers.
     return Terms(AccessLevel.SUBSCRIBERS)
 
 
@@ -118,12 +129,21 @@ def reader_scope() -> Iterator[None]:
         _scope.reset(token)
 
 
+@dataclass(frozen=True)
+class _Later:
+    """An answer given to the reader scope to be worked out when first asked."""
+
+    compute: Callable[[], Any]
+
+
 def _remembered(key: Hashable, compute: Callable[[], T]) -> T:
     memo = _scope.get()
     if memo is None:
         return compute()
     if key not in memo:
         memo[key] = compute()
+    elif isinstance(memo[key], _Later):
+        memo[key] = memo[key].compute()
     answer: T = memo[key]
     return answer
 
@@ -134,6 +154,14 @@ def remember(key: Hashable, value: object) -> None:
     memo = _scope.get()
     if memo is not None:
         memo[key] = value
+
+
+def remember_lazily(key: Hashable, compute: Callable[[], object]) -> None:
+    """Give the reader scope a way to an answer kept elsewhere, asked only if
+    a decision needs it (serving's cached single-issue purchases)."""
+    memo = _scope.get()
+    if memo is not None:
+        memo[key] = _Later(compute)
 
 
 def _forget(key: Hashable) -> None:
@@ -153,6 +181,34 @@ def entitlement(user: Person) -> "Entitlement | None":
     from masthead.billing import entitlements
 
     return _remembered(("entitlement", user.pk), lambda: entitlements.current_entitlement(user))
+
+
+def bought_issues(user: "User") -> frozenset[int]:
+    """The issues the member bought on their own (serving gives the reader
+    scope its cached answer; else one query)."""
+    from masthead.billing import entitlements
+
+    return _remembered(("issues", user.pk), lambda: entitlements.bought_issues(user))
+
+
+def _bought(user: "User", terms: Terms) -> bool:
+    """Whether the member bought the issue `terms` is about, or an issue the
+    article is in. Costs nothing for a member who bought none."""
+    issues = bought_issues(user)
+    if not issues:
+        return False
+    if terms.issue_id is not None:
+        return terms.issue_id in issues
+    article_id = terms.article_id
+    if article_id is None:
+        return False
+    found: bool = _remembered(
+        ("in-bought-issue", user.pk, article_id),
+        lambda: IssueArticle.objects.filter(
+            article_id=article_id, issue_id__in=issues, issue__live=True
+        ).exists(),
+    )
+    return found
 
 
 def _entitled_to_any(user: "User", plan_codes: frozenset[str]) -> bool:
@@ -185,8 +241,9 @@ def decide(user: Person, content: object) -> Access:
         key = ("plans", user.pk, terms.plans)
         if _remembered(key, lambda: _entitled_to_any(user, terms.plans)):
             return Access(True, "subscriber")
-        return Access(False, "plan-required")
-    if terms.level == AccessLevel.PLANS:
+    if _bought(user, terms):
+        return Access(True, "single-issue")
+    if held is not None or terms.level == AccessLevel.PLANS:
         return Access(False, "plan-required")
     if terms.article_id is not None and _opened_on_meter(user, terms.article_id):
         return Access(True, "metered")
@@ -197,8 +254,8 @@ def decidable_without_query(terms: Terms, held: "Entitlement | None") -> bool:
     """Whether `decide` answers `terms` for a signed-in reader who is not
     staff, holding `held` (None: no entitlement), without a query: the
     levels for any member, and a subscription that settles the level by its
-    own plan. The meter, the paywall and plans another subscription may
-    grant need the database."""
+    own plan. The meter, the paywall, single issues and plans another
+    subscription may grant need the database."""
     if terms.level in (AccessLevel.PUBLIC, AccessLevel.MEMBERS):
         return True
     if held is None:

@@ -7,6 +7,7 @@ app_name = "audio"
 urlpatterns = [
     path("narration/<id:article_id>/full.mp3", views.full_audio, name="full"),
     path("narration/<id:article_id>/opening.mp3", views.teaser_audio, name="teaser"),
+    path("issue/<id:issue_id>/audio.mp3", views.issue_audio, name="issue"),
     path("podcast/", views.podcast_feed, name="podcast_feed"),
     path("podcast/free.xml", views.public_feed, name="public_feed"),
     path("podcast/artwork.png", views.artwork, name="artwork"),

@@ -64,6 +64,27 @@ def full_audio(request, article_id):
 
 
 @require_safe
+def issue_audio(request, issue_id):
+    """An issue's audio episode (every article, one file), for readers the
+    rule grants the issue: subscribers, and the buyers of that issue."""
+    episode = feeds.issue_episode(issue_id)
+    if episode is None:
+        raise Http404("This issue has no audio episode yet.")
+    if not decide(request.user, episode.issue):
+        return HttpResponseForbidden("This issue's audio is for readers with access.")
+    response = serve_private_file(
+        request,
+        private_storage(),
+        episode.audio_file,
+        content_type="audio/mpeg",
+        cache_control="private, max-age=3600",
+        filename=f"{episode.issue.slug}.mp3",
+    )
+    response["Vary"] = "Cookie"
+    return response
+
+
+@require_safe
 def teaser_audio(request, article_id):
     """The narration of the teaser: anyone may hear it."""
     narration = _live_narration(article_id)

@@ -8,12 +8,19 @@ from django.utils import timezone
 
 from . import actions, gateway
 from .entitlements import Entitlement, current_entitlement
-from .models import Payment, Price, Refund, Subscription
+from .models import IssuePurchase, Payment, Price, Refund, Subscription
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from masthead.accounts.models import User
+
+
+@dataclass
+class BoughtIssue:
+    purchase: IssuePurchase
+    refundable: bool
+    refund_deadline: datetime | None
 
 
 @dataclass
@@ -30,6 +37,7 @@ class AccountBilling:
     test_mode: bool = False
     portal: bool = False
     needs_address: bool = False
+    issues: list[BoughtIssue] = field(default_factory=list)  # single issues kept
 
 
 def summary(member: "User | AnonymousUser | None", now: datetime | None = None) -> AccountBilling:
@@ -55,9 +63,19 @@ def summary(member: "User | AnonymousUser | None", now: datetime | None = None) 
     billing.refund_refusal = problem or ""
     billing.payments = list(
         Payment.objects.filter(member=member).select_related(
-            "subscription__plan", "gift", "invoice"
+            "subscription__plan", "gift", "invoice", "issue_purchase__issue"
         )[:12]
     )
+    billing.issues = [
+        BoughtIssue(
+            purchase,
+            actions.issue_refund_problem(purchase, now) is None,
+            actions.issue_refund_deadline(purchase),
+        )
+        for purchase in IssuePurchase.objects.filter(
+            member=member, status=IssuePurchase.Status.PAID
+        ).select_related("issue")
+    ]
     subscription = billing.subscription
     if subscription is not None:
         billing.portal = not subscription.is_test_mode and not billing.test_mode

@@ -36,6 +36,7 @@ from .models import (
     BillingSettings,
     Gift,
     Invoice,
+    IssuePurchase,
     Offer,
     Payment,
     Plan,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
 
     from masthead.accounts.models import User
+    from masthead.issues.models import IssuePage
 
 logger = logging.getLogger(__name__)
 Row = TypeVar("Row")
@@ -693,7 +695,10 @@ def fetch_checkout(session_id: str) -> CheckoutState:
     return CheckoutState(checkout, remote, invoices, fetched_at)
 
 
-def apply_checkout(state: CheckoutState) -> Subscription | Gift | None:
+Fulfilled = Subscription | Gift | IssuePurchase
+
+
+def apply_checkout(state: CheckoutState) -> Fulfilled | None:
     """Fulfil a fetched checkout. Call inside a transaction. Idempotent: the
     webhook and the success page may both arrive, in either order, twice."""
     checkout = state.checkout
@@ -701,6 +706,8 @@ def apply_checkout(state: CheckoutState) -> Subscription | Gift | None:
         return None
     if checkout.mode == "payment" and checkout.metadata.get("kind") == "gift":
         return fulfil_gift(checkout)
+    if checkout.mode == "payment" and checkout.metadata.get("kind") == ISSUE_KIND:
+        return fulfil_issue_purchase(checkout)
     if state.subscription is None:
         return None
     stored = store_subscription(
@@ -743,7 +750,7 @@ def run_checkout_fulfilled_hooks(subscription: Subscription, from_article: int |
             logger.exception("Checkout hook %r failed", hook)
 
 
-def fulfil_checkout(session_id: str) -> Subscription | Gift | None:
+def fulfil_checkout(session_id: str) -> Fulfilled | None:
     """Fulfil a Checkout Session from the success page: the webhook's code path."""
     state = fetch_checkout(session_id)
     with transaction.atomic():
@@ -1347,7 +1354,12 @@ def record_charge_refunds(charge: RemoteCharge) -> int:
             stripe_payment_intent_id=charge.payment_intent_id
         )
     changed = 0
-    for payment in payments:
+    for payment in payments.select_related("issue_purchase"):
+        purchase = payment.issue_purchase
+        if purchase is not None and charge.amount_refunded >= payment.amount:
+            # A single issue refunded in full (from Stripe's dashboard too):
+            # the buyer no longer has it.
+            _mark_issue_refunded(purchase, "")
         if payment.amount_refunded != charge.amount_refunded:
             payment.amount_refunded = min(charge.amount_refunded, payment.amount)
             payment.stripe_charge_id = payment.stripe_charge_id or charge.id
@@ -1750,3 +1762,224 @@ def create_plan_on_stripe(plan: Plan, actor: "User | None" = None) -> list[Price
         made.append(price)
     audit("plan_created_on_stripe", actor=actor, plan=plan.code, prices=[p.pk for p in made])
     return made
+
+
+# Single issues ----------------------------------------------------------------------
+
+# The `kind` in a single issue's Checkout metadata.
+ISSUE_KIND = "issue"
+
+
+def single_issue_price() -> tuple[int, str]:
+    """(amount, currency) of one issue bought on its own; amount 0 when the
+    publisher does not sell single issues."""
+    billing_settings: BillingSettings = BillingSettings.load()
+    return billing_settings.single_issue_price, billing_settings.single_issue_currency
+
+
+def single_issue_offer() -> str | None:
+    """What a single issue costs, formatted, or None when none is sold."""
+    amount, currency = single_issue_price()
+    return format_money(amount, currency) if amount else None
+
+
+def has_bought(member: "User | AnonymousUser | None", issue: "IssuePage") -> bool:
+    if member is None or not member.is_authenticated:
+        return False
+    return IssuePurchase.objects.filter(
+        member_id=member.pk, issue_id=issue.pk, status=IssuePurchase.Status.PAID
+    ).exists()
+
+
+def start_issue_checkout(member: "User", issue: "IssuePage", *, return_to: str = "") -> str:
+    """Begin buying one issue on its own (a one-time Checkout payment);
+    returns the URL to send the member to. `return_to`, a path on this
+    site, is where the success page sends them once they have paid."""
+    amount, currency = single_issue_price()
+    if not amount:
+        raise BillingError("Single issues are not on sale.")
+    if not issue.live:
+        raise BillingError("That issue is not published.")
+    if has_bought(member, issue):
+        raise BillingError(f"You already have {issue.title}.")
+    purchase = IssuePurchase.objects.create(
+        member=member, issue=issue, amount=amount, currency=currency
+    )
+    audit(
+        "issue_checkout_started", member=member, actor=member, issue=issue.pk, purchase=purchase.pk
+    )
+    metadata = {
+        "kind": ISSUE_KIND,
+        "issue_purchase_id": str(purchase.pk),
+        "issue_id": str(issue.pk),
+        "member_id": str(member.pk),
+    }
+    if gateway.test_mode():
+        from . import testmode
+
+        session = testmode.new_session(
+            member=member.pk, issue_purchase=purchase.pk, return_to=return_to
+        )
+        IssuePurchase.objects.filter(pk=purchase.pk).update(stripe_checkout_session_id=session)
+        return testmode.checkout_url(session)
+    from . import stripe_api
+
+    checkout = stripe_api.create_payment_checkout(
+        name=f"{issue.title} ({issue.label})",
+        amount=amount,
+        currency=currency,
+        email=member.email,
+        client_reference_id=member.pk,
+        success_url=success_url(
+            reverse("billing:issue_bought"), "{CHECKOUT_SESSION_ID}", return_to
+        ),
+        cancel_url=absolute_url(issue.url),
+        metadata=metadata,
+    )
+    IssuePurchase.objects.filter(pk=purchase.pk).update(stripe_checkout_session_id=checkout.id)
+    return checkout.url
+
+
+def fulfil_issue_purchase(checkout: RemoteCheckout) -> IssuePurchase:
+    """A paid single-issue checkout: the buyer has the issue from now on.
+    Call inside a transaction; runs once per purchase."""
+    purchase_id = checkout.metadata.get("issue_purchase_id", "")
+    purchase = (
+        IssuePurchase.objects.select_for_update(of=("self",))
+        .select_related("issue")
+        .filter(pk=purchase_id)
+        .first()
+        if purchase_id.isdigit()
+        else None
+    )
+    if purchase is None:
+        raise LookupError(f"Checkout {checkout.id} names no issue purchase.")
+    if str(purchase.member_id) != checkout.client_reference_id:
+        raise LookupError(f"Checkout {checkout.id} is not its purchase's member's.")
+    if purchase.status in (IssuePurchase.Status.PAID, IssuePurchase.Status.REFUNDED):
+        return purchase
+    now = timezone.now()
+    purchase.status = IssuePurchase.Status.PAID
+    purchase.paid_at = now
+    purchase.stripe_checkout_session_id = checkout.id
+    purchase.stripe_payment_intent_id = checkout.payment_intent_id
+    purchase.amount = checkout.amount_total or purchase.amount
+    purchase.currency = checkout.currency or purchase.currency
+    purchase.save()
+    Payment.objects.create(
+        issue_purchase=purchase,
+        member_id=purchase.member_id,
+        stripe_payment_intent_id=checkout.payment_intent_id,
+        amount=purchase.amount,
+        currency=purchase.currency,
+        paid_at=now,
+    )
+    audit(
+        "issue_bought",
+        member=purchase.member,
+        issue=purchase.issue_id,
+        purchase=purchase.pk,
+        amount=purchase.amount,
+    )
+    if purchase.member is not None:
+        send_email(
+            "billing_issue_receipt",
+            purchase.member.email,
+            {
+                "issue": purchase.issue.title,
+                "label": purchase.issue.label,
+                "amount": purchase.display_amount,
+                "issue_url": absolute_url(purchase.issue.url),
+                "account_url": absolute_url("/account/"),
+                "refund_until": display_date(issue_refund_deadline(purchase)),
+            },
+        )
+    return purchase
+
+
+def fail_issue_purchase(checkout: RemoteCheckout) -> None:
+    purchase_id = checkout.metadata.get("issue_purchase_id", "")
+    if purchase_id.isdigit():
+        IssuePurchase.objects.filter(pk=purchase_id, status=IssuePurchase.Status.PENDING).update(
+            status=IssuePurchase.Status.FAILED
+        )
+
+
+def issue_refund_deadline(purchase: IssuePurchase) -> datetime | None:
+    return purchase.paid_at + REFUND_WINDOW if purchase.paid_at else None
+
+
+def issue_refund_problem(purchase: IssuePurchase, now: datetime | None = None) -> str | None:
+    """None when the buyer may have their money back for this issue now
+    (the 60-day guarantee, as for subscriptions), else why not."""
+    if purchase.status == IssuePurchase.Status.REFUNDED:
+        return "This issue has already been refunded."
+    deadline = issue_refund_deadline(purchase)
+    if purchase.status != IssuePurchase.Status.PAID or deadline is None:
+        return "There is no payment to refund."
+    if (now or timezone.now()) > deadline:
+        return f"The 60-day money-back guarantee ended on {display_date(deadline)}."
+    return None
+
+
+def refund_issue_purchase(
+    member: "User", purchase_id: int, reason: str = "", now: datetime | None = None
+) -> IssuePurchase:
+    """Refund a single issue in full through Stripe and take the issue away.
+    Safe to call twice: the purchase's key makes Stripe refund it once."""
+    purchase = IssuePurchase.objects.filter(pk=purchase_id, member=member).first()
+    if purchase is None:
+        raise BillingError("There is no payment to refund.")
+    if purchase.status == IssuePurchase.Status.REFUNDED:
+        return purchase
+    problem = issue_refund_problem(purchase, now)
+    if problem:
+        raise BillingError(problem)
+    backend = gateway.for_id(purchase.stripe_checkout_session_id)
+    try:
+        result = backend.refund(
+            payment_intent_id=purchase.stripe_payment_intent_id,
+            amount=purchase.amount,
+            idempotency_key=purchase.refund_idempotency_key(),
+            metadata={"issue_purchase": str(purchase.pk), "refund_key": str(purchase.refund_key)},
+        )
+        refund_id = result.id
+    except GatewayError as error:
+        if error.code != "charge_already_refunded":
+            logger.warning("Refund of issue purchase %s incomplete: %s", purchase.pk, error.message)
+            raise RefundIncomplete(
+                "Stripe has not confirmed the refund yet. Nothing has changed; "
+                "please try again in a moment."
+            )
+        refund_id = "already-refunded"
+    with transaction.atomic():
+        purchase = IssuePurchase.objects.select_for_update(of=("self",)).get(pk=purchase.pk)
+        _mark_issue_refunded(
+            purchase, refund_id, actor=member, reason=" ".join(reason.split())[:200]
+        )
+    return purchase
+
+
+def _mark_issue_refunded(
+    purchase: IssuePurchase, refund_id: str, actor: "User | None" = None, reason: str = ""
+) -> None:
+    """The purchase's money went back: the buyer no longer has the issue.
+    Call inside a transaction, with the purchase locked."""
+    if purchase.status == IssuePurchase.Status.REFUNDED:
+        return
+    purchase.status = IssuePurchase.Status.REFUNDED
+    purchase.refunded_at = timezone.now()
+    purchase.stripe_refund_id = refund_id or purchase.stripe_refund_id
+    purchase.save()
+    purchase.payments.update(
+        amount_refunded=F("amount"), stripe_refund_id=refund_id or F("stripe_refund_id")
+    )
+    audit(
+        "issue_refunded",
+        member=purchase.member,
+        actor=actor,
+        issue=purchase.issue_id,
+        purchase=purchase.pk,
+        amount=purchase.amount,
+        reason=reason,
+    )

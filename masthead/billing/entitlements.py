@@ -10,6 +10,10 @@ The rule lives in `entitlement_for` (one subscription, in Python) and
 `entitled_q` (the same rule as a query, for print runs); tests hold the two
 to the same answers. `current_entitlement` costs one query: the member's
 candidate subscriptions with their plan, and the grace period as a subquery.
+
+Single issues bought on their own are an entitlement of their own:
+`bought_issues(user)` is the set of issue page ids the member has paid for
+and not been refunded; it lasts for good, whatever their subscription.
 """
 
 from dataclasses import dataclass
@@ -143,6 +147,20 @@ def current_entitlement(
     )
     found = [entitlement_for(sub, now, sub.grace_days) for sub in candidates]
     return _best([entitlement for entitlement in found if entitlement is not None])
+
+
+def bought_issues(user: "User | AnonymousUser | None") -> frozenset[int]:
+    """The ids of the issues the member bought on their own and keeps (paid,
+    not refunded): one query."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return frozenset()
+    from .models import IssuePurchase
+
+    return frozenset(
+        IssuePurchase.objects.filter(
+            member_id=user.pk, status=IssuePurchase.Status.PAID
+        ).values_list("issue_id", flat=True)
+    )
 
 
 def print_entitled_members(now: datetime | None = None) -> "QuerySet[User]":

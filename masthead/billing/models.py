@@ -98,6 +98,17 @@ class BillingSettings(BaseGenericSetting):
     retention_months = models.PositiveSmallIntegerField(
         _("retention offer: for how many months"), default=3
     )
+    single_issue_price = models.PositiveIntegerField(
+        _("price of a single issue"),
+        default=0,
+        help_text=_(
+            "What one issue costs on its own, in cents (600 is $6.00): the buyer keeps "
+            "its articles, editions and audio for good. 0: single issues are not sold."
+        ),
+    )
+    single_issue_currency = models.CharField(
+        _("currency of a single issue"), max_length=3, default="usd"
+    )
 
     panels = [
         FieldPanel("payment_grace_days"),
@@ -116,6 +127,8 @@ class BillingSettings(BaseGenericSetting):
         ),
         FieldPanel("retention_percent_off"),
         FieldPanel("retention_months"),
+        FieldPanel("single_issue_price"),
+        FieldPanel("single_issue_currency"),
     ]
 
     class Meta:
@@ -528,13 +541,17 @@ class Subscription(models.Model):
 
 
 class Payment(models.Model):
-    """Money received: one paid invoice of a subscription, or a gift purchase."""
+    """Money received: one paid invoice of a subscription, a gift purchase, or
+    a single issue bought."""
 
     subscription = models.ForeignKey(
         Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
     gift = models.ForeignKey(
         "Gift", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    issue_purchase = models.ForeignKey(
+        "IssuePurchase", null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
     )
     member = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="payments"
@@ -777,6 +794,69 @@ class Gift(models.Model):
     @property
     def display_amount(self) -> str:
         return format_money(self.amount, self.currency)
+
+
+class IssuePurchaseQuerySet(ReportingQuerySet["IssuePurchase"]):
+    # A purchase's bulk writes change its member's entitlement, as a
+    # subscription's do (serving/invalidation.py).
+    report_field = "member_id"
+
+
+class IssuePurchase(models.Model):
+    """One issue bought on its own, by one member, with one Checkout payment:
+    while it is paid, the member has that issue's articles, editions and
+    audio for good, without a subscription (`access.rules.decide`). A refund
+    takes them away."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Awaiting payment")
+        PAID = "paid", _("Paid")
+        REFUNDED = "refunded", _("Refunded")
+        FAILED = "failed", _("Payment failed")
+
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="issue_purchases",
+    )
+    issue = models.ForeignKey(
+        "issues.IssuePage", on_delete=models.PROTECT, related_name="purchases"
+    )
+    amount = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, default="usd")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    stripe_checkout_session_id = models.CharField(max_length=300, blank=True)
+    stripe_payment_intent_id = models.CharField(max_length=100, blank=True)
+    # Fixes the Stripe idempotency key of its refund: asking twice refunds once.
+    refund_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    stripe_refund_id = models.CharField(max_length=100, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    refunded_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = IssuePurchaseQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stripe_checkout_session_id"],
+                condition=~Q(stripe_checkout_session_id=""),
+                name="billing_issue_purchase_unique_session",
+            ),
+        ]
+        indexes = [models.Index(fields=["member", "status"], name="billing_issue_purchase_member")]
+
+    def __str__(self) -> str:
+        return f"{self.issue} for {self.member or 'deleted member'} ({self.get_status_display()})"
+
+    @property
+    def display_amount(self) -> str:
+        return format_money(self.amount, self.currency)
+
+    def refund_idempotency_key(self) -> str:
+        return f"masthead-issue-refund-{self.refund_key}"
 
 
 class ComplimentaryGrant(Subscription):

@@ -2,21 +2,21 @@
 
 Webhooks can be lost (an outage longer than Stripe's retries, a misconfigured
 endpoint); this pass makes every member's subscription and payments match
-Stripe again, ends gifts and complimentary grants whose time is up, plays
+Stripe again, fulfils single issues paid for but never fulfilled, ends gifts and complimentary grants whose time is up, plays
 renewals in test mode, and retries refunds and events that failed. It
 returns one line per change, for the command's output and the task log.
 """
 
 import logging
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 
 from django.db import transaction
 from django.utils import timezone
 
 from . import actions, gateway, stripe_api, testmode, webhooks
-from .models import Refund, Subscription
+from .models import IssuePurchase, Refund, Subscription
 from .remote import GatewayError, RemoteSubscription
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,37 @@ def sync_subscription(
     return lines
 
 
+# Stripe's Checkout Sessions expire within a day; a purchase left pending
+# longer than this was never paid.
+MISSED_CHECKOUT_WINDOW = timedelta(days=3)
+
+
+def fulfil_missed_issue_purchases(now: datetime) -> list[str]:
+    """Single issues paid on Stripe whose webhook and success page never
+    arrived: fetched and fulfilled as the webhook would have."""
+    lines: list[str] = []
+    pending = (
+        IssuePurchase.objects.filter(
+            status=IssuePurchase.Status.PENDING, created_at__gte=now - MISSED_CHECKOUT_WINDOW
+        )
+        .exclude(stripe_checkout_session_id="")
+        .exclude(stripe_checkout_session_id__startswith="tm_")
+    )
+    for purchase in pending.select_related("member", "issue"):
+        try:
+            state = actions.fetch_checkout(purchase.stripe_checkout_session_id)
+        except GatewayError as error:
+            lines.append(f"error {purchase.stripe_checkout_session_id}: {error.message}")
+            continue
+        with transaction.atomic():
+            fulfilled = actions.apply_checkout(state)
+        if fulfilled is not None:
+            lines.append(
+                f"{purchase.member} bought {purchase.issue}: recorded (missed by webhooks)"
+            )
+    return lines
+
+
 def reconcile(now: datetime | None = None) -> list[str]:
     now = now or timezone.now()
     lines: list[str] = []
@@ -82,6 +113,8 @@ def reconcile(now: datetime | None = None) -> list[str]:
                 )
             except GatewayError as error:
                 lines.append(f"error {stripe_id}: {error.message}")
+
+        lines += fulfil_missed_issue_purchases(now)
 
     lines += testmode.renew_due(now)
 

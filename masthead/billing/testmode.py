@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from dateutil.relativedelta import relativedelta
 from django.core import signing
@@ -23,7 +23,16 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 
-from .models import BillingSettings, Gift, Offer, Payment, Price, Subscription, by_stripe_id
+from .models import (
+    BillingSettings,
+    Gift,
+    IssuePurchase,
+    Offer,
+    Payment,
+    Price,
+    Subscription,
+    by_stripe_id,
+)
 from .remote import (
     Buyer,
     CardDeclined,
@@ -34,6 +43,9 @@ from .remote import (
     RemoteRefund,
     RemoteSubscription,
 )
+
+if TYPE_CHECKING:
+    from . import actions
 
 SESSION_PREFIX = "tm_cs_"
 SESSION_SALT = "masthead.billing.testmode.session"
@@ -47,6 +59,7 @@ class SessionNote(TypedDict):
     n: str  # random, so that two sessions never share an id
     p: NotRequired[int]  # the price's pk, for a subscription
     g: NotRequired[int]  # the gift's pk, for a gift
+    i: NotRequired[int]  # the IssuePurchase's pk, for a single issue
     a: NotRequired[int]  # the article whose paywall the reader came from
     r: NotRequired[str]  # where the buyer goes once they have paid
     o: NotRequired[int]  # the offer's pk, when bought with one
@@ -83,6 +96,7 @@ def new_session(
     member: int,
     price: int | None = None,
     gift: int | None = None,
+    issue_purchase: int | None = None,
     from_article: int | None = None,
     return_to: str = "",
     offer: int | None = None,
@@ -95,10 +109,12 @@ def new_session(
         data["r"] = return_to
     if gift is not None:
         data["g"] = gift
+    elif issue_purchase is not None:
+        data["i"] = issue_purchase
     elif price is not None:
         data["p"] = price
     else:
-        raise ValueError("A checkout session is for a price or a gift.")
+        raise ValueError("A checkout session is for a price, a gift or an issue.")
     if from_article:
         data["a"] = from_article
     if offer is not None:
@@ -196,13 +212,34 @@ def has_card(subscription: Subscription) -> bool:
     return not subscription.stripe_customer_id.endswith(NO_CARD)
 
 
+def _issue_checkout(session_id: str, data: SessionNote, paid: bool) -> RemoteCheckout:
+    purchase = IssuePurchase.objects.filter(pk=data["i"]).first()
+    return RemoteCheckout(
+        id=session_id,
+        url="" if paid else checkout_url(session_id),
+        mode="payment",
+        status="complete" if paid else "open",
+        payment_status="paid" if paid else "unpaid",
+        client_reference_id=str(data["m"]),
+        payment_intent_id="tm_pi_" + _digest(session_id),
+        amount_total=purchase.amount if purchase else 0,
+        currency=purchase.currency if purchase else "usd",
+        metadata={
+            "kind": "issue",
+            "issue_purchase_id": str(data["i"]),
+            "issue_id": str(purchase.issue_id if purchase else ""),
+            "member_id": str(data["m"]),
+        },
+    )
+
+
 def complete_checkout(
     session_id: str,
     *,
     shipping: dict[str, Any] | None = None,
     buyer: Buyer | None = None,
     with_card: bool = True,
-) -> Subscription | Gift | None:
+) -> "actions.Fulfilled | None":
     """Pay for a session whose card `charge_card` accepted (or, for a free
     trial that asks for none, without a card), and fulfil it through the
     same action as Stripe's webhook. Safe to submit twice. `buyer`: the
@@ -211,6 +248,11 @@ def complete_checkout(
 
     data = load_session(session_id)
     now = timezone.now()
+    if "i" in data:
+        with transaction.atomic():
+            return actions.apply_checkout(
+                actions.CheckoutState(_issue_checkout(session_id, data, True), None, [], now)
+            )
     if "g" in data:
         gift = Gift.objects.get(pk=data["g"])
         total, tax = with_tax(gift.amount)
@@ -229,7 +271,7 @@ def complete_checkout(
             customer=buyer,
         )
         with transaction.atomic():
-            fulfilled: Subscription | Gift | None = actions.apply_checkout(
+            fulfilled: actions.Fulfilled | None = actions.apply_checkout(
                 actions.CheckoutState(checkout, None, [], now)
             )
         return fulfilled
@@ -332,6 +374,11 @@ def _invoice(
 
 def retrieve_checkout(session_id: str) -> RemoteCheckout:
     data = load_session(session_id)
+    if "i" in data:
+        paid = IssuePurchase.objects.filter(
+            pk=data["i"], status__in=(IssuePurchase.Status.PAID, IssuePurchase.Status.REFUNDED)
+        ).exists()
+        return _issue_checkout(session_id, data, paid)
     if "g" in data:
         gift = Gift.objects.filter(pk=data["g"]).first()
         paid = gift is not None and gift.status in (Gift.Status.PAID, Gift.Status.REDEEMED)

@@ -23,7 +23,16 @@ from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
 from .forms import BillingDetailsForm, GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
-from .models import Gift, Invoice, Offer, Plan, Price, Subscription, format_money
+from .models import (
+    Gift,
+    Invoice,
+    IssuePurchase,
+    Offer,
+    Plan,
+    Price,
+    Subscription,
+    format_money,
+)
 from .remote import CardDeclined, GatewayError, RemoteCheckout
 
 if TYPE_CHECKING:
@@ -123,7 +132,7 @@ def start_checkout(request: HttpRequest, price_id: int) -> HttpResponse:
 
 def _fulfil_own_session(
     request: HttpRequest, session_id: str
-) -> tuple[RemoteCheckout, Subscription | Gift | None]:
+) -> tuple[RemoteCheckout, actions.Fulfilled | None]:
     """Fulfil a Checkout Session the signed-in member started (the webhook's
     code path); 404 for anyone else's."""
     if gateway.test_mode() and not session_id.startswith(testmode.SESSION_PREFIX):
@@ -366,11 +375,15 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         return redirect("billing:subscribe")
     if data["m"] != request.user.pk:
         raise Http404("No such checkout.")
-    gift = price = offer = None
+    gift = price = purchase = plan = offer = None
     if "g" in data:
         gift = get_object_or_404(Gift.objects.select_related("plan"), pk=data["g"])
         plan, amount, needs_address = gift.plan, gift.display_amount, False
         done_url = reverse("billing:gift_thanks")
+    elif "i" in data:
+        purchase = get_object_or_404(IssuePurchase.objects.select_related("issue"), pk=data["i"])
+        amount, needs_address = purchase.display_amount, False
+        done_url = reverse("billing:issue_bought")
     else:
         price = get_object_or_404(Price.objects.select_related("plan"), pk=data["p"])
         plan, amount, needs_address = price.plan, price.display_amount, price.plan.includes_print
@@ -392,6 +405,9 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         base_amount = offer.discounted(price.amount, 0)
     total, tax = testmode.with_tax(base_amount)
     currency = gift.currency if gift else price.currency if price else "usd"
+    if purchase is not None:
+        # Single issues are sold untaxed for now (see the README).
+        total, tax, currency = purchase.amount, 0, purchase.currency
     card_error = ""
     cardless = offer is not None and offer.is_trial and offer.trial_end == Offer.TrialEnd.CANCEL
     if request.method == "POST" and cardless and "without_card" in request.POST:
@@ -442,6 +458,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "gift": gift,
             "offer": offer,
             "cardless": cardless,
+            "issue_purchase": purchase,
             "amount": amount,
             "card_form": card_form,
             "address_form": address_form,
@@ -452,6 +469,76 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "prices_include_tax": bool(tax) and total == base_amount,
         },
         status=402 if card_error else 200,
+    )
+
+
+# Single issues ----------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def buy_issue(request: HttpRequest, issue_id: int) -> HttpResponse:
+    """Start buying one issue on its own. GET too, as with the plans: the
+    issue page's offer is a link (an anonymous copy of it is cached, with no
+    CSRF token), and starting a checkout charges nothing."""
+    from masthead.issues.models import IssuePage
+
+    issue = get_object_or_404(IssuePage.objects.live(), pk=issue_id)
+    if not request.user.is_authenticated:
+        return redirect_to_login(reverse("billing:buy_issue", args=[issue.pk]))
+    if not ratelimit.allow_member(
+        request, request.user, ratelimit.CHECKOUT_PER_MEMBER, ratelimit.CHECKOUT_PER_SOURCE
+    ):
+        return render(request, "accounts/too_many_requests.html", status=429)
+    try:
+        url = actions.start_issue_checkout(
+            _member(request), issue, return_to=safe_next(issue.url) or ""
+        )
+    except actions.BillingError as error:
+        messages.error(request, error.message, extra_tags="billing")
+        return redirect(issue.url)
+    except GatewayError:
+        logger.exception("Single-issue checkout could not start")
+        messages.error(request, UNAVAILABLE, extra_tags="billing")
+        return redirect(issue.url)
+    return HttpResponseRedirect(url, status=303)
+
+
+@login_required
+def issue_bought(request: HttpRequest) -> HttpResponse:
+    """Where a paid single-issue checkout comes back: fulfilled here too (the
+    webhook's code path), then on to the issue, now the buyer's."""
+    session_id = request.GET.get("session_id", "")
+    if not session_id:
+        return redirect("/")
+    checkout, purchase = _fulfil_own_session(request, session_id)
+    if isinstance(purchase, IssuePurchase) and purchase.status == IssuePurchase.Status.PAID:
+        return redirect(safe_next(request.GET.get("next")) or purchase.issue.url)
+    return render(
+        request,
+        "billing/success.html",
+        {"checkout": checkout, "subscription": None, "account_url": ACCOUNT_URL},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def refund_issue(request: HttpRequest, purchase_id: int) -> HttpResponse:
+    """GET asks first, saying that the issue goes with the money; only the
+    POST refunds."""
+    purchase = get_object_or_404(
+        IssuePurchase.objects.select_related("issue"), pk=purchase_id, member=_member(request)
+    )
+    if request.method == "GET":
+        problem = actions.issue_refund_problem(purchase)
+        if problem:
+            return _to_account(request, problem, messages.INFO)
+        return render(request, "billing/confirm_issue_refund.html", {"purchase": purchase})
+    return _billing_action(
+        request,
+        lambda user, reason: actions.refund_issue_purchase(user, purchase.pk, reason),
+        lambda refunded: (
+            f"Refunded {refunded.display_amount}. {purchase.issue.title} is no longer yours."
+        ),
     )
 
 

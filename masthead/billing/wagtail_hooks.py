@@ -33,6 +33,7 @@ from .models import (
     ComplimentaryGrant,
     Gift,
     Invoice,
+    IssuePurchase,
     Offer,
     Plan,
     Price,
@@ -77,7 +78,7 @@ class ReadOnlyViewSet(ModelViewSet):
     exclude_form_fields = ["id"]
 
 
-for _model in (Subscription, Refund, Gift, Invoice, StripeEvent, BillingAuditLog):
+for _model in (Subscription, Refund, Gift, Invoice, IssuePurchase, StripeEvent, BillingAuditLog):
     register_permission_policy(_model, ReadOnlyPolicy(_model), exact_class=True)
 
 
@@ -422,6 +423,16 @@ class ComplimentaryViewSet(ModelViewSet):
     panels = [FieldPanel("member"), FieldPanel("plan"), FieldPanel("ends_at"), FieldPanel("note")]
 
 
+class IssuePurchaseViewSet(ReadOnlyViewSet):
+    model = IssuePurchase
+    icon = "doc-full"
+    menu_label = "Single issues"
+    url_prefix = "billing/single-issues"
+    name = "billing_single_issues"
+    list_display = ["issue", "member", "display_amount", "status", "paid_at", "refunded_at"]
+    list_filter = ["status"]
+
+
 class BillingGroup(ModelViewSetGroup):
     menu_label = "Billing"
     menu_icon = "tag"
@@ -433,6 +444,7 @@ class BillingGroup(ModelViewSetGroup):
         ComplimentaryViewSet,
         GiftViewSet,
         InvoiceViewSet,
+        IssuePurchaseViewSet,
         PlanViewSet,
         PriceViewSet,
         OfferViewSet,

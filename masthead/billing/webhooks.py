@@ -91,6 +91,9 @@ def apply_checkout_failed(event: Event, state: actions.CheckoutState) -> object:
     if checkout.mode == "payment" and checkout.metadata.get("kind") == "gift":
         actions.fail_gift(checkout)
         return None
+    if checkout.mode == "payment" and checkout.metadata.get("kind") == actions.ISSUE_KIND:
+        actions.fail_issue_purchase(checkout)
+        return None
     if state.subscription is not None:
         return actions.store_subscription(
             state.subscription,

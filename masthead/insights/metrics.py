@@ -29,7 +29,7 @@ from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 
 from dateutil.relativedelta import relativedelta
-from django.db.models import Count, Sum
+from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
 from django.db.models.functions import TruncDate
 
 from .counting import publisher_zone
@@ -418,15 +418,25 @@ def revenue_rows(gross, refunded):
     return rows
 
 
+# Revenue from issues bought on their own, beside the plans.
+SINGLE_ISSUES = "Single issues"
+
+
 def payment_totals(payments, *columns):
     """{(month, plan, currency): [sum of each of `columns`]} over `payments`.
-    The plan is the subscription's plan now, or the gift's."""
+    The plan is the subscription's plan now, or the gift's; single issues
+    bought on their own count together as SINGLE_ISSUES."""
     from django.db.models.functions import TruncMonth
 
     sums = {f"sum_{column}": Sum(column) for column in columns}
     rows = (
-        payments.annotate(month=TruncMonth("paid_at", tzinfo=publisher_zone()))
-        .values("month", "subscription__plan__name", "gift__plan__name", "currency")
+        payments.annotate(
+            month=TruncMonth("paid_at", tzinfo=publisher_zone()),
+            single_issue=ExpressionWrapper(
+                Q(issue_purchase__isnull=False), output_field=BooleanField()
+            ),
+        )
+        .values("month", "subscription__plan__name", "gift__plan__name", "single_issue", "currency")
         .annotate(**sums)
         .order_by()
     )
@@ -434,7 +444,11 @@ def payment_totals(payments, *columns):
     for row in rows:
         month = row["month"]
         month = month.date() if hasattr(month, "date") else month
-        plan = row["subscription__plan__name"] or row["gift__plan__name"] or ""
+        plan = (
+            row["subscription__plan__name"]
+            or row["gift__plan__name"]
+            or (SINGLE_ISSUES if row["single_issue"] else "")
+        )
         found = totals[(month, plan, row["currency"])]
         for index, name in enumerate(sums):
             found[index] += row[name] or 0

@@ -6,7 +6,8 @@ Three things are cached (pagecache.py, variants.py, members.py):
   and what renderings reuse (teaser fragments, ads). All their keys carry
   the publish generation, so one bump makes them all stale, in every
   process within SERVING_PER_PROCESS_SECONDS.
-- ENTITLEMENT: one member's cached entitlement (billing's answer).
+- ENTITLEMENT: one member's cached entitlement (billing's answer), with the
+  issues they bought on their own.
 - MEMBER: one member's cached details (auth hash, staff, editor).
 
 `STALE_WHEN` below is the table: (sender, signal, what it makes stale). Its
@@ -18,7 +19,7 @@ Why invalidation cannot be bypassed: `save()` and `delete()` (a queryset's
 `delete()` too) send `post_save` and `post_delete`; the bulk writes that send
 neither (`QuerySet.update`, `bulk_create`, `bulk_update`) go through
 `core.querysets.ReportingQuerySet` on the models whose changes reach a
-member (Subscription, User), which sends `core.signals.rows_changed`. An
+member (Subscription, IssuePurchase, User), which sends `core.signals.rows_changed`. An
 import creates its rows with `create()` and publishes its pages; a webhook
 saves the subscription it re-fetched. Entitlements and members are dropped
 at once and again once the change is committed: a request that read the old
@@ -110,6 +111,8 @@ STALE_WHEN: tuple[Rule, ...] = (
     Rule("billing.Plan", post_delete, Stale.PAGES),
     Rule("billing.Price", post_save, Stale.PAGES),
     Rule("billing.Price", post_delete, Stale.PAGES),
+    # The price of a single issue, offered on the issue pages.
+    Rule("billing.BillingSettings", post_save, Stale.PAGES, _not_created),
     Rule("ads.AdSlot", post_save, Stale.PAGES),
     Rule("ads.AdSlot", post_delete, Stale.PAGES),
     Rule("wagtailcore.PageViewRestriction", post_save, Stale.PAGES),
@@ -122,6 +125,10 @@ STALE_WHEN: tuple[Rule, ...] = (
     Rule("billing.Subscription", post_save, Stale.ENTITLEMENT),
     Rule("billing.Subscription", post_delete, Stale.ENTITLEMENT),
     Rule("billing.Subscription", rows_changed, Stale.ENTITLEMENT),
+    # ... and to one of their single-issue purchases (paid, refunded).
+    Rule("billing.IssuePurchase", post_save, Stale.ENTITLEMENT),
+    Rule("billing.IssuePurchase", post_delete, Stale.ENTITLEMENT),
+    Rule("billing.IssuePurchase", rows_changed, Stale.ENTITLEMENT),
     # A member's details: a password, the staff flag, a deactivation.
     Rule(USER, post_save, Stale.MEMBER),
     Rule(USER, post_delete, Stale.MEMBER),

@@ -10,8 +10,8 @@ for pages answered before Django (`variants.SignedInPages`). When the cached
 member does not match, Django's `request.user` decides, and its answer is
 cached for the next request.
 
-The member's entitlement (billing's `current_entitlement`) is cached beside
-it, never past the moment it ends. Every write that changes either makes the
+The member's entitlement (billing's `current_entitlement`, with the issues
+they bought on their own, `bought_issues`) is cached beside it, never past the moment it ends. Every write that changes either makes the
 cached copy stale at once (`invalidation.py`); CACHED_MEMBER_SECONDS and
 CACHED_ENTITLEMENT_SECONDS only bound a change that reached no signal.
 
@@ -21,7 +21,8 @@ goes on using it, so a busy member's requests never all find it gone at once.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from importlib import import_module
 from typing import Any, cast
 
@@ -65,6 +66,9 @@ class CachedEntitlement:
     entitlement: Entitlement | None
     expires: float  # wall-clock time
     refresh_at: float
+    # The issues the member bought on their own (billing's `bought_issues`);
+    # None until a decision first needs them.
+    issues: frozenset[int] | None = None
 
 
 Member = User | AnonymousUser | CachedMember
@@ -265,6 +269,26 @@ def member_before_django(session_key: str) -> CachedMember | None:
 def cached_entitlement(user: Member) -> Entitlement | None:
     """billing's `current_entitlement(user)`, cached for
     CACHED_ENTITLEMENT_SECONDS at most and never past its end."""
+    return _entitlement_entry(user).entitlement
+
+
+def cached_bought_issues(user: Member) -> frozenset[int]:
+    """billing's `bought_issues(user)`, kept with the cached entitlement
+    (and made stale with it when a purchase changes). Read only when a
+    decision needs it, so a subscriber's cached entitlement costs no more."""
+    from masthead.billing import entitlements
+
+    entry = _entitlement_entry(user)
+    if entry.issues is not None:
+        return entry.issues
+    issues = entitlements.bought_issues(cast("User", user))
+    remaining = entry.expires - clock.now()
+    if remaining > 0:
+        cache.set(entitlement_key(user.pk), replace(entry, issues=issues), remaining)
+    return issues
+
+
+def _entitlement_entry(user: Member) -> CachedEntitlement:
     from masthead.billing import entitlements
 
     key = entitlement_key(user.pk)
@@ -275,16 +299,17 @@ def cached_entitlement(user: Member) -> Entitlement | None:
         and entry.expires > now
         and uses_cached(key, entry.refresh_at, may_claim=True)
     ):
-        return entry.entitlement
+        return entry
     # A cached member stands in for the user: the rule asks only its pk.
     held = entitlements.current_entitlement(cast("User", user))
     ttl = settings.CACHED_ENTITLEMENT_SECONDS
     expires = now + ttl
     if held is not None and held.ends_at is not None:
         expires = min(expires, held.ends_at.timestamp())
+    entry = CachedEntitlement(held, expires, _refresh_time(ttl))
     if expires > now:
-        cache.set(key, CachedEntitlement(held, expires, _refresh_time(ttl)), ttl)
-    return held
+        cache.set(key, entry, ttl)
+    return entry
 
 
 def entitlement_before_django(member: CachedMember) -> CachedEntitlement | None:
@@ -304,7 +329,12 @@ def signed_in_reader(request: HttpRequest) -> Member:
     scope; both cached for the next request."""
     user = session_member(request)
     if user.is_authenticated and not is_editor(user):
-        rules.remember(("entitlement", user.pk), cached_entitlement(user))
+        entry = _entitlement_entry(user)
+        rules.remember(("entitlement", user.pk), entry.entitlement)
+        if entry.issues is not None:
+            rules.remember(("issues", user.pk), entry.issues)
+        else:
+            rules.remember_lazily(("issues", user.pk), partial(cached_bought_issues, user))
     return user
 
 

@@ -468,13 +468,15 @@ class SignedInPages:
                 entry = entitlement_before_django(member)
                 if entry is None:
                     return None  # Django reads it (again)
-                reader.update(member=member, held=entry.entitlement)
+                reader.update(member=member, held=entry.entitlement, issues=entry.issues)
             signed_in: CachedMember = reader["member"]
             held = reader["held"]
             if not rules.decidable_without_query(terms, held):
                 return None
             with rules.reader_scope():
                 rules.remember(("entitlement", signed_in.pk), held)
+                if reader["issues"] is not None:
+                    rules.remember(("issues", signed_in.pk), reader["issues"])
                 # The cached member stands in for the user (pk, staff flags).
                 access = rules.decide(cast("User", signed_in), terms)
             return Reader(

@@ -70,4 +70,5 @@ def in_world(world, settings, world_storage, db, tmp_path):
         issue=IssuePage.objects.get(pk=world.issue.pk),
         plans=world.plans,
         others=[ArticlePage.objects.get(pk=a.pk) for a in world.others],
+        other_issue=IssuePage.objects.get(pk=world.other_issue.pk),
     )

@@ -16,8 +16,8 @@ from PIL import Image as PILImage
 
 from masthead.access.models import MeteredRead, PaywallSettings
 from masthead.ads.models import AdSlot
-from masthead.audio.models import Narration
-from masthead.billing.models import Plan, Price, Subscription
+from masthead.audio.models import IssueEpisode, Narration
+from masthead.billing.models import IssuePurchase, Plan, Price, Subscription
 from masthead.editions.models import Edition
 from masthead.newsroom.models import CreditedImage, SectionPage
 from tests.factories import make_article, make_author, make_issue, paragraph
@@ -132,6 +132,12 @@ def add_edition(issue):
     )
 
 
+def add_issue_episode(issue):
+    """The issue's audio episode: a small file in private storage."""
+    name = write_private(f"episodes/{issue.slug}.mp3", b"ID3 the issue's episode")
+    return IssueEpisode.objects.create(issue=issue, audio_file=name, audio_size=23, duration=600.0)
+
+
 def add_ads():
     ad_image = image("House ad", "house-ad.jpg")
     return [
@@ -164,6 +170,8 @@ class World:
     issue: object
     plans: dict
     others: list
+    # An issue none of the four articles is in (an earlier story's).
+    other_issue: object = None
 
 
 def build_world(home):
@@ -197,8 +205,10 @@ def build_world(home):
     ]
     issue = make_issue(list(articles.values()), number=7)
     add_edition(issue)
+    add_issue_episode(issue)
+    other_issue = make_issue(others[:1], number=8)
     add_ads()
-    return World(articles, issue, plans, others)
+    return World(articles, issue, plans, others, other_issue)
 
 
 # Readers ---------------------------------------------------------------------------
@@ -218,6 +228,9 @@ STATES = (
     "payment failed, past grace",
     "complimentary",
     "gift",
+    "bought this issue",
+    "bought another issue",
+    "bought this issue, refunded",
 )
 # States whose subscription grants access now (billing's current_entitlement).
 ENTITLED = {
@@ -230,6 +243,8 @@ ENTITLED = {
     "gift",
 }
 METERED = {"metered, within the limit", "metered, over the limit"}
+# A single issue bought on its own: the world's issue, with all four articles.
+BOUGHT = "bought this issue"
 
 
 def _subscription(member, plan, status, **fields):
@@ -314,6 +329,16 @@ def make_reader(state, world, email=None):
         _subscription(user, chosen, S.COMPLIMENTARY, granted_by=None)
     elif state == "gift":
         _subscription(user, chosen, S.GIFT, ends_at=now + 90 * DAY)
+    elif state.startswith("bought"):
+        refunded = state.endswith("refunded")
+        IssuePurchase.objects.create(
+            member=user,
+            issue=world.other_issue if state == "bought another issue" else world.issue,
+            amount=600,
+            status=IssuePurchase.Status.REFUNDED if refunded else IssuePurchase.Status.PAID,
+            paid_at=now - 3 * DAY,
+            refunded_at=now - DAY if refunded else None,
+        )
     else:
         assert state == "free member", state
     return user
@@ -327,6 +352,9 @@ def reads_in_full(state, level):
         return False
     if level == "members":
         return True
+    if state == BOUGHT:
+        # Every article of the issue bought, whatever its level.
+        return True
     if level == "subscribers":
         return state in ENTITLED or state == "metered, within the limit"
     assert level == "plans"
@@ -338,4 +366,9 @@ def sees_ads(state):
 
 
 def gets_editions(state):
+    return state in ENTITLED or state == BOUGHT
+
+
+def gets_issue_announcements(state):
+    """The new-issue email is for subscribers: a buyer of one issue is not one."""
     return state in ENTITLED

@@ -24,6 +24,7 @@ from tests.access.support import (
     gated_attachments,
     gated_sentence,
     gets_editions,
+    gets_issue_announcements,
     make_reader,
     reads_in_full,
     sees_ads,
@@ -44,6 +45,7 @@ SURFACES = (
     "audio teaser",
     "audio full",
     "edition download",
+    "issue audio",
     "gated attachments",
     "stored media files",
     "newsletter",
@@ -295,6 +297,24 @@ def check_edition_download(client, world, article, state, level, full):
     )
 
 
+def check_issue_audio(client, world, article, state, level, full):
+    """The issue's audio episode, and its player on the issue page: for
+    readers the rule grants the issue, as its editions are."""
+    url = reverse("audio:issue", args=[world.issue.pk])
+    response = client.get(url)
+    assert "private" in response["Cache-Control"] or response.status_code == 403
+    if gets_editions(state):
+        assert response.status_code == 200
+        assert b"".join(response.streaming_content) == b"ID3 the issue's episode"
+    else:
+        assert response.status_code == 403
+    issue_page = client.get(world.issue.url).content.decode()
+    assert (url in issue_page) is gets_editions(state)
+    # An issue the reader did not buy stays a subscriber's.
+    other = client.get(reverse("audio:issue", args=[world.other_issue.pk]))
+    assert other.status_code == 404  # it has no episode: nothing to give away either way
+
+
 def check_gated_attachments(client, world, article, state, level, full):
     client.get(article.url)  # a metered read is spent on the page
     figure, report = gated_attachments(article)
@@ -354,7 +374,7 @@ def check_newsletter(client, world, article, state, level, full):
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         announce_issue(SimpleNamespace(issue_id=world.issue.pk))
-    assert len(mail.outbox) == (1 if gets_editions(state) else 0)
+    assert len(mail.outbox) == (1 if gets_issue_announcements(state) else 0)
     for message in mail.outbox:
         texts = [message.body, *(content for content, _type in message.alternatives)]
         for text in texts:
@@ -423,6 +443,7 @@ CHECKS = {
     "audio teaser": check_audio_teaser,
     "audio full": check_audio_full,
     "edition download": check_edition_download,
+    "issue audio": check_issue_audio,
     "gated attachments": check_gated_attachments,
     "stored media files": check_stored_media_files,
     "newsletter": check_newsletter,

@@ -23,6 +23,7 @@ def admin_client(client, db):
         "/admin/billing/refunds/",
         "/admin/billing/gifts/",
         "/admin/billing/invoices/",
+        "/admin/billing/single-issues/",
         "/admin/billing/complimentary/",
         "/admin/billing/complimentary/new/",
         "/admin/billing/events/",
@@ -85,3 +86,30 @@ def test_staff_grant_complimentary_from_the_admin(admin_client, plans, member):
         "Contributor",
         "publisher@example.com",
     )
+
+
+def test_the_publisher_sets_the_price_of_a_single_issue_and_sees_who_bought(
+    admin_client, member, site_tree
+):
+    from masthead.billing.models import BillingSettings, IssuePurchase
+    from tests.factories import make_issue
+
+    page = admin_client.get("/admin/settings/billing/billingsettings/", follow=True)
+    assert page.status_code == 200 and b"price of a single issue" in page.content.lower()
+    response = admin_client.post(
+        page.redirect_chain[-1][0],
+        {
+            "payment_grace_days": 7,
+            "shipping_countries": "US,GB",
+            "single_issue_price": 650,
+            "single_issue_currency": "usd",
+        },
+    )
+    assert response.status_code == 302
+    assert BillingSettings.load().single_issue_price == 650
+
+    issue = make_issue([], number=51, title="The Salt Issue")
+    IssuePurchase.objects.create(member=member, issue=issue, amount=650, status="paid")
+    listing = admin_client.get("/admin/billing/single-issues/").content.decode()
+    assert "The Salt Issue" in listing and "$6.50" in listing
+    assert admin_client.get("/admin/billing/single-issues/new/").status_code == 302

@@ -183,6 +183,25 @@ def test_months_begin_in_the_publishers_time_zone(history, settings):
     assert february == [(date(2026, 2, 1), "", "usd", 100, 0, 100)]
 
 
+def test_single_issues_count_as_revenue_of_their_own(history, site_tree):
+    from masthead.billing.models import IssuePurchase, Payment
+    from tests.factories import make_issue
+
+    issue = make_issue([], number=61)
+    for refunded in (0, 600):
+        purchase = IssuePurchase.objects.create(issue=issue, amount=600, status="paid")
+        Payment.objects.create(
+            issue_purchase=purchase,
+            amount=600,
+            amount_refunded=refunded,
+            currency="usd",
+            paid_at=at(2, 10),
+        )
+    rows = metrics.revenue_by_month(date(2026, 2, 1), date(2026, 2, 28))
+    assert (date(2026, 2, 1), "Single issues", "usd", 1200, 600, 600) in rows
+    assert (date(2026, 2, 1), "Digital", "usd", 6400, 0, 6400) in rows
+
+
 def test_the_home_pages_mrr_query_agrees_with_the_history(history):
     segments = metrics.load_segments()
     # From April on no plan switch lies ahead, so the current price is the

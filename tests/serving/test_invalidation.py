@@ -131,3 +131,32 @@ def test_a_publish_makes_every_page_stale_once_committed(
     for callback in callbacks:
         callback()
     assert pagecache.current_generation() > before
+
+
+def test_a_single_issue_bought_or_refunded_drops_the_cached_entitlement(
+    in_world, django_capture_on_commit_callbacks
+):
+    """The issues a member bought are cached with their entitlement: buying
+    one, a refund, a queryset update and a deletion each make it stale."""
+    from masthead.billing.models import IssuePurchase
+
+    buyer = make_reader("free member", in_world)
+    assert members.cached_bought_issues(buyer) == frozenset()
+    assert cache.get(members.entitlement_key(buyer.pk)).issues == frozenset()
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase = IssuePurchase.objects.create(
+            member=buyer, issue=in_world.issue, amount=600, status="paid", paid_at=timezone.now()
+        )
+    assert_dropped(buyer)
+    assert members.cached_bought_issues(buyer) == {in_world.issue.pk}
+    purchase.status = IssuePurchase.Status.REFUNDED
+    with django_capture_on_commit_callbacks(execute=True):
+        purchase.save()
+    assert_dropped(buyer)
+    assert members.cached_bought_issues(buyer) == frozenset()
+    IssuePurchase.objects.filter(pk=purchase.pk).update(status=IssuePurchase.Status.PAID)
+    assert_dropped(buyer)
+    assert members.cached_bought_issues(buyer) == {in_world.issue.pk}
+    IssuePurchase.objects.filter(pk=purchase.pk).delete()
+    assert_dropped(buyer)
+    assert members.cached_bought_issues(buyer) == frozenset()

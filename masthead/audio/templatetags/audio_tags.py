@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from masthead.access.rules import decide
 
-from ..feeds import duration_text
+from ..feeds import duration_text, issue_episode
 from ..models import Narration
 
 register = template.Library()
@@ -41,6 +41,21 @@ def narration_player(context, page):
         "paragraph_timings": (timings or {}).get("paragraphs", []),
         "teaser": teaser,
         "timings_id": f"narration-timings-{page.pk}",
+    }
+
+
+@register.inclusion_tag("audio/includes/issue_player.html", takes_context=True)
+def issue_player(context, issue):
+    """The issue page's player for its audio episode: only for readers the
+    rule grants the issue; no one else gets its URL."""
+    request = context.get("request")
+    episode = issue_episode(issue.pk) if issue is not None else None
+    if episode is None or not decide(getattr(request, "user", None), issue):
+        return {"episode": None}
+    return {
+        "episode": episode,
+        "audio_url": reverse("audio:issue", args=[issue.pk]),
+        "duration_text": duration_text(episode.duration),
     }
 
 

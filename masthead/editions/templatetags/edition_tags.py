@@ -2,6 +2,7 @@ from django import template
 from django.urls import reverse
 
 from masthead.access.rules import decide
+from masthead.billing.actions import single_issue_offer
 
 from ..models import Edition, EditionFormat
 from ..views import sign_in_url, subscribe_url
@@ -26,6 +27,9 @@ def issue_downloads(context, issue):
             "reason": access.reason,
             "sign_in_url": sign_in_url(request.get_full_path() if request else issue.url),
             "subscribe_url": subscribe_url(),
+            # The issue on its own, when the publisher sells single issues.
+            "single_issue_price": single_issue_offer(),
+            "buy_url": reverse("billing:buy_issue", args=[issue.pk]),
         }
     built = {
         edition.format: edition
