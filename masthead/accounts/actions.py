@@ -64,7 +64,7 @@ def _record(user, kind, **data):
 
 
 @transaction.atomic
-def _issue_magic_link(email, purpose, *, full_name="", next_url=""):
+def _issue_magic_link(email, purpose, *, full_name="", next_url="", sign_up_choices=None):
     """Create a link for `email`, voiding the unused ones sent before."""
     now = timezone.now()
     MagicLink.objects.filter(
@@ -77,6 +77,7 @@ def _issue_magic_link(email, purpose, *, full_name="", next_url=""):
         token_hash=token_hash,
         full_name=full_name[:200],
         next_url=next_url[:500],
+        sign_up_choices=sign_up_choices or {},
         created_at=now,
         expires_at=now + MagicLink.LIFETIME,
     )
@@ -115,15 +116,42 @@ def request_sign_in_link(email, *, next_url=""):
     # A deactivated account gets nothing; the form still says "check your inbox".
 
 
+@dataclass(frozen=True)
+class SignUpChoice:
+    """A box on the sign-up form, offered by an app above accounts."""
+
+    key: str
+    label: str
+    description: str
+    default: bool
+
+
+# Callables giving the boxes the sign-up form offers (mailings: each
+# newsletter open to a new member), and callables run with a new member and
+# their answers ({key: ticked}) once the link creates the account. Apps above
+# accounts append to these from their AppConfig.ready().
+SIGN_UP_CHOICES: list[Callable[[], list[SignUpChoice]]] = []
+AFTER_SIGN_UP_HOOKS: list[Callable[[User, dict[str, bool]], object]] = []
+
+
+def sign_up_choices():
+    return [choice for offer in SIGN_UP_CHOICES for choice in offer()]
+
+
 @transaction.atomic
-def request_sign_up_link(email, *, full_name="", next_url=""):
+def request_sign_up_link(email, *, full_name="", next_url="", choices=None):
     """Email a link that creates the account, or a sign-in link when the
-    address already has one."""
+    address already has one. `choices`, the sign-up form's answers, are kept
+    with the link and take effect when it creates the account."""
     email = normalize_email(email)
     user = _find_member(email)
     if user is None:
         token = _issue_magic_link(
-            email, MagicLink.Purpose.SIGN_UP, full_name=full_name, next_url=next_url
+            email,
+            MagicLink.Purpose.SIGN_UP,
+            full_name=full_name,
+            next_url=next_url,
+            sign_up_choices=choices,
         )
         _send_link(email, MagicLink.Purpose.SIGN_UP, token)
     elif user.is_active:
@@ -166,6 +194,8 @@ def redeem_magic_link(token):
         else:
             created = True
             _record(user, AccountEvent.Kind.SIGNED_UP)
+            for hook in AFTER_SIGN_UP_HOOKS:
+                hook(user, dict(link.sign_up_choices or {}))
     if not user.is_active:
         return None
     _record(user, AccountEvent.Kind.SIGNED_IN, method="magic_link")

@@ -37,6 +37,24 @@ class SignUpForm(forms.Form):
     )
     next = NextField()
 
+    def __init__(self, *args, choices=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.choices = list(choices)
+        for choice in self.choices:
+            self.fields[f"choice_{choice.key}"] = forms.BooleanField(
+                label=choice.label,
+                help_text=choice.description,
+                required=False,
+                initial=choice.default,
+            )
+
+    def chosen(self):
+        """{key: ticked} for every box the form offered."""
+        return {
+            choice.key: bool(self.cleaned_data.get(f"choice_{choice.key}"))
+            for choice in self.choices
+        }
+
 
 class PasswordSignInForm(forms.Form):
     """Shown beside SignInLinkForm on the sign-in page: its own ids, so each

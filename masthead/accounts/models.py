@@ -118,6 +118,11 @@ class MagicLink(models.Model):
         max_length=200, blank=True, help_text=_("Name given at sign-up, used for the new account.")
     )
     next_url = models.CharField(max_length=500, blank=True)
+    sign_up_choices = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text=_("What the sign-up form offered and the reader ticked (key: yes or no)."),
+    )
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True)

@@ -118,10 +118,11 @@ def sign_up(request):
     if request.user.is_authenticated:
         return redirect(_next_from(request) or "accounts:account")
     next_url = _next_from(request)
+    choices = actions.sign_up_choices()
     if request.method != "POST":
-        form = SignUpForm(initial={"next": next_url})
+        form = SignUpForm(initial={"next": next_url}, choices=choices)
         return render(request, "accounts/sign_up.html", {"form": form, "next": next_url})
-    form = SignUpForm(request.POST)
+    form = SignUpForm(request.POST, choices=choices)
     if not form.is_valid():
         return render(request, "accounts/sign_up.html", {"form": form, "next": next_url})
     email = form.cleaned_data["email"]
@@ -135,6 +136,7 @@ def sign_up(request):
             email,
             full_name=form.cleaned_data["full_name"],
             next_url=safe_next(form.cleaned_data["next"]),
+            choices=form.chosen(),
         )
     return redirect("accounts:check_inbox")
 

@@ -31,6 +31,39 @@ from .models import (
 )
 
 
+def newsletters_at_sign_up():
+    """The sign-up form's box for each newsletter a new member may receive,
+    ticked where the newsletter is on by default."""
+    from masthead.accounts.actions import SignUpChoice
+
+    return [
+        SignUpChoice(
+            key=f"newsletter:{newsletter.slug}",
+            label=newsletter.name,
+            description=newsletter.description,
+            default=newsletter.default_on,
+        )
+        for newsletter in Newsletter.objects.filter(
+            is_active=True,
+            audience__in=[Newsletter.Audience.EVERYONE, Newsletter.Audience.MEMBERS],
+        )
+    ]
+
+
+def keep_sign_up_choices(member, choices):
+    """A new member's answers on the sign-up form, one consent per newsletter
+    offered there, ticked or not."""
+    slugs = {
+        key.removeprefix("newsletter:"): ticked
+        for key, ticked in choices.items()
+        if key.startswith("newsletter:")
+    }
+    for newsletter in Newsletter.objects.filter(slug__in=slugs):
+        set_newsletter_consent(
+            member, newsletter, slugs[newsletter.slug], NewsletterSubscription.Source.SIGN_UP
+        )
+
+
 def set_newsletter_consent(member, newsletter, subscribed, source):
     """Record that `member` does (or does not) want `newsletter`, from
     `source` (a `NewsletterSubscription.Source` value). Returns the choice.

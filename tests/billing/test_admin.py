@@ -103,6 +103,9 @@ def test_the_publisher_sets_the_price_of_a_single_issue_and_sees_who_bought(
             "shipping_countries": "US,GB",
             "single_issue_price": 650,
             "single_issue_currency": "usd",
+            "test_mode_tax_rate": "20.00",
+            "retention_percent_off": 50,
+            "retention_months": 3,
         },
     )
     assert response.status_code == 302

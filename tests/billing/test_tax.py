@@ -262,6 +262,8 @@ def test_the_publisher_edits_tax_and_seller_settings_in_the_admin(client, db):
             "seller_tax_id": "GB987654321",
             "retention_percent_off": "50",
             "retention_months": "3",
+            "single_issue_price": "0",
+            "single_issue_currency": "usd",
         },
     )
     assert response.status_code == 302, response.content.decode()[:3000]
