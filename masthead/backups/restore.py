@@ -9,6 +9,7 @@ already holds members, subscriptions or articles is refused unless forced.
 After the restore, migrations this code has and the archive lacks are run.
 """
 
+import gzip
 import hashlib
 import json
 import os
@@ -102,6 +103,12 @@ def unpack(archive, staging):
     """Extract `archive` into `staging`, checking every byte; its manifest."""
     digests = {}
     try:
+        # The whole gzip stream first, to its CRC: reading the tar alone
+        # (which seeks back within the stream to extract) let some flipped
+        # bytes through.
+        with gzip.open(archive, "rb") as stream:
+            while stream.read(CHUNK):
+                pass
         with tarfile.open(archive, "r:gz") as tar:
             for member in tar:
                 name = _safe_name(member, archive)
