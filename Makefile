@@ -23,7 +23,7 @@ TEST_APT_STAMP := $(VENV)/.apt-test-$(shell echo $(TEST_APT_PACKAGES) | md5sum |
 RUN_PIP_STAMP := $(VENV)/.pip-run-$(shell cat requirements.txt | md5sum | cut -c1-8)
 TEST_PIP_STAMP := $(VENV)/.pip-test-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-8)
 
-.PHONY: run test test-only lint setup setup-run setup-test demo bench breaking-news clean
+.PHONY: run test test-only lint setup setup-run setup-test demo screenshots bench breaking-news clean
 
 # What `make run` needs; `make test` adds the test and benchmark tools.
 setup-run: $(RUN_APT_STAMP) $(RUN_PIP_STAMP) static/insights/vendor/chart.umd.js
@@ -90,6 +90,11 @@ test-only:
 demo: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_magazine
+
+# Every page type of the demo magazine at desktop and phone width, for each
+# kind of reader, as PNGs in var/screenshots/ (a throwaway database, not run's).
+screenshots: setup-test
+	$(BIN)/python scripts/screenshots.py var/screenshots
 
 bench: setup
 	$(BIN)/python bench/run_all.py
