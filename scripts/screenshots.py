@@ -35,9 +35,15 @@ def main(argv=None):
 
 
 def shoot(output, var_dir, only):
+    for name in ("MEDIA_ROOT", "PRIVATE_MEDIA_ROOT", "STATIC_ROOT"):
+        os.environ.pop(name, None)  # under MASTHEAD_VAR_DIR instead
     os.environ.update(
         {
+            # Everything in the temporary folder, whatever the shell says.
             "MASTHEAD_VAR_DIR": var_dir,
+            "DATABASE_URL": f"sqlite:///{var_dir}/masthead.sqlite3",
+            "REDIS_URL": "",
+            "MEDIA_STORAGE": "",
             "MASTHEAD_TESTING": "1",  # settings for a throwaway site: no static manifest
             "TASKS_BACKEND": "database",  # queued, never run: no worker here
             "STRIPE_SECRET_KEY": "",  # billing's test mode
