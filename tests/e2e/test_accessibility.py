@@ -61,11 +61,13 @@ def test_no_axe_violations_on_any_page(
             browser, live_server.url, site, state, width
         ):
             # The page itself, not a redirect to another (a signed-out reader
-            # sent to sign in), and the article in the reader's state.
+            # sent to sign in); the article in the reader's state; results.
             assert page.url == live_server.url + path
             assert response.status == (404 if page_type == "not-found" else 200), path
             if page_type == "article-gated":
                 assert page.locator(".paywall").count() == (state != "subscriber")
+            if page_type == "search":
+                assert page.locator(".search-results li").count() > 0
             violations = axe_violations(page, axe_source)
             if violations:
                 found[f"{page_type} {path} at {width}px"] = violations
