@@ -16,16 +16,18 @@ RUN_APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 # And those that testing adds: the browser for e2e tests, epubcheck and
 # pdftotext to check the editions, nginx and wrk for the benchmarks.
 TEST_APT_PACKAGES := chromium epubcheck poppler-utils nginx wrk
+# axe-core, for the accessibility test; scripts/vendor_static.sh puts it there.
+AXE_JS := var/vendor/axe-core/axe.min.js
 RUN_APT_STAMP := $(VENV)/.apt-run-$(shell echo $(RUN_APT_PACKAGES) | md5sum | cut -c1-8)
 TEST_APT_STAMP := $(VENV)/.apt-test-$(shell echo $(TEST_APT_PACKAGES) | md5sum | cut -c1-8)
 RUN_PIP_STAMP := $(VENV)/.pip-run-$(shell cat requirements.txt | md5sum | cut -c1-8)
 TEST_PIP_STAMP := $(VENV)/.pip-test-$(shell cat requirements.txt requirements-dev.txt | md5sum | cut -c1-8)
 
-.PHONY: run test test-only lint setup setup-run setup-test demo bench breaking-news clean
+.PHONY: run test test-only lint setup setup-run setup-test demo screenshots bench breaking-news clean
 
 # What `make run` needs; `make test` adds the test and benchmark tools.
 setup-run: $(RUN_APT_STAMP) $(RUN_PIP_STAMP) static/insights/vendor/chart.umd.js
-setup-test: setup-run $(TEST_APT_STAMP) $(TEST_PIP_STAMP)
+setup-test: setup-run $(TEST_APT_STAMP) $(TEST_PIP_STAMP) $(AXE_JS)
 setup: setup-test
 
 $(VENV)/bin/python:
@@ -51,8 +53,9 @@ define apt_install
 	fi
 endef
 
-# Browser libraries (chart.js for the Insights dashboard), from npm into static/.
-static/insights/vendor/chart.umd.js: package.json package-lock.json scripts/vendor_static.sh
+# Browser libraries (chart.js for the Insights dashboard), from npm into static/;
+# and axe-core, which the accessibility test injects into each page, into var/.
+static/insights/vendor/chart.umd.js $(AXE_JS) &: package.json package-lock.json scripts/vendor_static.sh
 	@command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm)
 	sh scripts/vendor_static.sh
 
@@ -87,6 +90,11 @@ test-only:
 demo: setup-run
 	$(MANAGE) migrate --noinput
 	$(MANAGE) load_demo_magazine
+
+# Every page type of the demo magazine at desktop and phone width, for each
+# kind of reader, as PNGs in var/screenshots/ (a throwaway database, not run's).
+screenshots: setup-test
+	$(BIN)/python scripts/screenshots.py var/screenshots
 
 bench: setup
 	$(BIN)/python bench/run_all.py

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Copy the browser libraries named in package.json (pinned by
 # package-lock.json) into static/, so pages load them from this site and
-# never from a CDN. Run by `make` (setup-run); needs npm at build time only.
+# never from a CDN; and axe-core into var/vendor/, where the accessibility
+# test (tests/e2e/test_accessibility.py) reads it to inject into each page.
+# Run by `make` (setup-run); needs npm at build time only.
 set -eu
 cd "$(dirname "$0")/.."
 npm ci --no-audit --no-fund --ignore-scripts --silent
@@ -11,3 +13,5 @@ mkdir -p static/insights/vendor
 sed '/^\/\/# sourceMappingURL=/d' node_modules/chart.js/dist/chart.umd.min.js \
     > static/insights/vendor/chart.umd.js
 cp node_modules/chart.js/LICENSE.md static/insights/vendor/chart.js-LICENSE.md
+mkdir -p var/vendor/axe-core
+cp node_modules/axe-core/axe.min.js node_modules/axe-core/LICENSE var/vendor/axe-core/
