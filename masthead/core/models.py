@@ -2,8 +2,10 @@ from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.db import models
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+
+from .brand import DEFAULT_ACCENT, FontPairing, validate_accent
 
 
 @register_setting(icon="site")
@@ -32,6 +34,23 @@ class MagazineSettings(BaseSiteSetting):
         blank=True,
         help_text="The address account and billing emails come from; blank for the server's default.",
     )
+    accent_colour = models.CharField(
+        max_length=7,
+        default=DEFAULT_ACCENT,
+        validators=[validate_accent],
+        help_text="Links, buttons and the paywall's rule, as #rrggbb. Dark mode lightens it.",
+    )
+    font_pairing = models.CharField(
+        max_length=20,
+        choices=FontPairing.choices,
+        default=FontPairing.SERIF_AND_SANS,
+        help_text="The typefaces of headlines and text, and of labels and menus.",
+    )
+    footer_text = models.TextField(
+        blank=True,
+        help_text="Shown at the foot of every page; blank for the publisher's name and "
+        "the description.",
+    )
 
     panels = [
         FieldPanel("name"),
@@ -39,9 +58,17 @@ class MagazineSettings(BaseSiteSetting):
         FieldPanel("description"),
         FieldPanel("language"),
         FieldPanel("twitter_handle"),
-        FieldPanel("logo"),
         FieldPanel("email_sender_name"),
         FieldPanel("email_sender_address"),
+        MultiFieldPanel(
+            [
+                FieldPanel("logo"),
+                FieldPanel("accent_colour"),
+                FieldPanel("font_pairing"),
+                FieldPanel("footer_text"),
+            ],
+            heading="Brand",
+        ),
     ]
 
     class Meta:
