@@ -176,3 +176,19 @@ def test_the_logo_replaces_the_name_in_the_header(client, site_tree):
     html = client.get("/").content.decode()
     header = html.split('<a class="site-title" href="/">')[1].split("</a>")[0]
     assert 'class="site-logo"' in header and f'alt="{magazine.name}"' in header
+
+
+def test_a_template_put_in_the_theme_folder_replaces_the_bundled_one(
+    client, site_tree, settings, tmp_path
+):
+    """THEME_DIR/templates comes first (the real settings, and the
+    subprocess test in test_settings.py); here, a theme folder made now."""
+    assert settings.TEMPLATES[0]["DIRS"][0] == settings.THEME_DIR / "templates"
+    folder = tmp_path / "templates" / "core" / "includes"
+    folder.mkdir(parents=True)
+    (folder / "footer.html").write_text("<footer>Printed on recycled paper.</footer>")
+    engine = settings.TEMPLATES[0]
+    settings.TEMPLATES = [{**engine, "DIRS": [tmp_path / "templates", *engine["DIRS"][1:]]}]
+    html = client.get("/").content.decode()
+    assert "<footer>Printed on recycled paper.</footer>" in html
+    assert 'class="site-header"' in html  # the rest of the bundled base template
