@@ -121,20 +121,33 @@ def test_dark_mode_lightens_the_accent_until_it_reads_on_the_dark_paper():
     for accent in ("#9b1c1c", "#1d4e89", "#000000", "#595959"):
         night = brand.dark_accent(accent)
         assert brand.contrast(night, brand.DARK_PAPER) >= 4.5, accent
-        assert brand.contrast(night, brand.mix(night, "#ffffff", 0)) == 1
+        hover = brand.mix(night, brand.PAPER, 0.2)
+        assert brand.contrast(brand.DARK_PAPER, hover) >= 4.5, accent  # button labels
     css = brand.stylesheet("#1d4e89", brand.FontPairing.SERIF_AND_SANS)
     assert f"--accent: {brand.dark_accent('#1d4e89')};" in css.split("prefers-color-scheme")[1]
 
 
-def test_dark_mode_keeps_text_readable():
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_stays_readable_in_light_and_dark_mode(scheme):
     css = (ROOT / "static/css/masthead.css").read_text()
-    dark = css.split("@media (prefers-color-scheme: dark)")[1].split("}")[0]
-    colours = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6})", dark))
-    for text in ("ink", "muted", "accent"):
-        for ground in ("paper", "tint"):
-            ratio = brand.contrast(colours[text], colours[ground])
-            assert ratio >= 4.5, (text, ground, ratio)
-    assert brand.contrast(colours["accent-ink"], colours["accent"]) >= 4.5
+    light, dark = css.split("@media (prefers-color-scheme: dark)")[:2]
+    block = light.split(":root {")[1] if scheme == "light" else dark.split("}")[0]
+    colours = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{3,6})\b", block))
+    colours = {name: re.sub(r"^#(.)(.)(.)$", r"#\1\1\2\2\3\3", c) for name, c in colours.items()}
+    for text, ground in [
+        ("ink", "paper"),
+        ("ink", "tint"),
+        ("ink", "notice"),
+        ("muted", "paper"),
+        ("muted", "tint"),
+        ("accent", "paper"),
+        ("accent", "tint"),
+        ("error", "paper"),
+        ("accent-ink", "accent"),
+        ("accent-ink", "accent-hover"),
+    ]:
+        ratio = brand.contrast(colours[text], colours[ground])
+        assert ratio >= 4.5, (text, ground, round(ratio, 2))
 
 
 @pytest.mark.parametrize("pairing", brand.FontPairing.values)
@@ -192,3 +205,23 @@ def test_a_template_put_in_the_theme_folder_replaces_the_bundled_one(
     html = client.get("/").content.decode()
     assert "<footer>Printed on recycled paper.</footer>" in html
     assert 'class="site-header"' in html  # the rest of the bundled base template
+
+
+def test_an_article_weighs_at_most_60_kb_before_pictures_and_fonts(client, magazine):
+    """The page, its stylesheets and scripts; fonts are separate files, fetched
+    once and kept."""
+    from django.contrib.staticfiles import finders
+
+    response = client.get(magazine["free"].url)
+    html = response.content.decode()
+    total = len(response.content)
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    links += re.findall(r'<script[^>]* src="([^"]+)"', html)
+    assert links
+    for address in links:
+        if address.startswith(django_settings.STATIC_URL):
+            found = finders.find(address.removeprefix(django_settings.STATIC_URL))
+            total += Path(found).stat().st_size
+        else:
+            total += len(client.get(address).content)
+    assert total <= 60 * 1024, total
