@@ -1,5 +1,6 @@
 from email.utils import formataddr, parseaddr
 
+from django import forms
 from django.conf import settings
 from django.db import models
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel
@@ -63,7 +64,8 @@ class MagazineSettings(BaseSiteSetting):
         MultiFieldPanel(
             [
                 FieldPanel("logo"),
-                FieldPanel("accent_colour"),
+                # The browser's colour picker; the server still checks the value.
+                FieldPanel("accent_colour", widget=forms.TextInput(attrs={"type": "color"})),
                 FieldPanel("font_pairing"),
                 FieldPanel("footer_text"),
             ],

@@ -37,6 +37,9 @@ def brand_url(html: str) -> str:
 def settings_form(admin_client, **changes):
     page = admin_client.get(SETTINGS_URL, follow=True)
     assert page.status_code == 200
+    form = page.content.decode()
+    assert "Brand" in form and 'name="accent_colour"' in form and 'type="color"' in form
+    assert 'name="font_pairing"' in form and 'name="footer_text"' in form
     magazine = MagazineSettings.for_site(Site.objects.get(is_default_site=True))
     data = {
         "name": magazine.name,
