@@ -22,9 +22,11 @@ from django.templatetags.static import static
 from django.views.decorators.http import require_safe
 
 DEFAULT_ACCENT = "#9b1c1c"
-# The paper colours of masthead.css, light and dark.
+# The paper colours of masthead.css, light and dark, and the dark tint (boxes
+# such as the paywall's), the lighter of the dark grounds.
 PAPER = "#ffffff"
 DARK_PAPER = "#121212"
+DARK_TINT = "#1f1d1b"
 # WCAG AA for body-size text: links and button labels are text.
 AA_CONTRAST = 4.5
 HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -133,10 +135,10 @@ def validate_accent(value: str) -> None:
 
 
 def dark_accent(accent: str) -> str:
-    """The accent lightened just enough to read on the dark paper."""
+    """The accent lightened just enough to read on the dark paper and tint."""
     share = 0.0
     colour = accent
-    while contrast(colour, DARK_PAPER) < AA_CONTRAST and share < 1:
+    while contrast(colour, DARK_TINT) < AA_CONTRAST and share < 1:
         share = round(share + 0.05, 2)
         colour = mix(accent, PAPER, share)
     return colour

@@ -124,6 +124,7 @@ def test_dark_mode_lightens_the_accent_until_it_reads_on_the_dark_paper():
     for accent in ("#9b1c1c", "#1d4e89", "#000000", "#595959"):
         night = brand.dark_accent(accent)
         assert brand.contrast(night, brand.DARK_PAPER) >= 4.5, accent
+        assert brand.contrast(night, brand.DARK_TINT) >= 4.5, accent
         hover = brand.mix(night, brand.PAPER, 0.2)
         assert brand.contrast(brand.DARK_PAPER, hover) >= 4.5, accent  # button labels
     css = brand.stylesheet("#1d4e89", brand.FontPairing.SERIF_AND_SANS)
@@ -133,6 +134,7 @@ def test_dark_mode_lightens_the_accent_until_it_reads_on_the_dark_paper():
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_stays_readable_in_light_and_dark_mode(scheme):
     css = (ROOT / "static/css/masthead.css").read_text()
+    assert f"--paper: {brand.DARK_PAPER};" in css and f"--tint: {brand.DARK_TINT};" in css
     light, dark = css.split("@media (prefers-color-scheme: dark)")[:2]
     block = light.split(":root {")[1] if scheme == "light" else dark.split("}")[0]
     colours = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{3,6})\b", block))
