@@ -185,8 +185,11 @@ def brand_stylesheet(request):
 
     css = _for(MagazineSettings.for_request(request))
     response = HttpResponse(css, content_type="text/css; charset=utf-8")
-    if request.GET.get("v") == version(css):
-        response["Cache-Control"] = f"public, max-age={ONE_YEAR}, immutable"
-    else:
-        response["Cache-Control"] = f"public, max-age={UNVERSIONED_SECONDS}"
+    # Private: the same for every reader, but a public response to a signed-in
+    # reader is made uncacheable (serving.middleware.SharedPagesMiddleware);
+    # each browser keeps its copy, and 1 KB needs no shared cache.
+    seconds = ONE_YEAR if request.GET.get("v") == version(css) else UNVERSIONED_SECONDS
+    response["Cache-Control"] = f"private, max-age={seconds}"
+    if seconds == ONE_YEAR:
+        response["Cache-Control"] += ", immutable"
     return response

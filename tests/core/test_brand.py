@@ -97,6 +97,10 @@ def test_the_publisher_changes_the_brand_in_the_admin_and_cached_pages_follow(
     assert "--accent: #1d4e89;" in text
     assert "--serif: Inter," in text and "Source Serif 4" not in text
     assert "max-age=31536000" in css["Cache-Control"] and "immutable" in css["Cache-Control"]
+    # A signed-in reader's browser keeps it too.
+    signed_in = admin_client.get(new_stylesheet)
+    assert signed_in.content == css.content
+    assert signed_in["Cache-Control"] == "private, max-age=31536000, immutable"
     # The old address still answers, with the new look, but briefly.
     stale = reader.get(old_stylesheet)
     assert stale.content == css.content and "max-age=300" in stale["Cache-Control"]
