@@ -181,6 +181,7 @@ def stylesheet_url(magazine) -> str:
 
 @require_safe
 def brand_stylesheet(request):
+    # Imported here: models imports this module (the choices, the validator).
     from .models import MagazineSettings
 
     css = _for(MagazineSettings.for_request(request))
