@@ -7,6 +7,9 @@ BIN := $(VENV)/bin
 MANAGE := $(BIN)/python manage.py
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Every command of `make run` sees the address it serves on: SITE_URL follows
+# it (see masthead/settings.py), and ensure_site_tree gives it to the site.
+SERVE_ENV := HOST=$(HOST) PORT=$(PORT)
 # `make run DEMO=0` skips the demo magazine (a publisher moving a magazine in).
 DEMO ?= 1
 # Debian packages that running needs: WeasyPrint's libraries and a font for
@@ -70,12 +73,12 @@ $(TEST_APT_STAMP): | $(VENV)/bin/python
 	touch $@
 
 run: setup-run
-	$(MANAGE) migrate --noinput
-	$(MANAGE) collectstatic --noinput --verbosity 0
-	$(MANAGE) ensure_site_tree
-	if [ "$(DEMO)" != "0" ]; then $(MANAGE) load_demo_magazine --if-empty; fi
-	$(MANAGE) ensure_admin
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m masthead.core.serve
+	$(SERVE_ENV) $(MANAGE) migrate --noinput
+	$(SERVE_ENV) $(MANAGE) collectstatic --noinput --verbosity 0
+	$(SERVE_ENV) $(MANAGE) ensure_site_tree
+	if [ "$(DEMO)" != "0" ]; then $(SERVE_ENV) $(MANAGE) load_demo_magazine --if-empty; fi
+	$(SERVE_ENV) $(MANAGE) ensure_admin
+	$(SERVE_ENV) $(BIN)/python -m masthead.core.serve
 
 test: setup-test test-only
 

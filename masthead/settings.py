@@ -18,6 +18,10 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("MASTHEAD_VAR_DIR", BASE_DIR / "var"))
 
 TESTING = os.environ.get("MASTHEAD_TESTING") == "1" or "pytest" in sys.modules
+# The publisher's theme, as Ghost themes: a template in THEME_DIR/templates
+# replaces the bundled one of the same path, a file in THEME_DIR/static the
+# static file of the same path. Outside the code, so an upgrade keeps it.
+THEME_DIR = Path(os.environ.get("THEME_DIR", VAR_DIR / "theme"))
 
 
 def env_bool(name, default=False):
@@ -53,7 +57,16 @@ TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 # each check; the public gets the status alone.
 HEALTH_DETAIL_ADDRESSES = env_list("HEALTH_DETAIL_ADDRESSES")
 # The public address of the site, used in emails, feeds and Stripe redirects.
-SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+# Without one, the address `make run` serves on (HOST and PORT), so links in
+# emails work on another port too.
+_SERVED_HOST = os.environ.get("HOST", "127.0.0.1")
+if _SERVED_HOST in ("", "0.0.0.0", "::"):
+    _SERVED_HOST = "127.0.0.1"  # every interface: this machine's own address
+elif ":" in _SERVED_HOST:
+    _SERVED_HOST = f"[{_SERVED_HOST}]"
+SITE_URL = (
+    os.environ.get("SITE_URL") or f"http://{_SERVED_HOST}:{os.environ.get('PORT', '8000')}"
+).rstrip("/")
 
 # Behind TLS (production): secure cookies, HSTS, HTTPS redirects.
 HTTPS = env_bool("HTTPS", False)
@@ -184,7 +197,7 @@ CLAIM_RECHECK_SECONDS = float(os.environ.get("CLAIM_RECHECK_SECONDS", "0.02"))
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [THEME_DIR / "templates", BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -318,7 +331,11 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", VAR_DIR / "static"))
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# The theme's folder only once it exists (a missing one is a system-check warning).
+STATICFILES_DIRS = [
+    *([THEME_DIR / "static"] if (THEME_DIR / "static").is_dir() else []),
+    BASE_DIR / "static",
+]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", VAR_DIR / "media"))
 # Private files (audio, editions) are never under MEDIA_URL: a view that asks

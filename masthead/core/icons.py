@@ -1,5 +1,5 @@
 """The site's favicon and touch icons, made from the logo in the magazine's
-settings (or, without one, the first letter of its name on the accent
+settings (or, without one, the first letter of its name on the brand's accent
 colour), so a browser's first request for /favicon.ico finds one.
 
 Each icon is drawn once per logo and name and kept in the cache; browsers
@@ -17,7 +17,6 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .models import MagazineSettings
 
-ACCENT = "#9b1c1c"
 PAPER = "#ffffff"
 FONT_FILES = (
     "/usr/share/fonts/truetype/dejavu/DejaVuSerif-Bold.ttf",
@@ -49,12 +48,12 @@ def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
     return ImageFont.load_default(size)
 
 
-def monogram(name: str, size: int) -> Image.Image:
+def monogram(name: str, size: int, accent: str) -> Image.Image:
     """The first letter of the magazine's name (past a leading "The"), white
     on the accent colour."""
     words = [word for word in name.split() if word.lower() != "the"] or ["M"]
     letter = words[0][0].upper()
-    image = Image.new("RGB", (size, size), ACCENT)
+    image = Image.new("RGB", (size, size), accent)
     draw = ImageDraw.Draw(image)
     draw.text((size / 2, size / 2), letter, fill=PAPER, font=_font(int(size * 0.7)), anchor="mm")
     return image
@@ -77,7 +76,7 @@ def draw_icon(icon: Icon, magazine: MagazineSettings) -> bytes:
         with logo.file.open("rb") as handle:
             image = from_logo(Image.open(handle), icon.size)
     else:
-        image = monogram(magazine.name, icon.size)
+        image = monogram(magazine.name, icon.size, magazine.accent_colour)
     out = io.BytesIO()
     if icon.ico_sizes:
         image.save(out, format=icon.format, sizes=[(s, s) for s in icon.ico_sizes])
@@ -87,9 +86,14 @@ def draw_icon(icon: Icon, magazine: MagazineSettings) -> bytes:
 
 
 def _cache_key(icon: Icon, magazine: MagazineSettings) -> str:
-    """A key that changes with the logo's file, or the name without one."""
+    """A key that changes with the logo's file, or the name and the accent
+    without one."""
     logo = magazine.logo
-    source = f"logo:{logo.pk}:{logo.file.name}" if logo is not None else f"name:{magazine.name}"
+    source = (
+        f"logo:{logo.pk}:{logo.file.name}"
+        if logo is not None
+        else f"name:{magazine.name}:{magazine.accent_colour}"
+    )
     digest = hashlib.sha256(source.encode()).hexdigest()[:32]
     return f"core:icon:{icon.format}:{icon.size}:{digest}"
 

@@ -1,9 +1,12 @@
 from email.utils import formataddr, parseaddr
 
+from django import forms
 from django.conf import settings
 from django.db import models
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel
 from wagtail.contrib.settings.models import BaseSiteSetting, register_setting
+
+from .brand import DEFAULT_ACCENT, FontPairing, validate_accent
 
 
 @register_setting(icon="site")
@@ -32,6 +35,23 @@ class MagazineSettings(BaseSiteSetting):
         blank=True,
         help_text="The address account and billing emails come from; blank for the server's default.",
     )
+    accent_colour = models.CharField(
+        max_length=7,
+        default=DEFAULT_ACCENT,
+        validators=[validate_accent],
+        help_text="Links, buttons and the paywall's rule, as #rrggbb. Dark mode lightens it.",
+    )
+    font_pairing = models.CharField(
+        max_length=20,
+        choices=FontPairing.choices,
+        default=FontPairing.SERIF_AND_SANS,
+        help_text="The typefaces of headlines and text, and of labels and menus.",
+    )
+    footer_text = models.TextField(
+        blank=True,
+        help_text="Shown at the foot of every page; blank for the publisher's name and "
+        "the description.",
+    )
 
     panels = [
         FieldPanel("name"),
@@ -39,9 +59,18 @@ class MagazineSettings(BaseSiteSetting):
         FieldPanel("description"),
         FieldPanel("language"),
         FieldPanel("twitter_handle"),
-        FieldPanel("logo"),
         FieldPanel("email_sender_name"),
         FieldPanel("email_sender_address"),
+        MultiFieldPanel(
+            [
+                FieldPanel("logo"),
+                # The browser's colour picker; the server still checks the value.
+                FieldPanel("accent_colour", widget=forms.TextInput(attrs={"type": "color"})),
+                FieldPanel("font_pairing"),
+                FieldPanel("footer_text"),
+            ],
+            heading="Brand",
+        ),
     ]
 
     class Meta:

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import health, icons
+from . import brand, health, icons
 
 app_name = "core"
 
 urlpatterns = [
+    path("brand.css", brand.brand_stylesheet, name="brand_stylesheet"),
     path("health/", health.health, name="health"),
     path("favicon.ico", icons.favicon, name="favicon"),
     path("apple-touch-icon.png", icons.touch_icon, name="touch_icon"),

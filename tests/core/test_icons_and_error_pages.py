@@ -50,6 +50,15 @@ def test_without_a_logo_the_icon_is_the_names_letter_on_the_accent(client, site_
     assert (255, 255, 255) in {touch.getpixel((x, 90)) for x in range(40, 140)}
 
 
+def test_the_icon_follows_the_accent_chosen_in_the_admin(client, site_tree):
+    magazine = MagazineSettings.for_site(Site.objects.get(is_default_site=True))
+    client.get("/apple-touch-icon.png")
+    magazine.accent_colour = "#1d4e89"
+    magazine.save()
+    touch = Image.open(io.BytesIO(client.get("/apple-touch-icon.png").content)).convert("RGB")
+    assert touch.getpixel((2, 2)) == (0x1D, 0x4E, 0x89)
+
+
 def test_the_icons_are_made_from_the_logo_set_in_the_admin(client, site_tree):
     magazine = MagazineSettings.for_site(Site.objects.get(is_default_site=True))
     magazine.logo = make_image("Logo", size=(300, 100))  # a brown (120, 90, 60) band

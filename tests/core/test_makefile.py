@@ -40,3 +40,16 @@ def test_the_test_run_checks_lint_format_layers_and_types():
     printed = commands("test-only")
     for check in ["ruff check .", "ruff format --check .", "lint-imports", "mypy"]:
         assert check in printed, check
+
+
+def test_make_run_on_another_port_tells_every_command_the_port():
+    printed = subprocess.run(
+        ["make", "-n", "-B", "run", "PORT=8123"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for command in ("ensure_site_tree", "load_demo_magazine", "masthead.core.serve"):
+        line = next(line for line in printed.splitlines() if command in line)
+        assert "PORT=8123 " in line, line
