@@ -7,6 +7,7 @@ needs to decide access, send email and show the publisher what happened.
 """
 
 import hashlib
+import re
 import uuid
 from datetime import datetime
 from decimal import Decimal
@@ -287,7 +288,12 @@ code_validator = RegexValidator(
 
 class OfferQuerySet(models.QuerySet["Offer"]):
     def by_code(self, code: str) -> "Offer | None":
-        return self.filter(code=code.strip().upper()).first() if code.strip() else None
+        """The offer with `code` (any case); None for what cannot be a code,
+        which is never asked of the database (PostgreSQL refuses a NUL)."""
+        code = code.strip().upper()
+        if not code or len(code) > 40 or not re.fullmatch(r"[A-Z0-9-]+", code):
+            return None
+        return self.filter(code=code).first()
 
 
 class Offer(models.Model):

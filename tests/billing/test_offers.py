@@ -108,6 +108,15 @@ def test_a_code_typed_on_the_subscribe_page_leads_to_its_offer(local, plans):
     assert local.get("/offer/NOPE/").status_code == 404
 
 
+@pytest.mark.parametrize("typed", ["a\x00", "HALF OFF", "A" * 41, "half%"])
+def test_what_cannot_be_a_code_finds_nothing_without_asking_the_database(
+    typed, plans, django_assert_num_queries
+):
+    make_offer([plans["digital/month"]])
+    with django_assert_num_queries(0):
+        assert Offer.objects.by_code(typed) is None
+
+
 def test_the_admin_lists_offers_with_their_counts(client, plans):
     from django.contrib.auth import get_user_model
 
