@@ -6,5 +6,6 @@ address rules in `addresses`; rate limits in `ratelimit`. Accounts may import
 core only; billing plugs into the account page through the
 `billing/includes/account_billing.html` template and into account deletion
 through `actions.BEFORE_DELETE_HOOKS`, printing into address changes through
-`actions.ADDRESS_CHANGE_NOTICES`.
+`actions.ADDRESS_CHANGE_NOTICES`, mailings into the sign-up form through
+`actions.SIGN_UP_CHOICES` and `actions.AFTER_SIGN_UP_HOOKS`.
 """
