@@ -64,6 +64,7 @@ def keep_sign_up_choices(member, choices):
         )
 
 
+@transaction.atomic
 def set_newsletter_consent(member, newsletter, subscribed, source):
     """Record that `member` does (or does not) want `newsletter`, from
     `source` (a `NewsletterSubscription.Source` value). Returns the choice.
