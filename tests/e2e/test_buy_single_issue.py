@@ -4,12 +4,12 @@ test card (after declining the decline card), and back on the issue page the
 EPUB downloads; the issue's article is theirs in full."""
 
 import pytest
-from django.test import Client
 
 from masthead.access.rules import decide
 from masthead.billing.models import BillingSettings, IssuePurchase, Payment
 from masthead.newsroom.models import SectionPage
 from tests.access.support import add_edition
+from tests.e2e.support import signed_in_context
 from tests.factories import make_article, make_issue, paragraph
 from tests.issues.support import make_member
 
@@ -38,17 +38,12 @@ def test_buy_a_single_issue_and_download_its_epub(
     issue = make_issue([article], number=41, title="The Ledger Issue")
     add_edition(issue)
     member = make_member("issue.buyer@example.com", full_name="Issue Buyer")
-    client = Client()
-    client.force_login(member)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
+    context = signed_in_context(
+        browser,
+        live_server.url,
+        member,
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
     )
     page = context.new_page()
     page.set_default_timeout(20_000)

@@ -3,10 +3,10 @@ that says when access ends and that it can be resumed; only its button
 cancels, and resuming undoes it."""
 
 import pytest
-from django.test import Client
 
 from masthead.billing import actions
 from masthead.billing.models import Subscription
+from tests.e2e.support import signed_in_context
 from tests.issues.support import make_member
 
 
@@ -18,17 +18,8 @@ def test_cancel_asks_first_and_can_be_resumed(
     settings.STRIPE_SECRET_KEY = ""  # test mode: the local checkout
     actions.ensure_default_plans()
     member = make_member("cancel.reader@example.com", full_name="Cancel Reader")
-    client = Client()
-    client.force_login(member)
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
+    context = signed_in_context(
+        browser, live_server.url, member, viewport={"width": 390, "height": 844}
     )
     page = context.new_page()
     page.set_default_timeout(20_000)

@@ -11,10 +11,10 @@ import re
 import pytest
 from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import Client
 
 from masthead.newsroom.site_tree import ensure_site_tree
 from tests.billing.conftest import catalogue, plans, stripe_live, stripe_server  # noqa: F401
+from tests.e2e.support import signed_in_context
 from tests.imports.ghost_export import build_export
 from tests.imports.test_paid_readers import invoices_of, paying_customer
 
@@ -50,17 +50,8 @@ def test_editor_imports_a_ghost_export_and_a_paid_reader_reads_in_full(
     editor = get_user_model().objects.create_user(
         "editor@saltmere.example", is_staff=True, is_superuser=True
     )
-    client = Client()
-    client.force_login(editor)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
+    context = signed_in_context(
+        browser, live_server.url, editor, viewport={"width": 1280, "height": 900}
     )
     page = context.new_page()
     page.set_default_timeout(120_000)

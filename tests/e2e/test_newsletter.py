@@ -12,13 +12,12 @@ from email import message_from_bytes
 from email.policy import default
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from playwright.sync_api import expect
 
 from masthead.mailings import actions
 from masthead.mailings.models import Mailing, Newsletter, NewsletterSubscription
 from masthead.newsroom.site_tree import ensure_site_tree
+from tests.e2e import support
 from tests.issues.support import FakeBilling, make_member
 from tests.mailings.conftest import smtp_server  # noqa: F401 (a fixture)
 
@@ -29,19 +28,9 @@ GATED_PART = "Only subscribers read what the harbour master said."
 
 
 def signed_in_context(browser, live_server, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
+    return support.signed_in_context(
+        browser, live_server.url, user, viewport={"width": 1280, "height": 900}
     )
-    return context
 
 
 def received(server):

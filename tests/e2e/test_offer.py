@@ -3,10 +3,10 @@ shows the offer and its plans, the checkout charges the offer's price, and
 the publisher's counts move."""
 
 import pytest
-from django.test import Client
 
 from masthead.billing import actions
 from masthead.billing.models import Offer, Payment, Price, Subscription
+from tests.e2e.support import signed_in_context
 from tests.issues.support import make_member
 
 
@@ -28,17 +28,8 @@ def test_redeem_an_offer_from_its_landing_page(
     )
     offer.prices.set(Price.objects.filter(plan__code="digital"))
     member = make_member("offer.reader@example.com", full_name="Offer Reader")
-    client = Client()
-    client.force_login(member)
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
+    context = signed_in_context(
+        browser, live_server.url, member, viewport={"width": 390, "height": 844}
     )
     page = context.new_page()
     page.set_default_timeout(20_000)

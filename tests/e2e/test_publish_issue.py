@@ -9,14 +9,13 @@ import zipfile
 from datetime import timedelta
 
 import pytest
-from django.conf import settings
-from django.test import Client
 from django.utils import timezone
 
 from masthead.issues.models import IssuePage
 from masthead.newsroom.models import SectionPage
 from masthead.newsroom.site_tree import ensure_site_tree
 from masthead.printing.models import PrintRun
+from tests.e2e import support
 from tests.factories import make_article, make_issue
 from tests.issues.support import (
     FakeBilling,
@@ -51,19 +50,13 @@ def newsroom(transactional_db, monkeypatch):
 
 
 def signed_in_context(browser, live_server, user):
-    client = Client()
-    client.force_login(user)
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": live_server.url,
-            }
-        ]
+    return support.signed_in_context(
+        browser,
+        live_server.url,
+        user,
+        viewport={"width": 1280, "height": 900},
+        accept_downloads=True,
     )
-    return context
 
 
 def test_editor_publishes_an_issue_and_a_subscriber_downloads_its_epub(

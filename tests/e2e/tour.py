@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
+
+from tests.e2e.support import signed_in_context
 
 STATES = ("anonymous", "free-member", "subscriber")
 WIDTHS = {1280: 900, 390: 844}  # width: height of the first screen
@@ -111,19 +111,14 @@ def tour(site, state):
 
 def open_reader(browser, base_url, user, width):
     """A browser context `width` pixels wide, signed in as `user` (None: nobody)."""
-    context = browser.new_context(
-        viewport={"width": width, "height": WIDTHS[width]},
-        is_mobile=width < 600,
-        has_touch=width < 600,
-    )
-    if user is not None:
-        client = Client()
-        client.force_login(user)
-        cookie = client.cookies[settings.SESSION_COOKIE_NAME].value
-        context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": cookie, "url": base_url}]
-        )
-    return context
+    options = {
+        "viewport": {"width": width, "height": WIDTHS[width]},
+        "is_mobile": width < 600,
+        "has_touch": width < 600,
+    }
+    if user is None:
+        return browser.new_context(**options)
+    return signed_in_context(browser, base_url, user, **options)
 
 
 def walk(browser, base_url, site, state, width, page_types=None):
