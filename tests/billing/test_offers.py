@@ -33,6 +33,19 @@ def make_offer(prices, code="HALF", **fields):
     return offer
 
 
+def make_trial(prices, **fields):
+    """A 14-day free trial, code TRY14."""
+    return make_offer(
+        prices,
+        code="TRY14",
+        kind=Offer.Kind.TRIAL,
+        percent_off=None,
+        duration_in_months=None,
+        trial_days=14,
+        **fields,
+    )
+
+
 def _messages(response):
     return [str(message) for message in response.context["messages"]]
 
@@ -231,14 +244,7 @@ def test_an_offer_is_good_only_for_its_plans(local, plans):
 def test_a_trial_that_converts_in_test_mode_and_the_guarantee_counts_from_the_charge(
     local, plans, member
 ):
-    offer = make_offer(
-        [plans["digital/month"]],
-        code="TRY14",
-        kind=Offer.Kind.TRIAL,
-        percent_off=None,
-        duration_in_months=None,
-        trial_days=14,
-    )
+    offer = make_trial([plans["digital/month"]])
     url = _checkout_with(local, plans["digital/month"], offer)
     local.get(local.post(url, CARD)["Location"])
     subscription = Subscription.objects.get(member=member)
@@ -262,14 +268,7 @@ def test_a_trial_that_converts_in_test_mode_and_the_guarantee_counts_from_the_ch
 
 
 def test_a_trial_cancelled_before_the_charge_is_never_charged_in_test_mode(local, plans, member):
-    offer = make_offer(
-        [plans["digital/month"]],
-        code="TRY14",
-        kind=Offer.Kind.TRIAL,
-        percent_off=None,
-        duration_in_months=None,
-        trial_days=14,
-    )
+    offer = make_trial([plans["digital/month"]])
     url = _checkout_with(local, plans["digital/month"], offer)
     local.get(local.post(url, CARD)["Location"])
     local.post("/billing/cancel/", {"reason": "Just looking"})
@@ -366,15 +365,7 @@ def test_an_expired_code_is_refused_by_stripe_too(journey, catalogue, member):
 
 
 def _trial_offer(catalogue, trial_end):
-    return make_offer(
-        [catalogue["digital/month"]],
-        code="TRY14",
-        kind=Offer.Kind.TRIAL,
-        percent_off=None,
-        duration_in_months=None,
-        trial_days=14,
-        trial_end=trial_end,
-    )
+    return make_trial([catalogue["digital/month"]], trial_end=trial_end)
 
 
 def test_a_trial_that_converts_on_stripe(journey, catalogue, member):
@@ -432,14 +423,7 @@ def test_a_reminder_a_few_days_before_the_trials_first_charge(
 ):
     from django.core import mail
 
-    offer = make_offer(
-        [plans["digital/month"]],
-        code="TRY14",
-        kind=Offer.Kind.TRIAL,
-        percent_off=None,
-        duration_in_months=None,
-        trial_days=14,
-    )
+    offer = make_trial([plans["digital/month"]])
     url = _checkout_with(local, plans["digital/month"], offer)
     local.get(local.post(url, CARD)["Location"])
     subscription = Subscription.objects.get(member=member)
@@ -539,15 +523,7 @@ def test_the_retention_offer_on_stripe_discounts_the_next_three_invoices(
 
 
 def test_a_trial_without_a_card_ends_cancelled_in_test_mode(local, plans, member):
-    offer = make_offer(
-        [plans["digital/month"]],
-        code="TRY14",
-        kind=Offer.Kind.TRIAL,
-        percent_off=None,
-        duration_in_months=None,
-        trial_days=14,
-        trial_end=Offer.TrialEnd.CANCEL,
-    )
+    offer = make_trial([plans["digital/month"]], trial_end=Offer.TrialEnd.CANCEL)
     url = _checkout_with(local, plans["digital/month"], offer)
     assert "Start my free trial without a card" in local.get(url).content.decode()
     local.get(local.post(url, {"without_card": ""})["Location"])
@@ -596,14 +572,7 @@ def test_an_offer_edited_in_the_admin_gets_a_new_code_on_stripe(client, catalogu
 
 
 def test_a_free_trial_is_for_new_subscribers(local, plans, member):
-    offer = make_offer(
-        [plans["digital/month"]],
-        code="TRY14",
-        kind=Offer.Kind.TRIAL,
-        percent_off=None,
-        duration_in_months=None,
-        trial_days=14,
-    )
+    offer = make_trial([plans["digital/month"]])
     url = _checkout_with(local, plans["digital/month"], offer)
     local.get(local.post(url, CARD)["Location"])
     local.post("/billing/cancel/")
