@@ -14,6 +14,7 @@ weights the stylesheet uses, under the SIL Open Font License): no font CDN.
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -147,6 +148,9 @@ def dark_accent(accent: str) -> str:
 # The stylesheet -------------------------------------------------------------------------
 
 
+# Asked for on every page render (its digest is in the link), and the same
+# few settings give the same text for the life of the process.
+@lru_cache(maxsize=32)
 def stylesheet(accent: str, pairing: str) -> str:
     accent = accent if HEX_COLOUR.fullmatch(accent or "") else DEFAULT_ACCENT
     # A pairing no longer offered falls back to the default's.
@@ -170,6 +174,7 @@ def _for(magazine) -> str:
     return stylesheet(magazine.accent_colour, magazine.font_pairing)
 
 
+@lru_cache(maxsize=32)
 def version(css: str) -> str:
     return hashlib.sha256(css.encode()).hexdigest()[:16]
 
