@@ -904,3 +904,173 @@ class BillingAuditLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.member or '-'})"
+
+
+class OrganisationQuerySet(ReportingQuerySet["Organisation"]):
+    # An organisation's bulk writes change its seat holders' entitlement
+    # (serving/invalidation.py).
+    report_field = "pk"
+
+
+class Organisation(models.Model):
+    """A company, library or university that buys access for many readers.
+
+    Readers get in three ways: a seat (invited by the organisation's manager,
+    or taken automatically by signing in with a verified address at one of
+    its `domains`, up to `seats`), or a request from one of its IP ranges
+    (`OrganisationNetwork`), which needs no sign-in at all.
+
+    Its access runs while its Stripe `subscription` (quantity = seats) is
+    entitled, or, for one staff manage by contract without Stripe, between
+    `contract_starts` and `contract_ends`.
+    """
+
+    name = models.CharField(max_length=200)
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="organisations")
+    seats = models.PositiveIntegerField(
+        default=5, help_text=_("How many readers may hold a seat at once.")
+    )
+    domains = models.TextField(
+        blank=True,
+        help_text=_(
+            "Email domains whose verified addresses take a seat on sign-in, one per line "
+            "(example.edu)."
+        ),
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="managed_organisations",
+        help_text=_("Invites and removes readers from their account page."),
+    )
+    subscription = models.OneToOneField(
+        Subscription,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="organisation",
+    )
+    contract_starts = models.DateField(null=True, blank=True)
+    contract_ends = models.DateField(null=True, blank=True)
+    pays_by_invoice = models.BooleanField(
+        default=False,
+        help_text=_("Stripe emails an invoice to pay by bank transfer instead of charging a card."),
+    )
+    billing_email = models.EmailField(blank=True)
+    days_until_due = models.PositiveSmallIntegerField(default=30)
+    access_notice = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text=_("Shown on pages read through its IP ranges: Access provided by …"),
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    objects = OrganisationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def domain_list(self) -> list[str]:
+        return [
+            line.strip().lower().lstrip("@") for line in self.domains.splitlines() if line.strip()
+        ]
+
+
+class OrganisationSeatQuerySet(ReportingQuerySet["OrganisationSeat"]):
+    # A seat's bulk writes change its holder's entitlement.
+    report_field = "member_id"
+
+
+class OrganisationSeat(models.Model):
+    """One reader's place in an organisation: invited by email (the member is
+    set when they accept) or taken through a verified address at one of its
+    domains."""
+
+    class Source(models.TextChoices):
+        INVITE = "invite", _("Invited")
+        DOMAIN = "domain", _("Email domain")
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="seat_holders"
+    )
+    email = models.EmailField()
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="organisation_seats",
+    )
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.INVITE)
+    token_hash = models.CharField(max_length=64, blank=True)
+    invited_at = models.DateTimeField(default=timezone.now)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrganisationSeatQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "email"], name="billing_seat_unique_email"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} at {self.organisation}"
+
+
+class OrganisationNetwork(models.Model):
+    """An IPv4 or IPv6 range (CIDR) from which requests read as the
+    organisation's, without signing in."""
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="networks"
+    )
+    cidr = models.CharField(max_length=50, help_text=_("192.0.2.0/24 or 2001:db8::/32"))
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organisation", "cidr"], name="billing_network_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.cidr
+
+    def clean(self) -> None:
+        import ipaddress
+
+        try:
+            self.cidr = str(ipaddress.ip_network(self.cidr.strip(), strict=False))
+        except ValueError as error:
+            raise ValidationError({"cidr": _("Not an IP range: %(error)s") % {"error": error}})
+
+
+class InstitutionalUse(models.Model):
+    """Counts for the monthly usage report libraries expect: one row per
+    organisation, month and kind of use."""
+
+    class Kind(models.TextChoices):
+        ARTICLE_VIEW = "article_view", _("Article views")
+        DOWNLOAD = "download", _("Downloads")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="uses")
+    month = models.DateField(help_text=_("The first day of the month."))
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "month", "kind"], name="billing_use_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation} {self.month:%Y-%m} {self.kind}: {self.count}"
