@@ -224,10 +224,10 @@ def _ms(value):
 
 
 def print_table(rows, reference):
-    print(f"{'what':48} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs nginx':>9}")
+    print(f"{'what':66} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'vs nginx':>9}")
     for name, result in rows:
         ratio = result["rps"] / reference["rps"] if reference["rps"] else 0
         print(
-            f"{name:48} {result['rps']:>10.0f} {result['p50_ms']:>8.2f} "
+            f"{name:66} {result['rps']:>10.0f} {result['p50_ms']:>8.2f} "
             f"{result['p99_ms']:>8.2f} {result['errors']:>7} {ratio:>8.1%}"
         )

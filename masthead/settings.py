@@ -136,6 +136,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Inside WhiteNoise, whose static files are public; outside everything that
     # decides a response's caching, so it has the last word.
+    # Below WhiteNoise, whose static files are compressed ahead of time.
+    "masthead.serving.compression.CompressionMiddleware",
     "masthead.serving.middleware.SharedPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -152,6 +154,9 @@ WSGI_APPLICATION = "masthead.wsgi.application"
 # Seconds an anonymous page may be served from the shared page cache; 0 turns
 # the cache off.
 PAGE_CACHE_SECONDS = int(os.environ.get("PAGE_CACHE_SECONDS", "300"))
+# Documents (HTML, feeds, JSON) are sent gzip-compressed to the browsers that
+# accept it; 0 sends them as they are (bench/article_page.py compares both).
+COMPRESS_DOCUMENTS = os.environ.get("COMPRESS_DOCUMENTS", "1") != "0"
 
 # Serving's timings (masthead/serving), in seconds.
 # How long a process trusts its own copy of the publish generation, of a

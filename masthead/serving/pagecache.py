@@ -35,10 +35,11 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest
+from django.utils.text import compress_string
 
 from masthead.core import generation
 
-from . import clock
+from . import clock, compression
 from .keys import environ_place
 from .perprocess import PerProcessCache, per_process_cache
 from .singleflight import Flight, flights
@@ -174,9 +175,43 @@ def shared_max_age(cache_control: str) -> int | None:
 @dataclass(frozen=True)
 class CachedPage:
     status: str
-    headers: Headers
+    headers: Headers  # with the body's Content-Length
     body: bytes
     expires: float  # wall-clock time
+    # The body gzip-compressed, made once when the page was cached, and the
+    # headers to send it with; None when it would not be smaller.
+    gzipped: bytes | None = None
+    gzip_headers: Headers | None = None
+
+
+def cached_page(status: str, headers: Headers, body: bytes, expires: float) -> CachedPage:
+    """A page to cache, with its compressed copy when compressing pays."""
+    headers = compression.vary_on_encoding(headers)
+    gzipped = gzip_headers = None
+    if compression.enabled() and compression.is_compressible(*compression.content_type_of(headers)):
+        gzipped = compression.gzip_body(body)
+        if gzipped is not None:
+            gzip_headers = compression.with_body_length(headers, gzipped, "gzip")
+    return CachedPage(
+        status, compression.with_body_length(headers, body), body, expires, gzipped, gzip_headers
+    )
+
+
+# Gzip copies of the signed-in readers' cached article pages.
+compressed_variants = compression.CompressedCopies()
+
+
+def compressed_response(headers: Headers, body: bytes) -> tuple[Headers, bytes]:
+    """An uncached answer compressed as CompressionMiddleware would."""
+    if not compression.is_compressible(*compression.content_type_of(headers)):
+        return headers, body
+    headers = compression.vary_on_encoding(headers)
+    if len(body) < compression.MIN_BYTES:
+        return headers, body
+    gzipped = compress_string(body, max_random_bytes=100)
+    if len(gzipped) >= len(body):
+        return headers, body
+    return compression.with_body_length(headers, gzipped, "gzip"), gzipped
 
 
 class AnonymousPageCache:
@@ -273,8 +308,13 @@ class AnonymousPageCache:
     ) -> Iterable[bytes]:
         for hook in HIT_HOOKS:
             hook(page.headers)
-        start_response(page.status, [*page.headers, ("X-Page-Cache", label)])
-        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [page.body]
+        headers, body = page.headers, page.body
+        if page.gzipped is not None and compression.accepts_gzip(
+            environ.get("HTTP_ACCEPT_ENCODING", "")
+        ):
+            headers, body = page.gzip_headers or headers, page.gzipped
+        start_response(page.status, [*headers, ("X-Page-Cache", label)])
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def signed_in(
         self, environ: "WSGIEnvironment", start_response: "StartResponse"
@@ -282,6 +322,12 @@ class AnonymousPageCache:
         answer = self.signed_in_pages.answer(environ)
         if answer is not None:
             status, headers, body = answer
+            if compression.enabled() and compression.accepts_gzip(
+                environ.get("HTTP_ACCEPT_ENCODING", "")
+            ):
+                gzipped = compressed_variants.get(body)
+                if gzipped is not None:
+                    headers, body = compression.with_body_length(headers, gzipped, "gzip"), gzipped
             start_response(status, headers)
             return [body]
 
@@ -297,11 +343,17 @@ class AnonymousPageCache:
         captured: dict[str, Any] = {}
 
         def capture(status: str, headers: Headers, exc_info: Any = None) -> Callable[..., Any]:
+            # Answered once the body is read: it may go out compressed.
             captured["status"], captured["headers"] = status, headers
-            return start_response(status, headers, exc_info)
+            if exc_info is not None:
+                return start_response(status, headers, exc_info)
+            return lambda data: None
 
+        # Django answers uncompressed: the cache keeps one page for every
+        # client, and its compressed copy beside it.
+        accept_encoding = environ.get("HTTP_ACCEPT_ENCODING", "")
+        result = self.application({**environ, "HTTP_ACCEPT_ENCODING": "identity"}, capture)
         chunks = []
-        result = self.application(environ, capture)
         try:
             for chunk in result:
                 chunks.append(chunk)
@@ -309,8 +361,10 @@ class AnonymousPageCache:
             if hasattr(result, "close"):
                 result.close()
         body = b"".join(chunks)
+        status, headers = captured["status"], captured["headers"]
+        page = None
         if environ["REQUEST_METHOD"] == "GET" and self.cacheable(captured):
-            headers = [(k, v) for k, v in captured["headers"] if k.lower() != "x-page-cache"]
+            headers = [(k, v) for k, v in headers if k.lower() != "x-page-cache"]
             # A page may ask to be cached less long (an ad that ends soon).
             ttl = self.ttl
             for name, value in headers:
@@ -319,9 +373,18 @@ class AnonymousPageCache:
                     if asked is not None:
                         ttl = min(ttl, asked)
             if ttl > 0:
-                page = CachedPage(captured["status"], headers, body, clock.now() + ttl)
+                page = cached_page(status, headers, body, clock.now() + ttl)
                 cache.set(key, page, ttl)
                 self.local.set(key, page, ttl)
+        if page is not None:
+            if page.gzipped is not None and compression.accepts_gzip(accept_encoding):
+                start_response(status, page.gzip_headers or page.headers)
+                return [page.gzipped]
+            headers = page.headers
+        elif compression.enabled() and compression.accepts_gzip(accept_encoding):
+            # Not shared (a form with its CSRF token): Django's padded gzip.
+            headers, body = compressed_response(headers, body)
+        start_response(status, headers)
         return [body]
 
     def cacheable(self, captured: dict[str, Any]) -> bool:

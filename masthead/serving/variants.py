@@ -432,7 +432,9 @@ class SignedInPages:
         replayed = [
             (name, value)
             for name, value in headers
-            if name.lower() not in ("content-length", "set-cookie", HIT_HEADER.lower())
+            # The body may have gone out compressed; the replayed one is not.
+            if name.lower()
+            not in ("content-length", "content-encoding", "set-cookie", HIT_HEADER.lower())
         ]
         # As long as the generation lasts: a publish may change them.
         self.headers.set(place_keys(environ_place(environ)).current, replayed, 24 * 3600)
