@@ -10,6 +10,14 @@ The rule lives in `entitlement_for` (one subscription, in Python) and
 `entitled_q` (the same rule as a query, for print runs); tests hold the two
 to the same answers. `current_entitlement` costs one query: the member's
 candidate subscriptions with their plan, and the grace period as a subquery.
+A member with no entitlement of their own costs a second: their accepted
+seats, with each organisation's plan and subscription.
+
+A seat is an entitlement of kind "group" while its organisation is active
+and its subscription is entitled (the same `entitlement_for`) or its
+contract dates cover today. A member's own subscription wins over a seat.
+An organisation's own subscription (the one its seats hang from) has no
+member: it grants nothing to whoever manages or pays it.
 
 Single issues bought on their own are an entitlement of their own:
 `bought_issues(user)` is the set of issue page ids the member has paid for
@@ -17,7 +25,7 @@ and not been refunded; it lasts for good, whatever their subscription.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Q, QuerySet, Subquery, Value
@@ -29,14 +37,14 @@ if TYPE_CHECKING:
 
     from masthead.accounts.models import User
 
-    from .models import Subscription
+    from .models import Organisation, Subscription
 
 DEFAULT_GRACE_DAYS = 7
 
 
 @dataclass(frozen=True)
 class Entitlement:
-    kind: str  # "paid", "trial", "complimentary", "gift"
+    kind: str  # "paid", "trial", "complimentary", "gift", "group"
     plan_code: str
     includes_print: bool
     ends_at: datetime | None
@@ -115,7 +123,7 @@ def grace_days() -> int:
     return DEFAULT_GRACE_DAYS if value is None else value
 
 
-_RANK = {"paid": 3, "trial": 2, "gift": 1, "complimentary": 1}
+_RANK = {"paid": 3, "trial": 2, "gift": 1, "complimentary": 1, "group": 0}
 
 
 def _best(entitlements: list[Entitlement]) -> Entitlement | None:
@@ -136,7 +144,10 @@ def current_entitlement(
     S, running, failing, granted = _statuses()
     now = now or timezone.now()
     candidates = (
-        Subscription.objects.filter(member_id=user.pk, status__in=(*running, *failing, *granted))
+        Subscription.objects.filter(
+            member_id=user.pk,
+            status__in=(*running, *failing, *granted),
+        )
         .select_related("plan")
         .annotate(
             grace_days=Coalesce(
@@ -146,6 +157,67 @@ def current_entitlement(
         )
     )
     found = [entitlement_for(sub, now, sub.grace_days) for sub in candidates]
+    own = _best([entitlement for entitlement in found if entitlement is not None])
+    return own if own is not None else group_entitlement(user.pk, now)
+
+
+def _contract(organisation: "Organisation", now: datetime) -> tuple[bool, datetime | None]:
+    """(whether the contract dates cover `now`, when access by contract ends;
+    None: no end date)."""
+    starts, ends = organisation.contract_starts, organisation.contract_ends
+    if starts is None and ends is None:
+        return False, None
+    today = timezone.localdate(now)
+    if (starts is not None and today < starts) or (ends is not None and today > ends):
+        return False, None
+    if ends is None:
+        return True, None
+    # The contract's last day counts whole.
+    return True, timezone.make_aware(datetime.combine(ends + timedelta(days=1), time.min))
+
+
+def organisation_entitlement(
+    organisation: "Organisation", now: datetime, grace_days: int
+) -> Entitlement | None:
+    """What a seat in `organisation` gives at `now`, or None."""
+    if not organisation.active:
+        return None
+    plan = organisation.plan
+    ends: list[datetime | None] = []
+    if organisation.subscription is not None:
+        paid = entitlement_for(organisation.subscription, now, grace_days)
+        if paid is not None:
+            ends.append(paid.ends_at)
+    covered, contract_ends = _contract(organisation, now)
+    if covered:
+        ends.append(contract_ends)
+    if not ends:
+        return None
+    # Whichever lasts longer; None lasts for good.
+    end = None if None in ends else max(end for end in ends if end is not None)
+    return Entitlement("group", plan.code, plan.includes_print, end)
+
+
+def group_entitlement(member_id: int | None, now: datetime) -> Entitlement | None:
+    """The best entitlement the member's accepted seats give (one query)."""
+    from .models import BillingSettings, OrganisationSeat
+
+    seats = (
+        OrganisationSeat.objects.filter(
+            member_id=member_id, accepted_at__isnull=False, organisation__active=True
+        )
+        .select_related("organisation__plan", "organisation__subscription__plan")
+        .annotate(
+            grace_days=Coalesce(
+                Subquery(BillingSettings.objects.values("payment_grace_days")[:1]),
+                Value(DEFAULT_GRACE_DAYS),
+            )
+        )
+    )
+    found = [
+        organisation_entitlement(seat.organisation, now, seat.grace_days)  # type: ignore[attr-defined]
+        for seat in seats
+    ]
     return _best([entitlement for entitlement in found if entitlement is not None])
 
 

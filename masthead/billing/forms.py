@@ -179,3 +179,7 @@ def _refuse_markup(text: str) -> str:
     if strip_tags(text) != text:
         raise ValidationError("Write it as plain text, without HTML.")
     return text
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
