@@ -465,3 +465,124 @@ def test_a_seat_created_in_bulk_drops_the_cached_entitlement(digital, plans):
         ]
     )
     assert members.cached_entitlement(reader).kind == "group"
+
+
+# The admin ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(get_user_model().objects.create_superuser(email="publisher@example.com"))
+    return client
+
+
+def admin_form(digital, **fields):
+    data = {
+        "name": "City Library",
+        "plan": digital.pk,
+        "seats": 5,
+        "manager_email": "",
+        "domains": "",
+        "networks": "",
+        "access_notice": "",
+        "contract_starts": "",
+        "contract_ends": "",
+        "billing_email": "",
+        "days_until_due": 30,
+        "active": "on",
+    }
+    data.update(fields)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_staff_create_an_organisation_billed_by_invoice_from_the_admin(
+    catalogue, digital, manager, staff_client, stripe_live
+):
+    response = staff_client.post(
+        "/admin/billing/organisations/new/",
+        admin_form(
+            digital,
+            seats=12,
+            manager_email="HEAD@library.example",
+            pays_by_invoice="on",
+            billing_email="accounts@library.example",
+            networks="192.0.2.7/24\n\n2001:db8::/32",
+        ),
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    organisation = Organisation.objects.get()
+    assert organisation.manager == manager
+    assert sorted(organisation.networks.values_list("cidr", flat=True)) == [
+        "192.0.2.0/24",
+        "2001:db8::/32",
+    ]
+    remote = stripe_live.get(
+        f"/v1/subscriptions/{organisation.subscription.stripe_subscription_id}"
+    )
+    assert remote["items"]["data"][0]["quantity"] == 12
+    assert remote["collection_method"] == "send_invoice"
+
+    listing = staff_client.get("/admin/billing/organisations/").content.decode()
+    assert "City Library" in listing and "Seats taken" in listing
+
+    edit = f"/admin/billing/organisations/edit/{organisation.pk}/"
+    assert staff_client.get(edit).status_code == 200
+    response = staff_client.post(
+        edit,
+        admin_form(
+            digital,
+            seats=15,
+            manager_email=manager.email,
+            pays_by_invoice="on",
+            billing_email="accounts@library.example",
+            networks="192.0.2.0/24",
+        ),
+    )
+    assert response.status_code == 302
+    remote = stripe_live.get(
+        f"/v1/subscriptions/{organisation.subscription.stripe_subscription_id}"
+    )
+    assert remote["items"]["data"][0]["quantity"] == 15
+    assert list(organisation.networks.values_list("cidr", flat=True)) == ["192.0.2.0/24"]
+
+
+def test_the_admin_form_names_each_bad_line(digital, staff_client):
+    response = staff_client.post(
+        "/admin/billing/organisations/new/",
+        admin_form(
+            digital,
+            networks="192.0.2.0/24\nnot a range\n10.0.0.0/33",
+            manager_email="nobody@example.org",
+            contract_starts="2026-05-01",
+            contract_ends="2026-04-01",
+        ),
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Line 2: &#x27;not a range&#x27; is not an IP range" in page
+    assert "Line 3: &#x27;10.0.0.0/33&#x27; is not an IP range" in page
+    assert "No member has this address" in page
+    assert "The contract cannot end before it starts." in page
+    assert not Organisation.objects.exists()
+
+
+def test_the_admin_refuses_fewer_seats_than_taken(
+    test_mode, digital, manager, staff_client, mailoutbox, django_capture_on_commit_callbacks
+):
+    organisation = invoiced(digital, manager, seats=2)
+    with django_capture_on_commit_callbacks(execute=True):
+        actions.invite_reader(organisation, "a@example.org")
+        actions.invite_reader(organisation, "b@example.org")
+    response = staff_client.post(
+        f"/admin/billing/organisations/edit/{organisation.pk}/",
+        admin_form(
+            digital,
+            seats=1,
+            pays_by_invoice="on",
+            billing_email="accounts@library.example",
+        ),
+    )
+    assert response.status_code == 200
+    assert b"2 seats are taken or invited" in response.content
+    organisation.refresh_from_db()
+    assert organisation.seats == 2
