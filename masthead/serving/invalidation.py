@@ -19,7 +19,8 @@ Why invalidation cannot be bypassed: `save()` and `delete()` (a queryset's
 `delete()` too) send `post_save` and `post_delete`; the bulk writes that send
 neither (`QuerySet.update`, `bulk_create`, `bulk_update`) go through
 `core.querysets.ReportingQuerySet` on the models whose changes reach a
-member (Subscription, IssuePurchase, User), which sends `core.signals.rows_changed`. An
+member (Subscription, IssuePurchase, User, Organisation, OrganisationSeat), which sends
+`core.signals.rows_changed`. An
 import creates its rows with `create()` and publishes its pages; a webhook
 saves the subscription it re-fetched. Entitlements and members are dropped
 at once and again once the change is committed: a request that read the old
