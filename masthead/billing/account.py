@@ -8,7 +8,15 @@ from django.utils import timezone
 
 from . import actions, gateway
 from .entitlements import Entitlement, current_entitlement
-from .models import IssuePurchase, Payment, Price, Refund, Subscription
+from .models import (
+    IssuePurchase,
+    Organisation,
+    OrganisationSeat,
+    Payment,
+    Price,
+    Refund,
+    Subscription,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -38,6 +46,8 @@ class AccountBilling:
     portal: bool = False
     needs_address: bool = False
     issues: list[BoughtIssue] = field(default_factory=list)  # single issues kept
+    managed: list[Organisation] = field(default_factory=list)  # organisations they manage
+    seats: list[OrganisationSeat] = field(default_factory=list)  # seats they hold
 
 
 def summary(member: "User | AnonymousUser | None", now: datetime | None = None) -> AccountBilling:
@@ -76,6 +86,12 @@ def summary(member: "User | AnonymousUser | None", now: datetime | None = None) 
             member=member, status=IssuePurchase.Status.PAID
         ).select_related("issue")
     ]
+    billing.managed = list(Organisation.objects.filter(manager=member))
+    billing.seats = list(
+        OrganisationSeat.objects.filter(member=member, accepted_at__isnull=False).select_related(
+            "organisation__plan"
+        )
+    )
     subscription = billing.subscription
     if subscription is not None:
         billing.portal = not subscription.is_test_mode and not billing.test_mode

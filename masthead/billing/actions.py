@@ -57,10 +57,14 @@ from .remote import (
 )
 
 if TYPE_CHECKING:
+    from datetime import date
+
     from django.contrib.auth.models import AnonymousUser
 
     from masthead.accounts.models import User
     from masthead.issues.models import IssuePage
+
+    from .models import Organisation, OrganisationSeat
 
 logger = logging.getLogger(__name__)
 Row = TypeVar("Row")
@@ -1983,3 +1987,375 @@ def _mark_issue_refunded(
         amount=purchase.amount,
         reason=reason,
     )
+
+
+# Organisations: group seats, email domains, invoices ----------------------------------------
+
+INVITE_TOKEN_BYTES = 24
+
+
+def _organisation_price(plan: Plan) -> Price:
+    """The price an organisation's seats are billed at: the plan's yearly
+    price when it has one (institutions budget by the year), else monthly."""
+    prices = {price.interval: price for price in plan.prices.filter(active=True)}
+    price = prices.get(Price.Interval.YEAR) or prices.get(Price.Interval.MONTH)
+    if price is None:
+        raise BillingError(f"The plan {plan.name} has no price to bill seats at.")
+    return price
+
+
+def _stripe_price_id(price: Price, backend: ModuleType) -> str:
+    from . import testmode
+
+    target = f"tm_price_{price.pk}" if backend is testmode else price.stripe_price_id
+    if not target:
+        raise BillingError(f"The plan {price.plan.name} is not set up for payments yet.")
+    return target
+
+
+def _store_organisation_subscription(
+    organisation: "Organisation", remote: RemoteSubscription, price: Price
+) -> Subscription:
+    """The organisation's own Subscription row: it has no member, so it
+    entitles nobody but the seat holders (billing.entitlements)."""
+    subscription = Subscription.objects.create(
+        member=None,
+        plan=price.plan,
+        price=price,
+        stripe_subscription_id=remote.id,
+        stripe_customer_id=remote.customer_id,
+        stripe_item_id=remote.item_id,
+        status=STATUS_FROM_STRIPE.get(remote.status, Subscription.Status.INCOMPLETE),
+        current_period_start=remote.current_period_start,
+        current_period_end=remote.current_period_end,
+        stripe_synced_at=timezone.now(),
+        welcomed_at=timezone.now(),
+        note=f"Seats of {organisation.name}"[:200],
+    )
+    organisation.subscription = subscription
+    organisation.save(update_fields=["subscription"])
+    return subscription
+
+
+def bill_by_invoice(organisation: "Organisation", actor: "User | None" = None) -> Subscription:
+    """Start the organisation's Stripe subscription of `seats` seats, paid by
+    invoices Stripe emails to its billing address (no card)."""
+    if organisation.subscription_id is not None:
+        raise BillingError(f"{organisation.name} already has a subscription.")
+    email = organisation.billing_email or (
+        organisation.manager.email if organisation.manager else ""
+    )
+    if not email:
+        raise BillingError("An organisation billed by invoice needs a billing email.")
+    price = _organisation_price(organisation.plan)
+    backend = gateway.current()
+    target = _stripe_price_id(price, backend)
+    metadata = {"organisation_id": str(organisation.pk)}
+    customer_id = backend.create_customer(name=organisation.name, email=email, metadata=metadata)
+    remote = backend.create_group_subscription(
+        customer_id=customer_id,
+        price_id=target,
+        seats=organisation.seats,
+        metadata=metadata,
+        days_until_due=organisation.days_until_due,
+    )
+    with transaction.atomic():
+        subscription = _store_organisation_subscription(organisation, remote, price)
+        audit(
+            "organisation_invoiced",
+            subscription=subscription,
+            actor=actor,
+            organisation=organisation.pk,
+            seats=organisation.seats,
+            billing_email=email,
+            days_until_due=organisation.days_until_due,
+        )
+    return subscription
+
+
+def create_organisation(
+    *,
+    name: str,
+    plan: Plan,
+    seats: int,
+    manager: "User | None" = None,
+    domains: str = "",
+    pays_by_invoice: bool = False,
+    billing_email: str = "",
+    days_until_due: int = 30,
+    contract_starts: "date | None" = None,
+    contract_ends: "date | None" = None,
+    access_notice: str = "",
+    actor: "User | None" = None,
+) -> "Organisation":
+    """A new organisation; one that pays by invoice gets its Stripe
+    subscription (quantity = seats) at once. One without gets access by its
+    contract dates only."""
+    from .models import Organisation
+
+    if seats < 1:
+        raise BillingError("An organisation needs at least one seat.")
+    with transaction.atomic():
+        organisation = Organisation.objects.create(
+            name=name,
+            plan=plan,
+            seats=seats,
+            manager=manager,
+            domains=domains,
+            pays_by_invoice=pays_by_invoice,
+            billing_email=billing_email,
+            days_until_due=days_until_due,
+            contract_starts=contract_starts,
+            contract_ends=contract_ends,
+            access_notice=access_notice,
+        )
+        audit(
+            "organisation_created",
+            member=manager,
+            actor=actor,
+            organisation=organisation.pk,
+            seats=seats,
+        )
+    if pays_by_invoice:
+        bill_by_invoice(organisation, actor=actor)
+    return organisation
+
+
+def seats_taken(organisation: "Organisation") -> int:
+    """Seats held or promised: accepted ones and pending invitations."""
+    return organisation.seat_holders.count()
+
+
+def change_seats(organisation: "Organisation", seats: int, actor: "User | None" = None) -> None:
+    """Set the number of seats; on Stripe the subscription's quantity, with
+    the difference prorated on the next invoice."""
+    from .models import Organisation
+
+    if seats < 1:
+        raise BillingError("An organisation needs at least one seat.")
+    taken = seats_taken(organisation)
+    if seats < taken:
+        raise BillingError(
+            f"{taken} seats are taken or invited; remove readers before going down to {seats}."
+        )
+    before = Organisation.objects.values_list("seats", flat=True).get(pk=organisation.pk)
+    subscription = organisation.subscription
+    if subscription is not None and subscription.stripe_subscription_id and seats != before:
+        backend = gateway.for_subscription(subscription)
+        remote = backend.set_quantity(
+            subscription.stripe_subscription_id, item_id=subscription.stripe_item_id, seats=seats
+        )
+        if remote.quantity != seats:
+            raise BillingError("Stripe did not take the new number of seats. Please try again.")
+    with transaction.atomic():
+        organisation.seats = seats
+        organisation.save(update_fields=["seats"])
+        audit(
+            "organisation_seats_changed",
+            subscription=subscription,
+            actor=actor,
+            organisation=organisation.pk,
+            old_seats=before,
+            new_seats=seats,
+        )
+
+
+def _send_invitation(seat: "OrganisationSeat", token: str) -> None:
+    send_email(
+        "billing_seat_invitation",
+        seat.email,
+        {
+            "organisation": seat.organisation.name,
+            "plan": seat.organisation.plan.name,
+            "accept_url": absolute_url(reverse("billing:accept_seat", args=[token])),
+        },
+    )
+
+
+def invite_reader(
+    organisation: "Organisation", email: str, actor: "User | None" = None
+) -> "OrganisationSeat":
+    """Offer one of the organisation's seats to `email`: a seat row with a
+    one-time token, and an email with the link to accept it."""
+    from django.core.validators import validate_email
+
+    from masthead.accounts.actions import normalize_email
+
+    from .models import Organisation, OrganisationSeat
+
+    email = normalize_email(email or "")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise BillingError("That is not an email address.")
+    token = secrets.token_urlsafe(INVITE_TOKEN_BYTES)
+    with transaction.atomic():
+        locked = Organisation.objects.select_for_update().get(pk=organisation.pk)
+        if locked.seat_holders.filter(email__iexact=email).exists():
+            raise BillingError(f"{email} already has a seat or an invitation.")
+        if seats_taken(locked) >= locked.seats:
+            raise BillingError(
+                f"All {locked.seats} seats are taken. Remove a reader or ask us for more seats."
+            )
+        seat = OrganisationSeat.objects.create(
+            organisation=locked, email=email, token_hash=hash_token(token)
+        )
+        audit("seat_invited", actor=actor, organisation=locked.pk, email=email)
+        _send_invitation(seat, token)
+    return seat
+
+
+def resend_invitation(seat: "OrganisationSeat", actor: "User | None" = None) -> None:
+    """A new link for a pending invitation (the old one stops working)."""
+    if seat.accepted_at is not None:
+        raise BillingError(f"{seat.email} has already accepted.")
+    token = secrets.token_urlsafe(INVITE_TOKEN_BYTES)
+    with transaction.atomic():
+        seat.token_hash = hash_token(token)
+        seat.invited_at = timezone.now()
+        seat.save(update_fields=["token_hash", "invited_at"])
+        audit("seat_reinvited", actor=actor, organisation=seat.organisation_id, email=seat.email)
+        _send_invitation(seat, token)
+
+
+def remove_seat(seat: "OrganisationSeat", actor: "User | None" = None) -> None:
+    """Free a seat: its holder loses the organisation's access at once; a
+    pending invitation's link stops working."""
+    with transaction.atomic():
+        audit(
+            "seat_removed",
+            member=seat.member,
+            actor=actor,
+            organisation=seat.organisation_id,
+            email=seat.email,
+            accepted=seat.accepted_at is not None,
+        )
+        seat.delete()
+
+
+def find_invitation(token: str | None) -> "OrganisationSeat | None":
+    from .models import OrganisationSeat
+
+    if not token:
+        return None
+    return (
+        OrganisationSeat.objects.select_related("organisation__plan")
+        .filter(token_hash=hash_token(token), accepted_at__isnull=True)
+        .first()
+    )
+
+
+def accept_invitation(member: "User", token: str | None) -> "OrganisationSeat":
+    """Take the seat an invitation link offers, for the signed-in `member`
+    (whatever address they signed in with: the link went to the invited
+    one). The link works once."""
+    from .models import OrganisationSeat
+
+    with transaction.atomic():
+        seat = (
+            OrganisationSeat.objects.select_for_update(of=("self",))
+            .select_related("organisation")
+            .filter(token_hash=hash_token(token or ""), accepted_at__isnull=True)
+            .first()
+        )
+        if seat is None or not seat.organisation.active:
+            raise BillingError("This invitation is not valid, or it was already accepted.")
+        if (
+            OrganisationSeat.objects.filter(organisation=seat.organisation, member=member)
+            .exclude(pk=seat.pk)
+            .exists()
+        ):
+            raise BillingError(f"You already hold a seat of {seat.organisation.name}.")
+        seat.member = member
+        seat.accepted_at = timezone.now()
+        seat.last_seen_at = seat.accepted_at
+        seat.token_hash = ""
+        seat.save(update_fields=["member", "accepted_at", "last_seen_at", "token_hash"])
+        audit(
+            "seat_accepted",
+            member=member,
+            actor=member,
+            organisation=seat.organisation_id,
+            email=seat.email,
+        )
+    return seat
+
+
+def email_is_verified(member: "User") -> bool:
+    """Whether the member proved they read mail at their current address: a
+    sign-in or sign-up link used, or an address change confirmed."""
+    from masthead.accounts.models import EmailChangeRequest, MagicLink
+
+    return (
+        MagicLink.objects.filter(email__iexact=member.email, used_at__isnull=False).exists()
+        or EmailChangeRequest.objects.filter(
+            user=member, new_email__iexact=member.email, used_at__isnull=False
+        ).exists()
+    )
+
+
+def take_domain_seats(member: "User") -> list[str]:
+    """Give the member a seat (source "domain") in each active organisation
+    whose domains include their verified address's, while one is free.
+    Returns what to tell them: the organisations that are full."""
+    from .models import Organisation, OrganisationSeat
+
+    domain = member.email.rpartition("@")[2].lower()
+    if not domain:
+        return []
+    # A cheap filter first; domain_list() then matches whole lines.
+    candidates = [
+        organisation
+        for organisation in Organisation.objects.filter(active=True, domains__icontains=domain)
+        .exclude(seat_holders__member=member)
+        .select_related("plan")
+        if domain in organisation.domain_list()
+    ]
+    if not candidates or not email_is_verified(member):
+        return []
+    full: list[str] = []
+    for candidate in candidates:
+        with transaction.atomic():
+            organisation = Organisation.objects.select_for_update().get(pk=candidate.pk)
+            if organisation.seat_holders.filter(member=member).exists():
+                continue
+            pending = organisation.seat_holders.filter(email__iexact=member.email).first()
+            if pending is not None and pending.accepted_at is not None:
+                # Someone who held this address before keeps the seat.
+                continue
+            if pending is not None:
+                # Invited at this address: the invitation's seat is theirs.
+                pending.member = member
+                pending.accepted_at = timezone.now()
+                pending.token_hash = ""
+                pending.save(update_fields=["member", "accepted_at", "token_hash"])
+            elif seats_taken(organisation) >= organisation.seats:
+                full.append(
+                    f"{organisation.name} gives access to readers at {domain}, but all its "
+                    f"{organisation.seats} seats are taken. Ask its manager for a seat."
+                )
+                continue
+            else:
+                OrganisationSeat.objects.create(
+                    organisation=organisation,
+                    email=member.email,
+                    member=member,
+                    source=OrganisationSeat.Source.DOMAIN,
+                    accepted_at=timezone.now(),
+                    last_seen_at=timezone.now(),
+                )
+            audit(
+                "seat_taken_by_domain",
+                member=member,
+                actor=member,
+                organisation=organisation.pk,
+                email=member.email,
+            )
+    return full
+
+
+def note_seats_seen(member: "User") -> None:
+    """When the member last signed in, for the manager's list of seats."""
+    from .models import OrganisationSeat
+
+    OrganisationSeat.objects.filter(member=member).update(last_seen_at=timezone.now())

@@ -9,7 +9,15 @@ anonymous).
 The rule lives in `entitlement_for` (one subscription, in Python) and
 `entitled_q` (the same rule as a query, for print runs); tests hold the two
 to the same answers. `current_entitlement` costs one query: the member's
-candidate subscriptions with their plan, and the grace period as a subquery.
+candidate subscriptions with their plan, together (a UNION) with their
+accepted seats' organisations, plans and subscriptions, and the grace period
+as a subquery.
+
+A seat is an entitlement of kind "group" while its organisation is active
+and its subscription is entitled (the same `entitlement_for`) or its
+contract dates cover today. A member's own subscription wins over a seat.
+An organisation's own subscription (the one its seats hang from) has no
+member: it grants nothing to whoever manages or pays it.
 
 Single issues bought on their own are an entitlement of their own:
 `bought_issues(user)` is the set of issue page ids the member has paid for
@@ -17,10 +25,10 @@ and not been refunded; it lasts for good, whatever their subscription.
 """
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db.models import Q, QuerySet, Subquery, Value
+from django.db.models import DateField, F, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -29,14 +37,14 @@ if TYPE_CHECKING:
 
     from masthead.accounts.models import User
 
-    from .models import Subscription
+    from .models import Organisation, Subscription
 
 DEFAULT_GRACE_DAYS = 7
 
 
 @dataclass(frozen=True)
 class Entitlement:
-    kind: str  # "paid", "trial", "complimentary", "gift"
+    kind: str  # "paid", "trial", "complimentary", "gift", "group"
     plan_code: str
     includes_print: bool
     ends_at: datetime | None
@@ -115,7 +123,7 @@ def grace_days() -> int:
     return DEFAULT_GRACE_DAYS if value is None else value
 
 
-_RANK = {"paid": 3, "trial": 2, "gift": 1, "complimentary": 1}
+_RANK = {"paid": 3, "trial": 2, "gift": 1, "complimentary": 1, "group": 0}
 
 
 def _best(entitlements: list[Entitlement]) -> Entitlement | None:
@@ -126,27 +134,157 @@ def _best(entitlements: list[Entitlement]) -> Entitlement | None:
     return max(entitlements, key=key) if entitlements else None
 
 
+def _grace_days_column() -> Coalesce:
+    from .models import BillingSettings
+
+    return Coalesce(
+        Subquery(BillingSettings.objects.values("payment_grace_days")[:1]),
+        Value(DEFAULT_GRACE_DAYS),
+    )
+
+
+# The columns both halves of `current_entitlement`'s query give, in order.
+COLUMNS = (
+    "c_group",
+    "c_status",
+    "c_plan_code",
+    "c_includes_print",
+    "c_period_end",
+    "c_cancel",
+    "c_failed_at",
+    "c_ends_at",
+    "c_contract_starts",
+    "c_contract_ends",
+    "c_grace_days",
+)
+
+
+def _columns(prefix: str, **extra: Any) -> dict[str, Any]:
+    """The subscription's columns (under `prefix`), as `COLUMNS` names them."""
+    return {
+        "c_status": F(prefix + "status"),
+        "c_period_end": F(prefix + "current_period_end"),
+        "c_cancel": F(prefix + "cancel_at_period_end"),
+        "c_failed_at": F(prefix + "payment_failed_at"),
+        "c_ends_at": F(prefix + "ends_at"),
+        "c_grace_days": _grace_days_column(),
+        **extra,
+    }
+
+
+def _entitlement_of(row: tuple[Any, ...], now: datetime) -> Entitlement | None:
+    from .models import Organisation, Plan, Subscription
+
+    values = dict(zip(COLUMNS, row, strict=True))
+    plan = Plan(code=values["c_plan_code"], includes_print=bool(values["c_includes_print"]))
+    subscription = None
+    if values["c_status"] is not None:
+        subscription = Subscription(
+            plan=plan,
+            status=values["c_status"],
+            current_period_end=values["c_period_end"],
+            cancel_at_period_end=bool(values["c_cancel"]),
+            payment_failed_at=values["c_failed_at"],
+            ends_at=values["c_ends_at"],
+        )
+    if not values["c_group"]:
+        return entitlement_for(subscription, now, values["c_grace_days"]) if subscription else None
+    organisation = Organisation(
+        plan=plan,
+        subscription=subscription,
+        contract_starts=values["c_contract_starts"],
+        contract_ends=values["c_contract_ends"],
+        active=True,
+    )
+    return organisation_entitlement(organisation, now, values["c_grace_days"])
+
+
 def current_entitlement(
     user: "User | AnonymousUser | None", now: datetime | None = None
 ) -> Entitlement | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
-    from .models import BillingSettings, Subscription
+    from .models import OrganisationSeat, Subscription
 
     S, running, failing, granted = _statuses()
     now = now or timezone.now()
-    candidates = (
+    no_date = Value(None, output_field=DateField())
+    own = (
         Subscription.objects.filter(member_id=user.pk, status__in=(*running, *failing, *granted))
-        .select_related("plan")
         .annotate(
-            grace_days=Coalesce(
-                Subquery(BillingSettings.objects.values("payment_grace_days")[:1]),
-                Value(DEFAULT_GRACE_DAYS),
+            **_columns(
+                "",
+                c_group=Value(False),
+                c_plan_code=F("plan__code"),
+                c_includes_print=F("plan__includes_print"),
+                c_contract_starts=no_date,
+                c_contract_ends=no_date,
             )
         )
+        .order_by()
+        .values_list(*COLUMNS)
     )
-    found = [entitlement_for(sub, now, sub.grace_days) for sub in candidates]
-    return _best([entitlement for entitlement in found if entitlement is not None])
+    seats = (
+        OrganisationSeat.objects.filter(
+            member_id=user.pk, accepted_at__isnull=False, organisation__active=True
+        )
+        .annotate(
+            **_columns(
+                "organisation__subscription__",
+                c_group=Value(True),
+                c_plan_code=F("organisation__plan__code"),
+                c_includes_print=F("organisation__plan__includes_print"),
+                c_contract_starts=F("organisation__contract_starts"),
+                c_contract_ends=F("organisation__contract_ends"),
+            )
+        )
+        .order_by()
+        .values_list(*COLUMNS)
+    )
+    found: dict[bool, list[Entitlement]] = {False: [], True: []}
+    for row in own.union(seats, all=True):
+        entitlement = _entitlement_of(row, now)
+        if entitlement is not None:
+            found[bool(row[0])].append(entitlement)
+    # A member's own subscription wins over a seat.
+    return _best(found[False]) or _best(found[True])
+
+
+def _contract(organisation: "Organisation", now: datetime) -> tuple[bool, datetime | None]:
+    """(whether the contract dates cover `now`, when access by contract ends;
+    None: no end date)."""
+    starts, ends = organisation.contract_starts, organisation.contract_ends
+    if starts is None and ends is None:
+        return False, None
+    today = timezone.localdate(now)
+    if (starts is not None and today < starts) or (ends is not None and today > ends):
+        return False, None
+    if ends is None:
+        return True, None
+    # The contract's last day counts whole.
+    return True, timezone.make_aware(datetime.combine(ends + timedelta(days=1), time.min))
+
+
+def organisation_entitlement(
+    organisation: "Organisation", now: datetime, grace_days: int
+) -> Entitlement | None:
+    """What a seat in `organisation` gives at `now`, or None."""
+    if not organisation.active:
+        return None
+    plan = organisation.plan
+    ends: list[datetime | None] = []
+    if organisation.subscription is not None:
+        paid = entitlement_for(organisation.subscription, now, grace_days)
+        if paid is not None:
+            ends.append(paid.ends_at)
+    covered, contract_ends = _contract(organisation, now)
+    if covered:
+        ends.append(contract_ends)
+    if not ends:
+        return None
+    # Whichever lasts longer; None lasts for good.
+    end = None if None in ends else max(end for end in ends if end is not None)
+    return Entitlement("group", plan.code, plan.includes_print, end)
 
 
 def bought_issues(user: "User | AnonymousUser | None") -> frozenset[int]:

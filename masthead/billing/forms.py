@@ -179,3 +179,30 @@ def _refuse_markup(text: str) -> str:
     if strip_tags(text) != text:
         raise ValidationError("Write it as plain text, without HTML.")
     return text
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(label="Email address", max_length=254)
+
+
+def parse_networks(text: str) -> list[str]:
+    """IP ranges one per line, each checked, as CIDR; a ValidationError names
+    every line that is not one."""
+    import ipaddress
+
+    ranges: list[str] = []
+    problems: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            network = str(ipaddress.ip_network(line, strict=False))
+        except ValueError:
+            problems.append(f"Line {number}: {line[:60]!r} is not an IP range (192.0.2.0/24).")
+            continue
+        if network not in ranges:
+            ranges.append(network)
+    if problems:
+        raise ValidationError(problems)
+    return ranges

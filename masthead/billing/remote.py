@@ -72,6 +72,9 @@ class RemoteSubscription:
     cancel_at_period_end: bool = False
     canceled_at: datetime | None = None
     ended_at: datetime | None = None
+    # An organisation's seats; "send_invoice" for one that pays by invoice.
+    quantity: int = 1
+    collection_method: str = "charge_automatically"
 
     @property
     def member_id(self) -> int | None:

@@ -151,6 +151,8 @@ def read_subscription(data: Mapping[str, Any]) -> RemoteSubscription:
         cancel_at_period_end=bool(data.get("cancel_at_period_end")),
         canceled_at=from_timestamp(data.get("canceled_at")),
         ended_at=from_timestamp(data.get("ended_at")),
+        quantity=int(item.get("quantity") or 1),
+        collection_method=data.get("collection_method") or "charge_automatically",
     )
 
 
@@ -587,6 +589,57 @@ def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> Remote
                     subscription_id,
                     {
                         "items": [{"id": item_id, "price": price_id}],
+                        "proration_behavior": "create_prorations",
+                    },
+                )
+            )
+        )
+
+
+def create_customer(*, name: str, email: str, metadata: dict[str, str]) -> str:
+    """A customer for an organisation; Stripe emails its invoices to `email`."""
+    with _errors():
+        customer = client().v1.customers.create(
+            {"name": name, "email": email, "metadata": metadata}
+        )
+    return str(customer.id)
+
+
+def create_group_subscription(
+    *,
+    customer_id: str,
+    price_id: str,
+    seats: int,
+    metadata: dict[str, str],
+    days_until_due: int,
+) -> RemoteSubscription:
+    """An organisation's subscription of `seats` seats, billed by invoices
+    Stripe emails to the customer, due `days_until_due` days after."""
+    with _errors():
+        return read_subscription(
+            _dict(
+                client().v1.subscriptions.create(
+                    {
+                        "customer": customer_id,
+                        "items": [{"price": price_id, "quantity": seats}],
+                        "collection_method": "send_invoice",
+                        "days_until_due": days_until_due,
+                        "metadata": metadata,
+                    }
+                )
+            )
+        )
+
+
+def set_quantity(subscription_id: str, *, item_id: str, seats: int) -> RemoteSubscription:
+    """Change an organisation's seats, prorating the difference."""
+    with _errors():
+        return read_subscription(
+            _dict(
+                client().v1.subscriptions.update(
+                    subscription_id,
+                    {
+                        "items": [{"id": item_id, "quantity": seats}],
                         "proration_behavior": "create_prorations",
                     },
                 )

@@ -28,6 +28,7 @@ from .models import (
     Gift,
     IssuePurchase,
     Offer,
+    Organisation,
     Payment,
     Price,
     Subscription,
@@ -419,6 +420,7 @@ def retrieve_subscription(subscription_id: str) -> RemoteSubscription:
     status = subscription.status
     if status == Subscription.Status.REFUNDED:
         status = "canceled"
+    organisation = Organisation.objects.filter(subscription=subscription).first()
     return RemoteSubscription(
         id=subscription_id,
         customer_id=subscription.stripe_customer_id,
@@ -432,6 +434,12 @@ def retrieve_subscription(subscription_id: str) -> RemoteSubscription:
         cancel_at_period_end=subscription.cancel_at_period_end,
         canceled_at=subscription.canceled_at,
         ended_at=subscription.ended_at,
+        quantity=organisation.seats if organisation else 1,
+        collection_method=(
+            "send_invoice"
+            if organisation and organisation.pays_by_invoice
+            else "charge_automatically"
+        ),
     )
 
 
@@ -457,6 +465,40 @@ def give_discount(subscription_id: str, *, percent_off: int, months: int) -> Rem
 
 def switch_price(subscription_id: str, *, item_id: str, price_id: str) -> RemoteSubscription:
     return replace(retrieve_subscription(subscription_id), price_id=price_id)
+
+
+def create_customer(*, name: str, email: str, metadata: dict[str, str]) -> str:
+    return f"tm_cus_{get_random_string(14)}"
+
+
+def create_group_subscription(
+    *,
+    customer_id: str,
+    price_id: str,
+    seats: int,
+    metadata: dict[str, str],
+    days_until_due: int,
+) -> RemoteSubscription:
+    # Test mode sends no invoice: the subscription runs from now, as Stripe's
+    # does while its first invoice is open.
+    price = Price.objects.get(pk=int(price_id.removeprefix("tm_price_")))
+    now = timezone.now()
+    return RemoteSubscription(
+        id=f"tm_sub_{get_random_string(14)}",
+        customer_id=customer_id,
+        status="active",
+        price_id=price_id,
+        item_id=f"tm_si_{get_random_string(14)}",
+        metadata=metadata,
+        current_period_start=now,
+        current_period_end=now + _interval(price),
+        quantity=seats,
+        collection_method="send_invoice",
+    )
+
+
+def set_quantity(subscription_id: str, *, item_id: str, seats: int) -> RemoteSubscription:
+    return replace(retrieve_subscription(subscription_id), quantity=seats)
 
 
 def cancel_subscription(subscription_id: str) -> RemoteSubscription:

@@ -26,4 +26,16 @@ urlpatterns = [
     path("gift/", views.gift, name="gift"),
     path("gift/thanks/", views.gift_thanks, name="gift_thanks"),
     path("gift/redeem/<str:token>/", views.gift_redeem, name="gift_redeem"),
+    path("account/organisation/<id:organisation_id>/", views.organisation, name="organisation"),
+    path(
+        "account/organisation/<id:organisation_id>/seats/<id:seat_id>/remove/",
+        views.remove_seat,
+        name="remove_seat",
+    ),
+    path(
+        "account/organisation/<id:organisation_id>/seats/<id:seat_id>/resend/",
+        views.resend_invitation,
+        name="resend_invitation",
+    ),
+    path("seat/<str:token>/", views.accept_seat, name="accept_seat"),
 ]

@@ -22,12 +22,21 @@ from masthead.accounts.models import User
 from masthead.accounts.next_url import safe_next
 
 from . import actions, gateway, testmode, webhooks
-from .forms import BillingDetailsForm, GiftForm, ReasonForm, ShippingAddressForm, TestCardForm
+from .forms import (
+    BillingDetailsForm,
+    GiftForm,
+    InviteForm,
+    ReasonForm,
+    ShippingAddressForm,
+    TestCardForm,
+)
 from .models import (
     Gift,
     Invoice,
     IssuePurchase,
     Offer,
+    Organisation,
+    OrganisationSeat,
     Plan,
     Price,
     Subscription,
@@ -637,4 +646,128 @@ def gift_redeem(request: HttpRequest, token: str) -> HttpResponse:
             "sign_in_url": "/account/sign-in/?" + urlencode({"next": request.path}),
         },
         status=200 if usable else 404,
+    )
+
+
+# Organisations: the manager's page, invitations, domain seats --------------------------------
+
+
+def seats_on_sign_in(
+    sender: object, request: HttpRequest | None, user: User, **kwargs: object
+) -> None:
+    """On every sign-in: a seat for a verified address at an organisation's
+    domain (or a message when it is full), and the seats' last-seen date."""
+    for problem in actions.take_domain_seats(user):
+        if request is not None:
+            messages.warning(request, problem, extra_tags="billing", fail_silently=True)
+    actions.note_seats_seen(user)
+
+
+def _managed(request: HttpRequest, organisation_id: int) -> Organisation:
+    """The organisation, if the signed-in member manages it (staff may look
+    at any); a 404 otherwise, so ids tell nobody anything."""
+    organisations = Organisation.objects.select_related("plan", "subscription")
+    if not request.user.is_staff:
+        organisations = organisations.filter(manager_id=request.user.pk)
+    return get_object_or_404(organisations, pk=organisation_id)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def organisation(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    """The manager's page: seats used, who holds them, pending invitations,
+    and the form to invite a reader."""
+    managed = _managed(request, organisation_id)
+    form = InviteForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            email = form.cleaned_data["email"]
+            try:
+                actions.invite_reader(managed, email, actor=_member(request))
+            except actions.BillingError as error:
+                form.add_error("email", error.message)
+                status = 400
+            else:
+                messages.success(
+                    request, f"We sent an invitation to {email}.", extra_tags="billing"
+                )
+                return redirect("billing:organisation", managed.pk)
+        else:
+            status = 400
+    seats = list(managed.seat_holders.select_related("member").order_by("-accepted_at", "email"))
+    holders = [seat for seat in seats if seat.accepted_at is not None]
+    return render(
+        request,
+        "billing/organisation.html",
+        {
+            "organisation": managed,
+            "holders": holders,
+            "pending": [seat for seat in seats if seat.accepted_at is None],
+            "taken": len(seats),
+            "form": form,
+        },
+        status=status,
+    )
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def remove_seat(request: HttpRequest, organisation_id: int, seat_id: int) -> HttpResponse:
+    """Ask first (GET), then free the seat (POST)."""
+    managed = _managed(request, organisation_id)
+    seat = get_object_or_404(OrganisationSeat, pk=seat_id, organisation=managed)
+    if request.method == "POST":
+        actions.remove_seat(seat, actor=_member(request))
+        done = "Invitation cancelled" if seat.accepted_at is None else "Seat freed"
+        messages.success(request, f"{done}: {seat.email}.", extra_tags="billing")
+        return redirect("billing:organisation", managed.pk)
+    return render(
+        request, "billing/confirm_remove_seat.html", {"organisation": managed, "seat": seat}
+    )
+
+
+@login_required
+@require_POST
+def resend_invitation(request: HttpRequest, organisation_id: int, seat_id: int) -> HttpResponse:
+    managed = _managed(request, organisation_id)
+    seat = get_object_or_404(OrganisationSeat, pk=seat_id, organisation=managed)
+    try:
+        actions.resend_invitation(seat, actor=_member(request))
+    except actions.BillingError as error:
+        messages.error(request, error.message, extra_tags="billing")
+    else:
+        messages.success(request, f"We sent the invitation again to {seat.email}.")
+    return redirect("billing:organisation", managed.pk)
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def accept_seat(request: HttpRequest, token: str) -> HttpResponse:
+    """The invitation link: who invites, and a button to accept (signing in
+    or up first, with the link as where to come back)."""
+    seat = actions.find_invitation(token)
+    error = ""
+    if request.method == "POST" and seat is not None:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        try:
+            accepted = actions.accept_invitation(_member(request), token)
+        except actions.BillingError as problem:
+            error = problem.message
+        else:
+            return _to_account(
+                request,
+                f"Welcome: {accepted.organisation.name} gives you "
+                f"{accepted.organisation.plan.name}.",
+            )
+    return render(
+        request,
+        "billing/accept_seat.html",
+        {
+            "seat": seat,
+            "error": error,
+            "sign_in_url": "/account/sign-in/?" + urlencode({"next": request.path}),
+            "sign_up_url": "/account/sign-up/?" + urlencode({"next": request.path}),
+        },
+        status=200 if seat is not None and not error else 404 if seat is None else 400,
     )

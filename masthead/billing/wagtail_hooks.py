@@ -1,24 +1,28 @@
 """The publisher's billing screens in the Wagtail admin: plans and prices
-(with "Create on Stripe"), offers with their counts, complimentary grants, and read-only lists of
+(with "Create on Stripe"), offers with their counts, complimentary grants,
+organisations with their seats, domains and IP ranges, and read-only lists of
 subscriptions, cancellations, refunds and gifts with their reasons.
 
 Wagtail ships no type information: its base classes and what their methods
 return are Any here, and the overrides below say what they hand back."""
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from django import forms
 from django.contrib import messages
 from django.contrib.admin.utils import quote
 from django.core.exceptions import PermissionDenied
-from django.db.models import F, Model, Q, QuerySet
+from django.db.models import Count, F, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, URLResolver, path, reverse
 from wagtail import hooks
-from wagtail.admin.panels import FieldPanel
+from wagtail.admin.forms import WagtailAdminModelForm
+from wagtail.admin.panels import FieldPanel, FieldRowPanel, MultiFieldPanel, ObjectList
 from wagtail.admin.ui.menus import MenuItem
+from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic import CreateView, EditView, IndexView
 from wagtail.admin.viewsets.model import ModelViewSet, ModelViewSetGroup
 from wagtail.admin.widgets.button import HeaderButton
@@ -28,6 +32,7 @@ from wagtail.permissions import register_permission_policy
 from masthead.accounts.models import User
 
 from . import actions
+from .forms import parse_networks
 from .models import (
     BillingAuditLog,
     ComplimentaryGrant,
@@ -35,6 +40,8 @@ from .models import (
     Invoice,
     IssuePurchase,
     Offer,
+    Organisation,
+    OrganisationNetwork,
     Plan,
     Price,
     Refund,
@@ -433,6 +440,193 @@ class IssuePurchaseViewSet(ReadOnlyViewSet):
     list_filter = ["status"]
 
 
+class OrganisationForm(WagtailAdminModelForm):
+    """The organisation's fields, its manager by email and its IP ranges as
+    lines of text (checked line by line)."""
+
+    manager_email = forms.EmailField(
+        required=False,
+        label="Manager's email",
+        help_text="A member's address: they invite and remove readers from their account page.",
+    )
+    networks = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        label="IP ranges",
+        help_text="One per line: 192.0.2.0/24 or 2001:db8::/32. Requests from them read "
+        "as the organisation's, without signing in.",
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        if instance.pk:
+            self.initial["manager_email"] = instance.manager.email if instance.manager else ""
+            self.initial["networks"] = "\n".join(
+                instance.networks.order_by("cidr").values_list("cidr", flat=True)
+            )
+
+    def clean_manager_email(self) -> User | None:
+        email = self.cleaned_data.get("manager_email") or ""
+        if not email:
+            return None
+        manager: User | None = User.objects.filter(email__iexact=email.strip()).first()
+        if manager is None:
+            raise forms.ValidationError(
+                "No member has this address; they sign up first, then you name them here."
+            )
+        return manager
+
+    def clean_networks(self) -> list[str]:
+        return parse_networks(self.cleaned_data.get("networks") or "")
+
+    def clean(self) -> dict[str, Any]:
+        data: dict[str, Any] = super().clean()
+        starts, ends = data.get("contract_starts"), data.get("contract_ends")
+        if starts and ends and ends < starts:
+            self.add_error("contract_ends", "The contract cannot end before it starts.")
+        if data.get("pays_by_invoice") and not (
+            data.get("billing_email") or data.get("manager_email")
+        ):
+            self.add_error("billing_email", "Invoices go to this address: it is needed.")
+        return data
+
+
+def _save_networks(organisation: Organisation, ranges: list[str], actor: object) -> None:
+    before = set(organisation.networks.values_list("cidr", flat=True))
+    if before == set(ranges):
+        return
+    organisation.networks.exclude(cidr__in=ranges).delete()
+    OrganisationNetwork.objects.bulk_create(
+        [
+            OrganisationNetwork(organisation=organisation, cidr=cidr)
+            for cidr in ranges
+            if cidr not in before
+        ]
+    )
+    actions.audit(
+        "organisation_networks_changed",
+        actor=actor if isinstance(actor, User) else None,
+        organisation=organisation.pk,
+        networks=ranges,
+    )
+
+
+class _BillingErrorsAsFormErrors:
+    """What Stripe or the rules refuse shows on the form, not as a 500."""
+
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        try:
+            response: HttpResponse = super().form_valid(form)  # type: ignore[misc]
+        except actions.BillingError as error:
+            form.add_error(None, error.message)
+        except GatewayError as error:
+            form.add_error(None, f"Stripe refused: {error}")
+        else:
+            return response
+        self.produced_error_message = self.get_error_message()  # type: ignore[attr-defined]
+        invalid: HttpResponse = self.form_invalid(form)  # type: ignore[attr-defined]
+        return invalid
+
+
+class OrganisationIndexView(IndexView):
+    def get_base_queryset(self) -> "QuerySet[Organisation]":
+        organisations: QuerySet[Organisation] = super().get_base_queryset()
+        return organisations.select_related("plan", "manager").annotate(
+            seats_taken=Count("seat_holders")
+        )
+
+
+class OrganisationCreateView(_BillingErrorsAsFormErrors, CreateView):
+    def save_instance(self) -> Organisation:
+        data = self.form.cleaned_data
+        actor = self.request.user if isinstance(self.request.user, User) else None
+        organisation = actions.create_organisation(
+            name=data["name"],
+            plan=data["plan"],
+            seats=data["seats"],
+            manager=data.get("manager_email"),
+            domains=data.get("domains", ""),
+            pays_by_invoice=data.get("pays_by_invoice", False),
+            billing_email=data.get("billing_email", ""),
+            days_until_due=data.get("days_until_due") or 30,
+            contract_starts=data.get("contract_starts"),
+            contract_ends=data.get("contract_ends"),
+            access_notice=data.get("access_notice", ""),
+            actor=actor,
+        )
+        if not data.get("active", True):
+            organisation.active = False
+            organisation.save(update_fields=["active"])
+        _save_networks(organisation, data.get("networks") or [], actor)
+        return organisation
+
+
+class OrganisationEditView(_BillingErrorsAsFormErrors, EditView):
+    def save_instance(self) -> Organisation:
+        data = self.form.cleaned_data
+        actor = self.request.user if isinstance(self.request.user, User) else None
+        seats = data["seats"]
+        stored = Organisation.objects.get(pk=self.object.pk)
+        if seats != stored.seats:
+            actions.change_seats(stored, seats, actor=actor)
+        organisation: Organisation = self.form.save(commit=False)
+        organisation.manager = data.get("manager_email")
+        organisation.save()
+        actions.audit("organisation_changed", actor=actor, organisation=organisation.pk)
+        _save_networks(organisation, data.get("networks") or [], actor)
+        if organisation.pays_by_invoice and organisation.subscription_id is None:
+            actions.bill_by_invoice(organisation, actor=actor)
+        return organisation
+
+
+class OrganisationViewSet(ModelViewSet):
+    model = Organisation
+    add_to_reference_index = False
+    icon = "group"
+    menu_label = "Organisations"
+    url_prefix = "billing/organisations"
+    name = "billing_organisations"
+    copy_view_enabled = False
+    index_view_class = OrganisationIndexView
+    add_view_class = OrganisationCreateView
+    edit_view_class = OrganisationEditView
+    list_display = [
+        "name",
+        "plan",
+        Column("seats_taken", label="Seats taken"),
+        "seats",
+        "pays_by_invoice",
+        "contract_ends",
+        "active",
+    ]
+    list_filter = ["active", "pays_by_invoice"]
+    search_fields = ["name", "domains"]
+    edit_handler = ObjectList(
+        [
+            FieldPanel("name"),
+            FieldRowPanel([FieldPanel("plan"), FieldPanel("seats")]),
+            FieldPanel("manager_email"),
+            FieldPanel("domains"),
+            FieldPanel("networks"),
+            FieldPanel("access_notice"),
+            MultiFieldPanel(
+                [FieldRowPanel([FieldPanel("contract_starts"), FieldPanel("contract_ends")])],
+                heading="Contract (access without Stripe)",
+            ),
+            MultiFieldPanel(
+                [
+                    FieldPanel("pays_by_invoice"),
+                    FieldRowPanel([FieldPanel("billing_email"), FieldPanel("days_until_due")]),
+                ],
+                heading="Invoices",
+            ),
+            FieldPanel("active"),
+        ],
+        base_form_class=OrganisationForm,
+    )
+
+
 class BillingGroup(ModelViewSetGroup):
     menu_label = "Billing"
     menu_icon = "tag"
@@ -442,6 +636,7 @@ class BillingGroup(ModelViewSetGroup):
         CancellationViewSet,
         RefundViewSet,
         ComplimentaryViewSet,
+        OrganisationViewSet,
         GiftViewSet,
         InvoiceViewSet,
         IssuePurchaseViewSet,

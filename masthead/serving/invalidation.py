@@ -19,7 +19,8 @@ Why invalidation cannot be bypassed: `save()` and `delete()` (a queryset's
 `delete()` too) send `post_save` and `post_delete`; the bulk writes that send
 neither (`QuerySet.update`, `bulk_create`, `bulk_update`) go through
 `core.querysets.ReportingQuerySet` on the models whose changes reach a
-member (Subscription, IssuePurchase, User), which sends `core.signals.rows_changed`. An
+member (Subscription, IssuePurchase, User, Organisation, OrganisationSeat), which sends
+`core.signals.rows_changed`. An
 import creates its rows with `create()` and publishes its pages; a webhook
 saves the subscription it re-fetched. Entitlements and members are dropped
 at once and again once the change is committed: a request that read the old
@@ -50,6 +51,7 @@ class Stale(enum.Enum):
     PAGES = "every cached page"
     PAGES_ON_COMMIT = "every cached page, once committed"
     ENTITLEMENT = "the member's cached entitlement"
+    SEAT_HOLDERS = "the cached entitlements of an organisation's seat holders"
     MEMBER = "the member's cached details"
     SESSIONS = "this process's copies of sessions"
 
@@ -88,6 +90,11 @@ def _narration_files(
     if not (instance.audio_file or instance.teaser_file):
         return False
     return update_fields is None or bool(NARRATION_FILE_FIELDS & set(update_fields))
+
+
+def _of_organisation(instance: Any, **kwargs: Any) -> bool:
+    # An organisation's subscription has no member of its own.
+    return instance.member_id is None
 
 
 USER = "accounts.User"
@@ -129,6 +136,15 @@ STALE_WHEN: tuple[Rule, ...] = (
     Rule("billing.IssuePurchase", post_save, Stale.ENTITLEMENT),
     Rule("billing.IssuePurchase", post_delete, Stale.ENTITLEMENT),
     Rule("billing.IssuePurchase", rows_changed, Stale.ENTITLEMENT),
+    # ... and to one of their organisation seats; an organisation's change
+    # (or its subscription's) reaches all its seat holders.
+    Rule("billing.OrganisationSeat", post_save, Stale.ENTITLEMENT),
+    Rule("billing.OrganisationSeat", post_delete, Stale.ENTITLEMENT),
+    Rule("billing.OrganisationSeat", rows_changed, Stale.ENTITLEMENT),
+    Rule("billing.Organisation", post_save, Stale.SEAT_HOLDERS),
+    Rule("billing.Organisation", post_delete, Stale.SEAT_HOLDERS),
+    Rule("billing.Organisation", rows_changed, Stale.SEAT_HOLDERS),
+    Rule("billing.Subscription", post_save, Stale.SEAT_HOLDERS, _of_organisation),
     # A member's details: a password, the staff flag, a deactivation.
     Rule(USER, post_save, Stale.MEMBER),
     Rule(USER, post_delete, Stale.MEMBER),
@@ -156,6 +172,21 @@ def _member_ids(stale: Stale, kwargs: dict[str, Any]) -> set[Any]:
     return {instance.pk if stale is Stale.MEMBER else instance.member_id}
 
 
+def _seat_holder_ids(sender: Any, kwargs: dict[str, Any]) -> set[Any]:
+    """The members holding seats of the organisations a send names: by
+    their ids (`keys` or the instance), or by their subscription."""
+    from masthead.billing.models import OrganisationSeat
+
+    seats = OrganisationSeat.objects.filter(member__isnull=False)
+    if _label(sender) == "billing.Subscription":
+        seats = seats.filter(organisation__subscription_id=kwargs["instance"].pk)
+    elif "keys" in kwargs:
+        seats = seats.filter(organisation_id__in=kwargs["keys"])
+    else:
+        seats = seats.filter(organisation_id=kwargs["instance"].pk)
+    return set(seats.values_list("member_id", flat=True))
+
+
 def make_stale(stale: Stale, **kwargs: Any) -> None:
     if stale is Stale.PAGES:
         invalidate_pages()
@@ -163,6 +194,10 @@ def make_stale(stale: Stale, **kwargs: Any) -> None:
         transaction.on_commit(refresh_pages)
     elif stale is Stale.SESSIONS:
         members.forget_sessions()
+    elif stale is Stale.SEAT_HOLDERS:
+        ids = _seat_holder_ids(kwargs.get("sender"), kwargs)
+        members.forget_entitlements(ids)
+        transaction.on_commit(partial(members.forget_entitlements, ids))
     else:
         forget = members.forget_members if stale is Stale.MEMBER else members.forget_entitlements
         ids = _member_ids(stale, kwargs)
@@ -189,7 +224,7 @@ def _receiver(signal: Signal, rules: list[Rule]) -> Callable[..., None]:
     def receive(sender: Any = None, **kwargs: Any) -> None:
         for rule in [*any_sender, *by_sender.get(_label(sender), ())]:
             if rule.when is None or rule.when(**kwargs):
-                make_stale(rule.stale, **kwargs)
+                make_stale(rule.stale, sender=sender, **kwargs)
 
     return receive
 

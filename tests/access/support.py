@@ -17,7 +17,14 @@ from PIL import Image as PILImage
 from masthead.access.models import MeteredRead, PaywallSettings
 from masthead.ads.models import AdSlot
 from masthead.audio.models import IssueEpisode, Narration
-from masthead.billing.models import IssuePurchase, Plan, Price, Subscription
+from masthead.billing.models import (
+    IssuePurchase,
+    Organisation,
+    OrganisationSeat,
+    Plan,
+    Price,
+    Subscription,
+)
 from masthead.editions.models import Edition
 from masthead.newsroom.models import CreditedImage, SectionPage
 from tests.factories import make_article, make_author, make_issue, paragraph
@@ -231,6 +238,8 @@ STATES = (
     "bought this issue",
     "bought another issue",
     "bought this issue, refunded",
+    "group seat",
+    "group seat, organisation lapsed",
 )
 # States whose subscription grants access now (billing's current_entitlement).
 ENTITLED = {
@@ -241,6 +250,7 @@ ENTITLED = {
     "payment failed, within grace",
     "complimentary",
     "gift",
+    "group seat",
 }
 METERED = {"metered, within the limit", "metered, over the limit"}
 # A single issue bought on its own: the world's issue, with all four articles.
@@ -338,6 +348,18 @@ def make_reader(state, world, email=None):
             status=IssuePurchase.Status.REFUNDED if refunded else IssuePurchase.Status.PAID,
             paid_at=now - 3 * DAY,
             refunded_at=now - DAY if refunded else None,
+        )
+    elif state.startswith("group seat"):
+        lapsed = state.endswith("lapsed")
+        today = timezone.localdate()
+        organisation = Organisation.objects.create(
+            name="City Library",
+            plan=chosen,
+            contract_starts=today - timedelta(days=400),
+            contract_ends=today - timedelta(days=35) if lapsed else today + timedelta(days=30),
+        )
+        OrganisationSeat.objects.create(
+            organisation=organisation, email=user.email, member=user, accepted_at=now - DAY
         )
     else:
         assert state == "free member", state

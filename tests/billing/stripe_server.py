@@ -17,6 +17,11 @@ a thread, behind one aiohttp middleware that adds:
   with `trial_settings.end_behavior.missing_payment_method=cancel`), and
   `end_trial()` to do what Stripe does when one ends.
 - Invoice Payments (`GET /v1/invoice_payments?invoice=`).
+- Subscriptions billed by invoice (`collection_method=send_invoice` with
+  `days_until_due`): active at once, their first invoice open and "sent"
+  to the customer's email (refused for a customer without one), noted in
+  `sent_invoices`; `proration_behavior` of every update is noted in
+  `prorations`.
 - Idempotency keys: a POST repeated with the same key gets the first answer
   again; other parameters with the same key get Stripe's idempotency_error.
 - Refund limits: a charge cannot be refunded beyond its amount
@@ -130,6 +135,8 @@ class StripeServer:
         self.promotion_codes = {}
         self.discounts = {}  # subscription id: {"coupon", "start", "promotion_code"}
         self.trial_settings = {}  # subscription id: its trial_settings
+        self.sent_invoices = {}  # invoice id: the email Stripe sent it to
+        self.prorations = []  # (subscription id, proration_behavior) of each update
         self.requests = []  # (method, path) of every API call, for assertions
         self.cpu_seconds = 0.0  # spent answering them, for benchmarks
         self.loop = None
@@ -364,12 +371,49 @@ class StripeServer:
         data = await ls_server.get_post_data(request) or {}
         data.pop("expand", None)
         data["items"] = self._items_with_plans(data.get("items"))
-        return web.json_response(ls.Subscription._api_create(**data)._export())
+        collection = data.pop("collection_method", "charge_automatically")
+        days = data.pop("days_until_due", None)
+        if collection == "charge_automatically":
+            if days is not None:
+                return _error(400, "days_until_due is only for collection_method=send_invoice.")
+            return web.json_response(ls.Subscription._api_create(**data)._export())
+        if collection != "send_invoice":
+            return _error(
+                400, f"Invalid collection_method: {collection}", param="collection_method"
+            )
+        if days is None or not str(days).isdigit():
+            return _error(400, "Missing required param: days_until_due.", param="days_until_due")
+        customer = ls.Customer._api_retrieve(data.get("customer"))
+        if not customer.email:
+            return _error(
+                400,
+                "Customer has no email address: a subscription billed by invoice needs one.",
+                param="customer",
+            )
+        # No charge at creation: Stripe opens the first invoice and emails it.
+        data["trial_period_days"] = 0
+        subscription = ls.Subscription._api_create(**data)
+        subscription.trial_period_days = None
+        subscription.status = "active"
+        subscription.collection_method = "send_invoice"
+        subscription.days_until_due = int(days)
+        invoice = ls.Invoice(
+            customer=subscription.customer,
+            subscription=subscription.id,
+            items=list(subscription.items._list),
+            date=subscription.current_period_start,
+        )
+        invoice._finalize()
+        invoice.collection_method = "send_invoice"
+        invoice.due_date = int(time.time()) + int(days) * 86400
+        subscription.latest_invoice = invoice.id
+        self.sent_invoices[invoice.id] = customer.email
+        return web.json_response(subscription._export())
 
     async def update_subscription(self, request, params):
         data = await ls_server.get_post_data(request) or {}
         data.pop("expand", None)
-        data.pop("proration_behavior", None)
+        self.prorations.append((params["id"], data.pop("proration_behavior", None)))
         data.pop("payment_behavior", None)
         discounts = data.pop("discounts", None)
         if discounts:
@@ -1177,6 +1221,7 @@ def _reshape(data, server=None):
     data = {key: _reshape(value, server) for key, value in data.items()}
     kind = data.get("object")
     if kind == "subscription":
+        data.setdefault("collection_method", "charge_automatically")
         start, end = data.pop("current_period_start", None), data.pop("current_period_end", None)
         data.pop("plan", None)
         for item in (data.get("items") or {}).get("data") or []:
