@@ -8,14 +8,17 @@ of the shared types `public`.
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from masthead.access.institutions import current_institution, institution_scope, worked_out
 from masthead.access.rules import reader_scope
 
-from .pagecache import may_be_shared
+from .institutions import institution_of
+from .pagecache import current_generation, may_be_shared
 from .variants import HIT_HEADER, Label, RouteRefresh, seconds_valid, serve_known_article
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -66,6 +69,11 @@ class ReaderCacheHeadersMiddleware:
     session cookie for a known article page is answered from its cached
     variant (see variants.py) before URL routing.
 
+    A request from an institution's IP ranges runs in its
+    `institution_scope` (opened by the page cache's wrapper, else here), and
+    its responses are `private`: what the institution's readers get is not
+    for anyone else.
+
     Anonymous GETs without a session, of the page types that may be shared
     (`pagecache.SHARED_PAGES`), are `public`: the page cache and nginx may
     serve them to anyone, for at most SHARED_PAGE_MAX_AGE seconds or until
@@ -78,7 +86,7 @@ class ReaderCacheHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with reader_scope():
+        with reader_scope(), self.institution(request):
             response = None
             refresh = RouteRefresh()
             try:
@@ -90,7 +98,19 @@ class ReaderCacheHeadersMiddleware:
                 refresh.end()
             return self.mark(request, response)
 
+    def institution(self, request: HttpRequest) -> AbstractContextManager[None]:
+        if worked_out():
+            return nullcontext()
+        return institution_scope(institution_of(request.META, current_generation()))
+
     def mark(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if current_institution() is not None:
+            if not keeps_its_header(response.get("Cache-Control", "")):
+                if response.has_header("Cache-Control"):
+                    del response["Cache-Control"]
+                patch_cache_control(response, private=True, no_cache=True)
+            patch_vary_headers(response, ["Cookie"])
+            return response
         if response.get(HIT_HEADER) == Label.STALE.value:
             # The page from before a publish, while it is rendered anew: no
             # cache may keep it as the page after.
