@@ -69,7 +69,14 @@ def test_forwarded_for_is_read_from_the_right_past_trusted_proxies(settings):
 
 @pytest.mark.parametrize(
     "forwarded",
-    ["not an address", "192.0.2.999", "192.0.2.1:80", "192.0.2.1/24", "192.0.2.1 x", "fe80::1%eth0"],
+    [
+        "not an address",
+        "192.0.2.999",
+        "192.0.2.1:80",
+        "192.0.2.1/24",
+        "192.0.2.1 x",
+        "fe80::1%eth0",
+    ],
 )
 def test_a_malformed_forwarded_for_matches_no_range(settings, forwarded):
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
@@ -157,15 +164,11 @@ def test_only_organisations_whose_access_runs_now_let_readers_in():
     ensure_plans()
     today = timezone.localdate()
     make_organisation("Running", ("192.0.2.0/24",))
-    make_organisation(
-        "Not yet", ("198.51.100.0/24",), contract_starts=today + timedelta(days=1)
-    )
+    make_organisation("Not yet", ("198.51.100.0/24",), contract_starts=today + timedelta(days=1))
     make_organisation("Ended", ("203.0.113.0/24",), contract_ends=today - timedelta(days=1))
     make_organisation("Inactive", ("10.0.0.0/8",), active=False)
     make_organisation("No terms", ("172.16.0.0/12",), contract_starts=None, contract_ends=None)
-    make_organisation(
-        "Last day", ("100.64.0.0/10",), contract_starts=today, contract_ends=today
-    )
+    make_organisation("Last day", ("100.64.0.0/10",), contract_starts=today, contract_ends=today)
     ranges = load_ranges(timezone.now())
     assert ranges.match("192.0.2.1").provider == "Running"
     assert ranges.match("100.64.0.1").provider == "Last day"
