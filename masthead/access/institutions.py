@@ -12,14 +12,19 @@ one bisect. Serving keeps one per process and publish generation
 before the page cache; the request then runs in an `institution_scope`, and
 `rules.decide` asks `current_institution()`.
 
-Use is counted per organisation and month (`record_use`) for the usage
-report libraries expect: article views and downloads.
+Use is counted per organisation and month (`record_use`, per process,
+written in batches by `flush_uses`) for the usage report libraries expect:
+article views and downloads.
 """
 
+import atexit
 import contextvars
 import logging
 import socket
+import threading
+import time
 from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -207,26 +212,70 @@ def current_institution() -> Institution | None:
 
 # Usage ----------------------------------------------------------------------------------
 
+# A request only adds to this process's counts; the request that finds
+# FLUSH_COUNTS of them gathered, or the last write FLUSH_SECONDS old, writes
+# them all (one F() update per organisation, month and kind), and so does
+# the process's exit. A crash loses at most that many counts, never a page.
+FLUSH_COUNTS = 100
+FLUSH_SECONDS = 30.0
+
+_pending: Counter[tuple[int, date, str]] = Counter()
+_pending_lock = threading.Lock()
+_last_flush = [time.monotonic()]
+
 
 def record_use(institution: Institution, kind: str, on: date) -> None:
-    """Count one use (`InstitutionalUse.Kind`) for the institution's month:
-    one UPDATE with F() (an INSERT for the month's first)."""
+    """Count one use (`InstitutionalUse.Kind`) for the institution's month."""
+    key = (institution.organisation_id, on.replace(day=1), kind)
+    with _pending_lock:
+        _pending[key] += 1
+        due = (
+            sum(_pending.values()) >= FLUSH_COUNTS
+            or time.monotonic() - _last_flush[0] >= FLUSH_SECONDS
+        )
+    if due:
+        flush_uses()
+
+
+def flush_uses() -> None:
+    """Write this process's counts to `InstitutionalUse`."""
     from masthead.billing.models import InstitutionalUse
 
-    month = on.replace(day=1)
-    counted = InstitutionalUse.objects.filter(
-        organisation_id=institution.organisation_id, month=month, kind=kind
-    )
-    if counted.update(count=F("count") + 1):
-        return
+    with _pending_lock:
+        batch = dict(_pending)
+        _pending.clear()
+        _last_flush[0] = time.monotonic()
+    for (organisation_id, month, kind), n in batch.items():
+        counted = InstitutionalUse.objects.filter(
+            organisation_id=organisation_id, month=month, kind=kind
+        )
+        if counted.update(count=F("count") + n):
+            continue
+        try:
+            with transaction.atomic():
+                InstitutionalUse.objects.create(
+                    organisation_id=organisation_id, month=month, kind=kind, count=n
+                )
+        except IntegrityError:
+            # Another process made the month's row first.
+            counted.update(count=F("count") + n)
+
+
+def forget_uses() -> None:
+    """Drop this process's unwritten counts (tests: they belong to the last
+    test's database)."""
+    with _pending_lock:
+        _pending.clear()
+
+
+def _flush_at_exit() -> None:
     try:
-        with transaction.atomic():
-            InstitutionalUse.objects.create(
-                organisation_id=institution.organisation_id, month=month, kind=kind, count=1
-            )
-    except IntegrityError:
-        # Another request made the month's row first.
-        counted.update(count=F("count") + 1)
+        flush_uses()
+    except Exception:
+        logger.exception("Institutional use counts not written at exit")
+
+
+atexit.register(_flush_at_exit)
 
 
 def count_article_view(reason: str) -> None:

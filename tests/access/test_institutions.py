@@ -14,6 +14,7 @@ from masthead.access.institutions import (
     Institution,
     Ranges,
     current_institution,
+    flush_uses,
     institution_scope,
     load_ranges,
 )
@@ -278,6 +279,7 @@ def _no_edition_builds(monkeypatch):
 
 
 def uses(organisation, kind):
+    flush_uses()
     return sum(
         InstitutionalUse.objects.filter(organisation=organisation, kind=kind).values_list(
             "count", flat=True
@@ -314,6 +316,8 @@ def test_a_reader_in_a_range_downloads_editions_and_audio(in_world, library):
     # The player's later ranges of the same file are the same download.
     assert inside.get(audio, HTTP_RANGE="bytes=2-").status_code in (200, 206)
     assert uses(library, InstitutionalUse.Kind.DOWNLOAD) == 2
+    inside.get(edition)
+    assert uses(library, InstitutionalUse.Kind.DOWNLOAD) == 3
     month = timezone.localdate().replace(day=1)
     assert InstitutionalUse.objects.get(
         organisation=library, kind=InstitutionalUse.Kind.DOWNLOAD

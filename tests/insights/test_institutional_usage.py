@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
-from masthead.access.institutions import Institution, record_use
+from masthead.access.institutions import Institution, flush_uses, record_use
 from masthead.billing.models import InstitutionalUse, Organisation, Plan
 
 pytestmark = pytest.mark.django_db
@@ -44,6 +44,9 @@ def test_uses_are_counted_per_organisation_month_and_kind(organisations):
     record_use(as_institution(library), VIEW, date(2026, 12, 1))
     record_use(as_institution(library), DOWNLOAD, date(2026, 12, 5))
     record_use(as_institution(university), VIEW, date(2026, 12, 31))
+    # Counted in this process until written, in one batch.
+    assert not InstitutionalUse.objects.exists()
+    flush_uses()
     counts = {
         (use.organisation.name, use.month, use.kind): use.count
         for use in InstitutionalUse.objects.select_related("organisation")
@@ -67,6 +70,7 @@ def counted(organisations):
     ]:
         for _ in range(times):
             record_use(as_institution(organisation), kind, day)
+    flush_uses()
     return organisations
 
 
