@@ -25,7 +25,7 @@ import threading
 import time
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -152,17 +152,21 @@ def access_runs(organisation: "Organisation", now: datetime, grace_days: int) ->
 
 def load_ranges(now: datetime) -> Ranges:
     """The ranges of every organisation whose access runs at `now` (one
-    query, and one for the grace days)."""
+    query, and one for the grace days when there are any)."""
     from masthead.billing.entitlements import grace_days
     from masthead.billing.models import OrganisationNetwork
 
-    grace = grace_days()
-    rows = OrganisationNetwork.objects.filter(organisation__active=True).select_related(
-        "organisation__plan", "organisation__subscription__plan"
+    rows = list(
+        OrganisationNetwork.objects.filter(organisation__active=True)
+        .select_related("organisation__plan", "organisation__subscription__plan")
+        .order_by("organisation_id", "pk")
     )
+    if not rows:
+        return Ranges([])
+    grace = grace_days()
     institutions: dict[int, Institution | None] = {}
     networks = []
-    for row in rows.order_by("organisation_id", "pk"):
+    for row in rows:
         organisation = row.organisation
         if organisation.pk not in institutions:
             institutions[organisation.pk] = (
@@ -182,9 +186,11 @@ def load_ranges(now: datetime) -> Ranges:
 
 # The request's institution -------------------------------------------------------------
 
-# (institution or None) once worked out for the request; None before.
-_current: contextvars.ContextVar[tuple[Institution | None] | None] = contextvars.ContextVar(
-    "masthead_institution", default=None
+# (institution or None) once worked out for the request, or how to work it
+# out when first asked; None outside a request.
+_Found = tuple[Institution | None]
+_current: contextvars.ContextVar[_Found | Callable[[], Institution | None] | None] = (
+    contextvars.ContextVar("masthead_institution", default=None)
 )
 
 
@@ -199,15 +205,40 @@ def institution_scope(institution: Institution | None) -> Iterator[None]:
         _current.reset(token)
 
 
+@contextmanager
+def institution_scope_lazily(find: Callable[[], Institution | None]) -> Iterator[None]:
+    """As `institution_scope`, with the institution worked out by `find`
+    when first asked, if ever."""
+    token = _current.set(find)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
 def worked_out() -> bool:
     """Whether the current request's institution is known (a scope is open)."""
     return _current.get() is not None
 
 
+def known_institution() -> Institution | None:
+    """The current request's institution if already worked out, else None
+    (without working it out)."""
+    found = _current.get()
+    return found[0] if isinstance(found, tuple) else None
+
+
 def current_institution() -> Institution | None:
     """The institution the current request comes from, or None."""
     found = _current.get()
-    return None if found is None else found[0]
+    if found is None:
+        return None
+    if callable(found):
+        institution = found()
+        # Kept until the scope's end resets the variable.
+        _current.set((institution,))
+        return institution
+    return found[0]
 
 
 # Usage ----------------------------------------------------------------------------------

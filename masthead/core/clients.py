@@ -28,15 +28,29 @@ def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
     return tuple(found)
 
 
+# Answers per (proxies, address): a request asks about its peer (nginx's
+# address, the same every time), so parsing it once per process is enough.
+_answers: dict[tuple[tuple[str, ...], str], bool] = {}
+ANSWERS_KEPT = 1024
+
+
 def is_trusted_proxy(address: str) -> bool:
     proxies = settings.TRUSTED_PROXIES
     if not proxies:
         return False
-    try:
-        ip = ipaddress.ip_address(address.strip())
-    except ValueError:
-        return False
-    return any(ip in network for network in _networks(tuple(proxies)))
+    key = (tuple(proxies), address)
+    answer = _answers.get(key)
+    if answer is None:
+        try:
+            ip = ipaddress.ip_address(address.strip())
+        except ValueError:
+            answer = False
+        else:
+            answer = any(ip in network for network in _networks(key[0]))
+        if len(_answers) >= ANSWERS_KEPT:
+            _answers.clear()
+        _answers[key] = answer
+    return answer
 
 
 def client_address(remote_addr: str, forwarded_for: str = "") -> str:

@@ -14,7 +14,12 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
-from masthead.access.institutions import current_institution, institution_scope, worked_out
+from masthead.access.institutions import (
+    current_institution,
+    institution_scope_lazily,
+    known_institution,
+    worked_out,
+)
 from masthead.access.rules import reader_scope
 
 from .institutions import institution_of
@@ -66,8 +71,8 @@ class ReaderCacheHeadersMiddleware:
 
     Each request runs in a `reader_scope`, so the member's entitlement is
     asked once however many things on the page ask `decide`. A request with a
-    session cookie for a known article page is answered from its cached
-    variant (see variants.py) before URL routing.
+    session cookie, or from an institution's range, for a known article page
+    is answered from its cached variant (see variants.py) before URL routing.
 
     A request from an institution's IP ranges runs in its
     `institution_scope` (opened by the page cache's wrapper, else here), and
@@ -90,7 +95,13 @@ class ReaderCacheHeadersMiddleware:
             response = None
             refresh = RouteRefresh()
             try:
-                if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                # A reader in an institution's range, known from the page
+                # cache's wrapper, gets its cached article page as a
+                # signed-in reader does.
+                if (
+                    settings.SESSION_COOKIE_NAME in request.COOKIES
+                    or known_institution() is not None
+                ):
                     response = serve_known_article(request, refresh)
                 if response is None:
                     response = self.get_response(request)
@@ -101,16 +112,11 @@ class ReaderCacheHeadersMiddleware:
     def institution(self, request: HttpRequest) -> AbstractContextManager[None]:
         if worked_out():
             return nullcontext()
-        return institution_scope(institution_of(request.META, current_generation()))
+        # Worked out when first asked: a response that is private anyway
+        # (an error page, an account page) does not need the ranges.
+        return institution_scope_lazily(lambda: institution_of(request.META, current_generation()))
 
     def mark(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
-        if current_institution() is not None:
-            if not keeps_its_header(response.get("Cache-Control", "")):
-                if response.has_header("Cache-Control"):
-                    del response["Cache-Control"]
-                patch_cache_control(response, private=True, no_cache=True)
-            patch_vary_headers(response, ["Cookie"])
-            return response
         if response.get(HIT_HEADER) == Label.STALE.value:
             # The page from before a publish, while it is rendered anew: no
             # cache may keep it as the page after.
@@ -127,7 +133,13 @@ class ReaderCacheHeadersMiddleware:
             and not request.user.is_authenticated
             and not response.cookies
         )
-        if anonymous and response.status_code == 200 and may_be_shared(request):
+        if (
+            anonymous
+            and response.status_code == 200
+            and may_be_shared(request)
+            # Asked last: only a page that could be shared needs to know.
+            and current_institution() is None
+        ):
             shared = seconds_valid(request, settings.SHARED_PAGE_MAX_AGE)
             patch_cache_control(response, public=True, max_age=min(60, shared), s_maxage=shared)
         else:

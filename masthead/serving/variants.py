@@ -375,8 +375,8 @@ def _cache(
 
 
 def serve_known_article(request: HttpRequest, refresh: RouteRefresh) -> HttpResponse | None:
-    """A cached article page for a request with a session cookie, or None
-    to let Django and Wagtail serve it."""
+    """A cached article page for a request with a session cookie or from an
+    institution's range, or None to let Django and Wagtail serve it."""
     if request.method != "GET":
         return None
     user: Member | None = None

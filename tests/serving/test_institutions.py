@@ -117,3 +117,11 @@ def test_the_institutions_page_is_not_another_institutions(wsgi, magazine, libra
     assert full_article(get(wsgi, url, INSIDE)[2])
     html = get(wsgi, url, "2001:db8:5::9")[2]
     assert "Access provided by Town Library" in html and "City Library" not in html
+
+
+def test_the_institutions_article_page_is_rendered_once_per_publish(wsgi, magazine, library):
+    url = magazine["gated"].url
+    _, first, html = get(wsgi, url, INSIDE)
+    _, second, again = get(wsgi, url, "192.0.2.200")
+    assert second.get("X-Article-Cache") == "hit"
+    assert again == html and full_article(again)
