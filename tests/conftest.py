@@ -60,11 +60,14 @@ def _isolated_storage(settings, tmp_path):
 def _no_counts_from_the_last_test():
     """Counts are kept per process: those of one test belong to its database,
     not to the next test's (nor to any database at exit)."""
+    from masthead.access import institutions
     from masthead.insights import counting
 
     counting.forget_pending()
+    institutions.forget_uses()
     yield
     counting.forget_pending()
+    institutions.forget_uses()
 
 
 @pytest.fixture

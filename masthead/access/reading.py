@@ -16,6 +16,7 @@ from django.http import HttpRequest
 from masthead.newsroom.models import AccessLevel, ArticlePage
 
 from . import rules
+from .institutions import current_institution
 from .teaser import Fragments, article_fragments
 
 
@@ -30,6 +31,9 @@ class Reader:
     ads: bool
     meter: rules.Meter | None = None
     preview: bool = False
+    # The organisation whose IP ranges the request came from: its page
+    # carries the notice of who provides access.
+    institution: int | None = None
 
     @property
     def full(self) -> bool:
@@ -60,9 +64,10 @@ class Reader:
     def variant(self) -> str:
         access = "full" if self.full else "teaser"
         meter = f"{self.meter.used}-{self.meter.allowance}" if self.meter else "-"
+        institution = f":org{self.institution}" if self.institution is not None else ""
         return (
             f"{access}:{self.access.reason}:{'ads' if self.ads else 'no-ads'}:"
-            f"{'in' if self.signed_in else 'out'}:{meter}"
+            f"{'in' if self.signed_in else 'out'}:{meter}{institution}"
         )
 
 
@@ -97,6 +102,7 @@ def reader_for(
         user = getattr(request, "user", None)
     preview = bool(getattr(request, "is_preview", False))
     access = rules.Access(True, "preview") if preview else rules.open_article(user, terms)
+    institution = current_institution()
     meter = rules.meter(user) if access.reason in ("metered", "meter-spent") else None
     reader = Reader(
         article=article,
@@ -106,6 +112,7 @@ def reader_for(
         ads=rules.shows_ads(user),
         meter=meter,
         preview=preview,
+        institution=institution.organisation_id if institution is not None else None,
     )
     if remember:
         known[terms.article_id] = reader

@@ -20,7 +20,14 @@ subscriber-only articles per 30 days. Opening one is `open_article`, the only
 function that spends a free read; afterwards `decide` grants that article
 (and its audio) for the rest of the window.
 
-`shows_ads(user)`: ads are for readers without a subscription.
+Institutions: a request from a library's or university's IP ranges
+(access/institutions.py; serving opens an `institution_scope` per request)
+gets what a subscriber to the organisation's plan gets ("institution"),
+without signing in. A signed-in member whose own access grants the content
+keeps their own reason.
+
+`shows_ads(user)`: ads are for readers without a subscription, or an
+institution's.
 """
 
 import contextvars
@@ -35,6 +42,8 @@ from django.utils import timezone
 
 from masthead.issues.models import IssueArticle, IssuePage
 from masthead.newsroom.models import AccessLevel, ArticlePage
+
+from .institutions import Institution, current_institution
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -55,7 +64,8 @@ METER_WINDOW = timedelta(days=30)
 @dataclass(frozen=True)
 class Access:
     granted: bool
-    # Why: "public", "member", "subscriber", "single-issue", "metered", "staff", "preview",
+    # Why: "public", "member", "subscriber", "single-issue", "institution", "metered",
+    # "staff", "preview",
     # "sign-in-required", "subscription-required", "plan-required",
     # "meter-spent".
     reason: str
@@ -224,11 +234,22 @@ def _entitled_to_any(user: "User", plan_codes: frozenset[str]) -> bool:
     ).exists()
 
 
+def _institution_grants(institution: Institution | None, terms: Terms) -> bool:
+    """Whether the request's institution grants `terms`: as a subscription to
+    its plan would."""
+    if institution is None:
+        return False
+    return terms.level != AccessLevel.PLANS or institution.plan_code in terms.plans
+
+
 def decide(user: Person, content: object) -> Access:
     terms = content_terms(content)
     if terms.level == AccessLevel.PUBLIC:
         return Access(True, "public")
+    institution = current_institution()
     if user is None or not user.is_authenticated:
+        if _institution_grants(institution, terms):
+            return Access(True, "institution")
         return Access(False, "sign-in-required")
     if user.is_staff:
         return Access(True, "staff")
@@ -243,6 +264,8 @@ def decide(user: Person, content: object) -> Access:
             return Access(True, "subscriber")
     if _bought(user, terms):
         return Access(True, "single-issue")
+    if _institution_grants(institution, terms):
+        return Access(True, "institution")
     if held is not None or terms.level == AccessLevel.PLANS:
         return Access(False, "plan-required")
     if terms.article_id is not None and _opened_on_meter(user, terms.article_id):
@@ -370,5 +393,6 @@ def open_article(user: Person, article: object) -> Access:
 
 def shows_ads(user: Person) -> bool:
     """Whether this reader sees ads: everyone but subscribers (any state that
-    grants subscriber access, comp and gift included)."""
-    return entitlement(user) is None
+    grants subscriber access, comp and gift included) and an institution's
+    readers."""
+    return entitlement(user) is None and current_institution() is None

@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
+from masthead.access.institutions import count_download
 from masthead.access.rules import decide
 from masthead.core.storage import serve_private_file
 from masthead.newsroom.models import ArticlePage
@@ -50,6 +51,9 @@ def full_audio(request, article_id):
     if not access:
         return HttpResponseForbidden("The full narration is for readers with access.")
     public = access.reason == "public"
+    if request.method == "GET" and request.headers.get("Range", "bytes=0-") == "bytes=0-":
+        # The player asks for the rest in ranges: one download per listen.
+        count_download(access.reason)
     response = serve_private_file(
         request,
         private_storage(),
@@ -70,8 +74,11 @@ def issue_audio(request, issue_id):
     episode = feeds.issue_episode(issue_id)
     if episode is None:
         raise Http404("This issue has no audio episode yet.")
-    if not decide(request.user, episode.issue):
+    access = decide(request.user, episode.issue)
+    if not access:
         return HttpResponseForbidden("This issue's audio is for readers with access.")
+    if request.method == "GET" and request.headers.get("Range", "bytes=0-") == "bytes=0-":
+        count_download(access.reason)
     response = serve_private_file(
         request,
         private_storage(),

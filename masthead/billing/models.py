@@ -1026,6 +1026,11 @@ class OrganisationSeat(models.Model):
         return f"{self.email} at {self.organisation}"
 
 
+class OrganisationNetworkQuerySet(ReportingQuerySet["OrganisationNetwork"]):
+    # Bulk writes to IP ranges change who reads by range (serving/invalidation.py).
+    report_field = "organisation_id"
+
+
 class OrganisationNetwork(models.Model):
     """An IPv4 or IPv6 range (CIDR) from which requests read as the
     organisation's, without signing in."""
@@ -1034,6 +1039,8 @@ class OrganisationNetwork(models.Model):
         Organisation, on_delete=models.CASCADE, related_name="networks"
     )
     cidr = models.CharField(max_length=50, help_text=_("192.0.2.0/24 or 2001:db8::/32"))
+
+    objects = OrganisationNetworkQuerySet.as_manager()
 
     class Meta:
         constraints = [

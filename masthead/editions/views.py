@@ -5,6 +5,7 @@ from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.views.decorators.http import require_safe
 
+from masthead.access.institutions import count_download
 from masthead.access.paywall import sign_in_url, subscribe_url
 from masthead.access.rules import decide
 from masthead.core.storage import serve_private_file
@@ -45,6 +46,8 @@ def download(request, issue_id, edition_format):
         return _private(response)
     if request.method == "GET" and request.user.is_authenticated:
         record_download(request.user, edition)
+    if request.method == "GET":
+        count_download(access.reason)
     # The file itself, or (from S3) a redirect to a short-lived signed URL;
     # private either way.
     return serve_private_file(

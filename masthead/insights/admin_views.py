@@ -2,6 +2,7 @@
 only; every change goes through `insights.actions`."""
 
 import csv
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -21,7 +22,7 @@ from masthead.billing.entitlements import current_entitlement
 from masthead.billing.models import Plan
 from masthead.newsroom.models import AccessLevel
 
-from . import actions, dashboard, members
+from . import actions, dashboard, institutions, members
 from .forms import BulkActionForm, MemberFilterForm, PeriodForm
 from .models import Label, MemberNote
 from .timeline import timeline
@@ -266,5 +267,31 @@ def chart_csv(request, slug):
     response["Content-Disposition"] = (
         f'attachment; filename="{slug}-{period.start_day}-{period.end_day}.csv"'
     )
+    patch_cache_control(response, private=True, no_store=True)
+    return response
+
+
+def institutional_usage_csv(request):
+    """The monthly usage report per institution, as CSV: every organisation's,
+    or one's (?organisation=<id>), of every month or one (?month=YYYY-MM)."""
+    if not request.user.is_staff:
+        raise PermissionDenied
+    organisation_id = month = None
+    try:
+        if request.GET.get("organisation"):
+            organisation_id = int(request.GET["organisation"])
+        if request.GET.get("month"):
+            month = datetime.strptime(request.GET["month"], "%Y-%m").date()
+    except ValueError:
+        return HttpResponse(
+            "organisation must be a number and month YYYY-MM.",
+            status=400,
+            content_type="text/plain",
+        )
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    writer = csv.writer(response)
+    writer.writerow(institutions.COLUMNS)
+    writer.writerows(institutions.usage_rows(organisation_id, month))
+    response["Content-Disposition"] = 'attachment; filename="institutional-usage.csv"'
     patch_cache_control(response, private=True, no_store=True)
     return response

@@ -14,6 +14,11 @@ member_urls = [
 insight_urls = [
     path("", admin_views.DashboardView.as_view(), name="dashboard"),
     path("csv/<slug:slug>.csv", admin_views.chart_csv, name="chart_csv"),
+    path(
+        "institutional-usage.csv",
+        admin_views.institutional_usage_csv,
+        name="institutional_usage_csv",
+    ),
 ]
 
 

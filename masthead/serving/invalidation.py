@@ -10,6 +10,10 @@ Three things are cached (pagecache.py, variants.py, members.py):
   issues they bought on their own.
 - MEMBER: one member's cached details (auth hash, staff, editor).
 
+The institutions' IP ranges (institutions.py) are kept per generation too:
+a write to an organisation, its ranges or its subscription makes PAGES
+stale.
+
 `STALE_WHEN` below is the table: (sender, signal, what it makes stale). Its
 receivers are connected from `ServingConfig.ready`, by the model's label and
 for any model whose concrete model it is, so a proxy model's save (a
@@ -19,8 +23,8 @@ Why invalidation cannot be bypassed: `save()` and `delete()` (a queryset's
 `delete()` too) send `post_save` and `post_delete`; the bulk writes that send
 neither (`QuerySet.update`, `bulk_create`, `bulk_update`) go through
 `core.querysets.ReportingQuerySet` on the models whose changes reach a
-member (Subscription, IssuePurchase, User, Organisation, OrganisationSeat), which sends
-`core.signals.rows_changed`. An
+member (Subscription, IssuePurchase, User, Organisation, OrganisationSeat,
+OrganisationNetwork), which sends `core.signals.rows_changed`. An
 import creates its rows with `create()` and publishes its pages; a webhook
 saves the subscription it re-fetched. Entitlements and members are dropped
 at once and again once the change is committed: a request that read the old
@@ -93,8 +97,13 @@ def _narration_files(
 
 
 def _of_organisation(instance: Any, **kwargs: Any) -> bool:
-    # An organisation's subscription has no member of its own.
-    return instance.member_id is None
+    # Only an organisation's subscription changes its seat holders and who
+    # reads by IP range. A member's own subscription is never one.
+    if instance.member_id is not None:
+        return False
+    from masthead.billing.models import Organisation
+
+    return Organisation.objects.filter(subscription_id=instance.pk).exists()
 
 
 USER = "accounts.User"
@@ -128,6 +137,15 @@ STALE_WHEN: tuple[Rule, ...] = (
     # A picture moved between storages, a narration's files ready (sent by
     # access.pictures and audio.actions once committed).
     Rule(None, pages_changed, Stale.PAGES),
+    # Who reads by IP range (serving/institutions.py keeps the ranges per
+    # generation): an organisation, its ranges, its subscription.
+    Rule("billing.Organisation", post_save, Stale.PAGES),
+    Rule("billing.Organisation", post_delete, Stale.PAGES),
+    Rule("billing.Organisation", rows_changed, Stale.PAGES),
+    Rule("billing.OrganisationNetwork", post_save, Stale.PAGES),
+    Rule("billing.OrganisationNetwork", post_delete, Stale.PAGES),
+    Rule("billing.OrganisationNetwork", rows_changed, Stale.PAGES),
+    Rule("billing.Subscription", post_save, Stale.PAGES, _of_organisation),
     # A member's entitlement: any write to one of their subscriptions.
     Rule("billing.Subscription", post_save, Stale.ENTITLEMENT),
     Rule("billing.Subscription", post_delete, Stale.ENTITLEMENT),

@@ -8,14 +8,22 @@ of the shared types `public`.
 """
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_cache_control, patch_vary_headers
 
+from masthead.access.institutions import (
+    current_institution,
+    institution_scope_lazily,
+    known_institution,
+    worked_out,
+)
 from masthead.access.rules import reader_scope
 
-from .pagecache import may_be_shared
+from .institutions import institution_of
+from .pagecache import current_generation, may_be_shared
 from .variants import HIT_HEADER, Label, RouteRefresh, seconds_valid, serve_known_article
 
 GetResponse = Callable[[HttpRequest], HttpResponse]
@@ -63,8 +71,13 @@ class ReaderCacheHeadersMiddleware:
 
     Each request runs in a `reader_scope`, so the member's entitlement is
     asked once however many things on the page ask `decide`. A request with a
-    session cookie for a known article page is answered from its cached
-    variant (see variants.py) before URL routing.
+    session cookie, or from an institution's range, for a known article page
+    is answered from its cached variant (see variants.py) before URL routing.
+
+    A request from an institution's IP ranges runs in its
+    `institution_scope` (opened by the page cache's wrapper, else here), and
+    its responses are `private`: what the institution's readers get is not
+    for anyone else.
 
     Anonymous GETs without a session, of the page types that may be shared
     (`pagecache.SHARED_PAGES`), are `public`: the page cache and nginx may
@@ -78,17 +91,30 @@ class ReaderCacheHeadersMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        with reader_scope():
+        with reader_scope(), self.institution(request):
             response = None
             refresh = RouteRefresh()
             try:
-                if settings.SESSION_COOKIE_NAME in request.COOKIES:
+                # A reader in an institution's range, known from the page
+                # cache's wrapper, gets its cached article page as a
+                # signed-in reader does.
+                if (
+                    settings.SESSION_COOKIE_NAME in request.COOKIES
+                    or known_institution() is not None
+                ):
                     response = serve_known_article(request, refresh)
                 if response is None:
                     response = self.get_response(request)
             finally:
                 refresh.end()
             return self.mark(request, response)
+
+    def institution(self, request: HttpRequest) -> AbstractContextManager[None]:
+        if worked_out():
+            return nullcontext()
+        # Worked out when first asked: a response that is private anyway
+        # (an error page, an account page) does not need the ranges.
+        return institution_scope_lazily(lambda: institution_of(request.META, current_generation()))
 
     def mark(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if response.get(HIT_HEADER) == Label.STALE.value:
@@ -107,7 +133,13 @@ class ReaderCacheHeadersMiddleware:
             and not request.user.is_authenticated
             and not response.cookies
         )
-        if anonymous and response.status_code == 200 and may_be_shared(request):
+        if (
+            anonymous
+            and response.status_code == 200
+            and may_be_shared(request)
+            # Asked last: only a page that could be shared needs to know.
+            and current_institution() is None
+        ):
             shared = seconds_valid(request, settings.SHARED_PAGE_MAX_AGE)
             patch_cache_control(response, public=True, max_age=min(60, shared), s_maxage=shared)
         else:

@@ -22,6 +22,12 @@ other response `private` or `no-store`, so a page that carries a person's data
 (a gift link, an account form) is never cached here whatever its address.
 This wrapper caches only what Django marked `public`.
 
+A request from an institution's IP ranges (institutions.py) never reads or
+fills this cache either, nor the signed-in readers' cached pages: it goes to
+Django, which renders its pages for that institution, private. Working that
+out is the first thing done for every request, once: an address parsed and
+one bisect.
+
 A request that carries a session cookie never reads or fills this cache:
 what a signed-in reader sees is theirs alone. Such a request may be answered
 before Django by the cached article variants (`variants.SignedInPages`).
@@ -37,9 +43,11 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.text import compress_string
 
+from masthead.access.institutions import institution_scope
 from masthead.core import generation
 
 from . import clock, compression
+from .institutions import institution_of
 from .keys import environ_place
 from .perprocess import PerProcessCache, per_process_cache
 from .singleflight import Flight, flights
@@ -260,11 +268,25 @@ class AnonymousPageCache:
     def __call__(
         self, environ: "WSGIEnvironment", start_response: "StartResponse"
     ) -> Iterable[bytes]:
+        current, previous = generations()
+        institution = institution_of(environ, current)
+        # Django's reader middleware finds the institution in the scope.
+        with institution_scope(institution):
+            if institution is not None:
+                return self.application(environ, start_response)
+            return self.serve(environ, start_response, current, previous)
+
+    def serve(
+        self,
+        environ: "WSGIEnvironment",
+        start_response: "StartResponse",
+        current: int,
+        previous: int | None,
+    ) -> Iterable[bytes]:
         if not self.is_candidate(environ):
             if environ.get("REQUEST_METHOD") == "GET":
                 return self.signed_in(environ, start_response)
             return self.application(environ, start_response)
-        current, previous = generations()
         key = self.key(environ, current)
         # While another process renders the page, asking the shared cache
         # for it on every request would only cost a round trip.

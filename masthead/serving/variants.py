@@ -44,6 +44,7 @@ from django.http.cookie import parse_cookie
 from wagtail.models import Page
 
 from masthead.access import rules
+from masthead.access.institutions import count_article_view
 from masthead.access.reading import Reader, reader_for
 
 from . import clock
@@ -303,6 +304,7 @@ def serve_article_page(
     user = signed_in_reader(request)
     reader = reader_for(request, page, user=user)
     response = _serve_variant(serve, page, request, args, kwargs, reader)
+    count_article_view(reader.access.reason)
     for name, value in _viewed(page.pk, reader.full):
         response[name] = value
     return response
@@ -373,11 +375,12 @@ def _cache(
 
 
 def serve_known_article(request: HttpRequest, refresh: RouteRefresh) -> HttpResponse | None:
-    """A cached article page for a request with a session cookie, or None
-    to let Django and Wagtail serve it."""
+    """A cached article page for a request with a session cookie or from an
+    institution's range, or None to let Django and Wagtail serve it."""
     if request.method != "GET":
         return None
     user: Member | None = None
+    reasons: list[str] = []
 
     def variant_of(terms: rules.Terms, from_before: bool) -> str | None:
         nonlocal user
@@ -387,10 +390,15 @@ def serve_known_article(request: HttpRequest, refresh: RouteRefresh) -> HttpResp
             return None
         # Worked out from the terms before the publish, a reader must not be
         # reused if Django renders the page after all.
-        return reader_for(request, terms=terms, user=user, remember=not from_before).variant
+        reader = reader_for(request, terms=terms, user=user, remember=not from_before)
+        reasons.append(reader.access.reason)
+        return reader.variant
 
     found = cached_body(place_keys(request_place(request)), request.path_info, variant_of, refresh)
-    return _response(found.body, found.label) if found is not None else None
+    if found is None:
+        return None
+    count_article_view(reasons[-1] if reasons else "")
+    return _response(found.body, found.label)
 
 
 # Before Django ----------------------------------------------------------------------------

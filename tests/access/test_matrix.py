@@ -458,3 +458,67 @@ CHECKS = {
 def test_who_gets_what(state, surface, level, reader, in_world):
     article = in_world.articles[level]
     CHECKS[surface](reader, in_world, article, state, level, reads_in_full(state, level))
+
+
+# Readers let in by an institution's IP range ------------------------------------------
+
+# (kind of institutional reader, the institution's plan, whether its access runs)
+INSTITUTIONAL = {
+    "in a range, institution on the chosen plan": ("digital-print", True),
+    "in a range, institution on another plan": ("digital", True),
+    "in a range, institution's contract ended": ("digital-print", False),
+}
+INSTITUTION_SURFACES = ("article page", "audio full", "edition download", "issue audio")
+
+
+def institution_reads_in_full(kind, level):
+    plan, runs = INSTITUTIONAL[kind]
+    if level == "public":
+        return True
+    return runs and (level != "plans" or plan == "digital-print")
+
+
+@pytest.mark.parametrize("level", LEVELS)
+@pytest.mark.parametrize("surface", INSTITUTION_SURFACES)
+@pytest.mark.parametrize("kind", list(INSTITUTIONAL))
+def test_who_gets_what_by_ip_range(kind, surface, level, in_world):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from masthead.billing.models import Organisation, OrganisationNetwork
+
+    plan, runs = INSTITUTIONAL[kind]
+    today = timezone.localdate()
+    library = Organisation.objects.create(
+        name="City Library",
+        plan=in_world.plans[plan],
+        contract_starts=today - timedelta(days=60),
+        contract_ends=today + (timedelta(days=30) if runs else -timedelta(days=1)),
+    )
+    OrganisationNetwork.objects.create(organisation=library, cidr="2001:db8:42::/48")
+    client = Client(REMOTE_ADDR="2001:db8:42::7")
+    article = in_world.articles[level]
+    full = institution_reads_in_full(kind, level)
+    # An institution's reader is not signed in: without access, the paywall
+    # of an anonymous reader.
+    if surface in ("article page", "audio full"):
+        CHECKS[surface](client, in_world, article, "anonymous", level, full)
+        if surface == "article page":
+            html = client.get(article.url).content.decode()
+            assert ("Access provided by City Library" in html) is runs
+        return
+    # The issue's editions and audio: what any subscriber gets.
+    gets_issue = runs
+    if surface == "edition download":
+        response = client.get(reverse("editions:download", args=[in_world.issue.pk, "epub"]))
+        expected = b"PK edition of the issue"
+    else:
+        response = client.get(reverse("audio:issue", args=[in_world.issue.pk]))
+        expected = b"ID3 the issue's episode"
+    if gets_issue:
+        assert response.status_code == 200
+        assert "private" in response["Cache-Control"]
+        assert b"".join(response.streaming_content) == expected
+    else:
+        assert response.status_code == 403

@@ -9,6 +9,9 @@ rest of the article.
 
 `{% article_json_ld page %}`: the article's structured data, marked gated
 when this reader's copy is cut.
+
+`{% access_provider as provider %}`: who provides access to a request from
+an institution's IP ranges (the notice on the page), or None.
 """
 
 from typing import Any
@@ -23,10 +26,17 @@ from masthead.newsroom.structured_data import article_json_ld as build_json_ld
 from masthead.newsroom.structured_data import as_script
 
 from ..attachments import GatedRendition
+from ..institutions import current_institution
 from ..paywall import paywall_context
 from ..reading import Reader, reader_for
 
 register = template.Library()
+
+
+@register.simple_tag
+def access_provider() -> str | None:
+    institution = current_institution()
+    return institution.provider if institution is not None else None
 
 
 @register.simple_tag(takes_context=True)
