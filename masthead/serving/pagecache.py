@@ -270,11 +270,11 @@ class AnonymousPageCache:
     ) -> Iterable[bytes]:
         current, previous = generations()
         institution = institution_of(environ, current)
+        if institution is None:
+            return self.serve(environ, start_response, current, previous)
         # Django's reader middleware finds the institution in the scope.
         with institution_scope(institution):
-            if institution is not None:
-                return self.application(environ, start_response)
-            return self.serve(environ, start_response, current, previous)
+            return self.application(environ, start_response)
 
     def serve(
         self,

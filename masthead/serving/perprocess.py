@@ -1,8 +1,8 @@
 """The one per-process cache: this process's copies of values, each trusted
 until it expires, the least recently used dropped past a bound.
 
-Threads of a process share an instance. Its operations are single dict
-operations under a lock, so a lost race costs at most a miss.
+Threads of a process share an instance. Reads are single dict operations,
+writes take a lock, so a lost race costs at most a miss.
 """
 
 import threading
@@ -28,16 +28,20 @@ class PerProcessCache(Generic[V]):
 
     def get(self, key: Hashable) -> V | None:
         """The value stored for `key`, or None when there is none or it expired."""
-        with self.lock:
-            entry = self.entries.get(key)
-            if entry is None:
-                return None
-            value, expires = entry
-            if expires <= clock.monotonic():
-                del self.entries[key]
-                return None
+        # Without the lock: each OrderedDict operation is atomic under the
+        # GIL, and an entry another thread dropped meanwhile is a miss.
+        entry = self.entries.get(key)
+        if entry is None:
+            return None
+        value, expires = entry
+        if expires <= clock.monotonic():
+            self.entries.pop(key, None)
+            return None
+        try:  # noqa: SIM105  (suppress() costs a context manager per read)
             self.entries.move_to_end(key)
-            return value
+        except KeyError:
+            pass
+        return value
 
     def get_or_read(self, key: Hashable, read: Callable[[Hashable], V | None]) -> V | None:
         """The stored value, or `read(key)` (stored when not None)."""
