@@ -287,6 +287,26 @@ def organisation_entitlement(
     return Entitlement("group", plan.code, plan.includes_print, end)
 
 
+def grants_any_plan(user: "User", plan_codes: frozenset[str], now: datetime | None = None) -> bool:
+    """Whether any of the member's subscriptions or seats (not just the best
+    one) grants one of `plan_codes` at `now`."""
+    from .models import Organisation, Subscription
+
+    now = now or timezone.now()
+    grace = grace_days()
+    if Subscription.objects.filter(
+        entitled_q(now, grace), member_id=user.pk, plan__code__in=plan_codes
+    ).exists():
+        return True
+    organisations = Organisation.objects.filter(
+        seat_holders__member_id=user.pk,
+        seat_holders__accepted_at__isnull=False,
+        active=True,
+        plan__code__in=plan_codes,
+    ).select_related("plan", "subscription")
+    return any(organisation_entitlement(o, now, grace) for o in organisations)
+
+
 def bought_issues(user: "User | AnonymousUser | None") -> frozenset[int]:
     """The ids of the issues the member bought on their own and keeps (paid,
     not refunded): one query."""
