@@ -2094,10 +2094,12 @@ def create_organisation(
     contract_ends: "date | None" = None,
     access_notice: str = "",
     actor: "User | None" = None,
+    start_billing: bool = True,
 ) -> "Organisation":
     """A new organisation; one that pays by invoice gets its Stripe
-    subscription (quantity = seats) at once. One without gets access by its
-    contract dates only."""
+    subscription (quantity = seats) at once, unless `start_billing` is False
+    (the admin starts it once its own save has committed). One without gets
+    access by its contract dates only."""
     from .models import Organisation
 
     if seats < 1:
@@ -2123,7 +2125,7 @@ def create_organisation(
             organisation=organisation.pk,
             seats=seats,
         )
-    if pays_by_invoice:
+    if pays_by_invoice and start_billing:
         bill_by_invoice(organisation, actor=actor)
     return organisation
 
@@ -2364,6 +2366,20 @@ def remove_seat(seat: "OrganisationSeat", actor: "User | None" = None) -> None:
             accepted=seat.accepted_at is not None,
         )
         seat.delete()
+
+
+def release_domain_seats(organisation: "Organisation", actor: "User | None" = None) -> list[str]:
+    """Free the seats taken through an email domain the organisation no
+    longer lists (invited readers keep theirs); returns their addresses."""
+    from .models import OrganisationSeat
+
+    domains = set(organisation.domain_list())
+    released = []
+    for seat in organisation.seat_holders.filter(source=OrganisationSeat.Source.DOMAIN):
+        if seat.email.rpartition("@")[2].lower() not in domains:
+            remove_seat(seat, actor=actor)
+            released.append(seat.email)
+    return released
 
 
 def find_invitation(token: str | None) -> "OrganisationSeat | None":
