@@ -2232,14 +2232,20 @@ def fulfil_organisation_checkout(state: CheckoutState) -> Subscription | None:
     buyer_id = checkout.metadata.get("buyer_id") or checkout.client_reference_id
     buyer = User.objects.filter(pk=int(buyer_id)).first() if str(buyer_id).isdigit() else None
     name = str(checkout.metadata.get("organisation_name") or "").strip()[:200]
-    organisation = Organisation.objects.create(
-        name=name or (buyer.email if buyer else checkout.id),
-        plan=price.plan,
-        seats=remote.quantity,
-        manager=buyer,
-        billing_email=buyer.email if buyer else "",
-    )
-    subscription = _store_organisation_subscription(organisation, remote, price)
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(
+                name=name or (buyer.email if buyer else checkout.id),
+                plan=price.plan,
+                seats=remote.quantity,
+                manager=buyer,
+                billing_email=buyer.email if buyer else "",
+            )
+            subscription = _store_organisation_subscription(organisation, remote, price)
+    except IntegrityError:
+        # The webhook and the success page at once (PostgreSQL lets both
+        # look before either inserts): the other one made it.
+        return by_stripe_id(Subscription.objects, "stripe_subscription_id", remote.id).first()
     subscription.checkout_session_id = checkout.id
     subscription.save(update_fields=["checkout_session_id"])
     for invoice in state.invoices:
