@@ -222,16 +222,11 @@ def _bought(user: "User", terms: Terms) -> bool:
 
 
 def _entitled_to_any(user: "User", plan_codes: frozenset[str]) -> bool:
-    """Whether any of the member's subscriptions (not just the best one)
-    grants one of these plans now."""
-    from masthead.billing.entitlements import entitled_q, grace_days
-    from masthead.billing.models import Subscription
+    """Whether any of the member's subscriptions or group seats (not just
+    the best one) grants one of these plans now."""
+    from masthead.billing.entitlements import grants_any_plan
 
-    return Subscription.objects.filter(
-        entitled_q(timezone.now(), grace_days()),
-        member_id=user.pk,
-        plan__code__in=plan_codes,
-    ).exists()
+    return grants_any_plan(user, plan_codes, timezone.now())
 
 
 def _institution_grants(institution: Institution | None, terms: Terms) -> bool:

@@ -274,6 +274,11 @@ def store_subscription(
     created = subscription is None
     before: dict[str, object]
     if subscription is None:
+        if remote.metadata.get("kind") == ORGANISATION_KIND:
+            # Seats bought by card: the checkout's fulfilment makes the row
+            # with its organisation; Stripe's events about it before then
+            # have nothing to update.
+            return None
         member = _resolve_member(remote, member_hint)
         subscription = Subscription(member=member, stripe_subscription_id=remote.id)
         before = {}
@@ -712,6 +717,8 @@ def apply_checkout(state: CheckoutState) -> Fulfilled | None:
         return fulfil_gift(checkout)
     if checkout.mode == "payment" and checkout.metadata.get("kind") == ISSUE_KIND:
         return fulfil_issue_purchase(checkout)
+    if checkout.metadata.get("kind") == ORGANISATION_KIND:
+        return fulfil_organisation_checkout(state)
     if state.subscription is None:
         return None
     stored = store_subscription(
@@ -1994,7 +2001,7 @@ def _mark_issue_refunded(
 INVITE_TOKEN_BYTES = 24
 
 
-def _organisation_price(plan: Plan) -> Price:
+def organisation_price(plan: Plan) -> Price:
     """The price an organisation's seats are billed at: the plan's yearly
     price when it has one (institutions budget by the year), else monthly."""
     prices = {price.interval: price for price in plan.prices.filter(active=True)}
@@ -2047,7 +2054,7 @@ def bill_by_invoice(organisation: "Organisation", actor: "User | None" = None) -
     )
     if not email:
         raise BillingError("An organisation billed by invoice needs a billing email.")
-    price = _organisation_price(organisation.plan)
+    price = organisation_price(organisation.plan)
     backend = gateway.current()
     target = _stripe_price_id(price, backend)
     metadata = {"organisation_id": str(organisation.pk)}
@@ -2087,10 +2094,12 @@ def create_organisation(
     contract_ends: "date | None" = None,
     access_notice: str = "",
     actor: "User | None" = None,
+    start_billing: bool = True,
 ) -> "Organisation":
     """A new organisation; one that pays by invoice gets its Stripe
-    subscription (quantity = seats) at once. One without gets access by its
-    contract dates only."""
+    subscription (quantity = seats) at once, unless `start_billing` is False
+    (the admin starts it once its own save has committed). One without gets
+    access by its contract dates only."""
     from .models import Organisation
 
     if seats < 1:
@@ -2116,9 +2125,141 @@ def create_organisation(
             organisation=organisation.pk,
             seats=seats,
         )
-    if pays_by_invoice:
+    if pays_by_invoice and start_billing:
         bill_by_invoice(organisation, actor=actor)
     return organisation
+
+
+ORGANISATION_KIND = "organisation"
+# Fewer than two seats is a personal subscription; more than this, a
+# contract with the publisher.
+MIN_BOUGHT_SEATS = 2
+MAX_BOUGHT_SEATS = 1000
+
+
+def seats_problem(seats: int) -> str:
+    """Why an organisation may not buy `seats` seats by card, or ""."""
+    if seats < MIN_BOUGHT_SEATS:
+        return (
+            f"An organisation buys at least {MIN_BOUGHT_SEATS} seats; "
+            "for one reader, subscribe yourself."
+        )
+    if seats > MAX_BOUGHT_SEATS:
+        return f"For more than {MAX_BOUGHT_SEATS} seats, please write to us for a contract."
+    return ""
+
+
+def start_organisation_checkout(member: "User", *, name: str, plan: Plan, seats: int) -> str:
+    """Begin `member` buying `seats` seats of `plan` for the organisation
+    `name`, paid by card on Stripe Checkout (quantity = seats); returns the
+    URL to send them to. The organisation is made when the checkout is paid
+    (`fulfil_organisation_checkout`), with them as its manager."""
+    name = " ".join(name.split())
+    if not name:
+        raise BillingError("Give the organisation's name.")
+    if len(name) > 200:
+        raise BillingError("The organisation's name is too long (200 characters at most).")
+    problem = seats_problem(seats)
+    if problem:
+        raise BillingError(problem)
+    if not plan.active:
+        raise BillingError("That plan is no longer offered.")
+    price = organisation_price(plan)
+    metadata = {
+        "kind": ORGANISATION_KIND,
+        "buyer_id": str(member.pk),
+        "price_id": str(price.pk),
+        "organisation_name": name,
+        "seats": str(seats),
+    }
+    if gateway.test_mode():
+        from . import testmode
+
+        return testmode.checkout_url(
+            testmode.new_session(member=member.pk, price=price.pk, seats=seats, organisation=name)
+        )
+    if not price.stripe_price_id:
+        raise BillingError("That plan is not set up for payments yet.")
+    from . import stripe_api
+
+    checkout = stripe_api.create_subscription_checkout(
+        price_id=price.stripe_price_id,
+        member_id=member.pk,
+        email=member.email,
+        customer_id="",
+        success_url=success_url(reverse("billing:success"), "{CHECKOUT_SESSION_ID}"),
+        cancel_url=absolute_url(reverse("billing:organisations")),
+        metadata=metadata,
+        automatic_tax=tax_enabled(),
+        quantity=seats,
+    )
+    audit(
+        "organisation_checkout_started",
+        member=member,
+        actor=member,
+        session=checkout.id,
+        price=price.pk,
+        seats=seats,
+    )
+    return checkout.url
+
+
+def fulfil_organisation_checkout(state: CheckoutState) -> Subscription | None:
+    """Make the organisation a paid checkout bought: its seats are the
+    Stripe subscription's quantity, its manager the buyer. Call inside a
+    transaction. Idempotent, as `apply_checkout`."""
+    from masthead.accounts.models import User
+
+    from .models import Organisation
+
+    checkout, remote = state.checkout, state.subscription
+    if remote is None:
+        return None
+    existing = (
+        by_stripe_id(Subscription.objects.select_for_update(), "stripe_subscription_id", remote.id)
+        .select_related("plan")
+        .first()
+    )
+    if existing is not None:
+        for invoice in state.invoices:
+            store_invoice(existing, invoice)
+        return existing
+    ids = find_price_ids(remote.price_id)
+    if ids is None:
+        logger.info("Ignoring organisation checkout %s: price not ours", checkout.id)
+        return None
+    price = Price.objects.select_related("plan").get(pk=ids[0])
+    buyer_id = checkout.metadata.get("buyer_id") or checkout.client_reference_id
+    buyer = User.objects.filter(pk=int(buyer_id)).first() if str(buyer_id).isdigit() else None
+    name = str(checkout.metadata.get("organisation_name") or "").strip()[:200]
+    try:
+        with transaction.atomic():
+            organisation = Organisation.objects.create(
+                name=name or (buyer.email if buyer else checkout.id),
+                plan=price.plan,
+                seats=remote.quantity,
+                manager=buyer,
+                billing_email=buyer.email if buyer else "",
+            )
+            subscription = _store_organisation_subscription(organisation, remote, price)
+    except IntegrityError:
+        # The webhook and the success page at once (PostgreSQL lets both
+        # look before either inserts): the other one made it.
+        return by_stripe_id(Subscription.objects, "stripe_subscription_id", remote.id).first()
+    subscription.checkout_session_id = checkout.id
+    subscription.save(update_fields=["checkout_session_id"])
+    for invoice in state.invoices:
+        store_invoice(subscription, invoice)
+    audit(
+        "organisation_bought",
+        member=buyer,
+        actor=buyer,
+        subscription=subscription,
+        organisation=organisation.pk,
+        seats=remote.quantity,
+        session=checkout.id,
+    )
+    return subscription
 
 
 def seats_taken(organisation: "Organisation") -> int:
@@ -2231,6 +2372,20 @@ def remove_seat(seat: "OrganisationSeat", actor: "User | None" = None) -> None:
             accepted=seat.accepted_at is not None,
         )
         seat.delete()
+
+
+def release_domain_seats(organisation: "Organisation", actor: "User | None" = None) -> list[str]:
+    """Free the seats taken through an email domain the organisation no
+    longer lists (invited readers keep theirs); returns their addresses."""
+    from .models import OrganisationSeat
+
+    domains = set(organisation.domain_list())
+    released = []
+    for seat in organisation.seat_holders.filter(source=OrganisationSeat.Source.DOMAIN):
+        if seat.email.rpartition("@")[2].lower() not in domains:
+            remove_seat(seat, actor=actor)
+            released.append(seat.email)
+    return released
 
 
 def find_invitation(token: str | None) -> "OrganisationSeat | None":

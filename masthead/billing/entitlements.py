@@ -287,6 +287,26 @@ def organisation_entitlement(
     return Entitlement("group", plan.code, plan.includes_print, end)
 
 
+def grants_any_plan(user: "User", plan_codes: frozenset[str], now: datetime | None = None) -> bool:
+    """Whether any of the member's subscriptions or seats (not just the best
+    one) grants one of `plan_codes` at `now`."""
+    from .models import Organisation, Subscription
+
+    now = now or timezone.now()
+    grace = grace_days()
+    if Subscription.objects.filter(
+        entitled_q(now, grace), member_id=user.pk, plan__code__in=plan_codes
+    ).exists():
+        return True
+    organisations = Organisation.objects.filter(
+        seat_holders__member_id=user.pk,
+        seat_holders__accepted_at__isnull=False,
+        active=True,
+        plan__code__in=plan_codes,
+    ).select_related("plan", "subscription")
+    return any(organisation_entitlement(o, now, grace) for o in organisations)
+
+
 def bought_issues(user: "User | AnonymousUser | None") -> frozenset[int]:
     """The ids of the issues the member bought on their own and keeps (paid,
     not refunded): one query."""
@@ -302,17 +322,36 @@ def bought_issues(user: "User | AnonymousUser | None") -> frozenset[int]:
 
 
 def print_entitled_members(now: datetime | None = None) -> "QuerySet[User]":
-    """Members whose entitlement at `now` includes print copies."""
+    """Members whose entitlement at `now` includes print copies: their own
+    subscription's, or a seat's in an organisation on a print plan (it pays
+    the print price for every seat, so each holder gets a copy at their own
+    shipping address)."""
     from django.contrib.auth import get_user_model
 
+    from .models import OrganisationSeat, Subscription
+
     now = now or timezone.now()
-    members: QuerySet[User] = (
-        get_user_model()
-        .objects.filter(
-            entitled_q(now, grace_days(), prefix="subscriptions__"),
-            subscriptions__plan__includes_print=True,
+    grace = grace_days()
+    today = timezone.localdate(now)
+    own = Subscription.objects.filter(
+        entitled_q(now, grace), plan__includes_print=True, member__isnull=False
+    ).values("member_id")
+    contract = (
+        ~Q(organisation__contract_starts__isnull=True, organisation__contract_ends__isnull=True)
+        & (
+            Q(organisation__contract_starts__isnull=True)
+            | Q(organisation__contract_starts__lte=today)
         )
-        .distinct()
-        .order_by("pk")
+        & (Q(organisation__contract_ends__isnull=True) | Q(organisation__contract_ends__gte=today))
+    )
+    seats = OrganisationSeat.objects.filter(
+        Q(entitled_q(now, grace, prefix="organisation__subscription__")) | contract,
+        member__isnull=False,
+        accepted_at__isnull=False,
+        organisation__active=True,
+        organisation__plan__includes_print=True,
+    ).values("member_id")
+    members: QuerySet[User] = (
+        get_user_model().objects.filter(Q(pk__in=own) | Q(pk__in=seats)).order_by("pk")
     )
     return members

@@ -181,6 +181,43 @@ def _refuse_markup(text: str) -> str:
     return text
 
 
+class BuySeatsForm(forms.Form):
+    """An organisation buying seats by card: its name, the plan, how many."""
+
+    name = forms.CharField(label="Organisation's name", max_length=200, strip=True)
+    plan = forms.ModelChoiceField(
+        label="Plan", queryset=Plan.objects.none(), empty_label=None, to_field_name="code"
+    )
+    seats = forms.IntegerField(
+        label="Seats",
+        help_text="How many readers may read at once. You can add or remove seats later.",
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        from .actions import MAX_BOUGHT_SEATS, MIN_BOUGHT_SEATS
+
+        super().__init__(*args, **kwargs)
+        plan = self.fields["plan"]
+        assert isinstance(plan, forms.ModelChoiceField)
+        plan.queryset = (
+            Plan.objects.filter(active=True, prices__active=True)
+            .distinct()
+            .order_by("sort_order", "name")
+        )
+        seats = self.fields["seats"]
+        assert isinstance(seats, forms.IntegerField)
+        seats.widget.attrs.update(min=MIN_BOUGHT_SEATS, max=MAX_BOUGHT_SEATS)
+
+    def clean_seats(self) -> int:
+        from .actions import seats_problem
+
+        seats: int = self.cleaned_data["seats"]
+        problem = seats_problem(seats)
+        if problem:
+            raise ValidationError(problem)
+        return seats
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Email address", max_length=254)
 

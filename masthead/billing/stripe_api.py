@@ -405,16 +405,18 @@ def create_subscription_checkout(
     promotion_code_id: str = "",
     shipping_countries: Iterable[str] = (),
     automatic_tax: bool = False,
+    quantity: int = 1,
 ) -> RemoteCheckout:
     """A Checkout Session in subscription mode for one member (linked by id),
-    with Stripe Tax when `automatic_tax`. `promotion_code_id` applies an
+    with Stripe Tax when `automatic_tax`. `quantity`: the seats an
+    organisation buys (the buyer is the member). `promotion_code_id` applies an
     offer's code; without one the buyer may type a code on Stripe's page. A
     trial `trial_without_card` asks for no card, and the subscription is
     cancelled at the trial's end unless one was added by then."""
     subscription_data: SessionCreateParamsSubscriptionData = {"metadata": metadata}
     params: SessionCreateParams = {
         "mode": "subscription",
-        "line_items": [{"price": price_id, "quantity": 1}],
+        "line_items": [{"price": price_id, "quantity": quantity}],
         "client_reference_id": str(member_id),
         "metadata": metadata,
         "subscription_data": subscription_data,

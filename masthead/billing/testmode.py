@@ -64,6 +64,8 @@ class SessionNote(TypedDict):
     a: NotRequired[int]  # the article whose paywall the reader came from
     r: NotRequired[str]  # where the buyer goes once they have paid
     o: NotRequired[int]  # the offer's pk, when bought with one
+    s: NotRequired[int]  # the seats an organisation buys at the price
+    on: NotRequired[str]  # that organisation's name
 
 
 # Stripe's test cards: https://docs.stripe.com/testing
@@ -101,6 +103,8 @@ def new_session(
     from_article: int | None = None,
     return_to: str = "",
     offer: int | None = None,
+    seats: int | None = None,
+    organisation: str = "",
 ) -> str:
     """A test-mode Checkout Session id: a signed note of what is being bought
     (and from which article's paywall), and where the buyer goes once they
@@ -120,6 +124,9 @@ def new_session(
         data["a"] = from_article
     if offer is not None:
         data["o"] = offer
+    if seats is not None:
+        data["s"] = seats
+        data["on"] = organisation
     return SESSION_PREFIX + signing.dumps(data, salt=SESSION_SALT, compress=True)
 
 
@@ -213,6 +220,21 @@ def has_card(subscription: Subscription) -> bool:
     return not subscription.stripe_customer_id.endswith(NO_CARD)
 
 
+def _subscription_metadata(data: SessionNote) -> dict[str, str]:
+    """What Masthead gives a subscription's checkout, as `actions` does."""
+    if "s" in data:
+        from .actions import ORGANISATION_KIND
+
+        return {
+            "kind": ORGANISATION_KIND,
+            "buyer_id": str(data["m"]),
+            "price_id": str(data["p"]),
+            "organisation_name": data.get("on", ""),
+            "seats": str(data["s"]),
+        }
+    return {"member_id": str(data["m"]), "price_id": str(data["p"])}
+
+
 def _issue_checkout(session_id: str, data: SessionNote, paid: bool) -> RemoteCheckout:
     purchase = IssuePurchase.objects.filter(pk=data["i"]).first()
     return RemoteCheckout(
@@ -285,19 +307,21 @@ def complete_checkout(
     offer = Offer.objects.filter(pk=data["o"]).first() if "o" in data else None
     trial_days = offer.trial_days or 0 if offer is not None and offer.is_trial else price.trial_days
     trial_end = now + relativedelta(days=trial_days) if trial_days else None
+    seats = data.get("s", 1)
     remote = RemoteSubscription(
         id=subscription_id,
         customer_id=f"tm_cus_{data['m']}" + ("" if with_card else NO_CARD),
         status="trialing" if trial_end else "active",
         price_id=f"tm_price_{price.pk}",
         item_id="tm_si_" + _digest(session_id),
-        metadata={"member_id": str(data["m"]), "price_id": str(price.pk)},
+        metadata=_subscription_metadata(data),
         current_period_start=now,
         current_period_end=trial_end or now + _interval(price),
         trial_end=trial_end,
+        quantity=seats,
     )
     invoices: list[RemoteInvoice] = []
-    first_amount = _amount(price, offer, 0)
+    first_amount = _amount(price, offer, 0) * seats
     if not trial_end:
         invoices.append(_invoice(remote, price, 1, now, first_amount, buyer))
     checkout = RemoteCheckout(
@@ -404,7 +428,7 @@ def retrieve_checkout(session_id: str) -> RemoteCheckout:
         payment_status="paid" if exists else "unpaid",
         client_reference_id=str(data["m"]),
         subscription_id=subscription_id if exists else "",
-        metadata={"member_id": str(data["m"]), "price_id": str(data["p"])},
+        metadata=_subscription_metadata(data),
     )
 
 
@@ -588,7 +612,10 @@ def renew_due(now: datetime | None = None) -> list[str]:
                 )
                 stored = actions.store_subscription(remote, fetched_at=now)
                 assert stored is not None  # the price is a test-mode price of ours
-                amount = _amount(price, subscription.offer, number - 1, subscription, start)
+                # Stripe charges every seat of an organisation's subscription.
+                amount = remote.quantity * _amount(
+                    price, subscription.offer, number - 1, subscription, start
+                )
                 actions.store_invoice(
                     stored.subscription, _invoice(remote, price, number, start, amount)
                 )

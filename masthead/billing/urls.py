@@ -7,6 +7,7 @@ app_name = "billing"
 urlpatterns = [
     path("subscribe/", views.subscribe, name="subscribe"),
     path("subscribe/checkout/<id:price_id>/", views.start_checkout, name="start_checkout"),
+    path("subscribe/organisations/", views.buy_seats, name="organisations"),
     path("subscribe/success/", views.success, name="success"),
     path("subscribe/cancelled/", views.checkout_cancel, name="checkout_cancel"),
     path("billing/webhook/", views.webhook, name="webhook"),

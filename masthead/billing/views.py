@@ -24,6 +24,7 @@ from masthead.accounts.next_url import safe_next
 from . import actions, gateway, testmode, webhooks
 from .forms import (
     BillingDetailsForm,
+    BuySeatsForm,
     GiftForm,
     InviteForm,
     ReasonForm,
@@ -164,6 +165,19 @@ def success(request: HttpRequest) -> HttpResponse:
     if not session_id:
         return redirect("billing:subscribe")
     checkout, subscription = _fulfil_own_session(request, session_id)
+    bought = (
+        Organisation.objects.filter(subscription=subscription).first()
+        if isinstance(subscription, Subscription) and subscription.member_id is None
+        else None
+    )
+    if bought is not None:
+        messages.success(
+            request,
+            f"Thank you: {bought.name} has {bought.seats} seats of {bought.plan.name}. "
+            "Invite its readers here.",
+            extra_tags="billing",
+        )
+        return redirect("billing:organisation", bought.pk)
     return_to = safe_next(request.GET.get("next"))
     paid = subscription is not None and subscription.status in PAID_STATUSES
     if return_to and paid:
@@ -385,6 +399,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
     if data["m"] != request.user.pk:
         raise Http404("No such checkout.")
     gift = price = purchase = plan = offer = None
+    seats = data.get("s", 1)
     if "g" in data:
         gift = get_object_or_404(Gift.objects.select_related("plan"), pk=data["g"])
         plan, amount, needs_address = gift.plan, gift.display_amount, False
@@ -400,6 +415,8 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
         offer = Offer.objects.filter(pk=data["o"]).first() if "o" in data else None
         if offer is not None and not offer.is_trial:
             amount = format_money(offer.discounted(price.amount, 0), price.currency)
+        if "s" in data:
+            amount = format_money(price.amount * seats, price.currency)
     return_to = safe_next(data.get("r"))
     countries = actions.shipping_countries()
     card_form = TestCardForm(request.POST or None)
@@ -412,6 +429,7 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
     base_amount = gift.amount if gift else price.amount if price else 0
     if price is not None and offer is not None and not offer.is_trial:
         base_amount = offer.discounted(price.amount, 0)
+    base_amount *= seats
     total, tax = testmode.with_tax(base_amount)
     currency = gift.currency if gift else price.currency if price else "usd"
     if purchase is not None:
@@ -466,6 +484,8 @@ def test_checkout(request: HttpRequest, session: str) -> HttpResponse:
             "price": price,
             "gift": gift,
             "offer": offer,
+            "seats": seats if "s" in data else None,
+            "organisation_name": data.get("on", ""),
             "cardless": cardless,
             "issue_purchase": purchase,
             "amount": amount,
@@ -670,6 +690,46 @@ def _managed(request: HttpRequest, organisation_id: int) -> Organisation:
     if not request.user.is_staff:
         organisations = organisations.filter(manager_id=request.user.pk)
     return get_object_or_404(organisations, pk=organisation_id)
+
+
+@login_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def buy_seats(request: HttpRequest) -> HttpResponse:
+    """For organisations: a number of seats of a plan, paid by card on
+    Stripe Checkout; the buyer then manages the organisation's readers."""
+    form = BuySeatsForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if not ratelimit.allow_member(
+            request, request.user, ratelimit.CHECKOUT_PER_MEMBER, ratelimit.CHECKOUT_PER_SOURCE
+        ):
+            return render(request, "accounts/too_many_requests.html", status=429)
+        if form.is_valid():
+            try:
+                url = actions.start_organisation_checkout(
+                    _member(request),
+                    name=form.cleaned_data["name"],
+                    plan=form.cleaned_data["plan"],
+                    seats=form.cleaned_data["seats"],
+                )
+            except actions.BillingError as error:
+                form.add_error(None, error.message)
+            except GatewayError:
+                logger.exception("Checkout for seats could not start")
+                form.add_error(None, UNAVAILABLE)
+            else:
+                return HttpResponseRedirect(url, status=303)
+        status = 400
+    prices = [
+        (plan, actions.organisation_price(plan))
+        for plan in form.fields["plan"].queryset  # type: ignore[attr-defined]
+    ]
+    return render(
+        request,
+        "billing/buy_seats.html",
+        {"form": form, "prices": prices, "test_mode": gateway.test_mode()},
+        status=status,
+    )
 
 
 @login_required

@@ -529,6 +529,24 @@ class _BillingErrorsAsFormErrors:
         return invalid
 
 
+def _start_invoice_billing(request: HttpRequest, organisation: Organisation) -> None:
+    """Start the Stripe subscription of an organisation saved to pay by
+    invoice and not billed yet. Run after the admin's save has committed,
+    so that a slow or refusing Stripe holds no transaction open and undoes
+    nothing; a refusal is said on the next page, and saving again retries."""
+    if not organisation.pays_by_invoice or organisation.subscription_id is not None:
+        return
+    actor = request.user if isinstance(request.user, User) else None
+    try:
+        actions.bill_by_invoice(organisation, actor=actor)
+    except (actions.BillingError, GatewayError) as error:
+        messages.error(
+            request,
+            f"{organisation.name} is saved, but its invoice billing has not started: "
+            f"{error.message} Save it again to retry.",
+        )
+
+
 class OrganisationIndexView(IndexView):
     def get_base_queryset(self) -> "QuerySet[Organisation]":
         organisations: QuerySet[Organisation] = super().get_base_queryset()
@@ -554,6 +572,7 @@ class OrganisationCreateView(_BillingErrorsAsFormErrors, CreateView):
             contract_ends=data.get("contract_ends"),
             access_notice=data.get("access_notice", ""),
             actor=actor,
+            start_billing=False,
         )
         if not data.get("active", True):
             organisation.active = False
@@ -561,22 +580,51 @@ class OrganisationCreateView(_BillingErrorsAsFormErrors, CreateView):
         _save_networks(organisation, data.get("networks") or [], actor)
         return organisation
 
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        response = super().form_valid(form)
+        if response.status_code in (301, 302):
+            _start_invoice_billing(self.request, self.object)
+        return response
+
 
 class OrganisationEditView(_BillingErrorsAsFormErrors, EditView):
+    def form_valid(self, form: forms.Form) -> HttpResponse:
+        # Stripe first, outside Wagtail's save transaction: a refusal leaves
+        # the form as the publisher filled it, with the reason, and nothing
+        # saved.
+        actor = self.request.user if isinstance(self.request.user, User) else None
+        seats = form.cleaned_data["seats"]
+        stored = Organisation.objects.select_related("subscription").get(pk=self.object.pk)
+        if seats != stored.seats:
+            try:
+                actions.change_seats(stored, seats, actor=actor)
+            except actions.BillingError as error:
+                form.add_error("seats", error.message)
+            except GatewayError as error:
+                form.add_error("seats", f"Stripe refused the new number of seats: {error.message}")
+            if form.errors:
+                self.produced_error_message = self.get_error_message()
+                invalid: HttpResponse = self.form_invalid(form)
+                return invalid
+        response = super().form_valid(form)
+        if response.status_code in (301, 302):
+            _start_invoice_billing(self.request, self.object)
+        return response
+
     def save_instance(self) -> Organisation:
         data = self.form.cleaned_data
         actor = self.request.user if isinstance(self.request.user, User) else None
-        seats = data["seats"]
-        stored = Organisation.objects.get(pk=self.object.pk)
-        if seats != stored.seats:
-            actions.change_seats(stored, seats, actor=actor)
         organisation: Organisation = self.form.save(commit=False)
         organisation.manager = data.get("manager_email")
         organisation.save()
         actions.audit("organisation_changed", actor=actor, organisation=organisation.pk)
+        released = actions.release_domain_seats(organisation, actor=actor)
+        if released:
+            messages.info(
+                self.request,
+                f"Seats freed, as their domains are no longer listed: {', '.join(released)}.",
+            )
         _save_networks(organisation, data.get("networks") or [], actor)
-        if organisation.pays_by_invoice and organisation.subscription_id is None:
-            actions.bill_by_invoice(organisation, actor=actor)
         return organisation
 
 

@@ -240,6 +240,7 @@ STATES = (
     "bought this issue, refunded",
     "group seat",
     "group seat, organisation lapsed",
+    "active on another plan, group seat",
 )
 # States whose subscription grants access now (billing's current_entitlement).
 ENTITLED = {
@@ -251,6 +252,7 @@ ENTITLED = {
     "complimentary",
     "gift",
     "group seat",
+    "active on another plan, group seat",
 }
 METERED = {"metered, within the limit", "metered, over the limit"}
 # A single issue bought on its own: the world's issue, with all four articles.
@@ -298,6 +300,19 @@ def make_reader(state, world, email=None):
         _subscription(user, chosen, S.ACTIVE, current_period_end=now + 20 * DAY)
     elif state == "active on another plan":
         _subscription(user, other, S.ACTIVE, current_period_end=now + 20 * DAY)
+    elif state == "active on another plan, group seat":
+        # Their own subscription is the best entitlement; the seat's plan is
+        # the one a plan-restricted article asks for.
+        _subscription(user, other, S.ACTIVE, current_period_end=now + 20 * DAY)
+        organisation = Organisation.objects.create(
+            name="Plan Library",
+            plan=chosen,
+            contract_starts=timezone.localdate() - timedelta(days=30),
+            contract_ends=timezone.localdate() + timedelta(days=30),
+        )
+        OrganisationSeat.objects.create(
+            organisation=organisation, email=user.email, member=user, accepted_at=now - DAY
+        )
     elif state == "trialing":
         _subscription(
             user, chosen, S.TRIALING, current_period_end=now + 5 * DAY, trial_end=now + 5 * DAY

@@ -17,7 +17,7 @@ from masthead.access.rules import (
     shows_ads,
 )
 from masthead.access.teaser import split_body
-from masthead.billing.models import Subscription
+from masthead.billing.models import Organisation, Subscription
 from tests.access.support import make_reader
 from tests.factories import make_article, paragraph
 
@@ -79,6 +79,19 @@ def test_any_of_a_members_subscriptions_may_grant_a_plan(in_world):
         ends_at=NOW + timedelta(days=30),
     )
     assert decide(member, article) == Access(True, "subscriber")
+
+
+def test_a_seat_on_the_plan_grants_it_beside_an_own_subscription_on_another(in_world):
+    """The member's own subscription (another plan) is their best
+    entitlement; their seat's organisation holds the chosen plan, until its
+    contract ends."""
+    article = in_world.articles["plans"]
+    member = make_reader("active on another plan, group seat", in_world)
+    assert decide(member, article) == Access(True, "subscriber")
+    Organisation.objects.filter(seat_holders__member=member).update(
+        contract_ends=timezone.localdate() - timedelta(days=1)
+    )
+    assert decide(member, article) == Access(False, "plan-required")
 
 
 def test_one_entitlement_query_per_request(in_world, django_assert_num_queries):

@@ -6,8 +6,9 @@ their state. `StripeServer` serves localstripe's own routes on 127.0.0.1 from
 a thread, behind one aiohttp middleware that adds:
 
 - Prices (`/v1/prices`), stored as localstripe Plans under the same id.
-- Checkout Sessions in subscription and payment mode, and `pay_checkout()`
-  to do what a customer does on Stripe's hosted page.
+- Checkout Sessions in subscription and payment mode (a line item's
+  `quantity` too: an organisation's seats), and `pay_checkout()` to do what
+  a customer does on Stripe's hosted page.
 - Billing Portal sessions.
 - Coupons and promotion codes (`/v1/coupons`, `/v1/promotion_codes`), a
   Checkout Session's `discounts` or its code box (`allow_promotion_codes`,
@@ -688,6 +689,14 @@ class StripeServer:
         if len(line_items) != 1:
             return _error(400, "Exactly one line item is supported here.", param="line_items")
         item = line_items[0]
+        quantity = str(item.get("quantity", "1"))
+        if not quantity.isdigit() or int(quantity) < 1:
+            return _error(
+                400,
+                "Invalid positive integer",
+                param="line_items[0][quantity]",
+            )
+        quantity = int(quantity)
         discounts = data.get("discounts") or []
         if discounts and _bool(data.get("allow_promotion_codes")):
             return _error(
@@ -712,7 +721,8 @@ class StripeServer:
                     code="resource_missing",
                     param="line_items[0][price]",
                 )
-            amount, currency = plan.amount, plan.currency
+            # Stripe's subtotal is the unit amount times the quantity.
+            amount, currency = plan.amount * quantity, plan.currency
             tax_behavior = self.tax_behavior(plan.id)
             subtotal = amount
             if discounts:
@@ -728,7 +738,8 @@ class StripeServer:
             price_data = item.get("price_data") or {}
             if not price_data.get("unit_amount") or not price_data.get("currency"):
                 return _error(400, "Payment mode needs price_data here.", param="line_items")
-            amount, currency = int(price_data["unit_amount"]), price_data["currency"]
+            amount = int(price_data["unit_amount"]) * quantity
+            currency = price_data["currency"]
             tax_behavior = price_data.get("tax_behavior") or "unspecified"
         now = int(time.time())
         pm_collection = data.get("payment_method_collection") or "always"
@@ -784,6 +795,7 @@ class StripeServer:
             "params": data,
             "tax_behavior": tax_behavior,
             "line_item": item,
+            "quantity": quantity,
             "subscription_data": data.get("subscription_data") or {},
             "payment_intent_data": data.get("payment_intent_data") or {},
         }
@@ -918,7 +930,7 @@ class StripeServer:
                     )
                 subscription = ls.Subscription(
                     customer=customer.id,
-                    items=[{"plan": stored["line_item"]["price"]}],
+                    items=[{"plan": stored["line_item"]["price"], "quantity": stored["quantity"]}],
                     metadata=sub_data.get("metadata"),
                     trial_period_days=trial_days,
                     trial_end=int(time.time()) + int(trial_days) * 86400 if trial_days else None,
