@@ -80,7 +80,9 @@ def snapshot_figures(day, segments, now, with_cohorts=False):
         figures["movement"] = metrics.mrr_movement(segments, start, moment)
         churned, paying, _rate = metrics.churn_rate(segments, start, moment)
         figures["churn"] = [churned, paying]
-        figures["gross"] = [
+        # Less tax; kept under a name of its own, so that snapshots kept
+        # before (tax included, as "gross") are not read.
+        figures["net_paid"] = [
             [plan, currency, gross]
             for (_month, plan, currency), gross in sorted(
                 month_gross([metrics.month_start(day)]).items()
@@ -103,7 +105,7 @@ def month_gross(months):
             paid_at__gte=metrics.local_midnight(month),
             paid_at__lt=metrics.local_midnight(month + relativedelta(months=1)),
         )
-    totals = metrics.payment_totals(Payment.objects.filter(within), "amount")
+    totals = metrics.payment_totals(Payment.objects.filter(within), metrics.net_paid())
     return {key: gross for key, (gross,) in totals.items()}
 
 
@@ -122,10 +124,10 @@ def revenue(period, now):
     ]
     kept, kept_at = {}, {}
     for snapshot in DailySnapshot.objects.filter(
-        day__in=[_last_day(month) for month in whole], figures__has_key="gross"
+        day__in=[_last_day(month) for month in whole], figures__has_key="net_paid"
     ):
         month = metrics.month_start(snapshot.day)
-        kept[month] = snapshot.figures["gross"]
+        kept[month] = snapshot.figures["net_paid"]
         kept_at[month] = snapshot.computed_at
     for month in metrics.months_with_changed_gross(kept_at, now):
         del kept[month]
@@ -144,7 +146,8 @@ def revenue(period, now):
             paid_at__lt=metrics.local_midnight(period.end_day + timedelta(days=1)),
         )
         gross.update(
-            (key, cents) for key, (cents,) in metrics.payment_totals(payments, "amount").items()
+            (key, cents)
+            for key, (cents,) in metrics.payment_totals(payments, metrics.net_paid()).items()
         )
     refunded = metrics.payment_totals(
         Payment.objects.filter(
@@ -152,7 +155,7 @@ def revenue(period, now):
             paid_at__lt=metrics.local_midnight(period.end_day + timedelta(days=1)),
             amount_refunded__gt=0,
         ),
-        "amount_refunded",
+        metrics.net_refunded(),
     )
     return metrics.revenue_rows(gross, {key: cents for key, (cents,) in refunded.items()})
 
@@ -517,13 +520,25 @@ def data_version():
     return ":".join(str(part) for part in parts)
 
 
+def cache_key(period):
+    """The cache key of the dashboard for `period` with the data as it is:
+    the data version (timestamps, with spaces) as a digest, so that the key
+    suits every cache backend (memcached refuses spaces and long keys)."""
+    import hashlib
+
+    version = hashlib.sha256(data_version().encode()).hexdigest()
+    return (
+        f"insights:dashboard:{period.start_day.isoformat()}:{period.end_day.isoformat()}:{version}"
+    )
+
+
 def build_cached(period, now=None):
     """`build`, kept for CACHE_SECONDS while nothing it reads has changed:
     a payment, refund or subscription change shows at once; reading counts
     and the month now running are at most CACHE_SECONDS old."""
     from django.core.cache import cache
 
-    key = f"insights:dashboard:{period.start_day}:{period.end_day}:{data_version()}"
+    key = cache_key(period)
     found = cache.get(key)
     if found is None:
         found = build(period, now)

@@ -246,3 +246,24 @@ def test_a_new_payment_shows_at_once_despite_the_cache(history, admin_client):
     after = admin_client.get(url, PERIOD).content.decode()
     assert before != after
     assert "Other (USD)" in after.splitlines()[0]
+
+
+def test_the_cache_key_suits_memcached(history):
+    from django.core.cache.backends.base import memcache_key_warnings
+
+    # The data version holds timestamps, with spaces (an updated_at, a
+    # completed refund).
+    assert " " in dashboard.data_version()
+    key = dashboard.cache_key(metrics.Period(date(2026, 1, 1), date(2026, 7, 15)))
+    assert list(memcache_key_warnings(key)) == []
+    assert key.startswith("insights:dashboard:2026-01-01:2026-07-15:")
+
+
+def test_the_cache_key_changes_with_the_data(history):
+    from masthead.billing.models import Payment
+    from tests.insights.history import at
+
+    period = metrics.Period(date(2026, 1, 1), date(2026, 7, 15))
+    before = dashboard.cache_key(period)
+    Payment.objects.create(amount=2500, currency="usd", paid_at=at(3, 9))
+    assert dashboard.cache_key(period) != before
