@@ -60,6 +60,17 @@ def _month_label(month):
     return month.strftime("%Y-%m")
 
 
+# What a snapshot's figures mean; one kept under another is taken anew (see
+# tasks.take_snapshots) and, until then, not read. 2: MRR after discounts,
+# revenue net of tax.
+SNAPSHOT_VERSION = 2
+
+
+def kept_snapshots():
+    """The daily snapshots kept under SNAPSHOT_VERSION."""
+    return DailySnapshot.objects.filter(figures__version=SNAPSHOT_VERSION)
+
+
 def snapshot_figures(day, segments, now, with_cohorts=False):
     """The figures a daily snapshot keeps for the end of `day`: MRR, paying
     readers (and by plan); on a month's last day that month's MRR movement
@@ -69,6 +80,7 @@ def snapshot_figures(day, segments, now, with_cohorts=False):
     for (_member, currency), value in metrics.member_mrr(segments, moment).items():
         twelfths[currency] += value
     figures = {
+        "version": SNAPSHOT_VERSION,
         "mrr": metrics.mrr(segments, moment),
         # Uncounted to cents, so that the running month can move on from it.
         "mrr_twelfths": dict(sorted(twelfths.items())),
@@ -80,8 +92,6 @@ def snapshot_figures(day, segments, now, with_cohorts=False):
         figures["movement"] = metrics.mrr_movement(segments, start, moment)
         churned, paying, _rate = metrics.churn_rate(segments, start, moment)
         figures["churn"] = [churned, paying]
-        # Less tax; kept under a name of its own, so that snapshots kept
-        # before (tax included, as "gross") are not read.
         figures["net_paid"] = [
             [plan, currency, gross]
             for (_month, plan, currency), gross in sorted(
@@ -123,7 +133,7 @@ def revenue(period, now):
         and metrics.local_midnight(month + relativedelta(months=1)) <= now
     ]
     kept, kept_at = {}, {}
-    for snapshot in DailySnapshot.objects.filter(
+    for snapshot in kept_snapshots().filter(
         day__in=[_last_day(month) for month in whole], figures__has_key="net_paid"
     ):
         month = metrics.month_start(snapshot.day)
@@ -198,9 +208,7 @@ def month_figures(period, now, segments=None):
     wanted = set()
     for month, _moment in ends:
         wanted.update((month - timedelta(days=1), _last_day(month)))
-    kept = {
-        snapshot.day: snapshot.figures for snapshot in DailySnapshot.objects.filter(day__in=wanted)
-    }
+    kept = {snapshot.day: snapshot.figures for snapshot in kept_snapshots().filter(day__in=wanted)}
     found = {}
     for month, moment in ends:
         closing = kept.get(_last_day(month))
@@ -230,7 +238,8 @@ def cohort_table(period, now, segments=None):
     segments = segments or Segments()
     since = metrics.month_start(period.start_day)
     snapshot = (
-        DailySnapshot.objects.filter(figures__has_key="cohorts", day__lt=metrics.local_date(now))
+        kept_snapshots()
+        .filter(figures__has_key="cohorts", day__lt=metrics.local_date(now))
         .order_by("-day")
         .first()
     )
