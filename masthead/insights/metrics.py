@@ -1003,10 +1003,13 @@ def cohorts_since(kept, kept_at, now, since=None):
     unfinished = month_start(local_date(kept_at))
     for month_iso, size, last_first, stills in kept:
         month = date.fromisoformat(month_iso)
+        if since is not None and month < since:
+            continue
         last = datetime.fromisoformat(last_first)
-        known_now = [last + relativedelta(months=k) <= now for k in range(1, len(stills) + 1)]
+        # Only the cells unknown then are asked whether they are known now.
         if month >= unfinished or any(
-            still is None and known for still, known in zip(stills, known_now, strict=True)
+            still is None and last + relativedelta(months=k) <= now
+            for k, still in enumerate(stills, start=1)
         ):
             stale.add(month)
             continue
