@@ -532,6 +532,12 @@ class Subscription(models.Model):
             # Insights: subscriptions first paid or cancelled in a period.
             models.Index(fields=["first_paid_at"], name="billing_sub_first_paid"),
             models.Index(fields=["canceled_at"], name="billing_sub_canceled"),
+            # Insights: the few retention offers taken, for MRR after discounts.
+            models.Index(
+                fields=["retention_accepted_at"],
+                condition=Q(retention_accepted_at__isnull=False),
+                name="billing_sub_retention",
+            ),
         ]
 
     def __str__(self) -> str:
