@@ -8,6 +8,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     initial = True
 
     dependencies = [
@@ -16,523 +17,219 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name="BillingSettings",
+            name='BillingSettings',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "payment_grace_days",
-                    models.PositiveSmallIntegerField(
-                        default=7,
-                        help_text="How long a subscriber keeps access after a renewal payment fails, while Stripe retries the card.",
-                        verbose_name="grace period after a failed payment (days)",
-                    ),
-                ),
-                (
-                    "shipping_countries",
-                    models.CharField(
-                        default="US,CA,GB,IE,FR,DE,NL,BE,AU,NZ",
-                        help_text="Two-letter country codes, separated by commas, that print subscriptions ship to. Stripe Checkout offers only these.",
-                        max_length=500,
-                        verbose_name="print shipping countries",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('payment_grace_days', models.PositiveSmallIntegerField(default=7, help_text='How long a subscriber keeps access after a renewal payment fails, while Stripe retries the card.', verbose_name='grace period after a failed payment (days)')),
+                ('shipping_countries', models.CharField(default='US,CA,GB,IE,FR,DE,NL,BE,AU,NZ', help_text='Two-letter country codes, separated by commas, that print subscriptions ship to. Stripe Checkout offers only these.', max_length=500, verbose_name='print shipping countries')),
             ],
             options={
-                "verbose_name": "billing",
+                'verbose_name': 'billing',
             },
         ),
         migrations.CreateModel(
-            name="Plan",
+            name='Plan',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("code", models.SlugField(unique=True)),
-                ("name", models.CharField(max_length=100)),
-                ("description", models.TextField(blank=True)),
-                (
-                    "includes_print",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Print copies are mailed; a shipping address is required.",
-                    ),
-                ),
-                (
-                    "active",
-                    models.BooleanField(default=True, help_text="Offered on the subscribe page."),
-                ),
-                ("sort_order", models.PositiveSmallIntegerField(default=0)),
-                ("stripe_product_id", models.CharField(blank=True, max_length=100)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('code', models.SlugField(unique=True)),
+                ('name', models.CharField(max_length=100)),
+                ('description', models.TextField(blank=True)),
+                ('includes_print', models.BooleanField(default=False, help_text='Print copies are mailed; a shipping address is required.')),
+                ('active', models.BooleanField(default=True, help_text='Offered on the subscribe page.')),
+                ('sort_order', models.PositiveSmallIntegerField(default=0)),
+                ('stripe_product_id', models.CharField(blank=True, max_length=100)),
             ],
             options={
-                "ordering": ["sort_order", "name"],
+                'ordering': ['sort_order', 'name'],
             },
         ),
         migrations.CreateModel(
-            name="StripeEvent",
+            name='StripeEvent',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("event_id", models.CharField(max_length=100, unique=True)),
-                ("type", models.CharField(db_index=True, max_length=100)),
-                ("payload", models.JSONField()),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("received", "Received"),
-                            ("processed", "Processed"),
-                            ("failed", "Failed"),
-                        ],
-                        default="received",
-                        max_length=10,
-                    ),
-                ),
-                ("error", models.TextField(blank=True)),
-                ("attempts", models.PositiveIntegerField(default=0)),
-                ("received_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('event_id', models.CharField(max_length=100, unique=True)),
+                ('type', models.CharField(db_index=True, max_length=100)),
+                ('payload', models.JSONField()),
+                ('status', models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('failed', 'Failed')], default='received', max_length=10)),
+                ('error', models.TextField(blank=True)),
+                ('attempts', models.PositiveIntegerField(default=0)),
+                ('received_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('processed_at', models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                "ordering": ["-received_at"],
+                'ordering': ['-received_at'],
             },
         ),
         migrations.CreateModel(
-            name="Gift",
+            name='Gift',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("buyer_email", models.EmailField(max_length=254)),
-                ("recipient_email", models.EmailField(max_length=254)),
-                ("recipient_name", models.CharField(blank=True, max_length=200)),
-                ("message", models.CharField(blank=True, max_length=500)),
-                (
-                    "months",
-                    models.PositiveSmallIntegerField(
-                        choices=[(3, "3 months"), (6, "6 months"), (12, "12 months")]
-                    ),
-                ),
-                ("amount", models.PositiveIntegerField()),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Awaiting payment"),
-                            ("paid", "Sent"),
-                            ("redeemed", "Redeemed"),
-                            ("failed", "Payment failed"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                    ),
-                ),
-                ("token_hash", models.CharField(blank=True, editable=False, max_length=64)),
-                ("stripe_checkout_session_id", models.CharField(blank=True, max_length=300)),
-                ("paid_at", models.DateTimeField(blank=True, null=True)),
-                ("expires_at", models.DateTimeField(blank=True, null=True)),
-                ("redeemed_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "buyer",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="gifts_bought",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "redeemed_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="gifts_redeemed",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "plan",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="gifts",
-                        to="billing.plan",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('buyer_email', models.EmailField(max_length=254)),
+                ('recipient_email', models.EmailField(max_length=254)),
+                ('recipient_name', models.CharField(blank=True, max_length=200)),
+                ('message', models.CharField(blank=True, max_length=500)),
+                ('months', models.PositiveSmallIntegerField(choices=[(3, '3 months'), (6, '6 months'), (12, '12 months')])),
+                ('amount', models.PositiveIntegerField()),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('status', models.CharField(choices=[('pending', 'Awaiting payment'), ('paid', 'Sent'), ('redeemed', 'Redeemed'), ('failed', 'Payment failed')], default='pending', max_length=10)),
+                ('token_hash', models.CharField(blank=True, editable=False, max_length=64)),
+                ('stripe_checkout_session_id', models.CharField(blank=True, max_length=300)),
+                ('paid_at', models.DateTimeField(blank=True, null=True)),
+                ('expires_at', models.DateTimeField(blank=True, null=True)),
+                ('redeemed_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('buyer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='gifts_bought', to=settings.AUTH_USER_MODEL)),
+                ('redeemed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='gifts_redeemed', to=settings.AUTH_USER_MODEL)),
+                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='gifts', to='billing.plan')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Price",
+            name='Price',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "interval",
-                    models.CharField(
-                        choices=[("month", "Monthly"), ("year", "Yearly")], max_length=5
-                    ),
-                ),
-                (
-                    "amount",
-                    models.PositiveIntegerField(
-                        help_text="In cents (the smallest unit): 800 is $8.00."
-                    ),
-                ),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                ("trial_days", models.PositiveSmallIntegerField(default=0)),
-                ("active", models.BooleanField(default=True)),
-                ("stripe_price_id", models.CharField(blank=True, max_length=100)),
-                (
-                    "plan",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="prices",
-                        to="billing.plan",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('interval', models.CharField(choices=[('month', 'Monthly'), ('year', 'Yearly')], max_length=5)),
+                ('amount', models.PositiveIntegerField(help_text='In cents (the smallest unit): 800 is $8.00.')),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('trial_days', models.PositiveSmallIntegerField(default=0)),
+                ('active', models.BooleanField(default=True)),
+                ('stripe_price_id', models.CharField(blank=True, max_length=100)),
+                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prices', to='billing.plan')),
             ],
             options={
-                "ordering": ["plan__sort_order", "plan__name", "-interval"],
+                'ordering': ['plan__sort_order', 'plan__name', '-interval'],
             },
         ),
         migrations.CreateModel(
-            name="Subscription",
+            name='Subscription',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("incomplete", "Incomplete"),
-                            ("trialing", "Trial"),
-                            ("active", "Active"),
-                            ("past_due", "Past due"),
-                            ("canceled", "Canceled"),
-                            ("unpaid", "Unpaid"),
-                            ("refunded", "Refunded"),
-                            ("complimentary", "Complimentary"),
-                            ("gift", "Gift"),
-                        ],
-                        db_index=True,
-                        max_length=15,
-                    ),
-                ),
-                ("stripe_subscription_id", models.CharField(blank=True, max_length=100)),
-                ("stripe_customer_id", models.CharField(blank=True, db_index=True, max_length=100)),
-                ("stripe_item_id", models.CharField(blank=True, max_length=100)),
-                ("current_period_start", models.DateTimeField(blank=True, null=True)),
-                ("current_period_end", models.DateTimeField(blank=True, null=True)),
-                ("trial_end", models.DateTimeField(blank=True, null=True)),
-                ("cancel_at_period_end", models.BooleanField(default=False)),
-                ("canceled_at", models.DateTimeField(blank=True, null=True)),
-                ("cancellation_reason", models.CharField(blank=True, max_length=200)),
-                ("ended_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "ends_at",
-                    models.DateTimeField(
-                        blank=True, help_text="Gifts and complimentary grants end here.", null=True
-                    ),
-                ),
-                ("first_paid_at", models.DateTimeField(blank=True, null=True)),
-                ("payment_failed_at", models.DateTimeField(blank=True, null=True)),
-                ("welcomed_at", models.DateTimeField(blank=True, null=True)),
-                ("note", models.CharField(blank=True, max_length=200)),
-                ("checkout_session_id", models.CharField(blank=True, max_length=300)),
-                ("stripe_synced_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("updated_at", models.DateTimeField(auto_now=True)),
-                (
-                    "gift",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="subscription",
-                        to="billing.gift",
-                    ),
-                ),
-                (
-                    "granted_by",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="subscriptions",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "plan",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="subscriptions",
-                        to="billing.plan",
-                    ),
-                ),
-                (
-                    "price",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="subscriptions",
-                        to="billing.price",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('status', models.CharField(choices=[('incomplete', 'Incomplete'), ('trialing', 'Trial'), ('active', 'Active'), ('past_due', 'Past due'), ('canceled', 'Canceled'), ('unpaid', 'Unpaid'), ('refunded', 'Refunded'), ('complimentary', 'Complimentary'), ('gift', 'Gift')], db_index=True, max_length=15)),
+                ('stripe_subscription_id', models.CharField(blank=True, max_length=100)),
+                ('stripe_customer_id', models.CharField(blank=True, db_index=True, max_length=100)),
+                ('stripe_item_id', models.CharField(blank=True, max_length=100)),
+                ('current_period_start', models.DateTimeField(blank=True, null=True)),
+                ('current_period_end', models.DateTimeField(blank=True, null=True)),
+                ('trial_end', models.DateTimeField(blank=True, null=True)),
+                ('cancel_at_period_end', models.BooleanField(default=False)),
+                ('canceled_at', models.DateTimeField(blank=True, null=True)),
+                ('cancellation_reason', models.CharField(blank=True, max_length=200)),
+                ('ended_at', models.DateTimeField(blank=True, null=True)),
+                ('ends_at', models.DateTimeField(blank=True, help_text='Gifts and complimentary grants end here.', null=True)),
+                ('first_paid_at', models.DateTimeField(blank=True, null=True)),
+                ('payment_failed_at', models.DateTimeField(blank=True, null=True)),
+                ('welcomed_at', models.DateTimeField(blank=True, null=True)),
+                ('note', models.CharField(blank=True, max_length=200)),
+                ('checkout_session_id', models.CharField(blank=True, max_length=300)),
+                ('stripe_synced_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('updated_at', models.DateTimeField(auto_now=True)),
+                ('gift', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subscription', to='billing.gift')),
+                ('granted_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('member', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='subscriptions', to=settings.AUTH_USER_MODEL)),
+                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='billing.plan')),
+                ('price', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='billing.price')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="Refund",
+            name='Refund',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("request_key", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("amount", models.PositiveIntegerField(default=0)),
-                ("amount_refunded", models.PositiveIntegerField(default=0)),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                ("stripe_refund_ids", models.JSONField(blank=True, default=list)),
-                ("reason", models.CharField(blank=True, max_length=200)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Pending"),
-                            ("succeeded", "Refunded"),
-                            ("failed", "Failed"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                    ),
-                ),
-                ("error", models.TextField(blank=True)),
-                ("attempts", models.PositiveSmallIntegerField(default=0)),
-                ("requested_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("completed_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "member",
-                    models.OneToOneField(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="billing_refund",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "subscription",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="refund",
-                        to="billing.subscription",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('request_key', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('amount', models.PositiveIntegerField(default=0)),
+                ('amount_refunded', models.PositiveIntegerField(default=0)),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('stripe_refund_ids', models.JSONField(blank=True, default=list)),
+                ('reason', models.CharField(blank=True, max_length=200)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('succeeded', 'Refunded'), ('failed', 'Failed')], default='pending', max_length=10)),
+                ('error', models.TextField(blank=True)),
+                ('attempts', models.PositiveSmallIntegerField(default=0)),
+                ('requested_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('completed_at', models.DateTimeField(blank=True, null=True)),
+                ('member', models.OneToOneField(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='billing_refund', to=settings.AUTH_USER_MODEL)),
+                ('subscription', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='refund', to='billing.subscription')),
             ],
             options={
-                "ordering": ["-requested_at"],
+                'ordering': ['-requested_at'],
             },
         ),
         migrations.CreateModel(
-            name="Payment",
+            name='Payment',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("stripe_invoice_id", models.CharField(blank=True, max_length=100)),
-                ("stripe_payment_intent_id", models.CharField(blank=True, max_length=100)),
-                ("stripe_charge_id", models.CharField(blank=True, max_length=100)),
-                ("amount", models.PositiveIntegerField()),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                ("amount_refunded", models.PositiveIntegerField(default=0)),
-                ("stripe_refund_id", models.CharField(blank=True, max_length=100)),
-                ("paid_at", models.DateTimeField()),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "gift",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="payments",
-                        to="billing.gift",
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="payments",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "subscription",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="payments",
-                        to="billing.subscription",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('stripe_invoice_id', models.CharField(blank=True, max_length=100)),
+                ('stripe_payment_intent_id', models.CharField(blank=True, max_length=100)),
+                ('stripe_charge_id', models.CharField(blank=True, max_length=100)),
+                ('amount', models.PositiveIntegerField()),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('amount_refunded', models.PositiveIntegerField(default=0)),
+                ('stripe_refund_id', models.CharField(blank=True, max_length=100)),
+                ('paid_at', models.DateTimeField()),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('gift', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.gift')),
+                ('member', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='payments', to=settings.AUTH_USER_MODEL)),
+                ('subscription', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.subscription')),
             ],
             options={
-                "ordering": ["-paid_at"],
+                'ordering': ['-paid_at'],
             },
         ),
         migrations.CreateModel(
-            name="BillingAuditLog",
+            name='BillingAuditLog',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("action", models.CharField(db_index=True, max_length=50)),
-                ("detail", models.JSONField(blank=True, default=dict)),
-                (
-                    "created_at",
-                    models.DateTimeField(db_index=True, default=django.utils.timezone.now),
-                ),
-                (
-                    "actor",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="+",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="billing_audit_logs",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "subscription",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="audit_logs",
-                        to="billing.subscription",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('action', models.CharField(db_index=True, max_length=50)),
+                ('detail', models.JSONField(blank=True, default=dict)),
+                ('created_at', models.DateTimeField(db_index=True, default=django.utils.timezone.now)),
+                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='billing_audit_logs', to=settings.AUTH_USER_MODEL)),
+                ('subscription', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='audit_logs', to='billing.subscription')),
             ],
             options={
-                "verbose_name": "billing audit log entry",
-                "verbose_name_plural": "billing audit log",
-                "ordering": ["-created_at"],
+                'verbose_name': 'billing audit log entry',
+                'verbose_name_plural': 'billing audit log',
+                'ordering': ['-created_at'],
             },
         ),
         migrations.CreateModel(
-            name="ComplimentaryGrant",
-            fields=[],
+            name='ComplimentaryGrant',
+            fields=[
+            ],
             options={
-                "verbose_name": "complimentary subscription",
-                "proxy": True,
-                "indexes": [],
-                "constraints": [],
+                'verbose_name': 'complimentary subscription',
+                'proxy': True,
+                'indexes': [],
+                'constraints': [],
             },
-            bases=("billing.subscription",),
+            bases=('billing.subscription',),
         ),
         migrations.AddConstraint(
-            model_name="gift",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("token_hash", ""), _negated=True),
-                fields=("token_hash",),
-                name="billing_gift_unique_token",
-            ),
+            model_name='gift',
+            constraint=models.UniqueConstraint(condition=models.Q(('token_hash', ''), _negated=True), fields=('token_hash',), name='billing_gift_unique_token'),
         ),
         migrations.AddConstraint(
-            model_name="gift",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("stripe_checkout_session_id", ""), _negated=True),
-                fields=("stripe_checkout_session_id",),
-                name="billing_gift_unique_session",
-            ),
+            model_name='gift',
+            constraint=models.UniqueConstraint(condition=models.Q(('stripe_checkout_session_id', ''), _negated=True), fields=('stripe_checkout_session_id',), name='billing_gift_unique_session'),
         ),
         migrations.AddConstraint(
-            model_name="price",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("stripe_price_id", ""), _negated=True),
-                fields=("stripe_price_id",),
-                name="billing_price_unique_stripe_id",
-            ),
+            model_name='price',
+            constraint=models.UniqueConstraint(condition=models.Q(('stripe_price_id', ''), _negated=True), fields=('stripe_price_id',), name='billing_price_unique_stripe_id'),
         ),
         migrations.AddIndex(
-            model_name="subscription",
-            index=models.Index(fields=["member", "status"], name="billing_sub_member__3721b8_idx"),
+            model_name='subscription',
+            index=models.Index(fields=['member', 'status'], name='billing_sub_member__3721b8_idx'),
         ),
         migrations.AddConstraint(
-            model_name="subscription",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("stripe_subscription_id", ""), _negated=True),
-                fields=("stripe_subscription_id",),
-                name="billing_subscription_unique_stripe_id",
-            ),
+            model_name='subscription',
+            constraint=models.UniqueConstraint(condition=models.Q(('stripe_subscription_id', ''), _negated=True), fields=('stripe_subscription_id',), name='billing_subscription_unique_stripe_id'),
         ),
         migrations.AddConstraint(
-            model_name="payment",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("stripe_invoice_id", ""), _negated=True),
-                fields=("stripe_invoice_id",),
-                name="billing_payment_unique_invoice",
-            ),
+            model_name='payment',
+            constraint=models.UniqueConstraint(condition=models.Q(('stripe_invoice_id', ''), _negated=True), fields=('stripe_invoice_id',), name='billing_payment_unique_invoice'),
         ),
     ]

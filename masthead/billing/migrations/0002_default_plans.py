@@ -4,24 +4,10 @@ new magazine starts with (the publisher edits them in the admin)."""
 from django.db import migrations
 
 DEFAULT_PLANS = [
-    (
-        "digital",
-        "Digital",
-        False,
-        10,
-        800,
-        8000,
-        "Every article, the full archive, audio narration and the EPUB and PDF editions.",
-    ),
-    (
-        "digital-print",
-        "Digital + Print",
-        True,
-        20,
-        1400,
-        14000,
-        "Everything in Digital, and the printed magazine mailed to you, 24 issues a year.",
-    ),
+    ("digital", "Digital", False, 10, 800, 8000,
+     "Every article, the full archive, audio narration and the EPUB and PDF editions."),
+    ("digital-print", "Digital + Print", True, 20, 1400, 14000,
+     "Everything in Digital, and the printed magazine mailed to you, 24 issues a year."),
 ]
 
 

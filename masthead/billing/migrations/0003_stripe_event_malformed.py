@@ -4,23 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("billing", "0002_default_plans"),
+        ('billing', '0002_default_plans'),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name="stripeevent",
-            name="status",
-            field=models.CharField(
-                choices=[
-                    ("received", "Received"),
-                    ("processed", "Processed"),
-                    ("failed", "Failed"),
-                    ("malformed", "Malformed"),
-                ],
-                default="received",
-                max_length=10,
-            ),
+            model_name='stripeevent',
+            name='status',
+            field=models.CharField(choices=[('received', 'Received'), ('processed', 'Processed'), ('failed', 'Failed'), ('malformed', 'Malformed')], default='received', max_length=10),
         ),
     ]

@@ -5,34 +5,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("billing", "0003_stripe_event_malformed"),
+        ('billing', '0003_stripe_event_malformed'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="payment",
-            index=models.Index(fields=["paid_at"], name="billing_payment_paid_at"),
+            model_name='payment',
+            index=models.Index(fields=['paid_at'], name='billing_payment_paid_at'),
         ),
         migrations.AddIndex(
-            model_name="payment",
-            index=models.Index(fields=["created_at"], name="billing_payment_created_at"),
+            model_name='payment',
+            index=models.Index(fields=['created_at'], name='billing_payment_created_at'),
         ),
         migrations.AddIndex(
-            model_name="payment",
-            index=models.Index(
-                condition=models.Q(("amount_refunded__gt", 0)),
-                fields=["paid_at"],
-                name="billing_payment_refunded",
-            ),
+            model_name='payment',
+            index=models.Index(condition=models.Q(('amount_refunded__gt', 0)), fields=['paid_at'], name='billing_payment_refunded'),
         ),
         migrations.AddIndex(
-            model_name="subscription",
-            index=models.Index(fields=["first_paid_at"], name="billing_sub_first_paid"),
+            model_name='subscription',
+            index=models.Index(fields=['first_paid_at'], name='billing_sub_first_paid'),
         ),
         migrations.AddIndex(
-            model_name="subscription",
-            index=models.Index(fields=["canceled_at"], name="billing_sub_canceled"),
+            model_name='subscription',
+            index=models.Index(fields=['canceled_at'], name='billing_sub_canceled'),
         ),
     ]

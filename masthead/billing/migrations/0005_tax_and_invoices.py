@@ -7,115 +7,72 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("billing", "0004_insights_indexes"),
+        ('billing', '0004_insights_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="billingsettings",
-            name="prices_include_tax",
-            field=models.BooleanField(
-                default=False,
-                help_text="On: the prices shown are what readers pay, tax included. Off: tax is added at checkout. Applies to prices created on Stripe from now on.",
-                verbose_name="prices include tax",
-            ),
+            model_name='billingsettings',
+            name='prices_include_tax',
+            field=models.BooleanField(default=False, help_text='On: the prices shown are what readers pay, tax included. Off: tax is added at checkout. Applies to prices created on Stripe from now on.', verbose_name='prices include tax'),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="seller_address",
+            model_name='billingsettings',
+            name='seller_address',
             field=models.TextField(blank=True, verbose_name="seller's address"),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="seller_name",
-            field=models.CharField(
-                blank=True,
-                help_text="As it appears on invoices; blank for the magazine's publisher.",
-                max_length=200,
-                verbose_name="seller's legal name",
-            ),
+            model_name='billingsettings',
+            name='seller_name',
+            field=models.CharField(blank=True, help_text="As it appears on invoices; blank for the magazine's publisher.", max_length=200, verbose_name="seller's legal name"),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="seller_tax_id",
-            field=models.CharField(
-                blank=True,
-                help_text="VAT or sales tax number.",
-                max_length=50,
-                verbose_name="seller's tax ID",
-            ),
+            model_name='billingsettings',
+            name='seller_tax_id',
+            field=models.CharField(blank=True, help_text='VAT or sales tax number.', max_length=50, verbose_name="seller's tax ID"),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="tax_enabled",
-            field=models.BooleanField(
-                default=False,
-                help_text="Stripe Tax works out the tax at checkout from the reader's address (the shipping address for print) and collects business tax IDs. Turn it on in Stripe's dashboard too.",
-                verbose_name="collect sales tax and VAT",
-            ),
+            model_name='billingsettings',
+            name='tax_enabled',
+            field=models.BooleanField(default=False, help_text="Stripe Tax works out the tax at checkout from the reader's address (the shipping address for print) and collects business tax IDs. Turn it on in Stripe's dashboard too.", verbose_name='collect sales tax and VAT'),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="test_mode_tax_rate",
-            field=models.DecimalField(
-                decimal_places=2,
-                default=Decimal("20.00"),
-                help_text="The one rate test mode charges, without Stripe, to try the flow.",
-                max_digits=5,
-                verbose_name="test-mode tax rate (%)",
-            ),
+            model_name='billingsettings',
+            name='test_mode_tax_rate',
+            field=models.DecimalField(decimal_places=2, default=Decimal('20.00'), help_text='The one rate test mode charges, without Stripe, to try the flow.', max_digits=5, verbose_name='test-mode tax rate (%)'),
         ),
         migrations.AddField(
-            model_name="payment",
-            name="tax_amount",
+            model_name='payment',
+            name='tax_amount',
             field=models.PositiveIntegerField(default=0),
         ),
         migrations.CreateModel(
-            name="Invoice",
+            name='Invoice',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("number", models.PositiveIntegerField(editable=False, unique=True)),
-                ("issued_at", models.DateTimeField()),
-                ("description", models.CharField(max_length=200)),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                ("total", models.PositiveIntegerField()),
-                ("tax_amount", models.PositiveIntegerField(default=0)),
-                ("prices_include_tax", models.BooleanField(default=False)),
-                ("tax_country", models.CharField(blank=True, max_length=2)),
-                ("seller_name", models.CharField(max_length=200)),
-                ("seller_address", models.TextField(blank=True)),
-                ("seller_tax_id", models.CharField(blank=True, max_length=50)),
-                ("buyer_name", models.CharField(blank=True, max_length=200)),
-                ("buyer_email", models.EmailField(blank=True, max_length=254)),
-                ("buyer_address", models.TextField(blank=True)),
-                ("buyer_tax_id", models.CharField(blank=True, max_length=50)),
-                (
-                    "member",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="billing_invoices",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "payment",
-                    models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="invoice",
-                        to="billing.payment",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField(editable=False, unique=True)),
+                ('issued_at', models.DateTimeField()),
+                ('description', models.CharField(max_length=200)),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('total', models.PositiveIntegerField()),
+                ('tax_amount', models.PositiveIntegerField(default=0)),
+                ('prices_include_tax', models.BooleanField(default=False)),
+                ('tax_country', models.CharField(blank=True, max_length=2)),
+                ('seller_name', models.CharField(max_length=200)),
+                ('seller_address', models.TextField(blank=True)),
+                ('seller_tax_id', models.CharField(blank=True, max_length=50)),
+                ('buyer_name', models.CharField(blank=True, max_length=200)),
+                ('buyer_email', models.EmailField(blank=True, max_length=254)),
+                ('buyer_address', models.TextField(blank=True)),
+                ('buyer_tax_id', models.CharField(blank=True, max_length=50)),
+                ('member', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='billing_invoices', to=settings.AUTH_USER_MODEL)),
+                ('payment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='invoice', to='billing.payment')),
             ],
             options={
-                "ordering": ["-number"],
+                'ordering': ['-number'],
             },
         ),
     ]

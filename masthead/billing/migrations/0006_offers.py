@@ -7,150 +7,77 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("billing", "0005_tax_and_invoices"),
+        ('billing', '0005_tax_and_invoices'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="billingsettings",
-            name="retention_months",
-            field=models.PositiveSmallIntegerField(
-                default=3, verbose_name="retention offer: for how many months"
-            ),
+            model_name='billingsettings',
+            name='retention_months',
+            field=models.PositiveSmallIntegerField(default=3, verbose_name='retention offer: for how many months'),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="retention_percent_off",
-            field=models.PositiveSmallIntegerField(
-                default=50,
-                help_text="Offered to a subscriber about to cancel, accepted in one click. 0 offers nothing.",
-                verbose_name="retention offer: percent off",
-            ),
+            model_name='billingsettings',
+            name='retention_percent_off',
+            field=models.PositiveSmallIntegerField(default=50, help_text='Offered to a subscriber about to cancel, accepted in one click. 0 offers nothing.', verbose_name='retention offer: percent off'),
         ),
         migrations.AddField(
-            model_name="subscription",
-            name="retention_accepted_at",
+            model_name='subscription',
+            name='retention_accepted_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="subscription",
-            name="retention_months",
+            model_name='subscription',
+            name='retention_months',
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="subscription",
-            name="retention_percent_off",
+            model_name='subscription',
+            name='retention_percent_off',
             field=models.PositiveSmallIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name="subscription",
-            name="trial_reminded_at",
+            model_name='subscription',
+            name='trial_reminded_at',
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.CreateModel(
-            name="Offer",
+            name='Offer',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "name",
-                    models.CharField(help_text="For the publisher: Spring sale.", max_length=100),
-                ),
-                (
-                    "code",
-                    models.CharField(
-                        help_text="What readers type, and the landing page's address: /offer/<code>/.",
-                        max_length=40,
-                        unique=True,
-                        validators=[
-                            django.core.validators.RegexValidator(
-                                "^[A-Za-z0-9-]+$",
-                                "Letters, digits and dashes only, as Stripe allows in a code.",
-                            )
-                        ],
-                    ),
-                ),
-                ("headline", models.CharField(blank=True, max_length=200)),
-                ("description", models.TextField(blank=True)),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[
-                            ("percent_off", "Percent off"),
-                            ("amount_off", "Amount off"),
-                            ("trial", "Free trial"),
-                        ],
-                        default="percent_off",
-                        max_length=12,
-                    ),
-                ),
-                ("percent_off", models.PositiveSmallIntegerField(blank=True, null=True)),
-                (
-                    "amount_off",
-                    models.PositiveIntegerField(
-                        blank=True, help_text="In cents, off each invoice: 400 is $4.00.", null=True
-                    ),
-                ),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                (
-                    "duration",
-                    models.CharField(
-                        choices=[("repeating", "For the first months"), ("forever", "Forever")],
-                        default="repeating",
-                        max_length=10,
-                    ),
-                ),
-                ("duration_in_months", models.PositiveSmallIntegerField(blank=True, null=True)),
-                ("trial_days", models.PositiveSmallIntegerField(blank=True, null=True)),
-                (
-                    "trial_end",
-                    models.CharField(
-                        choices=[
-                            ("charge", "Charge the card asked for at checkout"),
-                            ("cancel", "Ask for no card; cancel unless one was added"),
-                        ],
-                        default="charge",
-                        max_length=6,
-                        verbose_name="when the trial ends",
-                    ),
-                ),
-                ("starts_at", models.DateTimeField(blank=True, null=True)),
-                ("ends_at", models.DateTimeField(blank=True, null=True)),
-                ("max_redemptions", models.PositiveIntegerField(blank=True, null=True)),
-                ("active", models.BooleanField(default=True)),
-                ("views", models.PositiveIntegerField(default=0, editable=False)),
-                ("checkouts", models.PositiveIntegerField(default=0, editable=False)),
-                ("redemptions", models.PositiveIntegerField(default=0, editable=False)),
-                ("stripe_coupon_id", models.CharField(blank=True, max_length=100)),
-                ("stripe_promotion_code_id", models.CharField(blank=True, max_length=100)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "prices",
-                    models.ManyToManyField(
-                        help_text="The plans and periods it is good for.",
-                        related_name="offers",
-                        to="billing.price",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(help_text='For the publisher: Spring sale.', max_length=100)),
+                ('code', models.CharField(help_text="What readers type, and the landing page's address: /offer/<code>/.", max_length=40, unique=True, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9-]+$', 'Letters, digits and dashes only, as Stripe allows in a code.')])),
+                ('headline', models.CharField(blank=True, max_length=200)),
+                ('description', models.TextField(blank=True)),
+                ('kind', models.CharField(choices=[('percent_off', 'Percent off'), ('amount_off', 'Amount off'), ('trial', 'Free trial')], default='percent_off', max_length=12)),
+                ('percent_off', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('amount_off', models.PositiveIntegerField(blank=True, help_text='In cents, off each invoice: 400 is $4.00.', null=True)),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('duration', models.CharField(choices=[('repeating', 'For the first months'), ('forever', 'Forever')], default='repeating', max_length=10)),
+                ('duration_in_months', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('trial_days', models.PositiveSmallIntegerField(blank=True, null=True)),
+                ('trial_end', models.CharField(choices=[('charge', 'Charge the card asked for at checkout'), ('cancel', 'Ask for no card; cancel unless one was added')], default='charge', max_length=6, verbose_name='when the trial ends')),
+                ('starts_at', models.DateTimeField(blank=True, null=True)),
+                ('ends_at', models.DateTimeField(blank=True, null=True)),
+                ('max_redemptions', models.PositiveIntegerField(blank=True, null=True)),
+                ('active', models.BooleanField(default=True)),
+                ('views', models.PositiveIntegerField(default=0, editable=False)),
+                ('checkouts', models.PositiveIntegerField(default=0, editable=False)),
+                ('redemptions', models.PositiveIntegerField(default=0, editable=False)),
+                ('stripe_coupon_id', models.CharField(blank=True, max_length=100)),
+                ('stripe_promotion_code_id', models.CharField(blank=True, max_length=100)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('prices', models.ManyToManyField(help_text='The plans and periods it is good for.', related_name='offers', to='billing.price')),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.AddField(
-            model_name="subscription",
-            name="offer",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="subscriptions",
-                to="billing.offer",
-            ),
+            model_name='subscription',
+            name='offer',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='subscriptions', to='billing.offer'),
         ),
     ]

@@ -8,103 +8,56 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("billing", "0006_offers"),
-        ("issues", "0003_issueschedule_issuepublication_issueannouncement_and_more"),
+        ('billing', '0006_offers'),
+        ('issues', '0003_issueschedule_issuepublication_issueannouncement_and_more'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="billingsettings",
-            name="single_issue_currency",
-            field=models.CharField(
-                default="usd", max_length=3, verbose_name="currency of a single issue"
-            ),
+            model_name='billingsettings',
+            name='single_issue_currency',
+            field=models.CharField(default='usd', max_length=3, verbose_name='currency of a single issue'),
         ),
         migrations.AddField(
-            model_name="billingsettings",
-            name="single_issue_price",
-            field=models.PositiveIntegerField(
-                default=0,
-                help_text="What one issue costs on its own, in cents (600 is $6.00): the buyer keeps its articles, editions and audio for good. 0: single issues are not sold.",
-                verbose_name="price of a single issue",
-            ),
+            model_name='billingsettings',
+            name='single_issue_price',
+            field=models.PositiveIntegerField(default=0, help_text='What one issue costs on its own, in cents (600 is $6.00): the buyer keeps its articles, editions and audio for good. 0: single issues are not sold.', verbose_name='price of a single issue'),
         ),
         migrations.CreateModel(
-            name="IssuePurchase",
+            name='IssuePurchase',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("amount", models.PositiveIntegerField()),
-                ("currency", models.CharField(default="usd", max_length=3)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[
-                            ("pending", "Awaiting payment"),
-                            ("paid", "Paid"),
-                            ("refunded", "Refunded"),
-                            ("failed", "Payment failed"),
-                        ],
-                        default="pending",
-                        max_length=10,
-                    ),
-                ),
-                ("stripe_checkout_session_id", models.CharField(blank=True, max_length=300)),
-                ("stripe_payment_intent_id", models.CharField(blank=True, max_length=100)),
-                ("refund_key", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ("stripe_refund_id", models.CharField(blank=True, max_length=100)),
-                ("paid_at", models.DateTimeField(blank=True, null=True)),
-                ("refunded_at", models.DateTimeField(blank=True, null=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "issue",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="purchases",
-                        to="issues.issuepage",
-                    ),
-                ),
-                (
-                    "member",
-                    models.ForeignKey(
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="issue_purchases",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('amount', models.PositiveIntegerField()),
+                ('currency', models.CharField(default='usd', max_length=3)),
+                ('status', models.CharField(choices=[('pending', 'Awaiting payment'), ('paid', 'Paid'), ('refunded', 'Refunded'), ('failed', 'Payment failed')], default='pending', max_length=10)),
+                ('stripe_checkout_session_id', models.CharField(blank=True, max_length=300)),
+                ('stripe_payment_intent_id', models.CharField(blank=True, max_length=100)),
+                ('refund_key', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ('stripe_refund_id', models.CharField(blank=True, max_length=100)),
+                ('paid_at', models.DateTimeField(blank=True, null=True)),
+                ('refunded_at', models.DateTimeField(blank=True, null=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('issue', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='purchases', to='issues.issuepage')),
+                ('member', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='issue_purchases', to=settings.AUTH_USER_MODEL)),
             ],
             options={
-                "ordering": ["-created_at"],
+                'ordering': ['-created_at'],
             },
         ),
         migrations.AddField(
-            model_name="payment",
-            name="issue_purchase",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="payments",
-                to="billing.issuepurchase",
-            ),
+            model_name='payment',
+            name='issue_purchase',
+            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='billing.issuepurchase'),
         ),
         migrations.AddIndex(
-            model_name="issuepurchase",
-            index=models.Index(fields=["member", "status"], name="billing_issue_purchase_member"),
+            model_name='issuepurchase',
+            index=models.Index(fields=['member', 'status'], name='billing_issue_purchase_member'),
         ),
         migrations.AddConstraint(
-            model_name="issuepurchase",
-            constraint=models.UniqueConstraint(
-                condition=models.Q(("stripe_checkout_session_id", ""), _negated=True),
-                fields=("stripe_checkout_session_id",),
-                name="billing_issue_purchase_unique_session",
-            ),
+            model_name='issuepurchase',
+            constraint=models.UniqueConstraint(condition=models.Q(('stripe_checkout_session_id', ''), _negated=True), fields=('stripe_checkout_session_id',), name='billing_issue_purchase_unique_session'),
         ),
     ]

@@ -7,202 +7,75 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("billing", "0007_issue_purchases"),
+        ('billing', '0007_issue_purchases'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name="Organisation",
+            name='Organisation',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("name", models.CharField(max_length=200)),
-                (
-                    "seats",
-                    models.PositiveIntegerField(
-                        default=5, help_text="How many readers may hold a seat at once."
-                    ),
-                ),
-                (
-                    "domains",
-                    models.TextField(
-                        blank=True,
-                        help_text="Email domains whose verified addresses take a seat on sign-in, one per line (example.edu).",
-                    ),
-                ),
-                ("contract_starts", models.DateField(blank=True, null=True)),
-                ("contract_ends", models.DateField(blank=True, null=True)),
-                (
-                    "pays_by_invoice",
-                    models.BooleanField(
-                        default=False,
-                        help_text="Stripe emails an invoice to pay by bank transfer instead of charging a card.",
-                    ),
-                ),
-                ("billing_email", models.EmailField(blank=True, max_length=254)),
-                ("days_until_due", models.PositiveSmallIntegerField(default=30)),
-                (
-                    "access_notice",
-                    models.CharField(
-                        blank=True,
-                        help_text="Shown on pages read through its IP ranges: Access provided by …",
-                        max_length=200,
-                    ),
-                ),
-                ("active", models.BooleanField(default=True)),
-                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
-                (
-                    "manager",
-                    models.ForeignKey(
-                        blank=True,
-                        help_text="Invites and removes readers from their account page.",
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="managed_organisations",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "plan",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
-                        related_name="organisations",
-                        to="billing.plan",
-                    ),
-                ),
-                (
-                    "subscription",
-                    models.OneToOneField(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.SET_NULL,
-                        related_name="organisation",
-                        to="billing.subscription",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('name', models.CharField(max_length=200)),
+                ('seats', models.PositiveIntegerField(default=5, help_text='How many readers may hold a seat at once.')),
+                ('domains', models.TextField(blank=True, help_text='Email domains whose verified addresses take a seat on sign-in, one per line (example.edu).')),
+                ('contract_starts', models.DateField(blank=True, null=True)),
+                ('contract_ends', models.DateField(blank=True, null=True)),
+                ('pays_by_invoice', models.BooleanField(default=False, help_text='Stripe emails an invoice to pay by bank transfer instead of charging a card.')),
+                ('billing_email', models.EmailField(blank=True, max_length=254)),
+                ('days_until_due', models.PositiveSmallIntegerField(default=30)),
+                ('access_notice', models.CharField(blank=True, help_text='Shown on pages read through its IP ranges: Access provided by …', max_length=200)),
+                ('active', models.BooleanField(default=True)),
+                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('manager', models.ForeignKey(blank=True, help_text='Invites and removes readers from their account page.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='managed_organisations', to=settings.AUTH_USER_MODEL)),
+                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='organisations', to='billing.plan')),
+                ('subscription', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='organisation', to='billing.subscription')),
             ],
             options={
-                "ordering": ["name"],
+                'ordering': ['name'],
             },
         ),
         migrations.CreateModel(
-            name="InstitutionalUse",
+            name='InstitutionalUse',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("month", models.DateField(help_text="The first day of the month.")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("article_view", "Article views"), ("download", "Downloads")],
-                        max_length=20,
-                    ),
-                ),
-                ("count", models.PositiveIntegerField(default=0)),
-                (
-                    "organisation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="uses",
-                        to="billing.organisation",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('month', models.DateField(help_text='The first day of the month.')),
+                ('kind', models.CharField(choices=[('article_view', 'Article views'), ('download', 'Downloads')], max_length=20)),
+                ('count', models.PositiveIntegerField(default=0)),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='uses', to='billing.organisation')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("organisation", "month", "kind"), name="billing_use_unique"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'month', 'kind'), name='billing_use_unique')],
             },
         ),
         migrations.CreateModel(
-            name="OrganisationNetwork",
+            name='OrganisationNetwork',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                (
-                    "cidr",
-                    models.CharField(help_text="192.0.2.0/24 or 2001:db8::/32", max_length=50),
-                ),
-                (
-                    "organisation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="networks",
-                        to="billing.organisation",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('cidr', models.CharField(help_text='192.0.2.0/24 or 2001:db8::/32', max_length=50)),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='networks', to='billing.organisation')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("organisation", "cidr"), name="billing_network_unique"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'cidr'), name='billing_network_unique')],
             },
         ),
         migrations.CreateModel(
-            name="OrganisationSeat",
+            name='OrganisationSeat',
             fields=[
-                (
-                    "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
-                ),
-                ("email", models.EmailField(max_length=254)),
-                (
-                    "source",
-                    models.CharField(
-                        choices=[("invite", "Invited"), ("domain", "Email domain")],
-                        default="invite",
-                        max_length=10,
-                    ),
-                ),
-                ("token_hash", models.CharField(blank=True, max_length=64)),
-                ("invited_at", models.DateTimeField(default=django.utils.timezone.now)),
-                ("accepted_at", models.DateTimeField(blank=True, null=True)),
-                ("last_seen_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "member",
-                    models.ForeignKey(
-                        blank=True,
-                        null=True,
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="organisation_seats",
-                        to=settings.AUTH_USER_MODEL,
-                    ),
-                ),
-                (
-                    "organisation",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="seat_holders",
-                        to="billing.organisation",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('email', models.EmailField(max_length=254)),
+                ('source', models.CharField(choices=[('invite', 'Invited'), ('domain', 'Email domain')], default='invite', max_length=10)),
+                ('token_hash', models.CharField(blank=True, max_length=64)),
+                ('invited_at', models.DateTimeField(default=django.utils.timezone.now)),
+                ('accepted_at', models.DateTimeField(blank=True, null=True)),
+                ('last_seen_at', models.DateTimeField(blank=True, null=True)),
+                ('member', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='organisation_seats', to=settings.AUTH_USER_MODEL)),
+                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='seat_holders', to='billing.organisation')),
             ],
             options={
-                "constraints": [
-                    models.UniqueConstraint(
-                        fields=("organisation", "email"), name="billing_seat_unique_email"
-                    )
-                ],
+                'constraints': [models.UniqueConstraint(fields=('organisation', 'email'), name='billing_seat_unique_email')],
             },
         ),
     ]
