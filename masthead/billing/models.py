@@ -532,6 +532,15 @@ class Subscription(models.Model):
             # Insights: subscriptions first paid or cancelled in a period.
             models.Index(fields=["first_paid_at"], name="billing_sub_first_paid"),
             models.Index(fields=["canceled_at"], name="billing_sub_canceled"),
+            # Insights: the newest subscription change (the dashboard cache's
+            # data version) without reading every subscription.
+            models.Index(fields=["updated_at"], name="billing_sub_updated"),
+            # Insights: the few retention offers taken, for MRR after discounts.
+            models.Index(
+                fields=["retention_accepted_at"],
+                condition=Q(retention_accepted_at__isnull=False),
+                name="billing_sub_retention",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -60,6 +60,17 @@ def _month_label(month):
     return month.strftime("%Y-%m")
 
 
+# What a snapshot's figures mean; one kept under another is taken anew (see
+# tasks.take_snapshots) and, until then, not read. 2: MRR after discounts,
+# revenue net of tax.
+SNAPSHOT_VERSION = 2
+
+
+def kept_snapshots():
+    """The daily snapshots kept under SNAPSHOT_VERSION."""
+    return DailySnapshot.objects.filter(figures__version=SNAPSHOT_VERSION)
+
+
 def snapshot_figures(day, segments, now, with_cohorts=False):
     """The figures a daily snapshot keeps for the end of `day`: MRR, paying
     readers (and by plan); on a month's last day that month's MRR movement
@@ -69,6 +80,7 @@ def snapshot_figures(day, segments, now, with_cohorts=False):
     for (_member, currency), value in metrics.member_mrr(segments, moment).items():
         twelfths[currency] += value
     figures = {
+        "version": SNAPSHOT_VERSION,
         "mrr": metrics.mrr(segments, moment),
         # Uncounted to cents, so that the running month can move on from it.
         "mrr_twelfths": dict(sorted(twelfths.items())),
@@ -80,7 +92,7 @@ def snapshot_figures(day, segments, now, with_cohorts=False):
         figures["movement"] = metrics.mrr_movement(segments, start, moment)
         churned, paying, _rate = metrics.churn_rate(segments, start, moment)
         figures["churn"] = [churned, paying]
-        figures["gross"] = [
+        figures["net_paid"] = [
             [plan, currency, gross]
             for (_month, plan, currency), gross in sorted(
                 month_gross([metrics.month_start(day)]).items()
@@ -103,7 +115,7 @@ def month_gross(months):
             paid_at__gte=metrics.local_midnight(month),
             paid_at__lt=metrics.local_midnight(month + relativedelta(months=1)),
         )
-    totals = metrics.payment_totals(Payment.objects.filter(within), "amount")
+    totals = metrics.payment_totals(Payment.objects.filter(within), metrics.net_paid())
     return {key: gross for key, (gross,) in totals.items()}
 
 
@@ -121,11 +133,11 @@ def revenue(period, now):
         and metrics.local_midnight(month + relativedelta(months=1)) <= now
     ]
     kept, kept_at = {}, {}
-    for snapshot in DailySnapshot.objects.filter(
-        day__in=[_last_day(month) for month in whole], figures__has_key="gross"
+    for snapshot in kept_snapshots().filter(
+        day__in=[_last_day(month) for month in whole], figures__has_key="net_paid"
     ):
         month = metrics.month_start(snapshot.day)
-        kept[month] = snapshot.figures["gross"]
+        kept[month] = snapshot.figures["net_paid"]
         kept_at[month] = snapshot.computed_at
     for month in metrics.months_with_changed_gross(kept_at, now):
         del kept[month]
@@ -144,7 +156,8 @@ def revenue(period, now):
             paid_at__lt=metrics.local_midnight(period.end_day + timedelta(days=1)),
         )
         gross.update(
-            (key, cents) for key, (cents,) in metrics.payment_totals(payments, "amount").items()
+            (key, cents)
+            for key, (cents,) in metrics.payment_totals(payments, metrics.net_paid()).items()
         )
     refunded = metrics.payment_totals(
         Payment.objects.filter(
@@ -152,7 +165,7 @@ def revenue(period, now):
             paid_at__lt=metrics.local_midnight(period.end_day + timedelta(days=1)),
             amount_refunded__gt=0,
         ),
-        "amount_refunded",
+        metrics.net_refunded(),
     )
     return metrics.revenue_rows(gross, {key: cents for key, (cents,) in refunded.items()})
 
@@ -195,9 +208,7 @@ def month_figures(period, now, segments=None):
     wanted = set()
     for month, _moment in ends:
         wanted.update((month - timedelta(days=1), _last_day(month)))
-    kept = {
-        snapshot.day: snapshot.figures for snapshot in DailySnapshot.objects.filter(day__in=wanted)
-    }
+    kept = {snapshot.day: snapshot.figures for snapshot in kept_snapshots().filter(day__in=wanted)}
     found = {}
     for month, moment in ends:
         closing = kept.get(_last_day(month))
@@ -227,7 +238,8 @@ def cohort_table(period, now, segments=None):
     segments = segments or Segments()
     since = metrics.month_start(period.start_day)
     snapshot = (
-        DailySnapshot.objects.filter(figures__has_key="cohorts", day__lt=metrics.local_date(now))
+        kept_snapshots()
+        .filter(figures__has_key="cohorts", day__lt=metrics.local_date(now))
         .order_by("-day")
         .first()
     )
@@ -517,13 +529,25 @@ def data_version():
     return ":".join(str(part) for part in parts)
 
 
+def cache_key(period):
+    """The cache key of the dashboard for `period` with the data as it is:
+    the data version (timestamps, with spaces) as a digest, so that the key
+    suits every cache backend (memcached refuses spaces and long keys)."""
+    import hashlib
+
+    version = hashlib.sha256(data_version().encode()).hexdigest()
+    return (
+        f"insights:dashboard:{period.start_day.isoformat()}:{period.end_day.isoformat()}:{version}"
+    )
+
+
 def build_cached(period, now=None):
     """`build`, kept for CACHE_SECONDS while nothing it reads has changed:
     a payment, refund or subscription change shows at once; reading counts
     and the month now running are at most CACHE_SECONDS old."""
     from django.core.cache import cache
 
-    key = f"insights:dashboard:{period.start_day}:{period.end_day}:{data_version()}"
+    key = cache_key(period)
     found = cache.get(key)
     if found is None:
         found = build(period, now)

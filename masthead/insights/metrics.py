@@ -10,8 +10,14 @@ Definitions (after Stripe's and Baremetrics' published ones):
   force then (plan switches split a subscription's history). A subscription
   counts from its first payment (a trial is excluded) until it ends: the end
   of the paid period for a cancellation, the refund for a refund. Amounts
-  stay in their own currency: no conversion. Payments are what Stripe
-  charged, so discounts are in revenue; MRR uses the price.
+  stay in their own currency: no conversion. MRR is after discounts, while
+  they run: an offer's from the first payment for its months (rounded up to
+  whole billing periods, as Stripe bills a repeating coupon; forever: to
+  the end), and a retention offer's from its acceptance for its months
+  (it replaces the offer's meanwhile). A discount's end is a step up in
+  MRR: expansion in the movement.
+- Revenue: payments less tax, less the untaxed part of what was refunded of
+  them (a refund gives tax back in proportion).
 - MRR movement over a period, per member and currency, comparing the start
   and the end: new (nothing before, never paid before), reactivated
   (nothing at the start, paid at some time before), expansion and
@@ -27,6 +33,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
+from itertools import pairwise
 
 from dateutil.relativedelta import relativedelta
 from django.db.models import BooleanField, Count, ExpressionWrapper, Q, Sum
@@ -115,6 +122,79 @@ def _paid_subscriptions():
     return Subscription.objects.paid().filter(first_paid_at__isnull=False, price__isnull=False)
 
 
+@dataclass(frozen=True)
+class Discount:
+    """A cut in a subscription's price from `start` until `end` (None: for
+    ever): `percent_off`, or `amount_off` cents off each invoice."""
+
+    start: datetime
+    end: datetime | None
+    percent_off: int | None = None
+    amount_off: int | None = None
+
+    def covers(self, moment):
+        return self.start <= moment and (self.end is None or moment < self.end)
+
+    def apply(self, amount):
+        # As the invoices are cut (Offer.discounted, the retention offer).
+        if self.percent_off is not None:
+            return amount - round(amount * self.percent_off / 100)
+        return max(0, amount - (self.amount_off or 0))
+
+
+DISCOUNT_FIELDS = (
+    "offer_id",
+    "retention_accepted_at",
+    "retention_percent_off",
+    "retention_months",
+)
+
+
+def _discount_offers():
+    """{offer pk: offer} for the offers that cut a price (not the trials)."""
+    from masthead.billing.models import Offer
+
+    return {
+        offer.pk: offer
+        for offer in Offer.objects.exclude(kind=Offer.Kind.TRIAL).only(
+            "kind", "percent_off", "amount_off", "duration", "duration_in_months"
+        )
+    }
+
+
+def discounts(row, offers, interval):
+    """The discounts of a subscription (`row`: its first_paid_at and
+    DISCOUNT_FIELDS), the later one winning where both run. `interval`: the
+    billing period's ("month" or "year") that the offer's months round up to."""
+    from masthead.billing.models import Offer
+
+    found = []
+    offer = offers.get(row["offer_id"]) if row["offer_id"] else None
+    if offer is not None:
+        end = None
+        if offer.duration == Offer.Duration.REPEATING:
+            period = 12 if interval == "year" else 1
+            months = -(-(offer.duration_in_months or 0) // period) * period
+            end = row["first_paid_at"] + relativedelta(months=months)
+        if offer.kind == Offer.Kind.PERCENT_OFF:
+            found.append(Discount(row["first_paid_at"], end, percent_off=offer.percent_off or 0))
+        else:
+            found.append(Discount(row["first_paid_at"], end, amount_off=offer.amount_off or 0))
+    accepted = row["retention_accepted_at"]
+    if accepted is not None and row["retention_percent_off"] and row["retention_months"]:
+        end = accepted + relativedelta(months=row["retention_months"])
+        found.append(Discount(accepted, end, percent_off=row["retention_percent_off"]))
+    return [discount for discount in found if discount.end is None or discount.start < discount.end]
+
+
+def discounted(amount, found, moment):
+    """`amount` with the discount among `found` in force at `moment`."""
+    for discount in reversed(found):
+        if discount.covers(moment):
+            return discount.apply(amount)
+    return amount
+
+
 def load_segments(only=None):
     """Every paid subscription's runs of recurring revenue; `only` (a Q on
     Subscription) keeps some of them."""
@@ -127,6 +207,7 @@ def load_segments(only=None):
         price["pk"]: price
         for price in Price.objects.values("pk", "amount", "interval", "currency", "plan__name")
     }
+    offers = _discount_offers()
     switched = BillingAuditLog.objects.filter(action="plan_switched", subscription__isnull=False)
     if only is not None:
         switched = switched.filter(subscription__in=subscriptions.values("pk"))
@@ -146,6 +227,7 @@ def load_segments(only=None):
         "canceled_at",
         "current_period_end",
         "cancel_at_period_end",
+        *DISCOUNT_FIELDS,
     ).iterator(chunk_size=5000)
     segments = []
     for row in rows:
@@ -154,29 +236,47 @@ def load_segments(only=None):
         changes = switches.get(row["pk"], ())
         # The price at the first payment: the one the first switch left.
         price_id = (changes[0][1].get("old_price_id") if changes else None) or row["price_id"]
+        first_price = prices.get(price_id)
+        found = ()
+        if (row["offer_id"] or row["retention_accepted_at"]) and first_price is not None:
+            found = discounts(row, offers, first_price["interval"])
         for switched_at, detail in changes:
             if switched_at > start:
-                segments.append(_segment(row, prices.get(price_id), start, switched_at))
+                segments.extend(_segments(row, prices.get(price_id), start, switched_at, found))
                 start = switched_at
             price_id = detail["new_price_id"]
-        segments.append(_segment(row, prices.get(price_id), start, end))
-    return [segment for segment in segments if segment is not None]
+        segments.extend(_segments(row, prices.get(price_id), start, end, found))
+    return segments
 
 
-def _segment(row, price, start, end):
+def _segments(row, price, start, end, found):
+    """The segments of one subscription at one price from `start` to `end`,
+    split where a discount (of `found`) begins or ends."""
     if price is None or (end is not None and end <= start):
-        return None
-    return Segment(
-        subscription_id=row["pk"],
-        member_id=row["member_id"],
-        plan=price["plan__name"],
-        currency=price["currency"],
-        monthly=monthly_amount(price["amount"], price["interval"]),
-        # Members deleted since count one each, by their subscription.
-        member=row["member_id"] or -row["pk"],
-        start=start,
-        end=end,
+        return []
+    edges = sorted(
+        {
+            edge
+            for discount in found
+            for edge in (discount.start, discount.end)
+            if edge is not None and start < edge and (end is None or edge < end)
+        }
     )
+    bounds = [start, *edges, end]
+    return [
+        Segment(
+            subscription_id=row["pk"],
+            member_id=row["member_id"],
+            plan=price["plan__name"],
+            currency=price["currency"],
+            monthly=monthly_amount(discounted(price["amount"], found, begins), price["interval"]),
+            # Members deleted since count one each, by their subscription.
+            member=row["member_id"] or -row["pk"],
+            start=begins,
+            end=ends,
+        )
+        for begins, ends in pairwise(bounds)
+    ]
 
 
 def member_mrr(segments, moment):
@@ -390,16 +490,37 @@ def gifts(start, end):
     }
 
 
+def net_refunded():
+    """What was refunded of a payment less its tax part: a refund gives the
+    tax back in proportion (all of it for a whole refund), rounded half up."""
+    from django.db.models import Case, F, IntegerField, When
+
+    return Case(
+        When(tax_amount=0, then=F("amount_refunded")),
+        default=F("amount_refunded")
+        - (F("amount_refunded") * F("tax_amount") * 2 + F("amount")) / (F("amount") * 2),
+        output_field=IntegerField(),
+    )
+
+
+def net_paid():
+    """A payment less its tax: revenue is the publisher's, tax is owed."""
+    from django.db.models import F
+
+    return F("amount") - F("tax_amount")
+
+
 def revenue_by_month(start_day, end_day):
-    """[(month, plan, currency, gross, refunded, net)]: payments less what was
-    refunded of them, by the month of the payment, the plan (a gift's plan
-    for gift purchases) and the currency, in cents."""
+    """[(month, plan, currency, gross, refunded, net)]: payments less tax and
+    less what was refunded of them (its untaxed part), by the month of the
+    payment, the plan (a gift's plan for gift purchases; SINGLE_ISSUES for
+    issues bought on their own) and the currency, in cents."""
     from masthead.billing.models import Payment
 
     first = local_midnight(month_start(start_day))
     last = local_midnight(end_day + timedelta(days=1))
     totals = payment_totals(
-        Payment.objects.filter(paid_at__gte=first, paid_at__lt=last), "amount", "amount_refunded"
+        Payment.objects.filter(paid_at__gte=first, paid_at__lt=last), net_paid(), net_refunded()
     )
     return revenue_rows(
         {key: gross for key, (gross, _refunded) in totals.items()},
@@ -423,12 +544,13 @@ SINGLE_ISSUES = "Single issues"
 
 
 def payment_totals(payments, *columns):
-    """{(month, plan, currency): [sum of each of `columns`]} over `payments`.
-    The plan is the subscription's plan now, or the gift's; single issues
-    bought on their own count together as SINGLE_ISSUES."""
+    """{(month, plan, currency): [sum of each of `columns`]} over `payments`
+    (`columns`: names or expressions). The plan is the subscription's plan
+    now, or the gift's; single issues bought on their own count together as
+    SINGLE_ISSUES."""
     from django.db.models.functions import TruncMonth
 
-    sums = {f"sum_{column}": Sum(column) for column in columns}
+    sums = {f"sum_{index}": Sum(column) for index, column in enumerate(columns)}
     rows = (
         payments.annotate(
             month=TruncMonth("paid_at", tzinfo=publisher_zone()),
@@ -629,9 +751,10 @@ def month_ends(period, now):
 
 
 def current_mrr(now):
-    """MRR and paying readers at `now`, in two aggregate queries: the same
+    """MRR and paying readers at `now`, in a few aggregate queries: the same
     rule as `load_segments` (first payment to end), at the current price, for
-    the admin's home page, which must not read every subscription."""
+    the admin's home page, which must not read every subscription. The
+    discounts are taken off after, from the few discounted subscriptions."""
     from django.db.models import Case, F, IntegerField, When
 
     running = _running(now)
@@ -641,9 +764,34 @@ def current_mrr(now):
         output_field=IntegerField(),
     )
     totals = running.values("price__currency").annotate(total=Sum(twelfths))
-    mrr_now = {row["price__currency"]: cents(row["total"]) for row in totals}
+    found = Counter({row["price__currency"]: row["total"] for row in totals})
+    for currency, cut in _discounts_at(running, now).items():
+        found[currency] -= cut
+    mrr_now = {currency: cents(value) for currency, value in found.items()}
     paying = running.values("member_id").distinct().count()
     return dict(sorted(mrr_now.items())), paying
+
+
+def _discounts_at(running, now):
+    """{currency: twelfths of a cent} that the discounts in force at `now`
+    take off the recurring amounts of `running` subscriptions."""
+    offers = _discount_offers()
+    cut = Counter()
+    for row in running.filter(
+        Q(offer_id__in=list(offers)) | Q(retention_accepted_at__isnull=False)
+    ).values(
+        "first_paid_at",
+        "price__amount",
+        "price__interval",
+        "price__currency",
+        *DISCOUNT_FIELDS,
+    ):
+        amount, interval = row["price__amount"], row["price__interval"]
+        found = discounts(row, offers, interval)
+        less = amount - discounted(amount, found, now)
+        if less:
+            cut[row["price__currency"]] += monthly_amount(less, interval)
+    return cut
 
 
 def _with_end(subscriptions):
@@ -692,8 +840,9 @@ def paying_by_plan_now(now):
 def changed_segments(start, end):
     """The segments of every member whose recurring revenue may differ
     between the moments `start` and `end`: a subscription of theirs was
-    first paid, ended or switched plans in (start, end]. Every other
-    member's figures are the same at both moments."""
+    first paid, ended, switched plans, or had a discount begin or end in
+    (start, end]. Every other member's figures are the same at both
+    moments."""
     from django.db.models import Q
 
     from masthead.billing.models import BillingAuditLog
@@ -715,9 +864,34 @@ def changed_segments(start, end):
             orphans.append(pk)
         else:
             members.add(member_id)
+    for member_id, pk in _discount_edges(start, end):
+        if member_id is None:
+            orphans.append(pk)
+        else:
+            members.add(member_id)
     if not members and not orphans:
         return []
     return load_segments(Q(member_id__in=sorted(members)) | Q(pk__in=orphans))
+
+
+def _discount_edges(start, end):
+    """(member, subscription) of the discounted subscriptions whose discount
+    began or ended in (start, end]."""
+    offers = _discount_offers()
+    discounted_ones = _paid_subscriptions().filter(
+        Q(offer_id__in=list(offers)) | Q(retention_accepted_at__isnull=False),
+        first_paid_at__lte=end,
+    )
+    found = []
+    for row in discounted_ones.values(
+        "pk", "member_id", "first_paid_at", "price__interval", *DISCOUNT_FIELDS
+    ):
+        for discount in discounts(row, offers, row["price__interval"]):
+            edges = (discount.start, discount.end)
+            if any(edge is not None and start < edge <= end for edge in edges):
+                found.append((row["member_id"], row["pk"]))
+                break
+    return found
 
 
 def month_since(opening, start, now):
@@ -829,10 +1003,13 @@ def cohorts_since(kept, kept_at, now, since=None):
     unfinished = month_start(local_date(kept_at))
     for month_iso, size, last_first, stills in kept:
         month = date.fromisoformat(month_iso)
+        if since is not None and month < since:
+            continue
         last = datetime.fromisoformat(last_first)
-        known_now = [last + relativedelta(months=k) <= now for k in range(1, len(stills) + 1)]
+        # Only the cells unknown then are asked whether they are known now.
         if month >= unfinished or any(
-            still is None and known for still, known in zip(stills, known_now, strict=True)
+            still is None and last + relativedelta(months=k) <= now
+            for k, still in enumerate(stills, start=1)
         ):
             stale.add(month)
             continue

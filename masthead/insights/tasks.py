@@ -21,8 +21,9 @@ def snapshot_yesterday():
 def take_snapshots(now, days_back=7, months_back=MONTHS_KEPT):
     """Keep a snapshot of each of the `days_back` days before today and of
     the last day of each of the `months_back` months before this one that
-    has none; the newest of them also keeps the cohort table. Returns how
-    many were taken."""
+    has none (or one kept under an older dashboard.SNAPSHOT_VERSION); the
+    newest of them also keeps the cohort table. Returns how many were
+    taken."""
     from . import counting, dashboard, metrics
     from .models import DailySnapshot
 
@@ -34,7 +35,7 @@ def take_snapshots(now, days_back=7, months_back=MONTHS_KEPT):
         this_month - relativedelta(months=n - 1) - timedelta(days=1)
         for n in range(1, months_back + 1)
     }
-    kept = set(DailySnapshot.objects.filter(day__in=wanted).values_list("day", flat=True))
+    kept = set(dashboard.kept_snapshots().filter(day__in=wanted).values_list("day", flat=True))
     missing = sorted(wanted - kept)
     if not missing:
         return 0
@@ -44,7 +45,7 @@ def take_snapshots(now, days_back=7, months_back=MONTHS_KEPT):
     segments = metrics.load_segments()
     for day in missing:
         figures = dashboard.snapshot_figures(day, segments, now, with_cohorts=day == missing[-1])
-        DailySnapshot.objects.get_or_create(
+        DailySnapshot.objects.update_or_create(
             day=day, defaults={"figures": figures, "computed_at": computed_at}
         )
     return len(missing)

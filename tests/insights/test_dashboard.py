@@ -159,6 +159,20 @@ def test_a_snapshot_is_taken_once_for_each_day_and_month_end(history):
 
 
 @freeze_time(NOW)
+def test_a_snapshot_kept_under_an_older_version_is_not_read_and_is_taken_anew(history):
+    # Kept before MRR was after discounts and revenue net of tax: wrong now.
+    stale = {"mrr": {"usd": 1}, "paying": 1, "gross": [["Digital", "usd", 1]]}
+    DailySnapshot.objects.create(day=date(2026, 6, 30), figures=stale, computed_at=NOW)
+    period = metrics.Period(date(2026, 6, 1), date(2026, 6, 30))
+    assert dict(dashboard.month_figures(period, NOW))[date(2026, 6, 1)]["mrr"] == {"usd": 4100}
+    assert take_snapshots(NOW, days_back=0, months_back=1) == 1
+    figures = DailySnapshot.objects.get(day=date(2026, 6, 30)).figures
+    assert figures["version"] == dashboard.SNAPSHOT_VERSION
+    assert figures["mrr"] == {"usd": 4100}
+    assert take_snapshots(NOW, days_back=0, months_back=1) == 0
+
+
+@freeze_time(NOW)
 def test_todays_changes_count_live_on_top_of_the_snapshots(figures_from, history):
     from masthead.billing.models import Payment, Subscription
     from tests.insights.history import at
@@ -246,3 +260,24 @@ def test_a_new_payment_shows_at_once_despite_the_cache(history, admin_client):
     after = admin_client.get(url, PERIOD).content.decode()
     assert before != after
     assert "Other (USD)" in after.splitlines()[0]
+
+
+def test_the_cache_key_suits_memcached(history):
+    from django.core.cache.backends.base import memcache_key_warnings
+
+    # The data version holds timestamps, with spaces (an updated_at, a
+    # completed refund).
+    assert " " in dashboard.data_version()
+    key = dashboard.cache_key(metrics.Period(date(2026, 1, 1), date(2026, 7, 15)))
+    assert list(memcache_key_warnings(key)) == []
+    assert key.startswith("insights:dashboard:2026-01-01:2026-07-15:")
+
+
+def test_the_cache_key_changes_with_the_data(history):
+    from masthead.billing.models import Payment
+    from tests.insights.history import at
+
+    period = metrics.Period(date(2026, 1, 1), date(2026, 7, 15))
+    before = dashboard.cache_key(period)
+    Payment.objects.create(amount=2500, currency="usd", paid_at=at(3, 9))
+    assert dashboard.cache_key(period) != before
