@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 SITE = Path(__file__).resolve().parent / "nginx" / "masthead.conf"
+# The institutions' ranges, written by `manage.py institution_ranges`.
+INSTITUTIONS_FILE = "/etc/nginx/masthead-institutions.conf"
 
 LISTEN = "    listen 80;\n    listen [::]:80;\n"
 UPSTREAM = "    server 127.0.0.1:8000 max_fails=3 fail_timeout=10s;\n"
@@ -35,9 +37,11 @@ def render_site(
     cache_dir="/var/cache/nginx/masthead",
     server_name="magazine.example.org",
     shared_seconds=None,
+    institutions_file=INSTITUTIONS_FILE,
 ):
     """The site file with these values; media_root=None drops /media/ (S3)."""
     text = SITE.read_text()
+    text = _replace(text, f"include {INSTITUTIONS_FILE};", f"include {institutions_file};")
     text = _replace(text, LISTEN, f"    listen {listen};\n")
     text = _replace(
         text,
@@ -67,6 +71,12 @@ def standalone_config(site, folder, *, workers="auto"):
     everything (pid, logs, temporary files) in `folder`."""
     folder = Path(folder)
     (folder / "tmp").mkdir(parents=True, exist_ok=True)
+    # A throwaway nginx: no institutions, unless the site names its own list.
+    default_list = f"include {INSTITUTIONS_FILE};"
+    if default_list in site:
+        empty = folder / "masthead-institutions.conf"
+        empty.write_text("")
+        site = site.replace(default_list, f"include {empty};")
     (folder / "site.conf").write_text(site)
     # Started as root, nginx would run its workers as "nobody", who cannot
     # reach a private temporary folder.
@@ -103,6 +113,11 @@ def main():
     parser.add_argument("--media-root", default="/srv/masthead/var/media")
     parser.add_argument("--no-local-media", action="store_true", help="media is on S3")
     parser.add_argument("--cache-dir", default="/var/cache/nginx/masthead")
+    parser.add_argument(
+        "--institutions-file",
+        default=INSTITUTIONS_FILE,
+        help="the list `manage.py institution_ranges --output` writes",
+    )
     args = parser.parse_args()
     sys.stdout.write(
         render_site(
@@ -112,6 +127,7 @@ def main():
             media_root=None if args.no_local_media else args.media_root,
             cache_dir=args.cache_dir,
             server_name=args.server_name,
+            institutions_file=args.institutions_file,
         )
     )
 

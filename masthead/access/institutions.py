@@ -153,6 +153,12 @@ def access_runs(organisation: "Organisation", now: datetime, grace_days: int) ->
 def load_ranges(now: datetime) -> Ranges:
     """The ranges of every organisation whose access runs at `now` (one
     query, and one for the grace days when there are any)."""
+    return Ranges(running_networks(now))
+
+
+def running_networks(now: datetime) -> list[tuple[str, Institution]]:
+    """(CIDR, institution) for every range of the organisations whose access
+    runs at `now`, in the order staff entered them."""
     from masthead.billing.entitlements import grace_days
     from masthead.billing.models import OrganisationNetwork
 
@@ -162,7 +168,7 @@ def load_ranges(now: datetime) -> Ranges:
         .order_by("organisation_id", "pk")
     )
     if not rows:
-        return Ranges([])
+        return []
     grace = grace_days()
     institutions: dict[int, Institution | None] = {}
     networks = []
@@ -181,7 +187,7 @@ def load_ranges(now: datetime) -> Ranges:
         institution = institutions[organisation.pk]
         if institution is not None:
             networks.append((row.cidr, institution))
-    return Ranges(networks)
+    return networks
 
 
 # The request's institution -------------------------------------------------------------

@@ -1,10 +1,12 @@
 """Institutional access by IP range: the client's address, the ranges, whose
 access runs, the decision, and what makes the ranges stale."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -175,6 +177,36 @@ def test_only_organisations_whose_access_runs_now_let_readers_in():
     assert ranges.match("100.64.0.1").provider == "Last day"
     for address in ("198.51.100.1", "203.0.113.1", "10.0.0.1", "172.16.0.1"):
         assert ranges.match(address) is None, address
+
+
+@pytest.mark.django_db
+def test_nginx_is_given_the_ranges_of_running_organisations_only(tmp_path):
+    ensure_plans()
+    today = timezone.localdate()
+    running = make_organisation("Running", ("192.0.2.0/24", "2001:db8::/32"))
+    make_organisation("Ended", ("203.0.113.0/24",), contract_ends=today - timedelta(days=1))
+    out = io.StringIO()
+    call_command("institution_ranges", stdout=out)
+    assert out.getvalue().splitlines() == [
+        f"192.0.2.0/24 1;  # {running.pk}",
+        f"2001:db8::/32 1;  # {running.pk}",
+    ]
+
+    # Written whole, and the reload command run only when the list changed.
+    target, marker = tmp_path / "institutions.conf", tmp_path / "reloaded"
+    command = f"echo x >> {marker}"
+    call_command("institution_ranges", output=str(target), then=command, stdout=io.StringIO())
+    assert target.read_text() == out.getvalue() and marker.read_text() == "x\n"
+    call_command("institution_ranges", output=str(target), then=command, stdout=io.StringIO())
+    assert marker.read_text() == "x\n"
+    running.active = False
+    running.save()
+    call_command("institution_ranges", output=str(target), then=command, stdout=io.StringIO())
+    assert target.read_text() == "" and marker.read_text() == "x\nx\n"
+    with pytest.raises(CommandError, match="failed"):
+        running.active = True
+        running.save()
+        call_command("institution_ranges", output=str(target), then="false", stdout=io.StringIO())
 
 
 @pytest.mark.django_db
