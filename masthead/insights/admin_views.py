@@ -288,10 +288,4 @@ def institutional_usage_csv(request):
             status=400,
             content_type="text/plain",
         )
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
-    writer = csv.writer(response)
-    writer.writerow(institutions.COLUMNS)
-    writer.writerows(institutions.usage_rows(organisation_id, month))
-    response["Content-Disposition"] = 'attachment; filename="institutional-usage.csv"'
-    patch_cache_control(response, private=True, no_store=True)
-    return response
+    return institutions.usage_csv(organisation_id, month)

@@ -2,8 +2,12 @@
 (COUNTER-like: one row per month and organisation, article views and
 downloads), from the counts access keeps (`billing.InstitutionalUse`)."""
 
+import csv
 from collections.abc import Iterator
 from datetime import date
+
+from django.http import HttpResponse
+from django.utils.cache import patch_cache_control
 
 from masthead.billing.models import InstitutionalUse
 
@@ -38,3 +42,14 @@ def usage_rows(organisation_id: int | None = None, month: date | None = None) ->
             row[InstitutionalUse.Kind.ARTICLE_VIEW],
             row[InstitutionalUse.Kind.DOWNLOAD],
         )
+
+
+def usage_csv(organisation_id: int | None = None, month: date | None = None) -> HttpResponse:
+    """The report as a CSV download, for staff and for an organisation's manager."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    writer = csv.writer(response)
+    writer.writerow(COLUMNS)
+    writer.writerows(usage_rows(organisation_id, month))
+    response["Content-Disposition"] = 'attachment; filename="institutional-usage.csv"'
+    patch_cache_control(response, private=True, no_store=True)
+    return response

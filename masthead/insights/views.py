@@ -1,11 +1,14 @@
 """The narration player's progress reports: started, past half, to the end.
 Only a count per article and day is kept; no cookie is read or set."""
 
-from django.http import HttpResponse
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from . import counting
+from masthead.billing.models import Organisation
+
+from . import counting, institutions
 
 MARKS = {
     "started": "narration_started",
@@ -24,3 +27,11 @@ def listening_progress(request, article_id, mark):
     response = HttpResponse(status=204)
     response["Cache-Control"] = "no-store"
     return response
+
+
+@login_required
+def organisation_usage_csv(request, organisation_id):
+    """The monthly usage report of the organisation the reader manages."""
+    if not Organisation.objects.filter(pk=organisation_id, manager=request.user).exists():
+        raise Http404
+    return institutions.usage_csv(organisation_id)

@@ -123,3 +123,24 @@ def test_readers_do_not_get_the_report(counted):
 def test_the_dashboard_links_the_report(staff_client, counted):
     html = staff_client.get(reverse("insights:dashboard")).content.decode()
     assert reverse(URL) in html
+
+
+def test_an_organisations_manager_downloads_its_report_and_no_one_elses(counted):
+    library, university = counted
+    manager = get_user_model().objects.create_user(email="librarian@example.org")
+    library.manager = manager
+    library.save()
+    client = Client()
+    client.force_login(manager)
+    page = client.get(reverse("billing:organisation", args=[library.pk])).content.decode()
+    own = reverse("insights_public:organisation_usage", args=[library.pk])
+    assert own in page
+    response = client.get(own)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    assert rows(response)[1:] == [
+        ["2026-11", "City Library", "4", "2"],
+        ["2026-12", "City Library", "1", "0"],
+    ]
+    other = reverse("insights_public:organisation_usage", args=[university.pk])
+    assert client.get(other).status_code == 404
+    assert Client().get(own).status_code == 302
