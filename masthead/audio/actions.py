@@ -236,8 +236,8 @@ def narrate_revision(page_id, revision_id, force=False, engine=None):
         if job is None:
             return "skipped"
         cache = SegmentCache()
-        for key, samples in synthesise(engine, job.missing):
-            cache.store(key, job.plan.texts[key], samples, engine)
+        for key, samples, words in synthesise(engine, job.missing):
+            cache.store(key, job.plan.texts[key], samples, engine, words)
         finish_narration(job, engine, cache)
         return "ready"
     except Exception as error:
