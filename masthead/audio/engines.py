@@ -105,8 +105,9 @@ class PiperEngine(Engine):
     # Whether the loaded model reports how many samples each phoneme took.
     aligned = False
 
-    def __init__(self, threads=1):
+    def __init__(self, threads=1, alignments=True):
         self.threads = threads
+        self.alignments = alignments
         self._voice = None
         self._lock = threading.Lock()
         try:
@@ -151,7 +152,10 @@ class PiperEngine(Engine):
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
             # Denormals in the decoder's convolutions are slow on x86 and inaudible.
             options.add_session_config_entry("session.set_denormal_as_zero", "1")
-            model, self.aligned = _model_with_alignments(model_path())
+            if self.alignments:
+                model, self.aligned = _model_with_alignments(model_path())
+            else:
+                model = str(model_path())
             session = onnxruntime.InferenceSession(
                 model, sess_options=options, providers=["CPUExecutionProvider"]
             )

@@ -63,9 +63,9 @@ def test_a_link_inside_a_paragraph_counts_its_words_like_the_page():
     [(_, text)] = html_elements(html)
     assert text == "Read the full report on the 2023\u201324 budget."
     spoken, starts = starts_for(text)
-    assert len(starts) == 7
-    assert [spoken[int(s)] for s in starts[:5]] == ["Read", "the", "full", "report", "on"]
-    assert spoken[int(starts[6])] == "budget."
+    assert len(starts) == 8
+    assert [spoken[int(s)] for s in starts[:6]] == ["Read", "the", "full", "report", "on", "the"]
+    assert spoken[int(starts[7])] == "budget."
 
 
 def test_a_paragraph_that_is_not_what_was_said_gets_no_word_timings():
@@ -126,9 +126,11 @@ def player_timings(client, article):
 def test_narration_keeps_word_timings_in_the_audio_timeline(gated):
     narration = Narration.objects.get(article=gated)
     first, second = narration.timings["paragraphs"]
-    assert len(first[3]) == len("The opening costs $200 million, says the report.".split())
+    assert len(first[3]) == len(
+        ["The", "opening", "costs", "$200", "million,", "says", "the", "report."]
+    )
     assert len(second[3]) == 6
-    for index, start, end, steps in (first, second):
+    for _, start, end, steps in (first, second):
         words = [start + sum(steps[: n + 1]) / 100 for n in range(len(steps))]
         assert start < words[0] < start + 0.5 and words[-1] < end
         assert words == sorted(words)
@@ -158,3 +160,33 @@ def test_word_timings_reach_only_those_who_may_hear(client, gated, who, paragrap
     narration = Narration.objects.get(article=gated)
     expected = narration.timings if paragraphs == 2 else narration.teaser_timings
     assert timings == expected["paragraphs"]
+
+
+@pytest.mark.django_db
+def test_a_narrated_article_with_word_timings_weighs_at_most_60_kb(client, site_tree, tone_engine):
+    """About 1,000 words read aloud: the page with its timings, stylesheets and
+    scripts (pictures and fonts apart) stays within the article budget."""
+    from pathlib import Path
+
+    from django.conf import settings
+    from django.contrib.staticfiles import finders
+
+    from tests.audio.articles import make_long_article
+
+    article = make_long_article(SectionPage.objects.get(slug="politics"))
+    assert narrate_revision(article.pk, article.live_revision_id) == "ready"
+    timings = Narration.objects.get(article=article).timings["paragraphs"]
+    assert sum(len(t) == 4 for t in timings) >= 14
+    response = client.get(article.url)
+    total = len(response.content)
+    html = response.content.decode()
+    links = re.findall(r'<link rel="stylesheet" href="([^"]+)"', html)
+    links += re.findall(r'<script[^>]* src="([^"]+)"', html)
+    assert any("audio/player.js" in link for link in links)
+    for address in links:
+        if address.startswith(settings.STATIC_URL):
+            found = finders.find(address.removeprefix(settings.STATIC_URL).split("?")[0])
+            total += Path(found).stat().st_size
+        else:
+            total += len(client.get(address).content)
+    assert total <= 60 * 1024, total
