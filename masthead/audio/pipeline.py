@@ -88,7 +88,12 @@ def plan_article(article, engine, lexicon=None, name=None):
             texts.update(zip(keys, part.sentences, strict=True))
             result.append(
                 PlannedPart(
-                    part.kind, part.paragraph, part.sentences, keys, part.pause_after, part.text
+                    part.kind,
+                    part.paragraph,
+                    part.sentences,
+                    keys,
+                    part.pause_after,
+                    part.shown or part.text,
                 )
             )
         return result

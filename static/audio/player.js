@@ -30,6 +30,7 @@
   var SKIP_SECONDS = 15;
   var RATE_KEY = "masthead-narration:rate";
   var EXCERPT_WORDS = 6;
+  var BREAKING = /^(BR|P|DIV|FOOTER|LI|UL|OL|H[1-6]|BLOCKQUOTE|FIGURE|TABLE|TR|TD)$/;
 
   function store(key, value) {
     try {
@@ -145,6 +146,9 @@
         }
       });
       for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+        // A line break or a block (a quote's attribution) ends a word.
+        var breaks = breaksWords(node, element);
+        if (breaks) { joined = false; }
         var parts = node.data.split(/(\s+)/);
         parts.forEach(function (part) {
           if (!part) { return; }
@@ -152,7 +156,7 @@
           if (!joined) { count++; }
           joined = true;
         });
-        pieces.push([node, parts]);
+        pieces.push([node, parts, breaks]);
         joined = joined && !/\s$/.test(node.data);
       }
       if (count !== steps.length) { element.setAttribute("data-words-off", ""); return null; }
@@ -160,6 +164,7 @@
       joined = false;
       pieces.forEach(function (piece) {
         var fragment = document.createDocumentFragment();
+        if (piece[2]) { joined = false; }
         piece[1].forEach(function (part) {
           if (!part) { return; }
           if (/^\s/.test(part)) { joined = false; fragment.appendChild(document.createTextNode(part)); return; }
@@ -174,6 +179,15 @@
         piece[0].parentNode.replaceChild(fragment, piece[0]);
       });
       return found;
+    }
+
+    function breaksWords(node, element) {
+      for (var prior = node; prior && prior !== element; prior = prior.parentNode) {
+        var before = prior.previousSibling;
+        if (before) { return before.nodeType === 1 && BREAKING.test(before.tagName); }
+        if (prior.parentNode !== element && BREAKING.test(prior.parentNode.tagName)) { return true; }
+      }
+      return false;
     }
 
     function markWord(time) {

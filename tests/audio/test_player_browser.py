@@ -450,6 +450,7 @@ WORDS_BODY = [
         '<p>Officials found $200 million in <a href="/report">the <em>annual</em> report</a>, '
         "said Sec. Blinken.</p>"
     ),
+    ("block_quote", {"text": "We waited.\nLong enough.", "attribution": "A farmer"}),
 ]
 SPOKEN = "document.querySelector('.narration-word.is-spoken')"
 # A word split by markup ("report</a>,") is wrapped in one span per piece.
@@ -551,6 +552,15 @@ def test_the_word_being_read_is_highlighted_and_advances(client, site_tree, tone
         page.evaluate(f"document.querySelector('audio').currentTime = {first[2] + 0.01}")
         page.wait_for_function(f"() => {SPOKEN} && {SPOKEN}.textContent === 'paragraph,'")
         assert page.locator(".narration-word.is-spoken").count() == 1
+
+        # A block quote: its line break and its attribution's dash, as shown.
+        quote = word_starts(timings[2])
+        assert len(quote) == len(["We", "waited.", "Long", "enough.", "—", "A", "farmer"])
+        page.evaluate(f"document.querySelector('audio').currentTime = {quote[2] + 0.01}")
+        page.wait_for_function(f"() => {SPOKEN_TEXT} === 'Long'")
+        page.evaluate(f"document.querySelector('audio').currentTime = {quote[6] + 0.01}")
+        page.wait_for_function(f"() => {SPOKEN_TEXT} === 'farmer'")
+        assert page.locator("blockquote cite .narration-word").count() == 2
 
 
 def test_a_paragraph_whose_words_differ_is_highlighted_whole(client, site_tree, tone_engine):

@@ -190,3 +190,20 @@ def test_a_narrated_article_with_word_timings_weighs_at_most_60_kb(client, site_
         else:
             total += len(client.get(address).content)
     assert total <= 60 * 1024, total
+
+
+@pytest.mark.django_db
+def test_a_block_quote_is_matched_as_the_page_shows_it(site_tree):
+    from masthead.audio.script import body_elements
+
+    article = make_article(
+        image=False,
+        section=SectionPage.objects.get(slug="politics"),
+        body=[("block_quote", {"text": "We waited.\nLong enough.", "attribution": "A farmer"})],
+    )
+    [(kind, text, shown)] = body_elements(article.body)
+    assert (kind, text) == ("quote", "We waited.\nLong enough.\nA farmer.")
+    assert shown == "We waited.\nLong enough.\n\u2014 A farmer"  # block_quote.html
+    spoken = [w for sentence in speakable(text) for w in spoken_words(sentence)]
+    starts = display_word_starts(shown, spoken, list(range(len(spoken))), len(spoken))
+    assert starts == [0, 1, 2, 3, 4, 4, 5]  # the dash starts with "A"
