@@ -31,6 +31,8 @@ class Engine:
     sample_rate = 22050
     # Whether "[[ phonemes ]]" in the text is read as IPA (lexicon entries).
     supports_ipa = False
+    # Whether `synthesize_words` says where words start.
+    word_timings = False
 
     @property
     def identity(self):
@@ -104,6 +106,10 @@ class PiperEngine(Engine):
     supports_ipa = True
     # Whether the loaded model reports how many samples each phoneme took.
     aligned = False
+
+    @property
+    def word_timings(self):
+        return self.aligned
 
     def __init__(self, threads=1, alignments=True):
         self.threads = threads

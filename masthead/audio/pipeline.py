@@ -112,10 +112,18 @@ class SegmentCache:
     def __init__(self, storage=None):
         self.storage = storage or private_storage()
         self.fresh = {}  # key -> samples synthesised in this process
+        # Keys synthesised again over a cached segment, and the parts encoded
+        # since (see `render`).
+        self.replaced: set[str] = set()
+        self.encoded_parts: set[str] = set()
 
-    def missing(self, texts):
-        """{key: text} of the segments not cached yet."""
-        known = set(Segment.objects.filter(key__in=list(texts)).values_list("key", flat=True))
+    def missing(self, texts, with_words=False):
+        """{key: text} of the segments not cached yet (or, `with_words`,
+        cached without word timings)."""
+        known = Segment.objects.filter(key__in=list(texts))
+        if with_words:
+            known = known.filter(words__isnull=False)
+        known = set(known.values_list("key", flat=True))
         return {key: text for key, text in texts.items() if key not in known}
 
     def store(self, key, text, samples, engine, words=None):
@@ -124,7 +132,7 @@ class SegmentCache:
         if self.storage.exists(name):  # left by a run that stopped before its row
             self.storage.delete(name)
         name = self.storage.save(name, ContentFile(pcm.tobytes()))
-        Segment.objects.update_or_create(
+        _, created = Segment.objects.update_or_create(
             key=key,
             defaults={
                 "engine": engine.identity,
@@ -136,6 +144,8 @@ class SegmentCache:
             },
         )
         self.fresh[key] = pcm.astype(np.float32) / 32767.0
+        if not created:
+            self.replaced.add(key)
 
     def load(self, keys):
         """{key: float32 samples} for cached segments."""
@@ -234,13 +244,18 @@ def render(parts, engine, cache, storage=None):
         lead_in = LEAD_IN if number == 0 else 0.0
         key = part_key(part, engine, lead_in)
         name = f"audio/parts/{key[:2]}/{key}.mp3"
-        data = _cached_part(storage, name)
+        # A sentence synthesised again (regenerated, or its file was lost)
+        # need not last as long as before: its part is encoded again, so the
+        # word timings count the samples the MP3 holds.
+        redone = name not in cache.encoded_parts and not cache.replaced.isdisjoint(part.keys)
+        data = None if redone else _cached_part(storage, name)
         if data is None:
             samples = cache.load(part.keys)
             data = encode_part(part, samples, engine.sample_rate, lead_in)
             if storage.exists(name):
                 storage.delete(name)
             storage.save(name, ContentFile(data))
+            cache.encoded_parts.add(name)
             encoded += 1
         length = mastering.duration(data)
         start = round(position, 3)

@@ -17,6 +17,7 @@ class ToneEngine(Engine):
     voice = "test-tone"
     sample_rate = 22050
     supports_ipa = True
+    word_timings = True
     calls = []  # every text synthesised, in this process
 
     def synthesize(self, text):

@@ -139,11 +139,20 @@ def test_narration_keeps_word_timings_in_the_audio_timeline(gated):
 
 
 @pytest.mark.django_db
-def test_segments_made_without_word_timings_leave_paragraph_highlighting(gated):
+def test_segments_made_without_word_timings_until_regenerated(gated, tone_engine):
     Segment.objects.update(words=None)
-    narrate_revision(gated.pk, gated.live_revision_id, force=True)
+    revision = gated.save_revision()
+    revision.publish()
+    tone_engine.clear()
+    assert narrate_revision(gated.pk, revision.pk) == "ready"
+    assert tone_engine == []  # all from the cache: paragraph highlighting only
     narration = Narration.objects.get(article=gated)
     assert [len(p) for p in narration.timings["paragraphs"]] == [3, 3]
+    # The editors' regenerate synthesises them again, with their word timings.
+    assert narrate_revision(gated.pk, revision.pk, force=True) == "ready"
+    assert tone_engine
+    narration = Narration.objects.get(article=gated)
+    assert [len(p) for p in narration.timings["paragraphs"]] == [4, 4]
 
 
 ACCESS = [("anonymous", 1), ("member", 1), ("subscriber", 2)]
