@@ -81,7 +81,8 @@ def regenerate_narration(article, user=None):
     """The editors' button: narrate the live revision again.
 
     Unchanged sentences still come from the cache; what changed in the
-    lexicon or the text is synthesised anew.
+    lexicon or the text is synthesised anew, and so is a sentence cached
+    without word timings when the engine has them.
     """
     narration = request_narration(article, force=True)
     if narration is not None:
@@ -153,7 +154,9 @@ def start_narration(page_id, revision_id, engine, force=False):
     page = revision.as_object()
     name = magazine_name(page)
     plan = plan_article(page, engine, name=name)
-    missing = SegmentCache().missing(plan.texts)
+    # Regenerating also gives sentences cached before word timings were kept
+    # their timings, where the engine has them.
+    missing = SegmentCache().missing(plan.texts, with_words=force and engine.word_timings)
     return Job(narration, revision, page, plan, missing, name)
 
 
@@ -236,8 +239,8 @@ def narrate_revision(page_id, revision_id, force=False, engine=None):
         if job is None:
             return "skipped"
         cache = SegmentCache()
-        for key, samples in synthesise(engine, job.missing):
-            cache.store(key, job.plan.texts[key], samples, engine)
+        for key, samples, words in synthesise(engine, job.missing):
+            cache.store(key, job.plan.texts[key], samples, engine, words)
         finish_narration(job, engine, cache)
         return "ready"
     except Exception as error:

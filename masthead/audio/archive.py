@@ -151,9 +151,9 @@ def narrate_all(articles, workers_count=None, engine_name=None, force=False, pro
                 key = in_flight.pop(future)
                 owners = waiting.pop(key, [])
                 try:
-                    _, samples, rate, cpu = future.result()
+                    _, samples, rate, cpu, words = future.result()
                     engine.sample_rate = rate
-                    cache.store(key, owners[0].plan.texts[key], samples, engine)
+                    cache.store(key, owners[0].plan.texts[key], samples, engine, words)
                 except Exception as error:
                     for job in owners:
                         if job in jobs:

@@ -31,6 +31,8 @@ class Engine:
     sample_rate = 22050
     # Whether "[[ phonemes ]]" in the text is read as IPA (lexicon entries).
     supports_ipa = False
+    # Whether `synthesize_words` says where words start.
+    word_timings = False
 
     @property
     def identity(self):
@@ -47,17 +49,50 @@ class Engine:
     def synthesize(self, text):
         raise NotImplementedError
 
+    def synthesize_words(self, text):
+        """(samples, start in seconds of each spoken word, or None).
+
+        The starts count from the first returned sample, one per word the
+        engine spoke; engines that cannot say where words start give None
+        (the narration then highlights whole paragraphs).
+        """
+        return self.synthesize(text), None
+
 
 def trim_silence(samples, sample_rate, threshold=0.004, keep=0.04):
     """Drop leading and trailing near-silence, keeping `keep` seconds of it.
 
     Engines pad sentences unevenly; the pipeline adds its own pauses.
     """
+    return samples[slice(*_loud_span(samples, sample_rate, threshold, keep))]
+
+
+def _loud_span(samples, sample_rate, threshold=0.004, keep=0.04):
+    """(start, end) of what `trim_silence` keeps."""
     loud = np.flatnonzero(np.abs(samples) > threshold)
     if not len(loud):
-        return samples[:0]
+        return 0, 0
     margin = int(keep * sample_rate)
-    return samples[max(0, loud[0] - margin) : loud[-1] + margin + 1]
+    return max(0, loud[0] - margin), loud[-1] + margin + 1
+
+
+def phoneme_word_starts(alignments, offset=0):
+    """Sample index where each word starts in one Piper chunk.
+
+    Piper's phonemes come from espeak, which separates words with a space;
+    each alignment counts the samples its phoneme takes (the first is the
+    sentence's start marker).
+    """
+    starts, position, at_word = [], offset, True
+    for alignment in alignments:
+        phoneme = alignment.phoneme
+        if phoneme == " ":
+            at_word = True
+        elif phoneme not in ("^", "$", "_") and at_word:
+            starts.append(position)
+            at_word = False
+        position += int(alignment.num_samples)
+    return starts
 
 
 class PiperEngine(Engine):
@@ -69,9 +104,16 @@ class PiperEngine(Engine):
 
     name = "piper"
     supports_ipa = True
+    # Whether the loaded model reports how many samples each phoneme took.
+    aligned = False
 
-    def __init__(self, threads=1):
+    @property
+    def word_timings(self):
+        return self.aligned
+
+    def __init__(self, threads=1, alignments=True):
         self.threads = threads
+        self.alignments = alignments
         self._voice = None
         self._lock = threading.Lock()
         try:
@@ -116,8 +158,12 @@ class PiperEngine(Engine):
             options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
             # Denormals in the decoder's convolutions are slow on x86 and inaudible.
             options.add_session_config_entry("session.set_denormal_as_zero", "1")
+            if self.alignments:
+                model, self.aligned = _model_with_alignments(model_path())
+            else:
+                model = str(model_path())
             session = onnxruntime.InferenceSession(
-                str(model_path()), sess_options=options, providers=["CPUExecutionProvider"]
+                model, sess_options=options, providers=["CPUExecutionProvider"]
             )
             with open(config_path(), encoding="utf-8") as config_file:
                 config = PiperConfig.from_dict(json.load(config_file))
@@ -126,16 +172,49 @@ class PiperEngine(Engine):
             return self._voice
 
     def synthesize(self, text):
+        return self.synthesize_words(text)[0]
+
+    def synthesize_words(self, text):
         from piper.config import SynthesisConfig
 
         voice = self.load()
         # Keep the model's own level: loudness is set for the whole narration.
         config = SynthesisConfig(normalize_audio=False)
-        chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, config)]
+        chunks, starts, length = [], [], 0
+        for chunk in voice.synthesize(text, config, include_alignments=self.aligned):
+            if starts is not None and chunk.phoneme_alignments:
+                starts += phoneme_word_starts(chunk.phoneme_alignments, length)
+            else:
+                starts = None
+            chunks.append(chunk.audio_float_array)
+            length += len(chunk.audio_float_array)
         if not chunks:
-            return np.zeros(0, dtype=np.float32)
+            return np.zeros(0, dtype=np.float32), None
         audio = np.concatenate(chunks).astype(np.float32, copy=False)
-        return trim_silence(audio, self.sample_rate)
+        start, end = _loud_span(audio, self.sample_rate)
+        if starts is not None:
+            starts = [max(0, s - start) / self.sample_rate for s in starts]
+        return audio[start:end], starts
+
+
+def _model_with_alignments(path):
+    """(model for onnxruntime, whether it reports alignments).
+
+    Piper's voices do not expose each phoneme's length; the `onnx` package
+    marks that tensor as an output in memory (the file is left alone). Without
+    `onnx` the voice still speaks, and narrations highlight paragraphs only.
+    """
+    try:
+        import onnx
+        from piper.patch_voice_with_alignment import add_alignment_output
+    except ImportError:
+        return str(path), False
+    model = onnx.load(str(path))
+    try:
+        add_alignment_output(model)
+    except ValueError:  # the file was patched already, or has no such tensor
+        return str(path), len(model.graph.output) > 1
+    return model.SerializeToString(), True
 
 
 class EspeakEngine(Engine):

@@ -91,6 +91,9 @@ class Segment(models.Model):
     sample_rate = models.PositiveIntegerField()
     samples = models.PositiveIntegerField()
     file = models.CharField(max_length=255, help_text="16-bit PCM in private storage.")
+    # Milliseconds from the first sample to each spoken word; null when the
+    # engine gave none (or the segment was made before they were kept).
+    words = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(auto_now=True)
 

@@ -12,6 +12,9 @@
    segments and pauses, so after an edit only the changed paragraph is
    mastered and encoded again; the narration is the parts' frames joined.
    Part boundaries, counted in MP3 frames, are the paragraph timings.
+4. Where the engine said when each word starts (Piper's alignments, kept
+   with each segment), a body paragraph's timing also carries when each of
+   its displayed words is spoken (see words.py).
 """
 
 import hashlib
@@ -27,9 +30,13 @@ from . import mastering
 from .lexicon import Lexicon
 from .models import Segment
 from .script import LEAD_IN, SENTENCE_PAUSE, article_parts
+from .words import compact, display_word_starts, sentence_word_starts, spoken_words
 
 # Bump to re-master every cached part (the segment cache is kept).
 MASTERING_VERSION = "3"
+# Each part is encoded on its own, and a player hears LAME's encoder delay
+# (576 samples) and the decoder's (529) before its first sample.
+CODEC_DELAY_SAMPLES = 576 + 529
 
 
 def private_storage():
@@ -52,6 +59,7 @@ class PlannedPart:
     sentences: list
     keys: list
     pause_after: float
+    text: str = ""
 
 
 @dataclass
@@ -79,7 +87,14 @@ def plan_article(article, engine, lexicon=None, name=None):
             keys = [Segment.key_for(sentence, engine.identity) for sentence in part.sentences]
             texts.update(zip(keys, part.sentences, strict=True))
             result.append(
-                PlannedPart(part.kind, part.paragraph, part.sentences, keys, part.pause_after)
+                PlannedPart(
+                    part.kind,
+                    part.paragraph,
+                    part.sentences,
+                    keys,
+                    part.pause_after,
+                    part.shown or part.text,
+                )
             )
         return result
 
@@ -97,19 +112,27 @@ class SegmentCache:
     def __init__(self, storage=None):
         self.storage = storage or private_storage()
         self.fresh = {}  # key -> samples synthesised in this process
+        # Keys synthesised again over a cached segment, and the parts encoded
+        # since (see `render`).
+        self.replaced: set[str] = set()
+        self.encoded_parts: set[str] = set()
 
-    def missing(self, texts):
-        """{key: text} of the segments not cached yet."""
-        known = set(Segment.objects.filter(key__in=list(texts)).values_list("key", flat=True))
+    def missing(self, texts, with_words=False):
+        """{key: text} of the segments not cached yet (or, `with_words`,
+        cached without word timings)."""
+        known = Segment.objects.filter(key__in=list(texts))
+        if with_words:
+            known = known.filter(words__isnull=False)
+        known = set(known.values_list("key", flat=True))
         return {key: text for key, text in texts.items() if key not in known}
 
-    def store(self, key, text, samples, engine):
+    def store(self, key, text, samples, engine, words=None):
         pcm = np.clip(np.asarray(samples) * 32767.0, -32768, 32767).astype("<i2")
         name = f"audio/segments/{key[:2]}/{key}.pcm"
         if self.storage.exists(name):  # left by a run that stopped before its row
             self.storage.delete(name)
         name = self.storage.save(name, ContentFile(pcm.tobytes()))
-        Segment.objects.update_or_create(
+        _, created = Segment.objects.update_or_create(
             key=key,
             defaults={
                 "engine": engine.identity,
@@ -117,9 +140,12 @@ class SegmentCache:
                 "sample_rate": engine.sample_rate,
                 "samples": len(pcm),
                 "file": name,
+                "words": None if words is None else [round(s * 1000) for s in words],
             },
         )
         self.fresh[key] = pcm.astype(np.float32) / 32767.0
+        if not created:
+            self.replaced.add(key)
 
     def load(self, keys):
         """{key: float32 samples} for cached segments."""
@@ -152,9 +178,10 @@ class SegmentCache:
 
 
 def synthesise(engine, texts):
-    """(key, samples) for each {key: text}, one after the other."""
+    """(key, samples, word starts or None) for each {key: text}, one after the other."""
     for key, text in texts.items():
-        yield key, engine.synthesize(text)
+        samples, words = engine.synthesize_words(text)
+        yield key, samples, words
 
 
 # --- Rendering -----------------------------------------------------------
@@ -167,13 +194,18 @@ class Rendered:
     # [[kind, paragraph, start, end]] in seconds
     parts: list
     parts_encoded: int = 0
+    # {paragraph: [centiseconds from the paragraph's start to its first
+    # displayed word, then from each word to the next]}
+    words: dict = field(default_factory=dict)
 
     @property
     def timings(self):
-        return {
-            "parts": self.parts,
-            "paragraphs": [[p, s, e] for _, p, s, e in self.parts if p is not None],
-        }
+        paragraphs = []
+        for _, paragraph, start, end in self.parts:
+            if paragraph is not None:
+                words = self.words.get(paragraph)
+                paragraphs.append([paragraph, start, end] + ([words] if words else []))
+        return {"parts": self.parts, "paragraphs": paragraphs}
 
 
 def part_key(part, engine, lead_in):
@@ -206,26 +238,71 @@ def encode_part(part, samples_by_key, rate, lead_in=0.0):
 def render(parts, engine, cache, storage=None):
     """Join the parts' cached or fresh encodings into one MP3 stream."""
     storage = storage or private_storage()
-    chunks, timeline, position, encoded = [], [], 0.0, 0
+    chunks, timeline, position, encoded, words = [], [], 0.0, 0, {}
+    segments = _segment_words([p for p in parts if p.paragraph is not None])
     for number, part in enumerate(parts):
         lead_in = LEAD_IN if number == 0 else 0.0
         key = part_key(part, engine, lead_in)
         name = f"audio/parts/{key[:2]}/{key}.mp3"
-        data = _cached_part(storage, name)
+        # A sentence synthesised again (regenerated, or its file was lost)
+        # need not last as long as before: its part is encoded again, so the
+        # word timings count the samples the MP3 holds.
+        redone = name not in cache.encoded_parts and not cache.replaced.isdisjoint(part.keys)
+        data = None if redone else _cached_part(storage, name)
         if data is None:
             samples = cache.load(part.keys)
             data = encode_part(part, samples, engine.sample_rate, lead_in)
             if storage.exists(name):
                 storage.delete(name)
             storage.save(name, ContentFile(data))
+            cache.encoded_parts.add(name)
             encoded += 1
         length = mastering.duration(data)
-        timeline.append(
-            [part.kind, part.paragraph, round(position, 3), round(position + length, 3)]
-        )
+        start = round(position, 3)
+        timeline.append([part.kind, part.paragraph, start, round(position + length, 3)])
+        if part.paragraph is not None:
+            starts = part_word_starts(part, segments, lead_in)
+            if starts is not None:
+                words[part.paragraph] = compact([start + s for s in starts], start)
         position += length
         chunks.append(data)
-    return Rendered(b"".join(chunks), position, timeline, encoded)
+    return Rendered(b"".join(chunks), position, timeline, encoded, words)
+
+
+def _segment_words(parts):
+    """{key: (sample rate, samples, word starts in ms or None)} of the parts' segments."""
+    keys = {key for part in parts for key in part.keys}
+    return {
+        key: (rate, samples, words)
+        for key, rate, samples, words in Segment.objects.filter(key__in=keys).values_list(
+            "key", "sample_rate", "samples", "words"
+        )
+    }
+
+
+def part_word_starts(part, segments, lead_in=0.0):
+    """Seconds from a part's start to each of its displayed words, or None
+    when a sentence has no word timings (synthesised before they were kept,
+    or by an engine without them) or the words cannot be matched."""
+    spoken, times, rate = [], [], None
+    position = lead_in
+    for number, (sentence, key) in enumerate(zip(part.sentences, part.keys, strict=True)):
+        if key not in segments or segments[key][2] is None:
+            return None
+        rate, samples, word_ms = segments[key]
+        if number:
+            position += len(_silence(SENTENCE_PAUSE, rate)) / rate
+        starts = sentence_word_starts(sentence, [ms / 1000 for ms in word_ms])
+        if starts is None:
+            return None
+        spoken += spoken_words(sentence)
+        times += [position + s for s in starts]
+        position += samples / rate
+    if rate is None:
+        return None
+    delay = CODEC_DELAY_SAMPLES / rate
+    starts = display_word_starts(part.text, spoken, times, position)
+    return None if starts is None else [delay + s for s in starts]
 
 
 def _cached_part(storage, name):

@@ -46,6 +46,9 @@ class Part:
     paragraph: int | None
     text: str
     sentences: list[str] = field(default_factory=list)
+    # The text as the page shows it, where that differs (a block quote's
+    # attribution follows a dash there): its words are the ones highlighted.
+    shown: str = ""
 
     @property
     def pause_after(self):
@@ -126,7 +129,8 @@ def _squash(text):
 
 
 def body_elements(blocks):
-    """[(kind, text)] for the body's readable elements, in page order."""
+    """[(kind, text, shown)] for the body's readable elements, in page order;
+    `shown` is the text as the page has it, when that differs."""
     elements = []
     for block in blocks:
         kind = block.block_type
@@ -135,19 +139,26 @@ def body_elements(blocks):
         if kind == "paragraph":
             for tag, text in html_elements(block.value.source):
                 if tag.startswith("h"):
-                    elements.append(("heading", text))
+                    elements.append(("heading", text, ""))
                 elif tag == "blockquote":
-                    elements.append(("quote", text))
+                    elements.append(("quote", text, ""))
                 else:
-                    elements.append(("paragraph", text))
+                    elements.append(("paragraph", text, ""))
         elif kind == "heading":
             if str(block.value).strip():
-                elements.append(("heading", str(block.value).strip()))
+                elements.append(("heading", str(block.value).strip(), ""))
         elif kind == "block_quote":
             text = block.value["text"].strip()
             attribution = (block.value.get("attribution") or "").strip()
             if text:
-                elements.append(("quote", text + (f"\n{attribution}." if attribution else "")))
+                # templates/newsroom/blocks/block_quote.html
+                elements.append(
+                    (
+                        "quote",
+                        text + (f"\n{attribution}." if attribution else ""),
+                        text + (f"\n\u2014 {attribution}" if attribution else ""),
+                    )
+                )
     return elements
 
 
@@ -193,8 +204,8 @@ def article_parts(article, magazine_name, teaser=False, rewrite=None):
     credit = byline(article_authors(article))
     if credit:
         parts.append(Part("byline", None, credit))
-    for position, (kind, text) in enumerate(body_elements(blocks)):
-        parts.append(Part(kind, position, text))
+    for position, (kind, text, shown) in enumerate(body_elements(blocks)):
+        parts.append(Part(kind, position, text, shown=shown))
     parts.append(
         Part(
             "closing",

@@ -24,7 +24,7 @@ def start(engine_name, threads=1):
 
 
 def synthesise(key, text):
-    """(key, float32 samples, sample rate, seconds of compute)."""
+    """(key, float32 samples, sample rate, seconds of compute, word starts or None)."""
     started = time.process_time()
-    samples = _engine.synthesize(text)
-    return key, samples, _engine.sample_rate, time.process_time() - started
+    samples, words = _engine.synthesize_words(text)
+    return key, samples, _engine.sample_rate, time.process_time() - started, words

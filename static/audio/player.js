@@ -7,8 +7,13 @@
  * enhancement of templates/audio/includes/player.html, whose native
  * <audio controls> is what readers without JavaScript use.
  *
- * Highlighting is by paragraph: the narration stores where each paragraph
- * starts and ends, not where each word does.
+ * Highlighting is by paragraph and, where the narration knows when each
+ * word is spoken, by word: a timing [n, start, end, steps] carries steps,
+ * centiseconds from the paragraph's start to its first displayed word and
+ * then from each word to the next (masthead/audio/words.py). Only the
+ * paragraph being read has its words wrapped, text node by text node, so
+ * links and inline markup stay as they are; if the page shows a different
+ * number of words than the steps, that paragraph is highlighted whole.
  *
  * Paragraph numbering must match the narration (masthead/audio/script.py):
  * inside the article body, in document order, every p, li, h1-h6 and
@@ -25,6 +30,7 @@
   var SKIP_SECONDS = 15;
   var RATE_KEY = "masthead-narration:rate";
   var EXCERPT_WORDS = 6;
+  var BREAKING = /^(BR|P|DIV|FOOTER|LI|UL|OL|H[1-6]|BLOCKQUOTE|FIGURE|TABLE|TR|TD)$/;
 
   function store(key, value) {
     try {
@@ -89,6 +95,9 @@
       player.getAttribute("data-kind");
     var paragraphs = numberParagraphs(findBody(player));
     var current = null;
+    var words = null; // the current paragraph's [{start, spans}], or null
+    var word = -1;
+    var frame = null;
     var pendingSeek = null;
     var lastSaved = 0;
     var listening = false;
@@ -124,12 +133,88 @@
       return box.bottom > 0 && box.top < bottom;
     }
 
-    function highlight(time) {
-      var index = null;
-      for (var i = 0; i < timings.length; i++) {
-        if (time >= timings[i][1] && time < timings[i][2]) { index = timings[i][0]; break; }
+    // The words of one paragraph, its own text only (not a nested list's
+    // items, not the listen-from-here button), each wrapped in spans.
+    function wrapWords(element, timing) {
+      var steps = timing[3];
+      if (!steps || element.hasAttribute("data-words-off")) { return null; }
+      var pieces = [], count = 0, joined = false;
+      var walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT, {
+        acceptNode: function (node) {
+          var owner = node.parentElement.closest("[data-paragraph], .narration-from");
+          return owner === element ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_REJECT;
+        }
+      });
+      for (var node = walker.nextNode(); node; node = walker.nextNode()) {
+        // A line break or a block (a quote's attribution) ends a word.
+        var breaks = breaksWords(node, element);
+        if (breaks) { joined = false; }
+        var parts = node.data.split(/(\s+)/);
+        parts.forEach(function (part) {
+          if (!part) { return; }
+          if (/^\s/.test(part)) { joined = false; return; }
+          if (!joined) { count++; }
+          joined = true;
+        });
+        pieces.push([node, parts, breaks]);
+        joined = joined && !/\s$/.test(node.data);
       }
-      if (index === current) { return; }
+      if (count !== steps.length) { element.setAttribute("data-words-off", ""); return null; }
+      var found = [], at = timing[1] * 100, index = -1;
+      joined = false;
+      pieces.forEach(function (piece) {
+        var fragment = document.createDocumentFragment();
+        if (piece[2]) { joined = false; }
+        piece[1].forEach(function (part) {
+          if (!part) { return; }
+          if (/^\s/.test(part)) { joined = false; fragment.appendChild(document.createTextNode(part)); return; }
+          if (!joined) { index++; at += steps[index]; found.push({ start: at / 100, spans: [] }); }
+          joined = true;
+          var span = document.createElement("span");
+          span.className = "narration-word";
+          span.textContent = part;
+          found[index].spans.push(span);
+          fragment.appendChild(span);
+        });
+        piece[0].parentNode.replaceChild(fragment, piece[0]);
+      });
+      return found;
+    }
+
+    function breaksWords(node, element) {
+      for (var prior = node; prior && prior !== element; prior = prior.parentNode) {
+        var before = prior.previousSibling;
+        if (before) { return before.nodeType === 1 && BREAKING.test(before.tagName); }
+        if (prior.parentNode !== element && BREAKING.test(prior.parentNode.tagName)) { return true; }
+      }
+      return false;
+    }
+
+    function markWord(time) {
+      if (!words) { return; }
+      var index = -1;
+      for (var i = 0; i < words.length && words[i].start <= time; i++) { index = i; }
+      if (index === word) { return; }
+      if (word >= 0) { words[word].spans.forEach(function (s) { s.classList.remove("is-spoken"); }); }
+      word = index;
+      if (word >= 0) { words[word].spans.forEach(function (s) { s.classList.add("is-spoken"); }); }
+    }
+
+    // timeupdate comes a few times a second; words go faster than that.
+    function follow() {
+      markWord(audio.currentTime);
+      frame = audio.paused ? null : window.requestAnimationFrame(follow);
+    }
+
+    function highlight(time) {
+      var index = null, timing = null;
+      for (var i = 0; i < timings.length; i++) {
+        if (time >= timings[i][1] && time < timings[i][2]) { index = timings[i][0]; timing = timings[i]; break; }
+      }
+      if (index === current) { markWord(time); return; }
+      markWord(-1);
+      words = null;
+      word = -1;
       var previous = paragraph(current);
       // Follow the narration down the page only while the reader is
       // following it too: someone who has scrolled elsewhere stays there.
@@ -139,6 +224,9 @@
       var next = paragraph(index);
       if (!next) { return; }
       next.classList.add("narration-reading");
+      if (!next.narrationWords && timing) { next.narrationWords = wrapWords(next, timing); }
+      words = next.narrationWords || null;
+      markWord(time);
       if (audio.paused || !following || inView(next)) { return; }
       next.scrollIntoView({ block: "center", behavior: reducedMotion ? "auto" : "smooth" });
     }
@@ -210,6 +298,7 @@
       listening = true;
       dock();
       highlight(audio.currentTime);
+      if (frame === null) { frame = window.requestAnimationFrame(follow); }
       report("started");
     });
     audio.addEventListener("pause", function () {
@@ -224,6 +313,8 @@
       store(positionKey, null);
       var last = paragraph(current);
       if (last) { last.classList.remove("narration-reading"); }
+      markWord(-1);
+      words = null;
       current = null;
     });
     audio.addEventListener("timeupdate", function () {

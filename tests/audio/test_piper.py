@@ -106,8 +106,21 @@ def test_piper_narration_of_a_short_article(site_tree, piper):
         assert after[2] == pytest.approx(before[3], abs=0.002) and after[3] > after[2]
     assert [p[0] for p in narration.timings["paragraphs"]] == [0, 1, 2]
     # Each paragraph lasts about as long as its words take to say.
-    lengths = [end - start for _, start, end in narration.timings["paragraphs"]]
+    lengths = [end - start for _, start, end, *_ in narration.timings["paragraphs"]]
     assert lengths[0] > lengths[1] > 2 and lengths[2] > 2
+    # And each displayed word has its start, from the voice's alignments.
+    shown = [
+        len(text.split())
+        for text in (
+            "Sec. Blinken arrived in St. Louis on Dec. 28, 2023, with $200 million in new aid. "
+            "The talks, the first since the 1990s, lasted until 9:30 p.m.",
+            "Dr. Peña, who holds a Ph.D., said the plan for 2023–24 was a start.",
+            "NATO and the EU will meet again in March. Nobody expects a deal.",
+        )
+    ]
+    for (_, start, end, steps), count in zip(narration.timings["paragraphs"], shown, strict=True):
+        assert len(steps) == count
+        assert start + sum(steps) / 100 < end
 
     rate, decoded = decode_in_chromium(data)
     assert rate == 22050
@@ -119,6 +132,25 @@ def test_piper_narration_of_a_short_article(site_tree, piper):
     # The teaser narration exists too (all of this short article is free).
     teaser = storages["private"].open(narration.teaser_file).read()
     assert mastering.duration(teaser) == pytest.approx(narration.teaser_duration, abs=0.01)
+
+
+def test_piper_says_when_each_word_starts(piper):
+    samples, starts = piper.synthesize_words("Nobody expects a deal, said Win.")
+    assert len(starts) == 6
+    assert starts == sorted(starts) and len(set(starts)) == 6
+    # The first word starts as the trimmed audio does; the last well before its end.
+    assert 0 <= starts[0] < 0.1
+    assert starts[-1] < len(samples) / piper.sample_rate - 0.1
+    # Each word starts where the voice is quiet or just rising, not mid-vowel:
+    # the first 10 ms after a start are quieter than the loudest 10 ms.
+    window = int(0.01 * piper.sample_rate)
+    loudest = max(
+        np.abs(samples[i : i + window]).mean() for i in range(0, len(samples) - window, window)
+    )
+    quiet_starts = sum(
+        np.abs(samples[int(s * piper.sample_rate) :][:window]).mean() < loudest / 2 for s in starts
+    )
+    assert quiet_starts >= 4
 
 
 def test_piper_reads_lexicon_ipa(piper):

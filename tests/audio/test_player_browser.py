@@ -440,3 +440,152 @@ def test_podcast_page_without_javascript_is_a_field_to_select(client, subscriber
         )
         assert hrefs[0] == "pcast://" + feed_url.removeprefix("http://")
         assert len(hrefs) == 4
+
+
+# --- Word by word ------------------------------------------------------------
+
+WORDS_BODY = [
+    paragraph("<p>The first paragraph, read first.</p>"),
+    paragraph(
+        '<p>Officials found $200 million in <a href="/report">the <em>annual</em> report</a>, '
+        "said Sec. Blinken.</p>"
+    ),
+    ("block_quote", {"text": "We waited.\nLong enough.", "attribution": "A farmer"}),
+]
+SPOKEN = "document.querySelector('.narration-word.is-spoken')"
+# A word split by markup ("report</a>,") is wrapped in one span per piece.
+SPOKEN_TEXT = (
+    "Array.from(document.querySelectorAll('.narration-word.is-spoken'))"
+    ".map(s => s.textContent).join('')"
+)
+
+
+def word_starts(timing):
+    _, start, _, steps = timing
+    starts, at = [], start
+    for step in steps:
+        at += step / 100
+        starts.append(at)
+    return starts
+
+
+def test_the_word_being_read_is_highlighted_and_advances(client, site_tree, tone_engine):
+    article = make_article(
+        image=False,
+        section=SectionPage.objects.get(slug="politics"),
+        title="Words",
+        body=WORDS_BODY,
+    )
+    narrate_revision(article.pk, article.live_revision_id)
+    timings = Narration.objects.get(article=article).timings["paragraphs"]
+    shown = [
+        "Officials",
+        "found",
+        "$200",
+        "million",
+        "in",
+        "the",
+        "annual",
+        "report,",
+        "said",
+        "Sec.",
+        "Blinken.",
+    ]
+    assert len(timings[1][3]) == len(shown)
+    starts = word_starts(timings[1])
+    responses = fetched(client, [article.url, reverse("audio:full", args=[article.pk])])
+
+    with browser_page(responses) as page:
+        page.goto(article.url)
+        page.wait_for_function(
+            "() => document.querySelector('[data-narration-player][data-ready]')"
+        )
+        # Nothing is wrapped before the narration reaches a paragraph.
+        assert page.locator(".narration-word").count() == 0
+
+        # Listen from the second paragraph (it has a link in the middle).
+        page.focus("[data-paragraph='1'] .narration-from")
+        page.keyboard.press("Enter")
+        page.wait_for_function("() => !document.querySelector('audio').paused")
+        page.evaluate("document.querySelector('audio').pause()")
+        page.wait_for_function("() => document.querySelector('audio').paused")
+        # Only the paragraph being read has its words wrapped.
+        assert page.locator("[data-paragraph='0'] .narration-word").count() == 0
+        wrapped = page.eval_on_selector_all(
+            "[data-paragraph='1'] .narration-word", "spans => spans.map(s => s.textContent)"
+        )
+        assert wrapped == shown[:7] + ["report", ","] + shown[8:]
+
+        # Moving the narration along moves the highlight, one word at a time.
+        seen = []
+        for index in range(len(shown)):
+            later = starts[index + 1] if index + 1 < len(starts) else timings[1][2]
+            if later - starts[index] < 0.02:
+                continue  # a word said with the next one
+            at = (starts[index] + later) / 2
+            page.evaluate(f"document.querySelector('audio').currentTime = {at}")
+            page.wait_for_function(f"() => {SPOKEN_TEXT} === {shown[index]!r}")
+            seen.append(index)
+        assert len(seen) >= len(shown) - 2 and seen == sorted(seen)
+
+        # The link and its emphasis are still there, around their words.
+        link = page.locator("[data-paragraph='1'] a[href='/report']")
+        assert link.inner_text() == "the annual report"
+        assert link.locator("em .narration-word").inner_text() == "annual"
+        assert page.evaluate(
+            "document.querySelector('[data-paragraph=\"1\"]').textContent.trim()"
+        ) == " ".join(shown)
+
+        # No word is announced on its own: no live region in the text.
+        assert page.locator("[data-paragraph] [aria-live]").count() == 0
+        # The spoken word stands out from its paragraph's highlight.
+        colours = page.evaluate(
+            f"[getComputedStyle({SPOKEN}).backgroundColor,"
+            " getComputedStyle(document.querySelector('.narration-reading')).backgroundColor]"
+        )
+        assert colours[0] != colours[1]
+
+        # Into the first paragraph: its words are wrapped, the second's stay.
+        page.evaluate(f"document.querySelector('audio').currentTime = {timings[0][1] + 0.01}")
+        page.wait_for_selector("[data-paragraph='0'].narration-reading")
+        first = word_starts(timings[0])
+        page.evaluate(f"document.querySelector('audio').currentTime = {first[2] + 0.01}")
+        page.wait_for_function(f"() => {SPOKEN} && {SPOKEN}.textContent === 'paragraph,'")
+        assert page.locator(".narration-word.is-spoken").count() == 1
+
+        # A block quote: its line break and its attribution's dash, as shown.
+        quote = word_starts(timings[2])
+        assert len(quote) == len(["We", "waited.", "Long", "enough.", "—", "A", "farmer"])
+        page.evaluate(f"document.querySelector('audio').currentTime = {quote[2] + 0.01}")
+        page.wait_for_function(f"() => {SPOKEN_TEXT} === 'Long'")
+        page.evaluate(f"document.querySelector('audio').currentTime = {quote[6] + 0.01}")
+        page.wait_for_function(f"() => {SPOKEN_TEXT} === 'farmer'")
+        assert page.locator("blockquote cite .narration-word").count() == 2
+
+
+def test_a_paragraph_whose_words_differ_is_highlighted_whole(client, site_tree, tone_engine):
+    article = make_article(
+        image=False,
+        section=SectionPage.objects.get(slug="politics"),
+        title="Words",
+        body=WORDS_BODY,
+    )
+    narrate_revision(article.pk, article.live_revision_id)
+    narration = Narration.objects.get(article=article)
+    # As if the page had been edited since: one word more than the timings.
+    narration.timings["paragraphs"][1][3].pop()
+    narration.save()
+    responses = fetched(client, [article.url, reverse("audio:full", args=[article.pk])])
+
+    with browser_page(responses) as page:
+        page.goto(article.url)
+        page.wait_for_function(
+            "() => document.querySelector('[data-narration-player][data-ready]')"
+        )
+        page.focus("[data-paragraph='1'] .narration-from")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[data-paragraph='1'].narration-reading")
+        page.evaluate("document.querySelector('audio').pause()")
+        assert page.locator(".narration-word").count() == 0
+        page.click("[data-paragraph='0']")
+        page.wait_for_selector("[data-paragraph='0'] .narration-word.is-spoken")
