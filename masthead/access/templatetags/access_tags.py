@@ -9,6 +9,10 @@ rest of the article.
 
 `{% article_json_ld page %}`: the article's structured data, marked gated
 when this reader's copy is cut.
+
+`{% reader_subscribes as subscribes %}`: whether this reader subscribes now,
+for pages rendered per reader (never a shared cached page's, whose readers
+are all anonymous).
 """
 
 from typing import Any
@@ -25,6 +29,7 @@ from masthead.newsroom.structured_data import as_script
 from ..attachments import GatedRendition
 from ..paywall import paywall_context
 from ..reading import Reader, reader_for
+from ..rules import entitlement
 
 register = template.Library()
 
@@ -41,6 +46,12 @@ def article_json_ld(context: template.Context, article: ArticlePage) -> SafeStri
     gated = reader_for(request, article).gated
     data = build_json_ld(request, article, MagazineSettings.for_request(request), gated=gated)
     return format_html('<script type="application/ld+json">{}</script>', as_script(data))
+
+
+@register.simple_tag(takes_context=True)
+def reader_subscribes(context: template.Context) -> bool:
+    request = context.get("request")
+    return request is not None and entitlement(getattr(request, "user", None)) is not None
 
 
 @register.inclusion_tag("access/paywall.html", takes_context=True)
