@@ -59,7 +59,7 @@ def test_the_lead_story_is_the_issues_first_and_nothing_shows_twice(client, site
         make_article(sections["finance"], title=f"Issue story {n}", date=timezone.now())
         for n in range(5)
     ]
-    older = make_article(
+    make_article(
         sections["finance"], title="Only in the section", date=timezone.now() - timedelta(days=9)
     )
     issue = make_issue([lead, *others], title="The Border Bargain")
