@@ -208,7 +208,8 @@ def stylesheet(accent: str, pairing: str) -> str:
     known = pairing in FontPairing.values
     fonts = PAIRINGS[FontPairing(pairing) if known else FontPairing.SERIF_AND_SANS]
     night = dark_accent(accent)
-    lines = [face.rule() for face in (*fonts.faces, *fonts.fallbacks)]
+    lines = [face.rule() for face in fonts.faces]
+    lines += [stand_in.rule() for stand_in in fonts.fallbacks]
     lines.append(
         f":root {{ --accent: {accent}; --accent-hover: {mix(accent, '#000000', 0.2)}; "
         f"--accent-ink: {PAPER}; --serif: {fonts.serif}; --sans: {fonts.sans}; }}"
