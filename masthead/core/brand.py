@@ -62,6 +62,52 @@ class Face:
         )
 
 
+@dataclass(frozen=True)
+class Fallback:
+    """A local font stretched to a web font's measure, named in the stack
+    right after it: text set in it before the web font arrives takes the
+    same lines, so the swap moves nothing on the page (layout shift). The
+    figures come from the fonts' own metrics (average width of running
+    text, ascent, descent), against the Times New Roman and Arial metrics
+    that Liberation Serif and Liberation Sans share with them."""
+
+    family: str
+    locals: tuple[str, ...]
+    weight: int
+    size_adjust: float
+    ascent: float
+    descent: float
+    style: str = "normal"
+
+    def rule(self) -> str:
+        sources = ", ".join(f'local("{name}")' for name in self.locals)
+        return (
+            f"@font-face {{ font-family: '{self.family}'; font-style: {self.style}; "
+            f"font-weight: {self.weight}; src: {sources}; size-adjust: {self.size_adjust}%; "
+            f"ascent-override: {self.ascent}%; descent-override: {self.descent}%; "
+            "line-gap-override: 0%; }"
+        )
+
+
+TIMES = ("Times New Roman", "TimesNewRomanPSMT", "Liberation Serif")
+TIMES_BOLD = ("Times New Roman Bold", "TimesNewRomanPS-BoldMT", "Liberation Serif Bold")
+TIMES_ITALIC = ("Times New Roman Italic", "TimesNewRomanPS-ItalicMT", "Liberation Serif Italic")
+ARIAL = ("Arial", "ArialMT", "Liberation Sans")
+ARIAL_BOLD = ("Arial Bold", "Arial-BoldMT", "Liberation Sans Bold")
+SERIF_STAND_IN = "Source Serif 4 Fallback"
+SANS_STAND_IN = "Inter Fallback"
+
+SOURCE_SERIF_FALLBACKS = (
+    Fallback(SERIF_STAND_IN, TIMES, 400, 119.5, 86.7, 28.0),
+    Fallback(SERIF_STAND_IN, TIMES_ITALIC, 400, 108.8, 95.3, 30.8, "italic"),
+    Fallback(SERIF_STAND_IN, TIMES_BOLD, 700, 115.7, 89.6, 29.0),
+)
+INTER_FALLBACKS = (
+    Fallback(SANS_STAND_IN, ARIAL, 400, 107.5, 90.1, 22.4),
+    Fallback(SANS_STAND_IN, ARIAL_BOLD, 600, 101.3, 95.6, 23.8),
+    Fallback(SANS_STAND_IN, ARIAL_BOLD, 700, 102.3, 94.7, 23.6),
+)
+
 SOURCE_SERIF = [
     Face("Source Serif 4", "source-serif-4", 400),
     Face("Source Serif 4", "source-serif-4", 400, "italic"),
@@ -76,16 +122,21 @@ class Pairing:
     serif: str
     sans: str
     faces: tuple[Face, ...]
+    fallbacks: tuple[Fallback, ...] = ()
 
 
 PAIRINGS = {
     FontPairing.SERIF_AND_SANS: Pairing(
-        f"'Source Serif 4', {SERIF_FALLBACK}", f"Inter, {SANS_FALLBACK}", (*SOURCE_SERIF, *INTER)
+        f"'Source Serif 4', '{SERIF_STAND_IN}', {SERIF_FALLBACK}",
+        f"Inter, '{SANS_STAND_IN}', {SANS_FALLBACK}",
+        (*SOURCE_SERIF, *INTER),
+        (*SOURCE_SERIF_FALLBACKS, *INTER_FALLBACKS[:2]),
     ),
     FontPairing.SANS: Pairing(
-        f"Inter, {SANS_FALLBACK}",
-        f"Inter, {SANS_FALLBACK}",
+        f"Inter, '{SANS_STAND_IN}', {SANS_FALLBACK}",
+        f"Inter, '{SANS_STAND_IN}', {SANS_FALLBACK}",
         (*INTER, Face("Inter", "inter", 700)),
+        INTER_FALLBACKS,
     ),
     FontPairing.SYSTEM: Pairing(SERIF_FALLBACK, SANS_FALLBACK, ()),
 }
@@ -158,6 +209,7 @@ def stylesheet(accent: str, pairing: str) -> str:
     fonts = PAIRINGS[FontPairing(pairing) if known else FontPairing.SERIF_AND_SANS]
     night = dark_accent(accent)
     lines = [face.rule() for face in fonts.faces]
+    lines += [stand_in.rule() for stand_in in fonts.fallbacks]
     lines.append(
         f":root {{ --accent: {accent}; --accent-hover: {mix(accent, '#000000', 0.2)}; "
         f"--accent-ink: {PAPER}; --serif: {fonts.serif}; --sans: {fonts.sans}; }}"

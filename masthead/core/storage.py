@@ -165,10 +165,24 @@ def get_image_storage():
 # --- Handing files out -------------------------------------------------------
 
 
+# Public renditions (Wagtail's "images/" folder): a rendition's name says its
+# picture and cut, and a picture that changes gets new renditions under new
+# names, so a browser may keep one for a year. Private pictures never reach
+# this view: their files live outside MEDIA_ROOT.
+IMMUTABLE_MEDIA_FOLDERS = ("images/",)
+ONE_YEAR = 365 * 24 * 60 * 60
+
+
 def serve_public_media(request, path):
     """A public upload from MEDIA_ROOT, in the embedded mode (nginx or the
     bucket serve them at scale), read from the setting at each request."""
-    return static.serve(request, path, document_root=settings.MEDIA_ROOT)
+    response = static.serve(request, path, document_root=settings.MEDIA_ROOT)
+    if response.status_code == 200 and path.startswith(IMMUTABLE_MEDIA_FOLDERS):
+        # Private, as the brand stylesheet: the serving middleware makes a
+        # public response to a signed-in reader uncacheable; each browser
+        # keeps its own copy.
+        response["Cache-Control"] = f"private, max-age={ONE_YEAR}, immutable"
+    return response
 
 
 def signs_urls(storage):

@@ -159,7 +159,8 @@ class Author(index.Indexed, models.Model):
 
 
 class HomePage(Page):
-    """The front page: the current issue, the latest per section, subscribe."""
+    """The front page: the current issue's cover and lead story, the rest of
+    the issue, the latest per section (issues.front, which knows issues)."""
 
     tagline = models.CharField(max_length=255, blank=True)
 
@@ -168,16 +169,6 @@ class HomePage(Page):
     parent_page_types = ["wagtailcore.Page"]
     subpage_types = ["newsroom.SectionPage", "issues.IssueIndexPage"]
     max_count = 1
-
-    def get_context(self, request, *args, **kwargs):
-        context = super().get_context(request, *args, **kwargs)
-        sections = []
-        for section in SectionPage.objects.live().child_of(self).specific():
-            articles = list(section.latest_articles()[:4])
-            if articles:
-                sections.append((section, articles))
-        context["section_fronts"] = sections
-        return context
 
 
 class SectionPage(Page):

@@ -206,3 +206,30 @@ def test_a_private_picture_no_live_page_shows_is_for_editors_only(finance, djang
     assert client_for(subscriber).get(picture.file.url).status_code == 404
     editor = django_user_model.objects.create_user("desk@example.org", is_staff=True)
     assert client_for(editor).get(picture.file.url).status_code == 200
+
+
+def test_a_public_rendition_is_kept_a_year_and_a_gated_one_stays_private(finance):
+    """A rendition's name never changes its content, so browsers keep public
+    ones for a year; a gated picture's files are still refused to anyone the
+    rule refuses, and never cached by anyone but the reader let in."""
+    public = make_image("Harbour at dawn")
+    republish(make_article(finance), lead_image=public)
+    rendition = public.get_rendition("fill-480x300|format-webp")
+    assert rendition.url.startswith("/media/images/")
+    for client in (
+        client_for(),
+        client_for(make_reader("active", SimpleNamespace(plans=ensure_plans()))),
+    ):
+        response = client.get(rendition.url)
+        assert response.status_code == 200
+        assert response["Cache-Control"] == "private, max-age=31536000, immutable"
+    # The original keeps the short policy: its name may be reused.
+    assert "immutable" not in client_for().get(public.file.url).get("Cache-Control", "")
+
+    secret = make_image("Chart of the secret")
+    make_article(finance, body=gated_body(secret), access_level="subscribers")
+    secret.refresh_from_db()
+    gated = secret.get_rendition("width-300|format-webp")
+    refused = client_for().get(gated.url)
+    assert refused.status_code == 403 and "immutable" not in refused["Cache-Control"]
+    assert client_for().get("/media/" + gated.file.name).status_code == 404

@@ -234,3 +234,70 @@ def test_an_article_weighs_at_most_60_kb_before_pictures_and_fonts(client, magaz
         else:
             total += len(client.get(address).content)
     assert total <= 60 * 1024, total
+
+
+# Running English text: how often each letter and the space come up, to
+# weigh glyph widths into the width of a line.
+LETTER_SHARES = dict(
+    zip(
+        "abcdefghijklmnopqrstuvwxyz ",
+        (8.2, 1.5, 2.8, 4.3, 12.7, 2.2, 2.0, 6.1, 7.0, 0.15, 0.77, 4.0, 2.4, 6.7, 7.5, 1.9)
+        + (0.1, 6.0, 6.3, 9.1, 2.8, 1.0, 2.4, 0.15, 2.0, 0.07, 18.0),
+        strict=True,
+    )
+)
+LIBERATION = Path("/usr/share/fonts/truetype/liberation")
+STAND_IN_FILES = {
+    ("Source Serif 4 Fallback", 400, "normal"): "LiberationSerif-Regular.ttf",
+    ("Source Serif 4 Fallback", 400, "italic"): "LiberationSerif-Italic.ttf",
+    ("Source Serif 4 Fallback", 700, "normal"): "LiberationSerif-Bold.ttf",
+    ("Inter Fallback", 400, "normal"): "LiberationSans-Regular.ttf",
+    ("Inter Fallback", 600, "normal"): "LiberationSans-Bold.ttf",
+    ("Inter Fallback", 700, "normal"): "LiberationSans-Bold.ttf",
+}
+
+
+def line_width(path):
+    """(average advance of running text, ascent, descent), in ems."""
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(path)
+    em = font["head"].unitsPerEm
+    glyphs, advances = font.getBestCmap(), font["hmtx"]
+    total = sum(LETTER_SHARES.values())
+    width = sum(advances[glyphs[ord(c)]][0] * share for c, share in LETTER_SHARES.items())
+    return width / total / em, font["hhea"].ascent / em, -font["hhea"].descent / em
+
+
+@pytest.mark.skipif(not LIBERATION.is_dir(), reason="needs Debian's fonts-liberation")
+@pytest.mark.parametrize("pairing", [brand.FontPairing.SERIF_AND_SANS, brand.FontPairing.SANS])
+def test_a_web_fonts_stand_in_sets_text_to_the_same_measure(pairing):
+    """Text set before the web font arrives takes the lines it will take
+    after, so the swap shifts nothing (CLS)."""
+    fonts = brand.PAIRINGS[pairing]
+    css = brand.stylesheet(brand.DEFAULT_ACCENT, pairing)
+    assert fonts.fallbacks
+    for stand_in in fonts.fallbacks:
+        assert stand_in.rule() in css
+        web_family = stand_in.family.removesuffix(" Fallback")
+        # Named in the stack right after its web font.
+        assert f"{web_family}', '{stand_in.family}'" in css or (
+            f"{web_family}, '{stand_in.family}'" in css
+        )
+        face = next(
+            face
+            for face in fonts.faces
+            if face.family == web_family
+            and face.weight == stand_in.weight
+            and face.style == stand_in.style
+        )
+        web = ROOT / "static" / "fonts" / face.folder
+        web_width, ascent, descent = line_width(
+            web / f"{face.folder}-latin-{face.weight}-{face.style}.woff2"
+        )
+        local = STAND_IN_FILES[(stand_in.family, stand_in.weight, stand_in.style)]
+        local_width, _, _ = line_width(LIBERATION / local)
+        scale = web_width / local_width
+        assert stand_in.size_adjust == pytest.approx(scale * 100, abs=0.1)
+        assert stand_in.ascent == pytest.approx(ascent / scale * 100, abs=0.1)
+        assert stand_in.descent == pytest.approx(descent / scale * 100, abs=0.1)

@@ -17,7 +17,16 @@ pytestmark = pytest.mark.django_db
 COLD_RENDER_QUERIES = 10
 # What each picture on an article page is cut to (the lead, its social card,
 # related articles' cards): made before counting, as a live site has them.
-RENDITIONS = ("width-1200", "fill-1200x675", "fill-480x300")
+RENDITIONS = (
+    "width-480|format-webp",
+    "width-720|format-webp",
+    "width-1080|format-webp",
+    "width-1440|format-webp",
+    "fill-1200x675",
+    "fill-240x150|format-webp",
+    "fill-480x300|format-webp",
+    "fill-960x600|format-webp",
+)
 
 
 def _reader(kind, django_user_model):

@@ -12,6 +12,10 @@ when this reader's copy is cut.
 
 `{% access_provider as provider %}`: who provides access to a request from
 an institution's IP ranges (the notice on the page), or None.
+
+`{% reader_subscribes as subscribes %}`: whether this reader subscribes now,
+for pages rendered per reader (never a shared cached page's, whose readers
+are all anonymous).
 """
 
 from typing import Any
@@ -29,6 +33,7 @@ from ..attachments import GatedRendition
 from ..institutions import current_institution
 from ..paywall import paywall_context
 from ..reading import Reader, reader_for
+from ..rules import entitlement
 
 register = template.Library()
 
@@ -51,6 +56,12 @@ def article_json_ld(context: template.Context, article: ArticlePage) -> SafeStri
     gated = reader_for(request, article).gated
     data = build_json_ld(request, article, MagazineSettings.for_request(request), gated=gated)
     return format_html('<script type="application/ld+json">{}</script>', as_script(data))
+
+
+@register.simple_tag(takes_context=True)
+def reader_subscribes(context: template.Context) -> bool:
+    request = context.get("request")
+    return request is not None and entitlement(getattr(request, "user", None)) is not None
 
 
 @register.inclusion_tag("access/paywall.html", takes_context=True)
