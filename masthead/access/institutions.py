@@ -300,9 +300,10 @@ def flush_uses() -> None:
 
 def forget_uses() -> None:
     """Drop this process's unwritten counts (tests: they belong to the last
-    test's database)."""
+    test's database), and start the next batch's time from now."""
     with _pending_lock:
         _pending.clear()
+        _last_flush[0] = time.monotonic()
 
 
 def _flush_at_exit() -> None:
