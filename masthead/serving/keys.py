@@ -9,6 +9,7 @@ pages answered before Django makes a request (tests hold the two to the same
 answers).
 """
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -55,6 +56,19 @@ def request_place(request: HttpRequest) -> str:
     return f"{request.scheme}:{request.get_host()}"
 
 
+# Longer than this, or with characters memcached refuses (spaces, control
+# characters, anything not ASCII), a path goes into a key as its digest.
+KEY_PATH_LENGTH = 150
+
+
+def key_part(text: str) -> str:
+    """`text` as it may stand in a cache key: itself when memcached would
+    take it (nearly every path), else a digest of it."""
+    if len(text) <= KEY_PATH_LENGTH and text.isascii() and text.isprintable() and " " not in text:
+        return text
+    return "#" + hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
 @dataclass(frozen=True)
 class PlaceKeys:
     """A place's keys in the current generation, and in the one before while
@@ -64,13 +78,13 @@ class PlaceKeys:
     previous: str | None
 
     def route(self, path: str) -> str:
-        return f"{self.current}:{path}"
+        return f"{self.current}:{key_part(path)}"
 
     def variant(self, article_id: int | None, variant: str) -> str:
         return f"{self.current}:{article_id}:{variant}"
 
     def route_before(self, path: str) -> str | None:
-        return f"{self.previous}:{path}" if self.previous else None
+        return f"{self.previous}:{key_part(path)}" if self.previous else None
 
     def variant_before(self, article_id: int | None, variant: str) -> str | None:
         return f"{self.previous}:{article_id}:{variant}" if self.previous else None
@@ -80,4 +94,5 @@ def place_keys(place: str) -> PlaceKeys:
     from .pagecache import generations
 
     current, previous = generations()
+    place = key_part(place)
     return PlaceKeys(f"{current}:{place}", f"{previous}:{place}" if previous is not None else None)

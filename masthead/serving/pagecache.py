@@ -48,7 +48,7 @@ from masthead.core import generation
 
 from . import clock, compression
 from .institutions import institution_of
-from .keys import environ_place
+from .keys import environ_place, key_part
 from .perprocess import PerProcessCache, per_process_cache
 from .singleflight import Flight, flights
 
@@ -263,7 +263,9 @@ class AnonymousPageCache:
         number = generation_number or current_generation()
         query = environ.get("QUERY_STRING", "")
         path = environ.get("PATH_INFO", "")
-        return f"pagecache:{number}:{environ_place(environ)}:{path}?{query}"
+        return (
+            f"pagecache:{number}:{key_part(environ_place(environ))}:{key_part(f'{path}?{query}')}"
+        )
 
     def __call__(
         self, environ: "WSGIEnvironment", start_response: "StartResponse"

@@ -4,9 +4,10 @@
 import io
 
 import pytest
+from django.core.cache.backends.base import memcache_key_warnings
 from django.core.handlers.wsgi import WSGIRequest
 
-from masthead.serving.keys import environ_place, request_place
+from masthead.serving.keys import PlaceKeys, environ_place, key_part, request_place
 
 
 def environ(**extra):
@@ -56,3 +57,16 @@ def test_a_forwarded_host_is_not_trusted_unless_django_is_told_to(settings):
     assert environ_place(forwarded) == "http:magazine.example"
     settings.USE_X_FORWARDED_HOST = True
     assert environ_place(forwarded) == "http:evil.example"
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/\x00/", "/a b/", "/caf\u00e9/", "/" + "long-" * 80, "/\ud800/", "/politics/poll-workers/"],
+)
+def test_every_path_makes_a_key_memcached_takes(path):
+    keys = PlaceKeys("7:http:testserver", "6:http:testserver")
+    for key in (keys.route(path), keys.route_before(path), "pagecache:7:" + key_part(path)):
+        assert list(memcache_key_warnings(":1:serving:route:" + key)) == [], key
+    # An ordinary path stays readable; different paths keep different keys.
+    assert keys.route("/politics/poll-workers/").endswith(":/politics/poll-workers/")
+    assert key_part("/a b/") != key_part("/a  b/")
