@@ -17,8 +17,9 @@ DEMO ?= 1
 RUN_APT_PACKAGES := libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 \
 	fonts-dejavu-core espeak-ng
 # And those that testing adds: the browser for e2e tests, epubcheck and
-# pdftotext to check the editions, nginx and wrk for the benchmarks.
-TEST_APT_PACKAGES := chromium epubcheck poppler-utils nginx wrk
+# pdftotext to check the editions, nginx and wrk for the benchmarks, and the
+# Liberation fonts the web fonts' stand-ins are measured against.
+TEST_APT_PACKAGES := chromium epubcheck poppler-utils nginx wrk fonts-liberation
 # axe-core, for the accessibility test; scripts/vendor_static.sh puts it there.
 AXE_JS := var/vendor/axe-core/axe.min.js
 RUN_APT_STAMP := $(VENV)/.apt-run-$(shell echo $(RUN_APT_PACKAGES) | md5sum | cut -c1-8)

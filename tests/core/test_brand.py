@@ -246,6 +246,7 @@ LETTER_SHARES = dict(
         strict=True,
     )
 )
+# Debian's fonts-liberation (make setup-test installs it).
 LIBERATION = Path("/usr/share/fonts/truetype/liberation")
 STAND_IN_FILES = {
     ("Source Serif 4 Fallback", 400, "normal"): "LiberationSerif-Regular.ttf",
@@ -269,7 +270,6 @@ def line_width(path):
     return width / total / em, font["hhea"].ascent / em, -font["hhea"].descent / em
 
 
-@pytest.mark.skipif(not LIBERATION.is_dir(), reason="needs Debian's fonts-liberation")
 @pytest.mark.parametrize("pairing", [brand.FontPairing.SERIF_AND_SANS, brand.FontPairing.SANS])
 def test_a_web_fonts_stand_in_sets_text_to_the_same_measure(pairing):
     """Text set before the web font arrives takes the lines it will take
