@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from tests.billing.stripe_server import API_KEY, WEBHOOK_SECRET, StripeServer
@@ -118,3 +119,9 @@ class Journey:
 @pytest.fixture
 def journey(member_client, stripe_live, catalogue, django_capture_on_commit_callbacks):
     return Journey(member_client, stripe_live, django_capture_on_commit_callbacks)
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(get_user_model().objects.create_superuser(email="publisher@example.com"))
+    return client

@@ -24,6 +24,7 @@ from masthead.billing.models import (
     Subscription,
 )
 from masthead.serving import members
+from tests.billing.organisations import organisation_form
 
 LINK = re.compile(r"https?://[^/\s]+(/\S+)")
 
@@ -470,37 +471,12 @@ def test_a_seat_created_in_bulk_drops_the_cached_entitlement(digital, plans):
 # The admin ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def staff_client(client, db):
-    client.force_login(get_user_model().objects.create_superuser(email="publisher@example.com"))
-    return client
-
-
-def admin_form(digital, **fields):
-    data = {
-        "name": "City Library",
-        "plan": digital.pk,
-        "seats": 5,
-        "manager_email": "",
-        "domains": "",
-        "networks": "",
-        "access_notice": "",
-        "contract_starts": "",
-        "contract_ends": "",
-        "billing_email": "",
-        "days_until_due": 30,
-        "active": "on",
-    }
-    data.update(fields)
-    return {key: value for key, value in data.items() if value is not None}
-
-
 def test_staff_create_an_organisation_billed_by_invoice_from_the_admin(
     catalogue, digital, manager, staff_client, stripe_live
 ):
     response = staff_client.post(
         "/admin/billing/organisations/new/",
-        admin_form(
+        organisation_form(
             digital,
             seats=12,
             manager_email="HEAD@library.example",
@@ -529,7 +505,7 @@ def test_staff_create_an_organisation_billed_by_invoice_from_the_admin(
     assert staff_client.get(edit).status_code == 200
     response = staff_client.post(
         edit,
-        admin_form(
+        organisation_form(
             digital,
             seats=15,
             manager_email=manager.email,
@@ -549,7 +525,7 @@ def test_staff_create_an_organisation_billed_by_invoice_from_the_admin(
 def test_the_admin_form_names_each_bad_line(digital, staff_client):
     response = staff_client.post(
         "/admin/billing/organisations/new/",
-        admin_form(
+        organisation_form(
             digital,
             networks="192.0.2.0/24\nnot a range\n10.0.0.0/33",
             manager_email="nobody@example.org",
@@ -575,7 +551,7 @@ def test_the_admin_refuses_fewer_seats_than_taken(
         actions.invite_reader(organisation, "b@example.org")
     response = staff_client.post(
         f"/admin/billing/organisations/edit/{organisation.pk}/",
-        admin_form(
+        organisation_form(
             digital,
             seats=1,
             pays_by_invoice="on",

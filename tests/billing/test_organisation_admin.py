@@ -4,41 +4,21 @@ says why on the form; invoice billing starts once the organisation is
 saved, and a refusal there keeps the organisation, says so, and is retried
 by saving again."""
 
-import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from masthead.billing import actions, stripe_api
 from masthead.billing.entitlements import current_entitlement
 from masthead.billing.models import Organisation, OrganisationSeat, Plan
+from tests.billing.organisations import organisation_form
 
 NEW = "/admin/billing/organisations/new/"
 
 
-@pytest.fixture
-def staff_client(client, db):
-    client.force_login(get_user_model().objects.create_superuser(email="publisher@example.com"))
-    return client
-
-
 def form(plan, **fields):
-    data = {
-        "name": "City Library",
-        "plan": plan.pk,
-        "seats": 5,
-        "manager_email": "",
-        "domains": "",
-        "networks": "",
-        "access_notice": "",
-        "contract_starts": "",
-        "contract_ends": "",
-        "billing_email": "accounts@library.example",
-        "days_until_due": 30,
-        "active": "on",
-        "pays_by_invoice": "on",
-    }
-    data.update(fields)
-    return data
+    return organisation_form(
+        plan, **{"billing_email": "accounts@library.example", "pays_by_invoice": "on", **fields}
+    )
 
 
 def edit_url(organisation):
