@@ -4,7 +4,6 @@ section's latest that the issue does not already show; the subscribe offer
 for everyone but a reader who subscribes, and the shared cached copy never
 crossing between the two."""
 
-import io
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from django.utils import timezone
 from masthead.serving.pagecache import AnonymousPageCache
 from tests.access.support import ensure_plans, make_reader
 from tests.factories import make_article, make_issue
+from tests.wsgi import wsgi_environ
 
 pytestmark = pytest.mark.django_db
 
@@ -23,20 +23,7 @@ OFFER = "Subscribe to "
 
 
 def get(application, path, cookies=None):
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": io.StringIO(),
-    }
-    if cookies:
-        environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+    environ = wsgi_environ(path, cookies=cookies)
     captured = {}
 
     def start_response(status, headers, exc_info=None):

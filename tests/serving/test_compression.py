@@ -4,7 +4,6 @@ cached article pages answered before Django, and whatever Django answers;
 pictures and other compressed formats as they are."""
 
 import gzip
-import io
 
 import pytest
 from django.conf import settings
@@ -14,29 +13,16 @@ from django.test import Client
 from masthead.serving import compression
 from masthead.serving.pagecache import AnonymousPageCache, CachedPage, cached_page
 from tests.access.support import gated_sentence, make_reader, teaser_sentence
+from tests.wsgi import wsgi_environ
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wsgi_in_test_transaction")]
 SESSION = settings.SESSION_COOKIE_NAME
 
 
 def call(application, path, accept_encoding=None, cookies=None, method="GET"):
-    path, _, query = path.partition("?")
-    environ = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": query,
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "HTTP_HOST": "testserver",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "wsgi.url_scheme": "http",
-        "wsgi.input": io.BytesIO(),
-        "wsgi.errors": io.StringIO(),
-    }
+    environ = wsgi_environ(path, method, cookies)
     if accept_encoding is not None:
         environ["HTTP_ACCEPT_ENCODING"] = accept_encoding
-    if cookies:
-        environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
     captured = {}
 
     def start_response(status, headers, exc_info=None):

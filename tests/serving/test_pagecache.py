@@ -1,11 +1,10 @@
-import io
-
 import pytest
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIHandler
 
 from masthead.serving import pagecache
 from masthead.serving.pagecache import AnonymousPageCache
+from tests.wsgi import wsgi_environ
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("wsgi_in_test_transaction")]
 
@@ -17,21 +16,7 @@ class WSGIClient:
         self.application = application
 
     def get(self, path, cookies=None, method="GET"):
-        path, _, query = path.partition("?")
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "testserver",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(),
-            "wsgi.errors": io.StringIO(),
-        }
-        if cookies:
-            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        environ = wsgi_environ(path, method, cookies)
         captured = {}
 
         def start_response(status, headers, exc_info=None):
