@@ -51,6 +51,21 @@ def environ_place(environ: Mapping[str, Any]) -> str:
     return f"{environ_scheme(environ)}:{environ_host(environ)}"
 
 
+def place_inputs(environ: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What `environ_place` may read of an environ, whatever the settings:
+    a key that stands for the place while the settings stay as they are."""
+    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    return (
+        environ.get("wsgi.url_scheme"),
+        environ.get("HTTP_HOST"),
+        environ.get("SERVER_NAME"),
+        environ.get("SERVER_PORT"),
+        environ.get("HTTP_X_FORWARDED_HOST"),
+        environ.get("HTTP_X_FORWARDED_PORT"),
+        environ.get(proxy_header[0]) if proxy_header else None,
+    )
+
+
 def request_place(request: HttpRequest) -> str:
     """ "scheme:host" of a Django request."""
     return f"{request.scheme}:{request.get_host()}"

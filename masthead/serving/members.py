@@ -91,6 +91,9 @@ def claim_recheck_seconds() -> float:
 copies: PerProcessCache[Any] = per_process_cache(10_000, per_process_seconds)
 # This process's answers to "may this member use the admin?".
 editors: PerProcessCache[bool] = per_process_cache(10_000, editor_check_seconds)
+# What this process worked out from those copies (signed-in readers' pages
+# answered before Django, variants.py): emptied whenever they are.
+answers: PerProcessCache[Any] = per_process_cache(10_000, per_process_seconds)
 # Entries this process found another request reading again.
 refreshed_elsewhere: PerProcessCache[bool] = per_process_cache(10_000, claim_recheck_seconds)
 
@@ -346,7 +349,7 @@ def forget_members(member_ids: object) -> None:
     ids = list(member_ids)  # type: ignore[call-overload]
     if ids:
         cache.delete_many([member_key(member_id) for member_id in ids])
-        copies.clear()
+        forget_copies()
         for member_id in ids:
             editors.discard(member_id)
 
@@ -356,13 +359,20 @@ def forget_entitlements(member_ids: object) -> None:
     ids = list(member_ids)  # type: ignore[call-overload]
     if ids:
         cache.delete_many([entitlement_key(member_id) for member_id in ids])
-        copies.clear()
+        forget_copies()
 
 
 def forget_sessions() -> None:
     """A session ended: this process forgets every session at once (others
     within SERVING_PER_PROCESS_SECONDS)."""
+    forget_copies()
+
+
+def forget_copies() -> None:
+    """This process's copies of sessions, members and entitlements go, and
+    whatever it worked out from them."""
     copies.clear()
+    answers.clear()
 
 
 def _read_cache(key: object) -> Any:

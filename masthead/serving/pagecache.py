@@ -287,7 +287,7 @@ class AnonymousPageCache:
     ) -> Iterable[bytes]:
         if not self.is_candidate(environ):
             if environ.get("REQUEST_METHOD") == "GET":
-                return self.signed_in(environ, start_response)
+                return self.signed_in(environ, start_response, (current, previous))
             return self.application(environ, start_response)
         key = self.key(environ, current)
         # While another process renders the page, asking the shared cache
@@ -341,9 +341,12 @@ class AnonymousPageCache:
         return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
     def signed_in(
-        self, environ: "WSGIEnvironment", start_response: "StartResponse"
+        self,
+        environ: "WSGIEnvironment",
+        start_response: "StartResponse",
+        generation: tuple[int, int | None],
     ) -> Iterable[bytes]:
-        answer = self.signed_in_pages.answer(environ)
+        answer = self.signed_in_pages.answer(environ, generation)
         if answer is not None:
             status, headers, body = answer
             if compression.enabled() and compression.accepts_gzip(

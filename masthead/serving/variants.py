@@ -17,7 +17,10 @@ publish generation, and cached. Three paths lead to a cached variant:
   entitlement, the route and the variant are all in the cache and the
   reader's access needs no query (`rules.decidable_without_query`). It
   replays the headers Django's middleware gave cached pages for signed-in
-  readers.
+  readers. The same reader asking again gets the answer worked out then,
+  with one lookup, while it stands: within SERVING_PER_PROCESS_SECONDS and
+  never past what it was worked out from (the variant's expiry, the member's
+  and entitlement's time to be read again).
 
 After a publish, the first reader of a hot page renders it anew; during the
 publish's grace (`pagecache.generations`) the others are answered with the
@@ -39,6 +42,8 @@ from typing import TYPE_CHECKING, Any, cast
 from django.conf import settings
 from django.core.cache import cache
 from django.core.handlers.wsgi import get_path_info
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.http.cookie import parse_cookie
 from wagtail.models import Page
@@ -47,8 +52,8 @@ from masthead.access import rules
 from masthead.access.institutions import count_article_view
 from masthead.access.reading import Reader, reader_for
 
-from . import clock
-from .keys import PlaceKeys, environ_place, place_keys, request_place
+from . import clock, members
+from .keys import PlaceKeys, environ_place, place_inputs, place_keys, request_place
 from .members import (
     CachedMember,
     Member,
@@ -57,6 +62,7 @@ from .members import (
     member_before_django,
     signed_in_reader,
 )
+from .pagecache import generations
 from .perprocess import PerProcessCache, per_process_cache
 from .singleflight import Flight, flights
 
@@ -89,25 +95,32 @@ class CachedEntries:
 
     def __init__(self, prefix: str, local_entries: int) -> None:
         self.prefix = prefix
-        self.local: PerProcessCache[Any] = per_process_cache(local_entries, lambda: 0.0)
+        self.local: PerProcessCache[tuple[Any, float]] = per_process_cache(
+            local_entries, lambda: 0.0
+        )
 
     def get(self, key: str, shared: bool = True) -> Any:
         """The entry's value, or None; `shared=False` looks in this
         process's copies only."""
-        value = self.local.get(key)
-        if value is None and shared:
+        entry = self.entry(key, shared)
+        return None if entry is None else entry[0]
+
+    def entry(self, key: str, shared: bool = True) -> tuple[Any, float] | None:
+        """(value, expiry as a wall-clock time), or None."""
+        entry = self.local.get(key)
+        if entry is None and shared:
             entry = cache.get(self.prefix + key)
             if entry is None:
                 return None
-            value, expires = entry
-            self.local.set(key, value, expires - clock.now())
-            if expires <= clock.now():
+            self.local.set(key, entry, entry[1] - clock.now())
+            if entry[1] <= clock.now():
                 return None
-        return value
+        return entry
 
     def set(self, key: str, value: Any, ttl: float) -> None:
-        cache.set(self.prefix + key, (value, clock.now() + ttl), ttl)
-        self.local.set(key, value, ttl)
+        entry = (value, clock.now() + ttl)
+        cache.set(self.prefix + key, entry, ttl)
+        self.local.set(key, entry, ttl)
 
 
 routes = CachedEntries("serving:route:", local_entries=5000)
@@ -199,6 +212,10 @@ def claimed_elsewhere(route_key: str) -> bool:
 class CachedBody:
     body: bytes
     label: Label
+    article_id: int | None
+    full: bool
+    # Wall-clock time until which the route and the variant stand.
+    expires: float
 
 
 def cached_body(
@@ -213,9 +230,9 @@ def cached_body(
     route = keys.route(path)
     # While another request renders the page anew, asking the shared cache
     # for it on every request would only cost round trips.
-    terms = routes.get(route, shared=route not in refreshing_elsewhere)
-    if terms is not None:
-        return _current_route(keys, terms, variant_of)
+    entry = routes.entry(route, shared=route not in refreshing_elsewhere)
+    if entry is not None:
+        return _current_route(keys, entry, variant_of)
     route_before = keys.route_before(path)
     if route_before is None:
         return None
@@ -250,15 +267,19 @@ def _viewed(article_id: int | None, full: bool) -> list[tuple[str, str]]:
     return headers
 
 
-def _current_route(keys: PlaceKeys, terms: rules.Terms, variant_of: VariantOf) -> CachedBody | None:
+def _current_route(
+    keys: PlaceKeys, route: tuple[rules.Terms, float], variant_of: VariantOf
+) -> CachedBody | None:
+    terms, route_expires = route
     variant = variant_of(terms, False)
     if variant is None:
         return None
     key = keys.variant(terms.article_id, variant)
-    body = variants.get(key, shared=not flights.rendering_elsewhere("variant:" + key))
-    if body is not None:
-        _viewed(terms.article_id, variant.startswith("full"))
-        return CachedBody(body, Label.HIT)
+    found = variants.entry(key, shared=not flights.rendering_elsewhere("variant:" + key))
+    if found is not None:
+        full = variant.startswith("full")
+        _viewed(terms.article_id, full)
+        return CachedBody(found[0], Label.HIT, terms.article_id, full, min(route_expires, found[1]))
     if keys.previous is None or not flights.in_flight("variant:" + key):
         return None
     return _from_before(keys, terms.article_id, variant)
@@ -266,11 +287,12 @@ def _current_route(keys: PlaceKeys, terms: rules.Terms, variant_of: VariantOf) -
 
 def _from_before(keys: PlaceKeys, article_id: int | None, variant: str) -> CachedBody | None:
     key = keys.variant_before(article_id, variant)
-    body = variants.get(key) if key else None
-    if body is None:
+    found = variants.entry(key) if key else None
+    if found is None:
         return None
-    _viewed(article_id, variant.startswith("full"))
-    return CachedBody(body, Label.STALE)
+    full = variant.startswith("full")
+    _viewed(article_id, full)
+    return CachedBody(found[0], Label.STALE, article_id, full, found[1])
 
 
 def _response(body: bytes, label: Label) -> HttpResponse:
@@ -447,20 +469,42 @@ class SignedInPages:
         # As long as the generation lasts: a publish may change them.
         self.headers.set(place_keys(environ_place(environ)).current, replayed, 24 * 3600)
 
-    def answer(self, environ: dict[str, Any]) -> Answer | None:
+    def answer(
+        self, environ: dict[str, Any], generation: tuple[int, int | None] | None = None
+    ) -> Answer | None:
+        """The cached page for a GET with a session cookie, or None;
+        `generation`: `pagecache.generations()` as the caller read it."""
         try:
-            return self._answer(environ)
+            return self._answer(environ, generation or generations())
         except Exception:
             # Django serves what this cannot: it checks everything again.
             logger.exception("Cached article page not answered before Django")
             return None
 
-    def _answer(self, environ: dict[str, Any]) -> Answer | None:
+    def _answer(self, environ: dict[str, Any], generation: tuple[int, int | None]) -> Answer | None:
         if settings.SESSION_SAVE_EVERY_REQUEST:
             return None
         cookie = environ.get("HTTP_COOKIE", "")
         if settings.SESSION_COOKIE_NAME + "=" not in cookie:
             return None
+        # The same reader asking for the same page again: nothing it was
+        # worked out from has changed while the answer stands.
+        known_key = (generation, cookie, environ.get("PATH_INFO"), place_inputs(environ))
+        known: KnownAnswer | None = members.answers.get(known_key)
+        if known is not None:
+            _viewed(known.article_id, known.full)
+            return known.answer
+        found = self._work_out(environ, cookie)
+        if found is None:
+            return None
+        known, lifetime = found
+        if known.label is Label.BEFORE_DJANGO:
+            members.answers.set(known_key, known, lifetime)
+        return known.answer
+
+    def _work_out(self, environ: dict[str, Any], cookie: str) -> tuple["KnownAnswer", float] | None:
+        """The answer from the cached session, member, entitlement, route and
+        variant, and how long it stands (no longer than any of them)."""
         keys = place_keys(environ_place(environ))
         headers = self.headers.get(keys.current)
         if headers is None and keys.previous is not None:
@@ -478,15 +522,16 @@ class SignedInPages:
                 entry = entitlement_before_django(member)
                 if entry is None:
                     return None  # Django reads it (again)
-                reader.update(member=member, held=entry.entitlement, issues=entry.issues)
+                reader.update(member=member, entitlement=entry)
             signed_in: CachedMember = reader["member"]
-            held = reader["held"]
+            entry = reader["entitlement"]
+            held = entry.entitlement
             if not rules.decidable_without_query(terms, held):
                 return None
             with rules.reader_scope():
                 rules.remember(("entitlement", signed_in.pk), held)
-                if reader["issues"] is not None:
-                    rules.remember(("issues", signed_in.pk), reader["issues"])
+                if entry.issues is not None:
+                    rules.remember(("issues", signed_in.pk), entry.issues)
                 # The cached member stands in for the user (pk, staff flags).
                 access = rules.decide(cast("User", signed_in), terms)
             return Reader(
@@ -497,11 +542,30 @@ class SignedInPages:
         if found is None:
             return None
         label = Label.BEFORE_DJANGO if found.label is Label.HIT else found.label
-        return (
+        answer = (
             "200 OK",
             [*headers, ("Content-Length", str(len(found.body))), (HIT_HEADER, label.value)],
             found.body,
         )
+        entry = reader["entitlement"]
+        until = min(found.expires, reader["member"].refresh_at, entry.refresh_at, entry.expires)
+        return KnownAnswer(answer, label, found.article_id, found.full), until - clock.now()
+
+
+@dataclass(frozen=True)
+class KnownAnswer:
+    """A page answered before Django, as the same reader gets it again."""
+
+    answer: Answer
+    label: Label
+    article_id: int | None
+    full: bool
 
 
 signed_in_pages = SignedInPages()
+
+
+@receiver(setting_changed)
+def _forget_answers(**kwargs: object) -> None:
+    # A setting may change which place an environ is for (`place_inputs`).
+    members.answers.clear()

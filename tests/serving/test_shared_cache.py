@@ -27,6 +27,7 @@ class WSGIClient:
     def __init__(self, application):
         self.application = application
         self.cookies = {}
+        self.headers = {}  # more of the environ, e.g. HTTP_X_FORWARDED_HOST
 
     def request(self, method, path, data=None):
         path, _, query = path.partition("?")
@@ -44,6 +45,7 @@ class WSGIClient:
             "wsgi.errors": io.StringIO(),
             "CONTENT_LENGTH": str(len(body)),
             "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            **self.headers,
         }
         if self.cookies:
             environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
@@ -346,7 +348,7 @@ def age_kept_entries(user, *, refresh_in, expire_in=30):
         f"serving:entitlement:{user.pk}",
         dataclasses.replace(entitlement, expires=now + expire_in, refresh_at=now + refresh_in),
     )
-    members.copies.clear()  # this process's copies: as if read from the cache now
+    members.forget_copies()  # this process's copies: as if read from the cache now
 
 
 @pytest.fixture
