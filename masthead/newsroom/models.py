@@ -2,9 +2,9 @@ import re
 from html import unescape
 
 from django import forms
+from django.core.cache import cache
 from django.db import models
-from django.db.models import Count, Prefetch, Q, prefetch_related_objects
-from django.db.models.functions import Length, Substr
+from django.db.models import Count, Prefetch, prefetch_related_objects
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
@@ -28,6 +28,7 @@ from wagtail.images.models import Image as WagtailImage
 from wagtail.models import Orderable, Page, PageViewRestriction
 from wagtail.search import index
 
+from masthead.core import generation
 from masthead.core.storage import (
     get_image_storage,
     get_private_storage,
@@ -363,29 +364,34 @@ class ArticlePage(Page):
         return list(self.tags.all())
 
     def related_articles(self, limit=3):
-        """Articles sharing the most tags (else the latest of the section),
+        """Articles sharing the most tags, then the latest of the section,
         read together with what their cards and this page show: the bylines
-        of all of them in one query, their pictures' renditions in another."""
+        of all of them in one query, their pictures' renditions in another.
+        Only articles sharing a tag are counted, so a large archive costs no
+        more; the section's latest are read once per publish generation."""
         tag_ids = [tag.pk for tag in self.tag_list]
-        candidates = ArticlePage.objects.live().exclude(pk=self.pk)
+        related = []
         if tag_ids:
-            candidates = candidates.annotate(
-                shared_tags=Count("tagged_items", filter=Q(tagged_items__tag_id__in=tag_ids))
-            ).order_by("-shared_tags", "-date")
-        else:
-            candidates = candidates.descendant_of(self.get_parent()).order_by("-date")
-        steplen = self.steplen
-        related = list(
-            candidates.select_related("lead_image").annotate(
-                section_access_level=models.Subquery(
-                    SectionPage.objects.filter(
-                        path=Substr(
-                            models.OuterRef("path"), 1, Length(models.OuterRef("path")) - steplen
-                        )
-                    ).values("default_access_level")[:1]
-                )
-            )[:limit]
-        )
+            related = list(
+                ArticlePage.objects.live()
+                .exclude(pk=self.pk)
+                .filter(tagged_items__tag_id__in=tag_ids)
+                .annotate(shared_tags=Count("tagged_items"))
+                .order_by("-shared_tags", "-date")
+                .select_related("lead_image")[:limit]
+            )
+            levels = _section_levels()
+            for page in related:
+                page.section_access_level = levels.get(page.path[: -self.steplen])
+        if len(related) < limit:
+            chosen = {self.pk, *(page.pk for page in related)}
+            level = self.section.default_access_level
+            for page in _latest_in_section(self.section, limit * 2 + 1):
+                if len(related) == limit:
+                    break
+                if page.pk not in chosen:
+                    page.section_access_level = level
+                    related.append(page)
         bylines = read_bylines([self, *related])
         self.__dict__["authors"] = [byline.author for byline in bylines[self.pk]]
         images = [page.lead_image for page in (self, *related) if page.lead_image_id]
@@ -413,6 +419,33 @@ class ArticlePage(Page):
         for url in urls:
             url["lastmod"] = self.last_published_at or self.date
         return urls
+
+
+# What is read once per publish generation is kept no longer than this
+# (a generation that lasts longer reads it again).
+GENERATION_ENTRY_SECONDS = 3600
+
+
+def _section_levels():
+    """Each section's default access level by its tree path, read once per
+    publish generation (a section's change is a publish)."""
+    key = f"newsroom:section-levels:{generation.current()}"
+    levels = cache.get(key)
+    if levels is None:
+        levels = dict(SectionPage.objects.values_list("path", "default_access_level"))
+        cache.set(key, levels, GENERATION_ENTRY_SECONDS)
+    return levels
+
+
+def _latest_in_section(section, count):
+    """The section's `count` latest live articles, with their lead images,
+    read once per publish generation (a copy each time: the cache's)."""
+    key = f"newsroom:latest:{generation.current()}:{section.pk}:{count}"
+    latest = cache.get(key)
+    if latest is None:
+        latest = list(section.latest_articles()[:count])
+        cache.set(key, latest, GENERATION_ENTRY_SECONDS)
+    return latest
 
 
 def read_bylines(articles):
