@@ -13,13 +13,16 @@ publish generation: changing an organisation or its ranges makes pages stale
 (invalidation.py), and so these. An organisation whose subscription lapses
 or whose contract ends without any write is noticed within RECHECK_SECONDS.
 For a request from no range, the check is parsing its address and one
-bisect (nothing when no organisation has ranges).
+bisect (nothing when no organisation has ranges), remembered per address
+for as long as the ranges it was worked out against.
 """
 
 import logging
 from collections.abc import Mapping
 from typing import Any
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 
 from masthead.access.institutions import Institution, Ranges, load_ranges
@@ -32,6 +35,12 @@ logger = logging.getLogger(__name__)
 RECHECK_SECONDS = 60.0
 
 _ranges: PerProcessCache[Ranges] = per_process_cache(2, lambda: RECHECK_SECONDS)
+# Each address's answer under one set of ranges (the key holds the ranges
+# themselves, so an answer never outlives them): the same readers ask again
+# and again, and working an address out costs more than the page.
+_answers: PerProcessCache[tuple[Institution | None]] = per_process_cache(
+    10_000, lambda: RECHECK_SECONDS
+)
 
 
 def current_ranges(generation: int) -> Ranges | None:
@@ -55,7 +64,17 @@ def institution_of(environ: Mapping[str, Any], generation: int) -> Institution |
     ranges = current_ranges(generation)
     if ranges is None or ranges.empty:
         return None
-    address = client_address(
-        str(environ.get("REMOTE_ADDR") or ""), str(environ.get("HTTP_X_FORWARDED_FOR") or "")
-    )
-    return ranges.match(address)
+    peer = str(environ.get("REMOTE_ADDR") or "")
+    forwarded_for = str(environ.get("HTTP_X_FORWARDED_FOR") or "")
+    key = (ranges, peer, forwarded_for)
+    known = _answers.get(key)
+    if known is None:
+        known = (ranges.match(client_address(peer, forwarded_for)),)
+        _answers.set(key, known)
+    return known[0]
+
+
+@receiver(setting_changed)
+def _forget_answers(**kwargs: object) -> None:
+    # TRUSTED_PROXIES decides whose address X-Forwarded-For names.
+    _answers.clear()

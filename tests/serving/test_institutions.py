@@ -101,6 +101,9 @@ def test_through_a_trusted_proxy_only(wsgi, magazine, library, settings):
     assert "data-paywall=" in get(wsgi, url, "127.0.0.1", f"{INSIDE}, {OUTSIDE}")[2]
     settings.TRUSTED_PROXIES = []
     assert "data-paywall=" in get(wsgi, url, OUTSIDE, INSIDE)[2]
+    # The same request as the first: without the proxy trusted, its
+    # X-Forwarded-For names nobody.
+    assert "data-paywall=" in get(wsgi, url, "127.0.0.1", f"203.0.113.5, {INSIDE}")[2]
     status, _, html = get(wsgi, url, "127.0.0.1", "garbage, ::zz::")
     assert status.startswith("200") and "data-paywall=" in html
 
