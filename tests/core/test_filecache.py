@@ -94,3 +94,35 @@ def test_the_publish_generation_survives_a_full_cache(filled_cache):
     for n in range(200):
         filled_cache.set(f"pagecache:{number}:http:example.org:/story-{n}/?", b"<html>", 300)
     assert generation.current() == number
+
+
+def test_values_are_stored_as_plain_pickles_and_compressed_ones_still_read(tmp_path):
+    import zlib
+
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    page = "<p>A cached page.</p>" * 200
+    cache = file_cache(tmp_path)
+    cache.set("page", page, 60)
+    with open(cache._key_to_file("page"), "rb") as f:
+        pickle.load(f)  # the expiry
+        assert pickle.loads(f.read()) == page
+    # An entry Django's own file cache wrote (zlib) in the same folder.
+    FileBasedCache(str(tmp_path), {}).set("older", page, 60)
+    with open(cache._key_to_file("older"), "rb") as f:
+        pickle.load(f)
+        assert pickle.loads(zlib.decompress(f.read())) == page
+    assert cache.get("older") == page and cache.get("page") == page
+    assert cache.get_many(["older", "page", "missing"]) == {"older": page, "page": page}
+
+
+def test_touch_and_incr_read_both_forms(tmp_path):
+    from django.core.cache.backends.filebased import FileBasedCache
+
+    cache = file_cache(tmp_path)
+    FileBasedCache(str(tmp_path), {}).set("count", 41, 60)
+    assert cache.incr("count") == 42 and cache.get("count") == 42
+    FileBasedCache(str(tmp_path), {}).set("older", "a value", 60)
+    assert cache.touch("older", 600) and cache.get("older") == "a value"
+    assert cache.touch("count", None) and cache.get("count") == 42
+    assert not cache.touch("missing")
