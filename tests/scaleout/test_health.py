@@ -2,11 +2,10 @@
 fails; never cached, not even by the anonymous page cache. The public gets
 the status alone; staff and HEALTH_DETAIL_ADDRESSES get the report."""
 
-import io
-
 import pytest
 
 from masthead.core import health
+from tests.wsgi import wsgi_environ
 
 pytestmark = pytest.mark.django_db
 
@@ -115,18 +114,7 @@ def test_never_served_from_the_page_cache():
         captured.update(status=status, headers=dict(headers))
 
     for _ in range(2):
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": "/health/",
-            "QUERY_STRING": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "testserver",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(),
-            "wsgi.errors": io.StringIO(),
-        }
+        environ = wsgi_environ("/health/")
         body = b"".join(application(environ, start_response))
         assert captured["status"].startswith("200")
         assert "X-Page-Cache" not in captured["headers"]

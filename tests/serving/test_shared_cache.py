@@ -16,6 +16,7 @@ from masthead.billing.models import Subscription
 from masthead.serving.pagecache import AnonymousPageCache
 from tests.access.support import gated_sentence, make_reader, teaser_sentence
 from tests.factories import paragraph
+from tests.wsgi import wsgi_environ
 
 SESSION = settings.SESSION_COOKIE_NAME
 pytestmark = pytest.mark.usefixtures("wsgi_in_test_transaction")
@@ -30,25 +31,13 @@ class WSGIClient:
         self.headers = {}  # more of the environ, e.g. HTTP_X_FORWARDED_HOST
 
     def request(self, method, path, data=None):
-        path, _, query = path.partition("?")
         body = urlencode(data or {}).encode()
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "HTTP_HOST": "testserver",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "wsgi.url_scheme": "http",
+        form = {
             "wsgi.input": io.BytesIO(body),
-            "wsgi.errors": io.StringIO(),
             "CONTENT_LENGTH": str(len(body)),
             "CONTENT_TYPE": "application/x-www-form-urlencoded",
-            **self.headers,
         }
-        if self.cookies:
-            environ["HTTP_COOKIE"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
+        environ = wsgi_environ(path, method, self.cookies, **{**form, **self.headers})
         captured = {}
 
         def start_response(status, headers, exc_info=None):
