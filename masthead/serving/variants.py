@@ -498,13 +498,13 @@ class SignedInPages:
         if found is None:
             return None
         known, lifetime = found
-        if known.label is Label.BEFORE_DJANGO:
-            members.answers.set(known_key, known, lifetime)
+        members.answers.set(known_key, known, lifetime)
         return known.answer
 
     def _work_out(self, environ: dict[str, Any], cookie: str) -> tuple["KnownAnswer", float] | None:
         """The answer from the cached session, member, entitlement, route and
-        variant, and how long it stands (no longer than any of them)."""
+        variant, and how long it stands (no longer than any of them; not at
+        all when it is the page from before a publish)."""
         keys = place_keys(environ_place(environ))
         headers = self.headers.get(keys.current)
         if headers is None and keys.previous is not None:
@@ -547,9 +547,11 @@ class SignedInPages:
             [*headers, ("Content-Length", str(len(found.body))), (HIT_HEADER, label.value)],
             found.body,
         )
+        if found.label is not Label.HIT:
+            return KnownAnswer(answer, found.article_id, found.full), 0.0
         entry = reader["entitlement"]
         until = min(found.expires, reader["member"].refresh_at, entry.refresh_at, entry.expires)
-        return KnownAnswer(answer, label, found.article_id, found.full), until - clock.now()
+        return KnownAnswer(answer, found.article_id, found.full), until - clock.now()
 
 
 @dataclass(frozen=True)
@@ -557,7 +559,6 @@ class KnownAnswer:
     """A page answered before Django, as the same reader gets it again."""
 
     answer: Answer
-    label: Label
     article_id: int | None
     full: bool
 
