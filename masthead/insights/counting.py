@@ -3,12 +3,12 @@ server, without cookies or anything about the reader.
 
 Nothing is counted when INSIGHTS_COUNTING is off.
 
-`count(kind, object_id)` only adds one to a per-process counter: a request
-never waits on the database for it. A background thread in each process
-writes the counters to `Tally` rows in one statement every
-INSIGHTS_FLUSH_SECONDS, sooner when INSIGHTS_FLUSH_COUNTS counts have
-gathered (a bound on what the process holds), and once more when the
-process exits normally. A crash loses what was counted since the last
+`count(kind, object_id)` only appends the count to a per-process queue: a
+request never waits on the database, nor on a lock, for it. A background
+thread in each process adds up the queue and writes it to `Tally` rows in
+one statement every INSIGHTS_FLUSH_SECONDS, sooner when INSIGHTS_FLUSH_COUNTS
+counts have gathered (a bound on what the process holds), and once more when
+the process exits normally. A crash loses what was counted since the last
 write, never a page. With INSIGHTS_FLUSH_SECONDS at 0 there is no thread:
 the counts are written by `flush()`, at exit, or by the count that fills a
 batch.
@@ -27,9 +27,10 @@ import multiprocessing.util
 import os
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from itertools import repeat
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -79,20 +80,28 @@ def config() -> Config:
 def _forget_config(setting, **kwargs):
     if setting in _SETTINGS:
         _config.clear()
+        _marks.clear()
 
 
 setting_changed.connect(_forget_config)
 
+# One (kind, object id, day) per count. Appending to a deque is atomic, so
+# counting takes no lock; the writer takes from the left as many as it found.
+_counted: deque[tuple[str, int, date]] = deque()
+# Counts a failed write kept for the next one; not part of the next batch's
+# size, so that a database that is down is not tried again by every count.
+_unwritten: Counter[tuple[str, int, date]] = Counter()
+# Held by whoever takes from `_counted` or touches `_unwritten`.
 _lock = threading.Lock()
-_counts: Counter[tuple[str, int, Any]] = Counter()
-_state: dict[str, Any] = {"pending": 0, "thread": None}
+_state: dict[str, Any] = {"thread": None}
 # Set to write the counts now rather than when INSIGHTS_FLUSH_SECONDS are up.
 _wake = threading.Event()
 _stop = threading.Event()
 # Set by the background thread each time it has written (for tests).
 _written = threading.Event()
-# Today in the publisher's zone, and the wall-clock seconds it spans.
-_day: dict[str, Any] = {"zone": None, "date": None, "starts": 0.0, "ends": 0.0}
+# Today in the publisher's zone, the wall-clock seconds it spans, and the
+# zone (one tuple, replaced whole, so that a reader never sees half of one).
+_day: list[tuple[date, float, float, ZoneInfo | None]] = [(date.min, 0.0, 0.0, None)]
 
 
 def publisher_zone():
@@ -101,18 +110,20 @@ def publisher_zone():
 
 def today():
     """The publisher's date now, worked out again only when a day ends."""
-    zone = config().zone
     now = time.time()
-    if _day["zone"] is not zone or not _day["starts"] <= now < _day["ends"]:
-        local = datetime.fromtimestamp(now, zone)
-        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-        _day.update(
-            zone=zone,
-            date=local.date(),
-            starts=midnight.timestamp(),
-            ends=(midnight + timedelta(days=1)).timestamp(),
-        )
-    return _day["date"]
+    day, starts, ends, zone = _day[0]
+    if starts <= now < ends and zone is config().zone:
+        return day
+    zone = config().zone
+    local = datetime.fromtimestamp(now, zone)
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    _day[0] = (
+        local.date(),
+        midnight.timestamp(),
+        (midnight + timedelta(days=1)).timestamp(),
+        zone,
+    )
+    return _day[0][0]
 
 
 def count(kind, object_id, n=1):
@@ -121,13 +132,18 @@ def count(kind, object_id, n=1):
     if not current.counting:
         return
     key = (kind, int(object_id), today())
-    with _lock:
-        _counts[key] += n
-        _state["pending"] += n
-        full = _state["pending"] >= current.flush_counts
+    if n == 1:
+        _counted.append(key)
+    else:
+        _counted.extend(repeat(key, n))
+    _after_count(current)
+
+
+def _after_count(current):
+    """Start this process's writer, and have a full batch written."""
     if _state["thread"] is None and current.flush_seconds > 0:
         start_flushing()
-    if full:
+    if len(_counted) >= current.flush_counts:
         if _state["thread"] is None:
             flush()
         elif not _wake.is_set():
@@ -175,21 +191,31 @@ _MARKS_KEPT = 1024
 
 
 def count_cached_page(headers):
-    """The page cache's hit hook: count a kept article page by its mark."""
-    if not config().counting:
-        return
+    """The page cache's hit hook: count a kept article page by its mark.
+    Run on every hit, so it does only what `count` must."""
     found = _marks.get(id(headers))
     if found is None or found[0] is not headers:
-        mark = None
+        found = _remember_mark(headers)
+    if found[1] is not None:
+        kind, object_id = found[1]
+        _counted.append((kind, object_id, today()))
+        current = config()
+        if _state["thread"] is None or len(_counted) >= current.flush_counts:
+            _after_count(current)
+
+
+def _remember_mark(headers):
+    # None when counting is off: a change of the setting forgets the marks.
+    mark = None
+    if config().counting:
         for name, value in headers:
             if name.lower() == _COUNT_HEADER_LOWER:
                 mark = read_mark(value)
                 break
-        if len(_marks) >= _MARKS_KEPT:
-            _marks.clear()
-        found = _marks[id(headers)] = (headers, mark)
-    if found[1] is not None:
-        count(*found[1])
+    if len(_marks) >= _MARKS_KEPT:
+        _marks.clear()
+    found = _marks[id(headers)] = (headers, mark)
+    return found
 
 
 def checkout_fulfilled(subscription, from_article):
@@ -203,15 +229,15 @@ def checkout_fulfilled(subscription, from_article):
 def pending():
     """What this process counted and has not written yet (for tests)."""
     with _lock:
-        return dict(_counts)
+        return dict(_unwritten + Counter(list(_counted)))
 
 
 def forget_pending():
     """Drop what this process counted and has not written (for tests: the
     counts belong to the last test's database)."""
     with _lock:
-        _counts.clear()
-        _state["pending"] = 0
+        _counted.clear()
+        _unwritten.clear()
 
 
 def flush():
@@ -227,18 +253,20 @@ def flush():
 
 def _flush():
     with _lock:
-        batch = dict(_counts)
-        _counts.clear()
-        _state["pending"] = 0
+        # Only what is there now: counts appended meanwhile wait their turn.
+        take = _counted.popleft
+        batch = Counter(take() for _ in range(len(_counted)))
+        batch.update(_unwritten)
+        _unwritten.clear()
     if not batch:
         return 0
     try:
         return _write(batch)
     except BaseException:
-        # Kept, but not as pending: the next try waits for a batch more (or
-        # the next turn), rather than each count trying again at once.
+        # Kept, but out of the next batch's size: the next try waits for a
+        # batch more (or the next turn), rather than each count trying again.
         with _lock:
-            _counts.update(batch)
+            _unwritten.update(batch)
         raise
 
 
@@ -309,15 +337,16 @@ def _flush_at_exit():
     try:
         _flush()
     except Exception as error:  # the database may be gone already
-        logger.warning("%d counts not written at exit: %s", len(_counts), error)
+        logger.warning("%d counts not written at exit: %s", _unwritten.total(), error)
 
 
 def _after_fork_in_child():
     # The parent writes what it counted; the child starts its own thread.
     global _lock
     _lock = threading.Lock()
-    _counts.clear()
-    _state.update(pending=0, thread=None, exited=False)
+    _counted.clear()
+    _unwritten.clear()
+    _state.update(thread=None, exited=False)
     _wake.clear()
     _stop.clear()
 

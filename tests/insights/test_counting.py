@@ -1,6 +1,8 @@
 """Reads, paywall views and listening counted on the server: per process,
 written in batches, and through the page cache's hits too."""
 
+import sys
+import threading
 from datetime import date
 
 import pytest
@@ -175,6 +177,56 @@ def test_anonymous_reads_count_on_a_miss_and_on_every_cache_hit(settings, magazi
     assert headers["X-Page-Cache"] == "hit"
     counting.flush()
     assert tallies() == {("read", free.pk): 3, ("paywall_view", gated.pk): 2}
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("wsgi_in_test_transaction")
+def test_turning_counting_off_stops_counting_pages_already_cached(settings, magazine):
+    settings.SERVING_PER_PROCESS_SECONDS = 0
+    wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
+    free = magazine["free"]
+    wsgi.get(free.url)
+    wsgi.get(free.url)
+    settings.INSIGHTS_COUNTING = False
+    _status, headers, _body = wsgi.get(free.url)
+    assert headers["X-Page-Cache"] == "hit"
+    assert headers[counting.COUNT_HEADER] == f"read:{free.pk}"
+    counting.flush()
+    assert tallies() == {("read", free.pk): 2}
+
+
+@pytest.fixture
+def threads_switched_often():
+    # As often as the interpreter can, so that counts land in the middle of
+    # the writer taking a batch.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    yield
+    sys.setswitchinterval(interval)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("threads_switched_often")
+def test_no_count_is_lost_while_the_writer_takes_a_batch():
+    threads, each = 4, 3000
+    started = threading.Barrier(threads + 1)
+
+    def reader():
+        started.wait()
+        for _ in range(each):
+            counting.count("read", 11)
+
+    counters = [threading.Thread(target=reader) for _ in range(threads)]
+    for thread in counters:
+        thread.start()
+    started.wait()
+    while any(thread.is_alive() for thread in counters):
+        counting.flush()
+    for thread in counters:
+        thread.join()
+    counting.flush()
+    assert tallies() == {("read", 11): threads * each}
+    assert counting.pending() == {}
 
 
 @pytest.mark.django_db
