@@ -14,6 +14,7 @@ typed) is compressed with Django's random padding against BREACH; cached pages
 are the same for everyone and need none.
 """
 
+import functools
 import gzip
 from collections.abc import Iterable
 
@@ -45,6 +46,8 @@ def enabled() -> bool:
     return bool(settings.COMPRESS_DOCUMENTS)
 
 
+# Browsers send a handful of values: each is read once per process.
+@functools.lru_cache(maxsize=256)
 def accepts_gzip(accept_encoding: str) -> bool:
     """Whether an Accept-Encoding value admits gzip (RFC 9110 12.5.3):
     `gzip` or `*` without `q=0`, and gzip not refused by name."""

@@ -15,13 +15,48 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
+
+
+@dataclass(frozen=True)
+class PlaceRules:
+    """The settings that decide a request's place, read once: the page
+    cache works out a place for every request."""
+
+    proxy_ssl_header: tuple[str, str] | None
+    forwarded_host: bool
+    forwarded_port: bool
+
+
+_rules: list[PlaceRules] = []
+_RULE_SETTINGS = ("SECURE_PROXY_SSL_HEADER", "USE_X_FORWARDED_HOST", "USE_X_FORWARDED_PORT")
+
+
+def place_rules() -> PlaceRules:
+    if not _rules:
+        _rules.append(
+            PlaceRules(
+                proxy_ssl_header=settings.SECURE_PROXY_SSL_HEADER or None,
+                forwarded_host=bool(settings.USE_X_FORWARDED_HOST),
+                forwarded_port=bool(settings.USE_X_FORWARDED_PORT),
+            )
+        )
+    return _rules[0]
+
+
+@receiver(setting_changed)
+def _forget_rules(setting: str, **kwargs: object) -> None:
+    if setting in _RULE_SETTINGS:
+        _rules.clear()
 
 
 def environ_scheme(environ: Mapping[str, Any]) -> str:
     """`HttpRequest.scheme`, from a WSGI environ."""
-    if settings.SECURE_PROXY_SSL_HEADER:
-        header, secure_value = settings.SECURE_PROXY_SSL_HEADER
+    proxy_ssl_header = place_rules().proxy_ssl_header
+    if proxy_ssl_header:
+        header, secure_value = proxy_ssl_header
         value = environ.get(header)
         if value is not None:
             value, *_ = value.split(",", 1)
@@ -32,12 +67,13 @@ def environ_scheme(environ: Mapping[str, Any]) -> str:
 def environ_host(environ: Mapping[str, Any]) -> str:
     """`HttpRequest.get_host()`'s host (before it is checked against
     ALLOWED_HOSTS), from a WSGI environ."""
-    if settings.USE_X_FORWARDED_HOST and "HTTP_X_FORWARDED_HOST" in environ:
+    rules = place_rules()
+    if rules.forwarded_host and "HTTP_X_FORWARDED_HOST" in environ:
         return str(environ["HTTP_X_FORWARDED_HOST"])
     if "HTTP_HOST" in environ:
         return str(environ["HTTP_HOST"])
     host = str(environ.get("SERVER_NAME", ""))
-    if settings.USE_X_FORWARDED_PORT and "HTTP_X_FORWARDED_PORT" in environ:
+    if rules.forwarded_port and "HTTP_X_FORWARDED_PORT" in environ:
         port = str(environ["HTTP_X_FORWARDED_PORT"])
     else:
         port = str(environ.get("SERVER_PORT", ""))
@@ -54,7 +90,7 @@ def environ_place(environ: Mapping[str, Any]) -> str:
 def place_inputs(environ: Mapping[str, Any]) -> tuple[Any, ...]:
     """What `environ_place` may read of an environ, whatever the settings:
     a key that stands for the place while the settings stay as they are."""
-    proxy_header = settings.SECURE_PROXY_SSL_HEADER
+    proxy_header = place_rules().proxy_ssl_header
     return (
         environ.get("wsgi.url_scheme"),
         environ.get("HTTP_HOST"),

@@ -40,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.utils.text import compress_string
 
@@ -119,6 +121,36 @@ HIT_HOOKS: list[Callable[[Headers], None]] = []
 
 def per_process_seconds() -> float:
     return float(settings.SERVING_PER_PROCESS_SECONDS)
+
+
+@dataclass(frozen=True)
+class CandidateRules:
+    """The settings that decide whether a request may be answered from this
+    cache, read once: they are asked for every request."""
+
+    session_cookie: str
+    not_pages: tuple[str, ...]
+
+
+_candidate_rules: list[CandidateRules] = []
+_CANDIDATE_SETTINGS = ("SESSION_COOKIE_NAME", "STATIC_URL", "MEDIA_URL")
+
+
+def candidate_rules() -> CandidateRules:
+    if not _candidate_rules:
+        _candidate_rules.append(
+            CandidateRules(
+                session_cookie=settings.SESSION_COOKIE_NAME + "=",
+                not_pages=(settings.STATIC_URL or "/static/", settings.MEDIA_URL or "/media/"),
+            )
+        )
+    return _candidate_rules[0]
+
+
+@receiver(setting_changed)
+def _forget_candidate_rules(setting: str, **kwargs: object) -> None:
+    if setting in _CANDIDATE_SETTINGS:
+        _candidate_rules.clear()
 
 
 # One entry: the generation as this process last read it.
@@ -247,17 +279,15 @@ class AnonymousPageCache:
     def is_candidate(self, environ: "WSGIEnvironment") -> bool:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return False
-        cookie = environ.get("HTTP_COOKIE", "")
-        if settings.SESSION_COOKIE_NAME + "=" in cookie:
+        rules = candidate_rules()
+        if rules.session_cookie in environ.get("HTTP_COOKIE", ""):
             return False
         if environ.get("HTTP_AUTHORIZATION"):
             return False
         # Static files and uploads are not pages (none of CACHEABLE_TYPES):
         # never cached here, so not looked up either. Who may share a
         # response is decided by SHARED_PAGES, not by this.
-        return not str(environ.get("PATH_INFO", "")).startswith(
-            (settings.STATIC_URL or "/static/", settings.MEDIA_URL or "/media/")
-        )
+        return not str(environ.get("PATH_INFO", "")).startswith(rules.not_pages)
 
     def key(self, environ: "WSGIEnvironment", generation_number: int | None = None) -> str:
         number = generation_number or current_generation()

@@ -58,6 +58,21 @@ def test_signed_in_reader_never_reads_or_fills_the_cache(wsgi, magazine, client,
     assert "X-Page-Cache" not in headers
 
 
+def test_a_renamed_session_cookie_still_keeps_signed_in_readers_out(
+    wsgi, magazine, client, django_user_model, settings
+):
+    url = magazine["free"].url
+    wsgi.get(url)
+    assert wsgi.get(url)[1]["X-Page-Cache"] == "hit"
+    settings.SESSION_COOKIE_NAME = "magazine_session"
+    user = django_user_model.objects.create_user("reader@example.com", "pw-12345-long")
+    client.force_login(user)
+    session = {"magazine_session": client.cookies["magazine_session"].value}
+    _status, headers, page = wsgi.get(url, cookies=session)
+    assert "X-Page-Cache" not in headers
+    assert 'href="/account/">Account' in page
+
+
 def test_publishing_refreshes_cached_pages(wsgi, magazine, django_capture_on_commit_callbacks):
     article = magazine["free"]
     wsgi.get(article.url)
