@@ -409,6 +409,11 @@ BACKUP_DIR = Path(os.environ.get("BACKUP_DIR", VAR_DIR / "backups"))
 BACKUP_KEEP = int(os.environ.get("BACKUP_KEEP", "7"))
 BACKUP_NIGHTLY = env_bool("BACKUP_NIGHTLY", False)
 
+# Imports fetch an old site's pictures from their addresses, but only from
+# public ones: an export may name this machine's services or its network's.
+# On for an old site on the same network (an intranet WordPress).
+IMPORT_FETCH_PRIVATE_ADDRESSES = env_bool("IMPORT_FETCH_PRIVATE_ADDRESSES", False)
+
 SERVE_MEDIA = env_bool("SERVE_MEDIA", os.environ.get("MEDIA_STORAGE") != "s3")
 
 # Email: EMAIL_URL picks the backend (console by default; smtp://, file://).

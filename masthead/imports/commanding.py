@@ -79,6 +79,7 @@ class ImportCommand(BaseCommand):
             images_dir=(side.get(self.images_option) or "") if self.images_option else "",
             fetch_images=not options["no_fetch"],
             batch_size=options["batch_size"],
+            local_files=True,
         )
         progress = ProgressBar(sys.stderr, "Reading")
         try:

@@ -1,6 +1,6 @@
 """Pictures of an import: from the folder the publisher gives (`--images`,
-`--uploads`) or fetched from their URL, with a timeout, a size cap and a
-content-type check. A picture that cannot be had raises ImageUnavailable;
+`--uploads`) or fetched from their URL, with a timeout, a size cap, a
+content-type check, and from public addresses only. A picture that cannot be had raises ImageUnavailable;
 the writer lists it in the report and goes on.
 
 Each picture is imported once per source address (an `ImportedObject` of
@@ -10,11 +10,14 @@ kind image), so a re-run or a picture used by many posts makes one image.
 from __future__ import annotations
 
 import hashlib
+import http.client
 import io
+import ipaddress
 import urllib.request
 from pathlib import Path, PurePosixPath
 from urllib.parse import unquote, urlsplit
 
+from django.conf import settings
 from django.core.files.images import ImageFile
 
 FETCH_TIMEOUT = 10  # seconds
@@ -32,11 +35,15 @@ def _source_key(src):
     return src if len(src) <= 255 else "sha1:" + hashlib.sha1(src.encode()).hexdigest()
 
 
-def fetch_image(src, *, images_dir="", alt="", caption="", credit="", fetcher=None):
+def fetch_image(
+    src, *, images_dir="", alt="", caption="", credit="", fetcher=None, local_files=False
+):
     """The pk of a CreditedImage for `src`, importing it if need be.
 
     `fetcher` is None to fetch over HTTP, False to never fetch, or a callable
-    (url -> (bytes, content type)) standing in for HTTP.
+    (url -> (bytes, content type)) standing in for HTTP. `local_files`: a
+    `src` that is a path on this machine is read (an import from the
+    command line; an uploaded export may not name this machine's files).
     """
     from .models import ImportedObject
 
@@ -51,7 +58,7 @@ def fetch_image(src, *, images_dir="", alt="", caption="", credit="", fetcher=No
     if known:
         return known
     data = _from_folder(src, images_dir) if images_dir else None
-    if data is None and not urlsplit(src).scheme and Path(src).is_file():
+    if data is None and local_files and not urlsplit(src).scheme and Path(src).is_file():
         data = Path(src).read_bytes()
     if data is None:
         if urlsplit(src).scheme not in ("http", "https"):
@@ -75,10 +82,60 @@ def fetch_image(src, *, images_dir="", alt="", caption="", credit="", fetcher=No
     return image.pk
 
 
+class PrivateAddress(OSError):
+    pass
+
+
+def _refuse_private(connection):
+    """Close `connection` unless it reached a public address: an export may
+    name anything, and the importer must not be the way to this machine's
+    services or its network's (IMPORT_FETCH_PRIVATE_ADDRESSES lets it).
+    Checked on the address connected to, so that neither a name that
+    resolves to another address later nor a redirect gets past it."""
+    if settings.IMPORT_FETCH_PRIVATE_ADDRESSES:
+        return
+    address = connection.sock.getpeername()[0]
+    if not is_public(address):
+        connection.close()
+        raise PrivateAddress(f"{address} is not a public address")
+
+
+def is_public(address):
+    """Whether an IP address is reachable on the internet (not loopback,
+    private, link-local, shared or reserved)."""
+    return ipaddress.ip_address(address.partition("%")[0]).is_global
+
+
+class _PublicHTTPConnection(http.client.HTTPConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private(self)
+
+
+class _PublicHTTPSConnection(http.client.HTTPSConnection):
+    def connect(self):
+        super().connect()
+        _refuse_private(self)
+
+
+class _PublicHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req):
+        return self.do_open(_PublicHTTPConnection, req)
+
+
+class _PublicHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req):
+        return self.do_open(_PublicHTTPSConnection, req)
+
+
 def http_fetch(url):
     request = urllib.request.Request(url, headers={"User-Agent": "Masthead importer"})
+    # No proxies from the environment: the address checked is the server's.
+    opener = urllib.request.build_opener(
+        urllib.request.ProxyHandler({}), _PublicHTTPHandler, _PublicHTTPSHandler
+    )
     try:
-        with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT) as response:
+        with opener.open(request, timeout=FETCH_TIMEOUT) as response:
             content_type = response.headers.get("Content-Type", "")
             length = response.headers.get("Content-Length")
             if length and length.isdigit() and int(length) > MAX_IMAGE_BYTES:

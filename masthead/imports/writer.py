@@ -134,6 +134,8 @@ class ImportOptions:
     price_mapping: dict = field(default_factory=dict)  # Stripe price id -> plan code
     plan_mapping: dict = field(default_factory=dict)  # imported plan id -> plan code
     image_fetcher: Callable | None = None  # for tests: url -> (bytes, content type)
+    # Pictures named by a path on this machine are read (command-line imports).
+    local_files: bool = False
 
 
 def _known(source):
@@ -1155,6 +1157,7 @@ class Writer:
                 caption=getattr(request, "caption", ""),
                 credit=getattr(request, "credit", ""),
                 fetcher=self.options.image_fetcher if self.options.fetch_images else False,
+                local_files=self.options.local_files,
             )
         except ImageUnavailable as error:
             self.report.missing_images.append([where, src, str(error)])

@@ -30,7 +30,10 @@ LARGE = png(200) + b"\0" * 4000  # a valid picture past the cap set below
 class OldSite(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
+    asked: list[str] = []
+
     def do_GET(self):
+        self.asked.append(self.path)
         if self.path == "/content/images/harbour.png":
             self._answer(200, "image/png", SMALL)
         elif self.path == "/content/images/page.png":
@@ -59,8 +62,15 @@ class OldSite(BaseHTTPRequestHandler):
         pass
 
 
+@pytest.fixture(autouse=True)
+def old_site_on_this_network(settings):
+    # The old site below answers on this machine's loopback.
+    settings.IMPORT_FETCH_PRIVATE_ADDRESSES = True
+
+
 @pytest.fixture
 def old_site():
+    OldSite.asked = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), OldSite)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -121,3 +131,62 @@ def test_a_server_that_never_answers_is_given_up_on(db, silent_server, monkeypat
     with pytest.raises(ImageUnavailable, match="could not fetch: .*timed out"):
         fetch_image(f"{silent_server}/content/images/harbour.png")
     assert not CreditedImage.objects.exists()
+
+
+def test_a_private_address_is_not_fetched_unless_allowed(db, old_site, settings):
+    settings.IMPORT_FETCH_PRIVATE_ADDRESSES = False
+    for url in (
+        f"{old_site}/content/images/harbour.png",
+        f"{old_site.replace('127.0.0.1', 'localhost')}/content/images/harbour.png",
+    ):
+        with pytest.raises(ImageUnavailable, match="127.0.0.1 is not a public address"):
+            fetch_image(url)
+    assert OldSite.asked == []
+    assert not CreditedImage.objects.exists()
+
+
+class MovedSite(BaseHTTPRequestHandler):
+    """A site whose pictures moved to another address (`to`)."""
+
+    to = ""
+    asked: list[str] = []
+
+    def do_GET(self):
+        self.asked.append(self.path)
+        self.send_response(302)
+        self.send_header("Location", f"{self.to}{self.path}")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_redirect_to_a_private_address_is_not_followed(db, old_site, settings, monkeypatch):
+    settings.IMPORT_FETCH_PRIVATE_ADDRESSES = False
+    # 127.0.0.2 stands for a public server, which sends the importer on to
+    # the loopback's old site.
+    monkeypatch.setattr(images, "is_public", lambda address: address == "127.0.0.2")
+    MovedSite.to, MovedSite.asked = old_site, []
+    server = ThreadingHTTPServer(("127.0.0.2", 0), MovedSite)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with pytest.raises(ImageUnavailable, match="127.0.0.1 is not a public address"):
+            fetch_image(f"http://127.0.0.2:{server.server_port}/content/images/harbour.png")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert MovedSite.asked == ["/content/images/harbour.png"]
+    assert OldSite.asked == []
+    assert not CreditedImage.objects.exists()
+
+
+def test_an_uploaded_export_may_not_name_this_machines_files(db, tmp_path):
+    picture = tmp_path / "harbour.png"
+    picture.write_bytes(SMALL)
+    with pytest.raises(ImageUnavailable, match="no images folder given"):
+        fetch_image(str(picture))
+    # From the command line, the operator's own files are read.
+    assert CreditedImage.objects.get(
+        pk=fetch_image(str(picture), local_files=True)
+    ).file.read() == (SMALL)
