@@ -1,7 +1,7 @@
 """Pictures of an import: from the folder the publisher gives (`--images`,
 `--uploads`) or fetched from their URL, with a timeout, a size cap, a
-content-type check, and from public addresses only. A picture that cannot be had raises ImageUnavailable;
-the writer lists it in the report and goes on.
+content-type check, and from public addresses only. A picture that cannot be
+had raises ImageUnavailable; the writer lists it in the report and goes on.
 
 Each picture is imported once per source address (an `ImportedObject` of
 kind image), so a re-run or a picture used by many posts makes one image.
