@@ -131,12 +131,28 @@ def count(kind, object_id, n=1):
     current = config()
     if not current.counting:
         return
-    key = (kind, int(object_id), today())
+    key = _key(kind, int(object_id), today())
     if n == 1:
         _counted.append(key)
     else:
         _counted.extend(repeat(key, n))
     _after_count(current)
+
+
+# One tuple per key, appended for each of its counts: a new tuple per count
+# kept until the next write would have the garbage collector run for them.
+_keys: dict[tuple[str, int, date], tuple[str, int, date]] = {}
+_KEYS_KEPT = 4096
+
+
+def _key(kind, object_id, day):
+    key = (kind, object_id, day)
+    kept = _keys.get(key)
+    if kept is None:
+        if len(_keys) >= _KEYS_KEPT:
+            _keys.clear()
+        kept = _keys[key] = key
+    return kept
 
 
 def _after_count(current):
@@ -185,8 +201,9 @@ def count_mark(mark):
 
 # The mark of each cached page's headers, by the identity of the list the
 # page cache holds: each hit on a page passes the same list. The entry keeps
-# the list alive, so its id is not reused while the entry stands.
-_marks: dict[int, tuple[list, tuple[str, int] | None]] = {}
+# the list alive, so its id is not reused while the entry stands. With the
+# mark, the count's key for the day it was last counted on.
+_marks: dict[int, tuple[list, tuple[str, int] | None, tuple[str, int, date] | None]] = {}
 _MARKS_KEPT = 1024
 
 
@@ -196,12 +213,17 @@ def count_cached_page(headers):
     found = _marks.get(id(headers))
     if found is None or found[0] is not headers:
         found = _remember_mark(headers)
-    if found[1] is not None:
-        kind, object_id = found[1]
-        _counted.append((kind, object_id, today()))
-        current = config()
-        if _state["thread"] is None or len(_counted) >= current.flush_counts:
-            _after_count(current)
+    mark, key = found[1], found[2]
+    if mark is None:
+        return
+    day = today()
+    if key is None or key[2] is not day:
+        key = _key(mark[0], mark[1], day)
+        _marks[id(headers)] = (headers, mark, key)
+    _counted.append(key)
+    current = config()
+    if _state["thread"] is None or len(_counted) >= current.flush_counts:
+        _after_count(current)
 
 
 def _remember_mark(headers):
@@ -214,7 +236,7 @@ def _remember_mark(headers):
                 break
     if len(_marks) >= _MARKS_KEPT:
         _marks.clear()
-    found = _marks[id(headers)] = (headers, mark)
+    found = _marks[id(headers)] = (headers, mark, None)
     return found
 
 

@@ -181,6 +181,29 @@ def test_anonymous_reads_count_on_a_miss_and_on_every_cache_hit(settings, magazi
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("wsgi_in_test_transaction")
+def test_a_cached_page_counts_each_hit_on_its_own_day(settings, magazine):
+    from freezegun import freeze_time
+
+    settings.SERVING_PER_PROCESS_SECONDS = 0
+    settings.PUBLISHER_TIME_ZONE = "Europe/Paris"
+    wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
+    free = magazine["free"]
+    wsgi.get(free.url)
+    counting.forget_pending()
+    with freeze_time("2026-03-01 22:59:59"):  # 23:59:59 in Paris
+        assert wsgi.get(free.url)[1]["X-Page-Cache"] == "hit"
+    with freeze_time("2026-03-01 23:00:00"):
+        assert wsgi.get(free.url)[1]["X-Page-Cache"] == "hit"
+        assert wsgi.get(free.url)[1]["X-Page-Cache"] == "hit"
+    counting.flush()
+    assert sorted(Tally.objects.values_list("day", "count")) == [
+        (date(2026, 3, 1), 1),
+        (date(2026, 3, 2), 2),
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("wsgi_in_test_transaction")
 def test_turning_counting_off_stops_counting_pages_already_cached(settings, magazine):
     settings.SERVING_PER_PROCESS_SECONDS = 0
     wsgi = WSGIClient(AnonymousPageCache(WSGIHandler(), ttl=60))
