@@ -16,25 +16,20 @@ def test_every_script_a_make_target_runs_exists():
     assert [script for script in sorted(scripts) if not (REPO / script).is_file()] == []
 
 
+def run_all(*args):
+    return subprocess.run(
+        [sys.executable, "bench/run_all.py", *args], cwd=REPO, capture_output=True, text=True
+    )
+
+
 def test_make_bench_runs_each_benchmark_and_no_helper():
-    listed = subprocess.run(
-        [sys.executable, "bench/run_all.py", "--list"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
+    listed = run_all("--list").stdout.split()
     scripts = {path.stem for path in (REPO / "bench").glob("*.py")}
     assert set(listed) == scripts - {"common", "run_all"}
     assert {"paywall", "long_tail", "cold_render", "breaking_news"} <= set(listed)
 
 
 def test_make_bench_refuses_a_name_it_does_not_know():
-    refused = subprocess.run(
-        [sys.executable, "bench/run_all.py", "paywal"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-    )
+    refused = run_all("paywal")
     assert refused.returncode == 2
     assert "no such benchmark: paywal" in refused.stderr
